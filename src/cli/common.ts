@@ -1,0 +1,61 @@
+/** Shared CLI plumbing: connection flags → options, and clean exits with clear messages. */
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { DurableFitOptions } from '../config/options';
+import { resolveOptions } from '../config/options';
+
+export interface ConnectionFlags {
+  address?: string;
+  namespace?: string;
+  uiPort?: number;
+  s3Endpoint?: string;
+  s3ConsolePort?: number;
+  bucket?: string;
+  taskQueue?: string;
+  stateDir?: string;
+  toolsDir?: string;
+}
+
+const parsePort = (value: string) => {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`"${value}" is not a port number (1-65535)`);
+  return port;
+};
+
+/** Adds the flags that override connection settings (each also has an environment variable). */
+export function withConnectionFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
+    .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
+    .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').env('DFIT_TEMPORAL_UI_PORT').argParser(parsePort))
+    .addOption(new Option('--s3-endpoint <url>', 'S3/MinIO endpoint URL').env('DFIT_S3_ENDPOINT'))
+    .addOption(
+      new Option('--s3-console-port <port>', 'MinIO console port').env('DFIT_S3_CONSOLE_PORT').argParser(parsePort),
+    )
+    .addOption(new Option('--bucket <name>', 'bucket for checkpoints').env('DFIT_S3_BUCKET'))
+    .addOption(new Option('--task-queue <name>', 'Temporal task queue of training workers').env('DFIT_TASK_QUEUE'))
+    .addOption(new Option('--state-dir <dir>', 'where the local stack keeps data, logs and pids').env('DFIT_STATE_DIR'))
+    .addOption(new Option('--tools-dir <dir>', 'cache of built server binaries').env('DFIT_TOOLS_DIR'));
+}
+
+/** Resolves options from the environment plus the command's flags. */
+export function optionsFromFlags(flags: ConnectionFlags): DurableFitOptions {
+  return resolveOptions(process.env, {
+    temporalAddress: flags.address,
+    namespace: flags.namespace,
+    temporalUiPort: flags.uiPort,
+    s3Endpoint: flags.s3Endpoint,
+    s3ConsolePort: flags.s3ConsolePort,
+    bucket: flags.bucket,
+    taskQueue: flags.taskQueue,
+    stateDir: flags.stateDir,
+    toolsDir: flags.toolsDir,
+  });
+}
+
+/** Prints an error's message (not a stack trace) and exits 1. */
+export function fail(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`durable-fit: ${message}\n`);
+  process.exit(1);
+}

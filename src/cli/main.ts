@@ -1,0 +1,34 @@
+/** The `durable-fit` command line. */
+import { Command, CommanderError } from 'commander';
+import { stackCommand } from './stack-command';
+
+export function buildProgram(): Command {
+  const program = new Command('durable-fit')
+    .description('Durable, exactly-resumable TensorFlow.js training on Temporal')
+    .version(require('../../package.json').version as string);
+  program.addCommand(stackCommand());
+  applyEverywhere(program);
+  return program;
+}
+
+/** Bad arguments exit 2 with the message and a pointer to --help, on every subcommand. */
+function applyEverywhere(command: Command): void {
+  command.showHelpAfterError('(add --help for usage and examples)');
+  command.exitOverride((err: CommanderError) => {
+    const ok = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+    process.exit(ok ? 0 : 2);
+  });
+  for (const sub of command.commands) applyEverywhere(sub);
+}
+
+/** Runs the CLI; the `bin/durable-fit.cjs` entry point calls this. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`durable-fit: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void runCli(process.argv);

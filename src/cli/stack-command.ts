@@ -1,0 +1,67 @@
+/** `durable-fit stack …` */
+import { Command } from 'commander';
+import { stackDown, stackReset, stackStatus, stackUp } from '../stack/stack';
+import type { StackStatus } from '../stack/stack';
+import type { ConnectionFlags } from './common';
+import { fail, optionsFromFlags, withConnectionFlags } from './common';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+export function stackCommand(): Command {
+  const stack = new Command('stack').description('run the local Temporal dev server and MinIO');
+  withConnectionFlags(stack.command('up'))
+    .description('build (first time) and start the local stack; a no-op when it already runs')
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json')
+    .action(async (flags: ConnectionFlags & { json?: boolean }) => {
+      try {
+        print(await stackUp(optionsFromFlags(flags), log), flags.json);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  withConnectionFlags(stack.command('down'))
+    .description('stop the servers that `stack up` started (data is kept)')
+    .action(async (flags: ConnectionFlags) => {
+      try {
+        await stackDown(optionsFromFlags(flags), log);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  withConnectionFlags(stack.command('status'))
+    .description('show addresses, binaries and whether the servers run')
+    .option('--json', 'print as JSON')
+    .action((flags: ConnectionFlags & { json?: boolean }) => print(stackStatus(optionsFromFlags(flags)), flags.json));
+  withConnectionFlags(stack.command('reset'))
+    .description('delete all local stack data (workflow history, checkpoints, logs); the stack must be down')
+    .option('--yes', 'confirm the deletion')
+    .action(async (flags: ConnectionFlags & { yes?: boolean }) => {
+      if (!flags.yes) fail('`stack reset` deletes all local runs and checkpoints; add --yes to confirm');
+      try {
+        await stackReset(optionsFromFlags(flags), log);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  return stack;
+}
+
+function print(status: StackStatus, json?: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    return;
+  }
+  const state = (s: { running: boolean; pid?: number }) => (s.running ? `running (pid ${s.pid})` : 'stopped');
+  process.stdout.write(
+    [
+      `Temporal   ${status.temporalAddress}  namespace ${status.namespace}  ${state(status.servers.temporal)}`,
+      `Web UI     ${status.uiUrl}`,
+      `MinIO      ${status.s3Endpoint}  bucket ${status.bucket}  ${state(status.servers.minio)}`,
+      `Console    ${status.s3ConsoleUrl}`,
+      `Task queue ${status.taskQueue}`,
+      `Data       ${status.stateDir}`,
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * The one place where durable-fit's settings get their defaults.
+ *
+ * Entry points (CLI, worker, test harness) call `resolveOptions(process.env, flags)` once and pass the
+ * result down; library code never reads the environment itself.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+/** Every setting durable-fit reads, after defaults, environment and flags are applied. */
+export interface DurableFitOptions {
+  /** Temporal frontend address. Env `TEMPORAL_ADDRESS`. @default '127.0.0.1:7233' */
+  temporalAddress: string;
+  /** Temporal namespace. Env `TEMPORAL_NAMESPACE`. @default 'default' */
+  namespace: string;
+  /** Port of the local dev server's Web UI. Env `DFIT_TEMPORAL_UI_PORT`. @default 8233 */
+  temporalUiPort: number;
+  /** Base URL of the Temporal Web UI, for links. Env `DFIT_TEMPORAL_UI_URL`. @default `http://127.0.0.1:<temporalUiPort>` */
+  uiUrl: string;
+  /** Task queue that training workers poll. Env `DFIT_TASK_QUEUE`. @default 'durable-fit' */
+  taskQueue: string;
+  /** S3 / MinIO endpoint URL. Env `DFIT_S3_ENDPOINT`. @default 'http://127.0.0.1:9000' */
+  s3Endpoint: string;
+  /** Port of the local MinIO console. Env `DFIT_S3_CONSOLE_PORT`. @default 9001 */
+  s3ConsolePort: number;
+  /** Bucket that holds checkpoints. Env `DFIT_S3_BUCKET`. @default 'durable-fit' */
+  bucket: string;
+  /** S3 region. Env `DFIT_S3_REGION`. @default 'us-east-1' */
+  s3Region: string;
+  /** S3 access key. Env `DFIT_S3_ACCESS_KEY` (or `AWS_ACCESS_KEY_ID`). @default 'durable-fit' (local dev stack only) */
+  s3AccessKey: string;
+  /** S3 secret key; never leaves the worker process. Env `DFIT_S3_SECRET_KEY` (or `AWS_SECRET_ACCESS_KEY`). @default 'durable-fit-dev-secret' (local dev stack only) */
+  s3SecretKey: string;
+  /** Where `stack up` keeps its databases, logs and pid files. Env `DFIT_STATE_DIR`. @default '~/.local/share/durable-fit' */
+  stateDir: string;
+  /** Where the built server binaries are cached, keyed by version. Env `DFIT_TOOLS_DIR`. @default '~/.cache/durable-fit/bin' */
+  toolsDir: string;
+  /** tfjs backend: auto | tensorflow-gpu | tensorflow | wasm | cpu. Env `DFIT_BACKEND`. @default 'auto' */
+  backend: string;
+}
+
+/** Environment variable name for each option, for error messages and docs. */
+export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  namespace: 'TEMPORAL_NAMESPACE',
+  temporalUiPort: 'DFIT_TEMPORAL_UI_PORT',
+  uiUrl: 'DFIT_TEMPORAL_UI_URL',
+  taskQueue: 'DFIT_TASK_QUEUE',
+  s3Endpoint: 'DFIT_S3_ENDPOINT',
+  s3ConsolePort: 'DFIT_S3_CONSOLE_PORT',
+  bucket: 'DFIT_S3_BUCKET',
+  s3Region: 'DFIT_S3_REGION',
+  s3AccessKey: 'DFIT_S3_ACCESS_KEY',
+  s3SecretKey: 'DFIT_S3_SECRET_KEY',
+  stateDir: 'DFIT_STATE_DIR',
+  toolsDir: 'DFIT_TOOLS_DIR',
+  backend: 'DFIT_BACKEND',
+};
+
+/** Defaults shared by the code, the docs and docker-compose.yml. */
+export const DEFAULTS = {
+  temporalAddress: '127.0.0.1:7233',
+  namespace: 'default',
+  temporalUiPort: 8233,
+  taskQueue: 'durable-fit',
+  s3Endpoint: 'http://127.0.0.1:9000',
+  s3ConsolePort: 9001,
+  bucket: 'durable-fit',
+  s3Region: 'us-east-1',
+  s3AccessKey: 'durable-fit',
+  s3SecretKey: 'durable-fit-dev-secret',
+  backend: 'auto',
+} as const;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Applies defaults, then the environment, then explicit overrides (CLI flags). */
+export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptions> = {}): DurableFitOptions {
+  const pick = (key: keyof DurableFitOptions, ...fallbacks: string[]): string | undefined => {
+    for (const name of [OPTION_ENV[key], ...fallbacks]) {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+    }
+    return undefined;
+  };
+  const temporalUiPort = overrides.temporalUiPort ?? parsePort(pick('temporalUiPort'), 'temporalUiPort');
+  const resolved: DurableFitOptions = {
+    temporalAddress: pick('temporalAddress') ?? DEFAULTS.temporalAddress,
+    namespace: pick('namespace') ?? DEFAULTS.namespace,
+    temporalUiPort: temporalUiPort ?? DEFAULTS.temporalUiPort,
+    uiUrl: pick('uiUrl') ?? `http://127.0.0.1:${temporalUiPort ?? DEFAULTS.temporalUiPort}`,
+    taskQueue: pick('taskQueue') ?? DEFAULTS.taskQueue,
+    s3Endpoint: pick('s3Endpoint') ?? DEFAULTS.s3Endpoint,
+    s3ConsolePort: parsePort(pick('s3ConsolePort'), 's3ConsolePort') ?? DEFAULTS.s3ConsolePort,
+    bucket: pick('bucket') ?? DEFAULTS.bucket,
+    s3Region: pick('s3Region') ?? DEFAULTS.s3Region,
+    s3AccessKey: pick('s3AccessKey', 'AWS_ACCESS_KEY_ID') ?? DEFAULTS.s3AccessKey,
+    s3SecretKey: pick('s3SecretKey', 'AWS_SECRET_ACCESS_KEY') ?? DEFAULTS.s3SecretKey,
+    stateDir: pick('stateDir') ?? path.join(dataHome(env), 'durable-fit'),
+    toolsDir: pick('toolsDir') ?? path.join(cacheHome(env), 'durable-fit', 'bin'),
+    backend: pick('backend') ?? DEFAULTS.backend,
+  };
+  const merged = { ...resolved, ...definedOnly(overrides) };
+  if (overrides.temporalUiPort !== undefined && overrides.uiUrl === undefined && !pick('uiUrl')) {
+    merged.uiUrl = `http://127.0.0.1:${overrides.temporalUiPort}`;
+  }
+  return merged;
+}
+
+/** A copy that is safe to print or log: the secret key is masked. */
+export function redactOptions(options: DurableFitOptions): DurableFitOptions {
+  return { ...options, s3SecretKey: '***' };
+}
+
+/** Splits `host:port` (Temporal address) into its parts. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(address);
+  if (!match) throw new Error(`address "${address}" is not host:port; set ${OPTION_ENV.temporalAddress}`);
+  return { host: match[1] ?? '', port: Number(match[2]) };
+}
+
+function parsePort(value: string | undefined, key: keyof DurableFitOptions): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${OPTION_ENV[key]}="${value}" is not a port number (1-65535)`);
+  }
+  return port;
+}
+
+function definedOnly<T extends object>(value: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function dataHome(env: Env): string {
+  return env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share');
+}
+
+function cacheHome(env: Env): string {
+  return env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
+}

@@ -1,0 +1,134 @@
+/**
+ * Starting the real servers: the Temporal dev server (with its Web UI) and MinIO. Used by
+ * `durable-fit stack up` (detached, pid files) and by the test harness (children of the test run).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { createMinioObjectClient } from '../storage/minio-adapter';
+import type { MinioConnection } from '../storage/minio-adapter';
+import { ServerUnhealthyError } from './errors';
+import { httpStatus, waitFor } from './ports';
+
+export interface TemporalServerConfig {
+  bin: string;
+  host: string;
+  port: number;
+  uiPort: number;
+  /** SQLite file that keeps workflow state across restarts. */
+  dbFile: string;
+  logFile: string;
+  namespace: string;
+  /** HTTP API and metrics ports; random free ones when unset. */
+  httpPort?: number;
+  metricsPort?: number;
+}
+
+export interface MinioServerConfig {
+  bin: string;
+  host: string;
+  port: number;
+  consolePort: number;
+  dataDir: string;
+  logFile: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+const SA_TYPE_NAMES: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  TEXT: 'Text',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+/** Command line for `temporal server start-dev`, with the project's search attributes registered. */
+export function temporalArgs(config: TemporalServerConfig): string[] {
+  const args = ['server', 'start-dev', '--ip', config.host, '--port', String(config.port)];
+  args.push('--ui-port', String(config.uiPort), '--db-filename', config.dbFile, '--log-level', 'warn');
+  if (config.namespace !== 'default') args.push('--namespace', config.namespace);
+  if (config.httpPort) args.push('--http-port', String(config.httpPort));
+  if (config.metricsPort) args.push('--metrics-port', String(config.metricsPort));
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${SA_TYPE_NAMES[key.type]}`);
+  return args;
+}
+
+export function minioArgs(config: MinioServerConfig): string[] {
+  return [
+    'server',
+    config.dataDir,
+    '--address',
+    `${config.host}:${config.port}`,
+    '--console-address',
+    `${config.host}:${config.consolePort}`,
+    '--quiet',
+  ];
+}
+
+export function minioEnv(config: MinioServerConfig): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MINIO_ROOT_USER: config.accessKey,
+    MINIO_ROOT_PASSWORD: config.secretKey,
+    MINIO_BROWSER_REDIRECT: 'off',
+    MINIO_UPDATE: 'off',
+  };
+}
+
+/** Spawns a server with its output appended to `logFile`. Detached servers outlive this process. */
+export function spawnServer(
+  bin: string,
+  args: string[],
+  logFile: string,
+  options: { env?: NodeJS.ProcessEnv; detached: boolean },
+): ChildProcess {
+  const log = fs.openSync(logFile, 'a');
+  fs.writeSync(log, `\n--- ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
+  const child = spawn(bin, args, {
+    env: options.env ?? process.env,
+    stdio: ['ignore', log, log],
+    detached: options.detached,
+  });
+  fs.closeSync(log);
+  if (options.detached) child.unref();
+  return child;
+}
+
+/** Waits until the frontend answers gRPC health checks and the Web UI answers HTTP 200. */
+export async function waitTemporalHealthy(config: TemporalServerConfig, timeoutMs = 60_000): Promise<void> {
+  const address = `${config.host}:${config.port}`;
+  const grpc = await waitFor(async () => {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.describeNamespace({ namespace: config.namespace });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  }, timeoutMs);
+  if (!grpc.ok) throw new ServerUnhealthyError(`Temporal at ${address}`, config.logFile, grpc.detail);
+  const ui = await waitFor(async () => (await httpStatus(`http://${config.host}:${config.uiPort}/`)) === 200, timeoutMs);
+  if (!ui.ok) throw new ServerUnhealthyError(`Temporal Web UI on port ${config.uiPort}`, config.logFile, ui.detail);
+}
+
+/** Waits for MinIO's liveness endpoint, then creates the bucket if it is missing. */
+export async function waitMinioHealthy(
+  config: MinioServerConfig,
+  connection: MinioConnection,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const live = `http://${config.host}:${config.port}/minio/health/live`;
+  const ready = await waitFor(async () => (await httpStatus(live)) === 200, timeoutMs);
+  if (!ready.ok) throw new ServerUnhealthyError(`MinIO at ${config.host}:${config.port}`, config.logFile, ready.detail);
+  const objects = createMinioObjectClient(connection);
+  const bucket = await waitFor(async () => {
+    if (!(await objects.bucketExists())) await objects.makeBucket();
+    return true;
+  }, 15_000);
+  if (!bucket.ok) throw new ServerUnhealthyError(`MinIO bucket "${connection.bucket}"`, config.logFile, bucket.detail);
+}
