@@ -1,0 +1,94 @@
+/**
+ * The in-memory shape of a training state: what the engine captures and restores, and what a `.ckpt`
+ * file stores. The checkpoint format (src/checkpoint) and the training engine (src/training) both
+ * depend on this file and on nothing of each other.
+ */
+
+/** Tensor element types, named as in the safetensors format. */
+export type TensorDType = 'F32' | 'F64' | 'I32' | 'I64' | 'U8' | 'I8' | 'BOOL' | 'F16' | 'BF16' | 'I16' | 'U16' | 'U32' | 'U64';
+
+/** One tensor: bytes are little-endian, row-major, exactly `product(shape) * itemsize` long. */
+export interface NamedTensor {
+  /** `model/<layer weight name>` or `optimizer/<layer weight name>/<slot>`, e.g. `model/dense_1/kernel`. */
+  name: string;
+  dtype: TensorDType;
+  shape: number[];
+  /** Raw little-endian element bytes (a view: do not assume it owns a whole ArrayBuffer). */
+  data: Uint8Array;
+}
+
+/** Where training stands: the next batch to train is `batch` of `epoch` (both 0-based). */
+export interface TrainingCursor {
+  epoch: number;
+  batch: number;
+  /** Batches trained in total since the run began. */
+  step: number;
+  /** Batches per epoch for this dataset and batch size. */
+  batchesPerEpoch: number;
+}
+
+/** Metrics of one finished epoch (training loss and any task metrics, e.g. `valAccuracy`). */
+export interface EpochMetrics {
+  epoch: number;
+  [metric: string]: number;
+}
+
+export interface OptimizerState {
+  /** tfjs optimizer class name, e.g. `Adam`, `SGD`, `Momentum`, `RMSProp`. */
+  className: string;
+  /** `optimizer.getConfig()` */
+  config: Record<string, unknown>;
+  /**
+   * Exact scalar state (Adam: iterations, accBeta1, accBeta2). float32 values are stored as JS
+   * numbers, which hold them exactly.
+   */
+  scalars: Record<string, number>;
+}
+
+export interface Fingerprints {
+  /** SHA-256 of the canonical model topology JSON. */
+  topology: string;
+  /** SHA-256 of task name + canonical hparams. */
+  task: string;
+  /** durable-fit version that wrote the checkpoint. */
+  code: string;
+}
+
+export interface BackendInfo {
+  /** tfjs backend name: `tensorflow` (node/gpu), `wasm` or `cpu`. */
+  name: string;
+  /** Package versions, e.g. `{ "tfjs-core": "4.22.0" }`. */
+  versions: Record<string, string>;
+  /** True when this state was produced after a resume on a different backend than it started on. */
+  crossBackendResume?: boolean;
+}
+
+/** Everything in a checkpoint besides the tensors. Each field is JSON-serialisable. */
+export interface CheckpointMeta {
+  /** Version of the `.ckpt` layout; readers refuse newer versions. */
+  formatVersion: number;
+  task: string;
+  hparams: Record<string, unknown>;
+  /** The training spec (never credentials). */
+  spec: Record<string, unknown>;
+  /** `model.toJSON(null, false)` as an object. */
+  topology: unknown;
+  optimizer: OptimizerState;
+  cursor: TrainingCursor;
+  /** Serialised PRNG state owned by the engine. */
+  rng: unknown;
+  /** Metrics of every finished epoch so far. */
+  metrics: EpochMetrics[];
+  fingerprints: Fingerprints;
+  backend: BackendInfo;
+  /** SHA-256 over all model weights in canonical order (see src/training weights hash). */
+  weightsSha256: string;
+  /** ISO time of capture. */
+  createdAt: string;
+}
+
+/** A complete, host-memory training state: weights, optimizer slots and metadata. */
+export interface TrainingState {
+  tensors: NamedTensor[];
+  meta: CheckpointMeta;
+}
