@@ -20,7 +20,9 @@ export const STACK_ENV = 'DFIT_TEST_STACK';
 export function testStack(): TestStack {
   const raw = process.env[STACK_ENV];
   if (!raw) {
-    throw new Error(`no test stack: run tests through \`npm test\` (scripts/test.ts), which starts Temporal and MinIO`);
+    throw new Error(
+      `no test stack: run tests through \`npm test\` (scripts/test.ts), which starts Temporal and MinIO`,
+    );
   }
   return JSON.parse(raw) as TestStack;
 }

@@ -1,0 +1,89 @@
+/**
+ * `npm test`: starts an isolated Temporal dev server and MinIO once (free ports, temporary folders),
+ * hands their addresses to every test file, runs node's test runner over the tiers, and always tears
+ * the servers down — on success, failure, or Ctrl-C.
+ *
+ *   npm test                          all tiers (unit, integration, fault, e2e), slow tests included
+ *   npm test -- --tier unit           one tier (repeatable)
+ *   npm test -- --no-slow             leave out files named *.slow.test.ts
+ *   npm test -- test/unit/foo.test.ts just these files
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveOptions } from '../src/config/options';
+import { STACK_ENV } from '../test/helpers/stack-env';
+import { startTestStack } from '../test/helpers/start-test-stack';
+import type { RunningTestStack } from '../test/helpers/start-test-stack';
+
+const TIERS = ['unit', 'integration', 'fault', 'e2e'];
+
+function findTests(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return findTests(full);
+      return entry.name.endsWith('.test.ts') ? [full] : [];
+    })
+    .sort();
+}
+
+function selectFiles(): string[] {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { tier: { type: 'string', multiple: true }, 'no-slow': { type: 'boolean' } },
+  });
+  const tiers = values.tier ?? TIERS;
+  const unknown = tiers.filter((t) => !TIERS.includes(t));
+  if (unknown.length) throw new Error(`unknown tier ${unknown.join(', ')}; tiers are ${TIERS.join(', ')}`);
+  let files = positionals.length ? positionals : tiers.flatMap((tier) => findTests(path.join('test', tier)));
+  if (values['no-slow']) files = files.filter((f) => !f.endsWith('.slow.test.ts'));
+  return files;
+}
+
+async function main(): Promise<number> {
+  const files = selectFiles();
+  if (files.length === 0) throw new Error('no test files selected');
+  const needsServers = files.some((f) => !f.startsWith(path.join('test', 'unit')));
+  let running: RunningTestStack | undefined;
+  const cleanup = async () => {
+    const r = running;
+    running = undefined;
+    await r?.stop();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  }
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (needsServers) {
+      const started = Date.now();
+      running = await startTestStack(resolveOptions(process.env).toolsDir);
+      console.error(
+        `test stack up in ${Date.now() - started} ms: Temporal ${running.stack.temporalAddress}, ` +
+          `UI ${running.stack.uiUrl}, MinIO ${running.stack.s3.endpoint} (logs in ${running.dir})`,
+      );
+      env[STACK_ENV] = JSON.stringify(running.stack);
+    }
+    return await runNodeTests(files, env);
+  } finally {
+    await cleanup();
+  }
+}
+
+function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files];
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`npm test: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,126 @@
+/**
+ * Starts an isolated Temporal dev server and MinIO on free ports with temporary data folders.
+ * `npm test` starts one for the whole run; fault tests that restart or stop servers start their own.
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULTS } from '../../src/config/options';
+import { freePorts } from '../../src/stack/ports';
+import type { MinioServerConfig, TemporalServerConfig } from '../../src/stack/servers';
+import {
+  minioArgs,
+  minioEnv,
+  spawnServer,
+  temporalArgs,
+  waitMinioHealthy,
+  waitTemporalHealthy,
+} from '../../src/stack/servers';
+import { ensureTool, toolPath } from '../../src/stack/tools';
+import { MINIO_SERVER, TEMPORAL_CLI } from '../../src/stack/versions';
+import type { TestStack } from './stack-env';
+
+export interface RunningTestStack {
+  stack: TestStack;
+  dir: string;
+  temporal: TemporalServerConfig;
+  minio: MinioServerConfig;
+  /** Kill and start the Temporal server again on the same ports and database file. */
+  restartTemporal(): Promise<void>;
+  stopMinio(): Promise<void>;
+  startMinio(): Promise<void>;
+  /** Stops both servers and deletes the temporary folder. */
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(
+  toolsDir: string,
+  log = (l: string) => console.error(l),
+): Promise<RunningTestStack> {
+  const temporalBin = await ensureTool(TEMPORAL_CLI, { toolsDir, progress: log });
+  const minioBin = await ensureTool(MINIO_SERVER, { toolsDir, progress: log });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-test-'));
+  const [port, uiPort, httpPort, metricsPort, s3Port, consolePort] = (await freePorts(6)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const temporal: TemporalServerConfig = {
+    bin: temporalBin,
+    host: '127.0.0.1',
+    port,
+    uiPort,
+    httpPort,
+    metricsPort,
+    namespace: 'default',
+    dbFile: path.join(dir, 'temporal.db'),
+    logFile: path.join(dir, 'temporal.log'),
+  };
+  const minio: MinioServerConfig = {
+    bin: minioBin,
+    host: '127.0.0.1',
+    port: s3Port,
+    consolePort,
+    dataDir: path.join(dir, 'minio'),
+    logFile: path.join(dir, 'minio.log'),
+    accessKey: DEFAULTS.s3AccessKey,
+    secretKey: 'test-secret-' + process.pid,
+  };
+  const s3 = {
+    endpoint: `http://127.0.0.1:${s3Port}`,
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+    region: DEFAULTS.s3Region,
+    bucket: DEFAULTS.bucket,
+  };
+  const children: { temporal?: ChildProcess; minio?: ChildProcess } = {};
+  const startTemporal = async () => {
+    children.temporal = spawnServer(temporalBin, temporalArgs(temporal), temporal.logFile, {
+      detached: false,
+    });
+    await waitTemporalHealthy(temporal);
+  };
+  const startMinio = async () => {
+    children.minio = spawnServer(minioBin, minioArgs(minio), minio.logFile, {
+      detached: false,
+      env: minioEnv(minio),
+    });
+    await waitMinioHealthy(minio, s3);
+  };
+  const kill = async (child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await Promise.all([startTemporal(), startMinio()]);
+  return {
+    stack: {
+      temporalAddress: `127.0.0.1:${port}`,
+      namespace: 'default',
+      uiUrl: `http://127.0.0.1:${uiPort}`,
+      s3,
+      temporalBin,
+      minioBin,
+    },
+    dir,
+    temporal,
+    minio,
+    async restartTemporal() {
+      await kill(children.temporal, 'SIGKILL');
+      await startTemporal();
+    },
+    stopMinio: () => kill(children.minio, 'SIGKILL'),
+    startMinio,
+    async stop() {
+      await Promise.all([kill(children.temporal), kill(children.minio)]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
