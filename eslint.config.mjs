@@ -10,7 +10,8 @@ const workflowFence = {
     },
     {
       group: ['@temporalio/*', '!@temporalio/workflow', '!@temporalio/common'],
-      message: 'workflows/ may import only @temporalio/workflow, @temporalio/common (typed search attributes) and types.',
+      message:
+        'workflows/ may import only @temporalio/workflow, @temporalio/common (typed search attributes) and types.',
       allowTypeImports: true,
     },
     {
@@ -22,14 +23,23 @@ const workflowFence = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'test-artifacts/**', '.tools/**', 'eslint.config.mjs', 'bin/**'] },
+  {
+    ignores: ['node_modules/**', 'dist/**', 'test-artifacts/**', '.tools/**', 'eslint.config.mjs', 'bin/**'],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
@@ -44,7 +54,19 @@ export default tseslint.config(
 );
 
 function nodeBuiltins() {
-  const names = ['fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'worker_threads', 'process', 'timers'];
+  const names = [
+    'fs',
+    'path',
+    'os',
+    'child_process',
+    'crypto',
+    'http',
+    'https',
+    'net',
+    'worker_threads',
+    'process',
+    'timers',
+  ];
   const message = 'workflows/ is deterministic: Node built-ins are not allowed.';
   return names.flatMap((name) => [
     { name, message },

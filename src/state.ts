@@ -5,7 +5,8 @@
  */
 
 /** Tensor element types, named as in the safetensors format. */
-export type TensorDType = 'F32' | 'F64' | 'I32' | 'I64' | 'U8' | 'I8' | 'BOOL' | 'F16' | 'BF16' | 'I16' | 'U16' | 'U32' | 'U64';
+export type TensorDType =
+  'F32' | 'F64' | 'I32' | 'I64' | 'U8' | 'I8' | 'BOOL' | 'F16' | 'BF16' | 'I16' | 'U16' | 'U32' | 'U64';
 
 /** One tensor: bytes are little-endian, row-major, exactly `product(shape) * itemsize` long. */
 export interface NamedTensor {

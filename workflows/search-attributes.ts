@@ -15,4 +15,13 @@ export const BACKEND = defineSearchAttributeKey('DfitBackend', SearchAttributeTy
 export const RUN_NAME = defineSearchAttributeKey('DfitRunName', SearchAttributeType.KEYWORD);
 
 /** All of the project's search attributes, for registration. */
-export const SEARCH_ATTRIBUTES = [TASK, STATUS, EPOCH, LOSS, BEST_METRIC, RECOVERIES, BACKEND, RUN_NAME] as const;
+export const SEARCH_ATTRIBUTES = [
+  TASK,
+  STATUS,
+  EPOCH,
+  LOSS,
+  BEST_METRIC,
+  RECOVERIES,
+  BACKEND,
+  RUN_NAME,
+] as const;

@@ -18,7 +18,8 @@ export interface ConnectionFlags {
 
 const parsePort = (value: string) => {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`"${value}" is not a port number (1-65535)`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a port number (1-65535)`);
   return port;
 };
 
@@ -27,14 +28,26 @@ export function withConnectionFlags(command: Command): Command {
   return command
     .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
     .addOption(new Option('--namespace <ns>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
-    .addOption(new Option('--ui-port <port>', 'Temporal Web UI port').env('DFIT_TEMPORAL_UI_PORT').argParser(parsePort))
+    .addOption(
+      new Option('--ui-port <port>', 'Temporal Web UI port')
+        .env('DFIT_TEMPORAL_UI_PORT')
+        .argParser(parsePort),
+    )
     .addOption(new Option('--s3-endpoint <url>', 'S3/MinIO endpoint URL').env('DFIT_S3_ENDPOINT'))
     .addOption(
-      new Option('--s3-console-port <port>', 'MinIO console port').env('DFIT_S3_CONSOLE_PORT').argParser(parsePort),
+      new Option('--s3-console-port <port>', 'MinIO console port')
+        .env('DFIT_S3_CONSOLE_PORT')
+        .argParser(parsePort),
     )
     .addOption(new Option('--bucket <name>', 'bucket for checkpoints').env('DFIT_S3_BUCKET'))
-    .addOption(new Option('--task-queue <name>', 'Temporal task queue of training workers').env('DFIT_TASK_QUEUE'))
-    .addOption(new Option('--state-dir <dir>', 'where the local stack keeps data, logs and pids').env('DFIT_STATE_DIR'))
+    .addOption(
+      new Option('--task-queue <name>', 'Temporal task queue of training workers').env('DFIT_TASK_QUEUE'),
+    )
+    .addOption(
+      new Option('--state-dir <dir>', 'where the local stack keeps data, logs and pids').env(
+        'DFIT_STATE_DIR',
+      ),
+    )
     .addOption(new Option('--tools-dir <dir>', 'cache of built server binaries').env('DFIT_TOOLS_DIR'));
 }
 

@@ -1,11 +1,13 @@
 /** The `durable-fit` command line. */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import type { CommanderError } from 'commander';
+import { version } from '../../package.json';
 import { stackCommand } from './stack-command';
 
 export function buildProgram(): Command {
   const program = new Command('durable-fit')
     .description('Durable, exactly-resumable TensorFlow.js training on Temporal')
-    .version(require('../../package.json').version as string);
+    .version(version);
   program.addCommand(stackCommand());
   applyEverywhere(program);
   return program;
@@ -15,7 +17,8 @@ export function buildProgram(): Command {
 function applyEverywhere(command: Command): void {
   command.showHelpAfterError('(add --help for usage and examples)');
   command.exitOverride((err: CommanderError) => {
-    const ok = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+    const ok =
+      err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
     process.exit(ok ? 0 : 2);
   });
   for (const sub of command.commands) applyEverywhere(sub);

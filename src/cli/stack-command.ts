@@ -12,7 +12,10 @@ export function stackCommand(): Command {
   withConnectionFlags(stack.command('up'))
     .description('build (first time) and start the local stack; a no-op when it already runs')
     .option('--json', 'print the status as JSON')
-    .addHelpText('after', '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json',
+    )
     .action(async (flags: ConnectionFlags & { json?: boolean }) => {
       try {
         print(await stackUp(optionsFromFlags(flags), log), flags.json);
@@ -32,7 +35,9 @@ export function stackCommand(): Command {
   withConnectionFlags(stack.command('status'))
     .description('show addresses, binaries and whether the servers run')
     .option('--json', 'print as JSON')
-    .action((flags: ConnectionFlags & { json?: boolean }) => print(stackStatus(optionsFromFlags(flags)), flags.json));
+    .action((flags: ConnectionFlags & { json?: boolean }) =>
+      print(stackStatus(optionsFromFlags(flags)), flags.json),
+    );
   withConnectionFlags(stack.command('reset'))
     .description('delete all local stack data (workflow history, checkpoints, logs); the stack must be down')
     .option('--yes', 'confirm the deletion')

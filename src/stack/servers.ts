@@ -54,7 +54,8 @@ export function temporalArgs(config: TemporalServerConfig): string[] {
   if (config.namespace !== 'default') args.push('--namespace', config.namespace);
   if (config.httpPort) args.push('--http-port', String(config.httpPort));
   if (config.metricsPort) args.push('--metrics-port', String(config.metricsPort));
-  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${SA_TYPE_NAMES[key.type]}`);
+  for (const key of SEARCH_ATTRIBUTES)
+    args.push('--search-attribute', `${key.name}=${SA_TYPE_NAMES[key.type]}`);
   return args;
 }
 
@@ -112,8 +113,12 @@ export async function waitTemporalHealthy(config: TemporalServerConfig, timeoutM
     }
   }, timeoutMs);
   if (!grpc.ok) throw new ServerUnhealthyError(`Temporal at ${address}`, config.logFile, grpc.detail);
-  const ui = await waitFor(async () => (await httpStatus(`http://${config.host}:${config.uiPort}/`)) === 200, timeoutMs);
-  if (!ui.ok) throw new ServerUnhealthyError(`Temporal Web UI on port ${config.uiPort}`, config.logFile, ui.detail);
+  const ui = await waitFor(
+    async () => (await httpStatus(`http://${config.host}:${config.uiPort}/`)) === 200,
+    timeoutMs,
+  );
+  if (!ui.ok)
+    throw new ServerUnhealthyError(`Temporal Web UI on port ${config.uiPort}`, config.logFile, ui.detail);
 }
 
 /** Waits for MinIO's liveness endpoint, then creates the bucket if it is missing. */
@@ -124,11 +129,13 @@ export async function waitMinioHealthy(
 ): Promise<void> {
   const live = `http://${config.host}:${config.port}/minio/health/live`;
   const ready = await waitFor(async () => (await httpStatus(live)) === 200, timeoutMs);
-  if (!ready.ok) throw new ServerUnhealthyError(`MinIO at ${config.host}:${config.port}`, config.logFile, ready.detail);
+  if (!ready.ok)
+    throw new ServerUnhealthyError(`MinIO at ${config.host}:${config.port}`, config.logFile, ready.detail);
   const objects = createMinioObjectClient(connection);
   const bucket = await waitFor(async () => {
     if (!(await objects.bucketExists())) await objects.makeBucket();
     return true;
   }, 15_000);
-  if (!bucket.ok) throw new ServerUnhealthyError(`MinIO bucket "${connection.bucket}"`, config.logFile, bucket.detail);
+  if (!bucket.ok)
+    throw new ServerUnhealthyError(`MinIO bucket "${connection.bucket}"`, config.logFile, bucket.detail);
 }

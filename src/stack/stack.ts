@@ -7,7 +7,14 @@ import { PortInUseError } from './errors';
 import { isOurProcess, readPidFile, removePidFile, stopProcess, writePidFile } from './pid-file';
 import { isPortFree } from './ports';
 import type { MinioServerConfig, TemporalServerConfig } from './servers';
-import { minioArgs, minioEnv, spawnServer, temporalArgs, waitMinioHealthy, waitTemporalHealthy } from './servers';
+import {
+  minioArgs,
+  minioEnv,
+  spawnServer,
+  temporalArgs,
+  waitMinioHealthy,
+  waitTemporalHealthy,
+} from './servers';
 import { ensureTool, toolPath } from './tools';
 import { MINIO_SERVER, TEMPORAL_CLI } from './versions';
 
@@ -69,7 +76,8 @@ export async function stackUp(options: DurableFitOptions, log: Log): Promise<Sta
   const layout = stackLayout(options);
   await ensureTool(TEMPORAL_CLI, { toolsDir: options.toolsDir, progress: log });
   await ensureTool(MINIO_SERVER, { toolsDir: options.toolsDir, progress: log });
-  for (const dir of [path.dirname(layout.temporal.logFile), layout.minio.dataDir]) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [path.dirname(layout.temporal.logFile), layout.minio.dataDir])
+    fs.mkdirSync(dir, { recursive: true });
 
   if (!isRunning(layout.pidFile.temporal, log, 'temporal')) {
     await assertFree(layout.temporal.port, 'Temporal gRPC', '--address / TEMPORAL_ADDRESS');
@@ -118,7 +126,11 @@ export async function stackReset(options: DurableFitOptions, log: Log): Promise<
     throw new Error('the stack is running: run `durable-fit stack down` before `stack reset --yes`');
   }
   const layout = stackLayout(options);
-  for (const target of [layout.temporal.dbFile, layout.minio.dataDir, path.dirname(layout.temporal.logFile)]) {
+  for (const target of [
+    layout.temporal.dbFile,
+    layout.minio.dataDir,
+    path.dirname(layout.temporal.logFile),
+  ]) {
     fs.rmSync(target, { recursive: true, force: true });
     log(`deleted ${target}`);
   }
@@ -131,7 +143,10 @@ export function stackStatus(options: DurableFitOptions): StackStatus {
     const running = rec !== undefined && isOurProcess(rec);
     return running ? { running, pid: rec.pid, logFile } : { running, logFile };
   };
-  const servers = { temporal: server('temporal', layout.temporal.logFile), minio: server('minio', layout.minio.logFile) };
+  const servers = {
+    temporal: server('temporal', layout.temporal.logFile),
+    minio: server('minio', layout.minio.logFile),
+  };
   return {
     temporalAddress: options.temporalAddress,
     namespace: options.namespace,

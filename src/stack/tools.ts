@@ -28,7 +28,9 @@ export async function ensureTool(tool: ToolSpec, options: EnsureToolOptions): Pr
   fs.mkdirSync(dir, { recursive: true });
   const staging = fs.mkdtempSync(path.join(dir, '.build-'));
   const logFile = path.join(dir, 'build.log');
-  progress(`building ${tool.name} ${tool.version} with go install (a few minutes the first time; log: ${logFile})`);
+  progress(
+    `building ${tool.name} ${tool.version} with go install (a few minutes the first time; log: ${logFile})`,
+  );
   const started = Date.now();
   try {
     const code = await runGoInstall(tool, staging, logFile, (last) =>

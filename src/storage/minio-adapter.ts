@@ -57,7 +57,12 @@ export function createMinioObjectClient(connection: MinioConnection): ObjectClie
       for await (const item of client.listObjectsV2(bucket, prefix, true)) {
         const entry = item as { name?: string; size?: number; lastModified?: Date };
         if (entry.name) {
-          out.push({ key: entry.name, size: entry.size ?? 0, lastModified: entry.lastModified ?? new Date(0), metadata: {} });
+          out.push({
+            key: entry.name,
+            size: entry.size ?? 0,
+            lastModified: entry.lastModified ?? new Date(0),
+            metadata: {},
+          });
         }
       }
       return out;
@@ -76,7 +81,9 @@ function lowerKeys(metadata: Record<string, unknown>): Record<string, string> {
 }
 
 function errorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err
+    ? String((err as { code: unknown }).code)
+    : undefined;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -86,5 +93,7 @@ function isNotFound(err: unknown): boolean {
 
 function isPreconditionFailed(err: unknown): boolean {
   const code = errorCode(err);
-  return code === 'PreconditionFailed' || code === 'At least one of the pre-conditions you specified did not hold';
+  return (
+    code === 'PreconditionFailed' || code === 'At least one of the pre-conditions you specified did not hold'
+  );
 }

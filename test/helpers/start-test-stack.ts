@@ -17,7 +17,7 @@ import {
   waitMinioHealthy,
   waitTemporalHealthy,
 } from '../../src/stack/servers';
-import { ensureTool, toolPath } from '../../src/stack/tools';
+import { ensureTool } from '../../src/stack/tools';
 import { MINIO_SERVER, TEMPORAL_CLI } from '../../src/stack/versions';
 import type { TestStack } from './stack-env';
 
