@@ -1,0 +1,198 @@
+/**
+ * Typed checkpoint errors. Each is permanent (retrying the same call fails the same way), so the
+ * workflow lists them once, through `CHECKPOINT_NON_RETRYABLE_ERROR_TYPES`, as non-retryable.
+ */
+
+/** Base class of every error the checkpoint module throws on purpose. */
+export abstract class CheckpointError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** No object at that URL. */
+export class CheckpointNotFoundError extends CheckpointError {
+  constructor(readonly url: string) {
+    super(
+      `checkpoint not found: ${url}; list the run's checkpoints with \`durable-fit ckpt ls <runName>\` and pass one of them`,
+    );
+  }
+}
+
+/** The URL names a prefix ("directory") that holds checkpoints, not a `.ckpt` object. */
+export class CheckpointIsPrefixError extends CheckpointError {
+  constructor(
+    readonly url: string,
+    readonly count: number,
+    readonly newest: string | undefined,
+  ) {
+    super(
+      `${url} is a prefix, not a checkpoint: point at a .ckpt file; ` +
+        `found ${count} checkpoint${count === 1 ? '' : 's'} under that prefix` +
+        (newest ? `, newest: ${newest}` : ''),
+    );
+  }
+}
+
+/** The URL or the bytes are not a durable-fit `.ckpt`. */
+export class NotACkptError extends CheckpointError {
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+  ) {
+    super(
+      `not a .ckpt checkpoint: ${target} (${reason}); point at an s3://bucket/…/epoch=EEEE-step=SSSSSSS.ckpt file`,
+    );
+  }
+}
+
+/** What kind of damage a corrupt checkpoint shows. */
+export type CorruptionKind = 'hash-mismatch' | 'size-mismatch' | 'truncated' | 'bad-header' | 'bad-metadata';
+
+/** The checkpoint's bytes are damaged: hash or size mismatch, truncated, or a bad header. */
+export class CheckpointCorruptError extends CheckpointError {
+  constructor(
+    readonly kind: CorruptionKind,
+    readonly detail: string,
+    readonly url?: string,
+  ) {
+    super(
+      `checkpoint${url ? ` ${url}` : ''} is corrupt (${kind}: ${detail}); ` +
+        'do not resume from it: resume from an earlier checkpoint (`durable-fit ckpt ls <runName>`)',
+    );
+  }
+}
+
+/** Written by a newer durable-fit whose layout this version cannot read. */
+export class UnsupportedFormatVersionError extends CheckpointError {
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `checkpoint format version ${found} is newer than this durable-fit reads (up to ${supported}); ` +
+        'upgrade durable-fit on the workers that load it',
+    );
+  }
+}
+
+/** One difference between the weights a model expects and those a checkpoint holds. */
+export interface TopologyDifference {
+  name: string;
+  kind: 'missing' | 'unexpected' | 'shape' | 'dtype';
+  expected?: string;
+  actual?: string;
+}
+
+/** The checkpoint's weights do not fit the task's model (other layers or shapes). */
+export class IncompatibleTopologyError extends CheckpointError {
+  constructor(readonly differences: readonly TopologyDifference[]) {
+    super(
+      `checkpoint does not fit the task's model: ${describeDifferences(differences)}; ` +
+        'resume with the same task and hyperparameters that wrote it, or start a new run',
+    );
+  }
+}
+
+/** A run name that cannot be part of a checkpoint key. */
+export class InvalidRunNameError extends CheckpointError {
+  constructor(
+    readonly runName: string,
+    readonly reason: string,
+  ) {
+    super(`invalid run name ${JSON.stringify(runName)}: ${reason}; use letters, digits, '.', '_' and '-'`);
+  }
+}
+
+/** A checkpoint URL that is not `s3://bucket/key`. */
+export class InvalidCheckpointUrlError extends CheckpointError {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(
+      `invalid checkpoint URL ${JSON.stringify(url)}: ${reason}; expected s3://bucket/<run>/epoch=EEEE-step=SSSSSSS.ckpt`,
+    );
+  }
+}
+
+/** A create-only save found the key already taken: keys are never reused. */
+export class CheckpointExistsError extends CheckpointError {
+  constructor(readonly url: string) {
+    super(
+      `checkpoint ${url} already exists and is never overwritten; load it, or save under a new epoch/step`,
+    );
+  }
+}
+
+/** The in-memory state cannot be written: a programming error in the caller. */
+export class InvalidCheckpointStateError extends CheckpointError {
+  constructor(readonly detail: string) {
+    super(`cannot write checkpoint: ${detail}`);
+  }
+}
+
+/** Class names of the permanent checkpoint errors, for Temporal's `nonRetryableErrorTypes`. */
+export const CHECKPOINT_NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
+  CheckpointNotFoundError.name,
+  CheckpointIsPrefixError.name,
+  NotACkptError.name,
+  CheckpointCorruptError.name,
+  UnsupportedFormatVersionError.name,
+  IncompatibleTopologyError.name,
+  InvalidRunNameError.name,
+  InvalidCheckpointUrlError.name,
+  CheckpointExistsError.name,
+  InvalidCheckpointStateError.name,
+];
+
+/** A weight's name, shape and (optionally) dtype, as a model or a checkpoint has it. */
+export interface WeightShape {
+  name: string;
+  shape: readonly number[];
+  dtype?: string;
+}
+
+/** Pure: the differences between the weights a model expects and those a checkpoint holds. */
+export function diffTopology(
+  expected: readonly WeightShape[],
+  actual: readonly WeightShape[],
+): TopologyDifference[] {
+  const actualByName = new Map(actual.map((w) => [w.name, w]));
+  const expectedNames = new Set(expected.map((w) => w.name));
+  const out: TopologyDifference[] = [];
+  for (const want of expected) {
+    const have = actualByName.get(want.name);
+    if (!have) out.push({ name: want.name, kind: 'missing', expected: shapeText(want.shape) });
+    else if (shapeText(want.shape) !== shapeText(have.shape)) {
+      out.push({
+        name: want.name,
+        kind: 'shape',
+        expected: shapeText(want.shape),
+        actual: shapeText(have.shape),
+      });
+    } else if (want.dtype && have.dtype && want.dtype !== have.dtype) {
+      out.push({ name: want.name, kind: 'dtype', expected: want.dtype, actual: have.dtype });
+    }
+  }
+  for (const have of actual) {
+    if (!expectedNames.has(have.name))
+      out.push({ name: have.name, kind: 'unexpected', actual: shapeText(have.shape) });
+  }
+  return out;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+function describeDifferences(differences: readonly TopologyDifference[]): string {
+  const shown = differences.slice(0, 8).map((d) => {
+    if (d.kind === 'missing') return `${d.name} missing from checkpoint (model has ${d.expected})`;
+    if (d.kind === 'unexpected') return `${d.name} ${d.actual} not in model`;
+    return `${d.name} ${d.kind} ${d.actual} in checkpoint, model wants ${d.expected}`;
+  });
+  const more = differences.length > shown.length ? `; and ${differences.length - shown.length} more` : '';
+  return shown.join('; ') + more;
+}
