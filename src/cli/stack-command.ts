@@ -1,5 +1,7 @@
 /** `durable-fit stack …` */
 import { Command } from 'commander';
+import { ensureTool } from '../stack/tools';
+import { TOOLS } from '../stack/versions';
 import { stackDown, stackReset, stackStatus, stackUp } from '../stack/stack';
 import type { StackStatus } from '../stack/stack';
 import type { ConnectionFlags } from './common';
@@ -19,6 +21,17 @@ export function stackCommand(): Command {
     .action(async (flags: ConnectionFlags & { json?: boolean }) => {
       try {
         print(await stackUp(optionsFromFlags(flags), log), flags.json);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  withConnectionFlags(stack.command('build'))
+    .description('build the pinned Temporal CLI and MinIO binaries into the tools cache (when absent)')
+    .action(async (flags: ConnectionFlags) => {
+      try {
+        const { toolsDir } = optionsFromFlags(flags);
+        for (const tool of TOOLS)
+          process.stdout.write(`${await ensureTool(tool, { toolsDir, progress: log })}\n`);
       } catch (err) {
         fail(err);
       }

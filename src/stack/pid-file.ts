@@ -64,7 +64,8 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
   while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
 }
 
-function isAlive(pid: number): boolean {
+/** True while the process exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {

@@ -139,3 +139,14 @@ export async function waitMinioHealthy(
   if (!bucket.ok)
     throw new ServerUnhealthyError(`MinIO bucket "${connection.bucket}"`, config.logFile, bucket.detail);
 }
+
+/** Rejects when a just-started server exits before it became healthy (race it against the health wait). */
+export function failOnEarlyExit(child: ChildProcess, server: string, logFile: string): Promise<never> {
+  return new Promise((_, reject) => {
+    child.once('exit', (code, signal) => {
+      reject(
+        new ServerUnhealthyError(server, logFile, `the process exited early (${signal ?? `code ${code}`})`),
+      );
+    });
+  });
+}

@@ -8,6 +8,7 @@ import { isOurProcess, readPidFile, removePidFile, stopProcess, writePidFile } f
 import { isPortFree } from './ports';
 import type { MinioServerConfig, TemporalServerConfig } from './servers';
 import {
+  failOnEarlyExit,
   minioArgs,
   minioEnv,
   spawnServer,
@@ -79,12 +80,14 @@ export async function stackUp(options: DurableFitOptions, log: Log): Promise<Sta
   for (const dir of [path.dirname(layout.temporal.logFile), layout.minio.dataDir])
     fs.mkdirSync(dir, { recursive: true });
 
+  const earlyExits: Promise<never>[] = [];
   if (!isRunning(layout.pidFile.temporal, log, 'temporal')) {
     await assertFree(layout.temporal.port, 'Temporal gRPC', '--address / TEMPORAL_ADDRESS');
     await assertFree(layout.temporal.uiPort, 'Temporal Web UI', '--ui-port / DFIT_TEMPORAL_UI_PORT');
     const args = temporalArgs(layout.temporal);
     const child = spawnServer(layout.temporal.bin, args, layout.temporal.logFile, { detached: true });
     writePidFile(layout.pidFile.temporal, record(child.pid, layout.temporal.bin, args));
+    earlyExits.push(failOnEarlyExit(child, 'Temporal dev server', layout.temporal.logFile));
     log(`started Temporal dev server (pid ${child.pid}), data ${layout.temporal.dbFile}`);
   }
   if (!isRunning(layout.pidFile.minio, log, 'minio')) {
@@ -96,10 +99,14 @@ export async function stackUp(options: DurableFitOptions, log: Log): Promise<Sta
       env: minioEnv(layout.minio),
     });
     writePidFile(layout.pidFile.minio, record(child.pid, layout.minio.bin, args));
+    earlyExits.push(failOnEarlyExit(child, 'MinIO', layout.minio.logFile));
     log(`started MinIO (pid ${child.pid}), data ${layout.minio.dataDir}`);
   }
-  await waitTemporalHealthy(layout.temporal);
-  await waitMinioHealthy(layout.minio, { ...connectionOf(options) });
+  const healthy = Promise.all([
+    waitTemporalHealthy(layout.temporal),
+    waitMinioHealthy(layout.minio, connectionOf(options)),
+  ]);
+  await Promise.race([healthy, ...earlyExits]);
   return stackStatus(options);
 }
 

@@ -10,6 +10,7 @@ import { DEFAULTS } from '../../src/config/options';
 import { freePorts } from '../../src/stack/ports';
 import type { MinioServerConfig, TemporalServerConfig } from '../../src/stack/servers';
 import {
+  failOnEarlyExit,
   minioArgs,
   minioEnv,
   spawnServer,
@@ -82,14 +83,20 @@ export async function startTestStack(
     children.temporal = spawnServer(temporalBin, temporalArgs(temporal), temporal.logFile, {
       detached: false,
     });
-    await waitTemporalHealthy(temporal);
+    await Promise.race([
+      waitTemporalHealthy(temporal),
+      failOnEarlyExit(children.temporal, 'Temporal', temporal.logFile),
+    ]);
   };
   const startMinio = async () => {
     children.minio = spawnServer(minioBin, minioArgs(minio), minio.logFile, {
       detached: false,
       env: minioEnv(minio),
     });
-    await waitMinioHealthy(minio, s3);
+    await Promise.race([
+      waitMinioHealthy(minio, s3),
+      failOnEarlyExit(children.minio, 'MinIO', minio.logFile),
+    ]);
   };
   const kill = async (child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM') => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
