@@ -28,7 +28,6 @@ async function cli(...args: string[]): Promise<{ stdout: string; stderr: string;
   }
 }
 
-
 after(async () => {
   await cli('down');
   fs.rmSync(stateDir, { recursive: true, force: true });
