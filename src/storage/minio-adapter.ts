@@ -1,7 +1,17 @@
-/** The one file that imports `minio`: adapts minio-js to the `ObjectClient` port. */
+/**
+ * The one file that imports `minio`: adapts minio-js to the `ObjectClient` port.
+ *
+ * Writes do not go through `putObject`: it buffers and MD5-hashes bodies up to its part size, and
+ * above that it resumes *any* earlier incomplete upload of the same key (two racing writers could
+ * mix parts) and cannot make the final CompleteMultipartUpload conditional. Instead a body up to
+ * `multipartThresholdBytes` goes as one streamed PUT, and a larger one as our own multipart upload
+ * whose Complete carries `If-None-Match: *`; MinIO honours that header on both, so a create-only
+ * write never overwrites (see test/integration/checkpoint-store.test.ts).
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import * as Minio from 'minio';
-import type { Readable } from 'node:stream';
-import { ObjectExistsError } from './object-client';
+import { ObjectExistsError, ObjectNotFoundError } from './object-client';
 import type { ObjectClient, ObjectStat, PutOptions } from './object-client';
 
 export interface MinioConnection {
@@ -13,35 +23,110 @@ export interface MinioConnection {
   bucket: string;
 }
 
+export interface MinioAdapterOptions {
+  /** Bodies larger than this (or of unknown size) are uploaded in parts. @default 64 MiB */
+  multipartThresholdBytes?: number;
+  /** Part size of multipart uploads; S3 requires at least 5 MiB. @default 16 MiB */
+  partSizeBytes?: number;
+}
+
+type Headers = Record<string, string>;
+
 /** Creates an `ObjectClient` for one bucket on an S3-compatible endpoint. */
-export function createMinioObjectClient(connection: MinioConnection): ObjectClient {
-  const url = new URL(connection.endpoint);
-  const useSSL = url.protocol === 'https:';
-  const client = new Minio.Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: connection.accessKey,
-    secretKey: connection.secretKey,
-    region: connection.region,
-  });
-  const bucket = connection.bucket;
+export function createMinioObjectClient(
+  connection: MinioConnection,
+  options: MinioAdapterOptions = {},
+): ObjectClient {
+  const client = connect(connection);
+  const { bucket, region } = connection;
+  const threshold = options.multipartThresholdBytes ?? 64 * 1024 * 1024;
+  const partSize = Math.max(options.partSizeBytes ?? 16 * 1024 * 1024, 5 * 1024 * 1024);
+
+  async function putSingle(
+    key: string,
+    body: Buffer | Readable,
+    size: number,
+    sha256: string | undefined,
+    headers: Headers,
+  ) {
+    let payload = body;
+    let signedHash = '';
+    if (client.enableSHA256) {
+      // Plain HTTP: the payload hash is part of the signature, so the server verifies our bytes.
+      if (!sha256) payload = Buffer.isBuffer(body) ? body : await readAll(body);
+      signedHash =
+        sha256 ??
+        createHash('sha256')
+          .update(payload as Buffer)
+          .digest('hex');
+    }
+    const request = {
+      method: 'PUT',
+      bucketName: bucket,
+      objectName: key,
+      headers: { ...headers, 'Content-Length': String(size) },
+    };
+    const res = await client.makeRequestStreamAsync(request, payload, signedHash, [200], region);
+    res.resume();
+  }
+
+  async function putMultipart(key: string, body: Readable, headers: Headers, ifNoneMatch: boolean) {
+    const uploadId = await client.initiateNewMultipartUpload(bucket, key, headers);
+    const query = (extra: string) => `${extra}uploadId=${encodeURIComponent(uploadId)}`;
+    try {
+      const parts: string[] = [];
+      for await (const part of chunksOf(body, partSize)) {
+        const n = parts.length + 1;
+        const res = await client.makeRequestAsync(
+          { method: 'PUT', bucketName: bucket, objectName: key, query: query(`partNumber=${n}&`) },
+          part,
+        );
+        res.resume();
+        parts.push(`<Part><PartNumber>${n}</PartNumber><ETag>${String(res.headers.etag)}</ETag></Part>`);
+      }
+      const xml = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</CompleteMultipartUpload>`;
+      const completeHeaders: Headers = ifNoneMatch ? { 'If-None-Match': '*' } : {};
+      const res = await client.makeRequestAsync(
+        { method: 'POST', bucketName: bucket, objectName: key, query: query(''), headers: completeHeaders },
+        xml,
+      );
+      const reply = (await readAll(res)).toString('utf8');
+      // S3 may answer 200 and still report an error in the body.
+      if (reply.includes('<Error>')) throw new Error(`CompleteMultipartUpload of "${key}" failed: ${reply}`);
+    } catch (err) {
+      await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+      throw err;
+    }
+  }
 
   return {
     bucket,
     bucketExists: () => client.bucketExists(bucket),
-    makeBucket: () => client.makeBucket(bucket, connection.region),
+    makeBucket: () => client.makeBucket(bucket, region),
     async put(key: string, body: Buffer | Readable, options: PutOptions = {}) {
-      const headers: Record<string, string> = { ...prefixMetadata(options.metadata ?? {}) };
-      if (options.ifNoneMatch) headers['If-None-Match'] = '*';
+      const headers: Headers = prefixMetadata(options.metadata ?? {});
+      const size = Buffer.isBuffer(body) ? body.length : options.size;
       try {
-        await client.putObject(bucket, key, body, options.size, headers);
+        if (size !== undefined && size <= threshold) {
+          if (options.ifNoneMatch) headers['If-None-Match'] = '*';
+          await putSingle(key, body, size, options.sha256, headers);
+        } else {
+          const stream = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+          await putMultipart(key, stream, headers, options.ifNoneMatch ?? false);
+        }
       } catch (err) {
         if (isPreconditionFailed(err)) throw new ObjectExistsError(key);
         throw err;
       }
     },
-    get: (key: string) => client.getObject(bucket, key),
+    async get(key: string) {
+      try {
+        return await client.getObject(bucket, key);
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(key);
+        throw err;
+      }
+    },
     async stat(key: string): Promise<ObjectStat | undefined> {
       try {
         const s = await client.statObject(bucket, key);
@@ -70,7 +155,48 @@ export function createMinioObjectClient(connection: MinioConnection): ObjectClie
   };
 }
 
-function prefixMetadata(metadata: Record<string, string>): Record<string, string> {
+function connect(connection: MinioConnection): Minio.Client {
+  const url = new URL(connection.endpoint);
+  const useSSL = url.protocol === 'https:';
+  return new Minio.Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: connection.accessKey,
+    secretKey: connection.secretKey,
+    region: connection.region,
+  });
+}
+
+/** Re-chunks a stream into buffers of exactly `size` bytes (the last one shorter). */
+async function* chunksOf(body: Readable, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const chunk of body) {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    while (pendingBytes + buf.length >= size) {
+      const take = size - pendingBytes;
+      yield Buffer.concat([...pending, buf.subarray(0, take)], size);
+      buf = buf.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (buf.length > 0) {
+      pending.push(buf);
+      pendingBytes += buf.length;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+function prefixMetadata(metadata: Record<string, string>): Headers {
   return Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v]));
 }
 

@@ -1,7 +1,7 @@
 /**
  * The narrow port in front of S3/MinIO. Only `minio-adapter.ts` imports `minio`; everything else
  * (the checkpoint store, the stack manager, tests) talks to this interface, and unit tests use the
- * in-memory fake.
+ * in-memory fake (`memory-object-client.ts`).
  */
 import type { Readable } from 'node:stream';
 
@@ -9,27 +9,38 @@ export interface ObjectStat {
   key: string;
   size: number;
   lastModified: Date;
-  /** User metadata, keys lower-cased without the `x-amz-meta-` prefix. */
+  /** User metadata, keys lower-cased without the `x-amz-meta-` prefix (empty in `list` results). */
   metadata: Record<string, string>;
 }
 
 export interface PutOptions {
   /** User metadata stored with the object. */
   metadata?: Record<string, string>;
-  /** Fail with `ObjectExistsError` instead of overwriting (S3 conditional PUT, `If-None-Match: *`). */
+  /**
+   * Fail with `ObjectExistsError` instead of overwriting (S3 conditional write, `If-None-Match: *`,
+   * on the single PUT or on CompleteMultipartUpload). MinIO honours it; a racing writer loses.
+   */
   ifNoneMatch?: boolean;
   /** Size in bytes when known (streams of unknown length are uploaded in parts). */
   size?: number;
+  /**
+   * Hex SHA-256 of the whole body when the caller knows it. Over plain HTTP a single PUT signs it as
+   * the payload hash, so the server rejects the upload if the bytes it received differ.
+   */
+  sha256?: string;
 }
 
 export interface ObjectClient {
   readonly bucket: string;
   bucketExists(): Promise<boolean>;
   makeBucket(): Promise<void>;
+  /** Writes an object; it becomes visible only when the whole body arrived. */
   put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<void>;
+  /** Reads an object; rejects with `ObjectNotFoundError` when there is none. */
   get(key: string): Promise<Readable>;
   stat(key: string): Promise<ObjectStat | undefined>;
   remove(key: string): Promise<void>;
+  /** Objects whose key starts with `prefix`, recursively. */
   list(prefix: string): Promise<ObjectStat[]>;
 }
 
@@ -38,5 +49,13 @@ export class ObjectExistsError extends Error {
   override readonly name = 'ObjectExistsError';
   constructor(readonly key: string) {
     super(`object "${key}" already exists; checkpoint keys are never reused`);
+  }
+}
+
+/** No object under that key. */
+export class ObjectNotFoundError extends Error {
+  override readonly name = 'ObjectNotFoundError';
+  constructor(readonly key: string) {
+    super(`object "${key}" not found`);
   }
 }

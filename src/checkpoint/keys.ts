@@ -1,0 +1,96 @@
+/**
+ * Checkpoint key layout, Lightning-style and never reused:
+ * `<runName>/epoch=EEEE-step=SSSSSSS.ckpt` (zero-padded to 4 and 7 digits, wider when needed),
+ * addressed as `s3://<bucket>/<key>`.
+ */
+import { InvalidCheckpointUrlError, InvalidRunNameError } from './errors';
+
+export const CKPT_EXTENSION = '.ckpt';
+const MAX_RUN_NAME = 128;
+const KEY_PATTERN = /^([^/]+)\/epoch=(\d{4,})-step=(\d{7,})\.ckpt$/;
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export interface CheckpointKeyParts {
+  runName: string;
+  epoch: number;
+  step: number;
+}
+
+export interface CheckpointLocation {
+  bucket: string;
+  key: string;
+}
+
+/** Why a run name is unusable, or undefined when it is fine. */
+export function runNameProblem(runName: string): string | undefined {
+  if (runName.length === 0) return 'it is empty';
+  if (runName.length > MAX_RUN_NAME) return `it is longer than ${MAX_RUN_NAME} characters`;
+  if (runName.includes('/') || runName.includes('\\')) return 'it contains a path separator';
+  if (/\s/.test(runName)) return 'it contains whitespace';
+  if (runName === '.' || runName === '..' || runName.includes('..')) return 'it contains ".."';
+  if (!/^[A-Za-z0-9]/.test(runName)) return 'it must start with a letter or digit';
+  const bad = /[^A-Za-z0-9._-]/.exec(runName);
+  if (bad) return `it contains ${JSON.stringify(bad[0])}`;
+  return undefined;
+}
+
+export function isValidRunName(runName: string): boolean {
+  return runNameProblem(runName) === undefined;
+}
+
+/** Throws `InvalidRunNameError` unless the run name can be a key segment. */
+export function assertRunName(runName: string): void {
+  const problem = runNameProblem(runName);
+  if (problem) throw new InvalidRunNameError(runName, problem);
+}
+
+/** `<runName>/epoch=EEEE-step=SSSSSSS.ckpt` */
+export function formatCheckpointKey(runName: string, epoch: number, step: number): string {
+  assertRunName(runName);
+  for (const [label, n] of [
+    ['epoch', epoch],
+    ['step', step],
+  ] as const) {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new RangeError(`checkpoint ${label} ${n} is not an integer ≥ 0`);
+  }
+  return `${runName}/epoch=${String(epoch).padStart(4, '0')}-step=${String(step).padStart(7, '0')}${CKPT_EXTENSION}`;
+}
+
+/** The parts of a key in our layout, or undefined for any other key. */
+export function parseCheckpointKey(key: string): CheckpointKeyParts | undefined {
+  const match = KEY_PATTERN.exec(key);
+  if (!match) return undefined;
+  const [, runName = '', epoch = '', step = ''] = match;
+  if (!isValidRunName(runName)) return undefined;
+  return { runName, epoch: Number(epoch), step: Number(step) };
+}
+
+/** The key prefix under which a run's checkpoints live. */
+export function runPrefix(runName: string): string {
+  assertRunName(runName);
+  return `${runName}/`;
+}
+
+/** `s3://bucket/key` → { bucket, key }; throws `InvalidCheckpointUrlError`. */
+export function parseCheckpointUrl(url: string): CheckpointLocation {
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(url);
+  if (!match) throw new InvalidCheckpointUrlError(url, 'it does not start with s3://');
+  const [, bucket = '', key = ''] = match;
+  if (!BUCKET_PATTERN.test(bucket))
+    throw new InvalidCheckpointUrlError(url, `"${bucket}" is not a bucket name`);
+  if (key.split('/').some((segment) => segment === '..' || segment === '.')) {
+    throw new InvalidCheckpointUrlError(url, 'the key contains "." or ".." segments');
+  }
+  return { bucket, key };
+}
+
+/** { bucket, key } → `s3://bucket/key` */
+export function formatCheckpointUrl(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** Orders checkpoints by (epoch, step), oldest first. */
+export function compareCheckpointParts(a: CheckpointKeyParts, b: CheckpointKeyParts): number {
+  return a.epoch - b.epoch || a.step - b.step;
+}

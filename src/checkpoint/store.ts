@@ -1,0 +1,236 @@
+/**
+ * `CheckpointStore`: the one module that knows the key layout and integrity rules. Writes are
+ * create-only; a checkpoint counts only once its PUT succeeded; every load checks size and SHA-256
+ * before a byte is decoded. Its input is an `ObjectClient`, so unit tests run it on the in-memory fake.
+ */
+import { Readable } from 'node:stream';
+import type { ObjectClient } from '../storage/object-client';
+import { ObjectExistsError, ObjectNotFoundError } from '../storage/object-client';
+import type { TrainingState } from '../state';
+import {
+  CheckpointCorruptError,
+  CheckpointExistsError,
+  CheckpointIsPrefixError,
+  CheckpointNotFoundError,
+  InvalidCheckpointUrlError,
+  NotACkptError,
+} from './errors';
+import type { EncodedCheckpoint } from './format';
+import { decodeCheckpoint, encodeCheckpointParts } from './format';
+import type { IntegrityTarget } from './integrity';
+import { readVerified, sha256OfParts, writeVerified } from './integrity';
+import type { CheckpointKeyParts } from './keys';
+import {
+  CKPT_EXTENSION,
+  compareCheckpointParts,
+  formatCheckpointKey,
+  formatCheckpointUrl,
+  parseCheckpointKey,
+  parseCheckpointUrl,
+  runPrefix,
+} from './keys';
+
+/** Object metadata key holding the payload's hex SHA-256. */
+export const SHA256_METADATA_KEY = 'sha256';
+
+/** What a successful save returns, and what the workflow records. */
+export interface SavedCheckpoint {
+  url: string;
+  key: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** One checkpoint of a run, from a listing. */
+export interface CheckpointRecord extends CheckpointKeyParts {
+  url: string;
+  key: string;
+  bytes: number;
+  lastModified: Date;
+}
+
+export interface CheckpointStat {
+  url: string;
+  key: string;
+  bytes: number;
+  /** From object metadata; undefined when the object was not written by this store. */
+  sha256: string | undefined;
+  lastModified: Date;
+}
+
+/** What the caller already knows about a checkpoint (from the workflow record). */
+export interface ExpectedIntegrity {
+  sha256?: string;
+  bytes?: number;
+}
+
+export interface SaveOptions {
+  /** Epoch in the key. @default state.meta.cursor.epoch */
+  epoch?: number;
+  /** Step in the key. @default state.meta.cursor.step */
+  step?: number;
+}
+
+export class CheckpointStore {
+  constructor(private readonly objects: ObjectClient) {}
+
+  /** Bucket this store writes to. */
+  get bucket(): string {
+    return this.objects.bucket;
+  }
+
+  /** Saves a training state under `<runName>/epoch=EEEE-step=SSSSSSS.ckpt`; never overwrites. */
+  async save(runName: string, state: TrainingState, options: SaveOptions = {}): Promise<SavedCheckpoint> {
+    const { epoch, step } = state.meta.cursor;
+    const key = formatCheckpointKey(runName, options.epoch ?? epoch, options.step ?? step);
+    return this.saveEncoded(formatCheckpointUrl(this.bucket, key), encodeCheckpointParts(state));
+  }
+
+  /**
+   * Writes already-encoded checkpoint bytes at an explicit `.ckpt` URL, create-only. The hash is
+   * computed before the upload starts because S3 sends metadata (and the signed payload hash)
+   * ahead of the body; the chunks then stream without being concatenated.
+   */
+  async saveEncoded(url: string, encoded: EncodedCheckpoint): Promise<SavedCheckpoint> {
+    const key = this.ckptKey(url);
+    const sha256 = sha256OfParts(encoded.parts);
+    try {
+      await this.objects.put(key, Readable.from(encoded.parts, { objectMode: false }), {
+        size: encoded.bytes,
+        sha256,
+        ifNoneMatch: true,
+        metadata: { [SHA256_METADATA_KEY]: sha256 },
+      });
+    } catch (err) {
+      if (err instanceof ObjectExistsError) throw new CheckpointExistsError(url);
+      throw new Error(`save checkpoint failed [url=${url}]`, { cause: err });
+    }
+    return { url, key, sha256, bytes: encoded.bytes };
+  }
+
+  /** Loads and decodes a checkpoint after verifying its size and SHA-256. */
+  async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
+    const bytes = await this.loadBytes(url, expected);
+    try {
+      return decodeCheckpoint(bytes, url);
+    } catch (err) {
+      if (err instanceof CheckpointCorruptError && !err.url)
+        throw new CheckpointCorruptError(err.kind, err.detail, url);
+      throw err;
+    }
+  }
+
+  /** The verified bytes of a checkpoint (size and SHA-256 checked), not decoded. */
+  async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
+    const target = await this.integrityTarget(url, expected);
+    return readVerified(await this.open(url), target);
+  }
+
+  /** Downloads a checkpoint to a local file; the file appears only once its hash verified. */
+  async getToFile(url: string, file: string, expected: ExpectedIntegrity = {}): Promise<IntegrityTarget> {
+    const target = await this.integrityTarget(url, expected);
+    await writeVerified(await this.open(url), file, target);
+    return target;
+  }
+
+  /** A run's checkpoints, oldest first by (epoch, step). */
+  async list(runName: string): Promise<CheckpointRecord[]> {
+    const records = await this.listUnder(runPrefix(runName));
+    return records.filter((r) => r.runName === runName);
+  }
+
+  /** Size, hash and time of one checkpoint. */
+  async stat(url: string): Promise<CheckpointStat> {
+    const key = await this.existingCkptKey(url);
+    const stat = await this.objects.stat(key);
+    if (!stat) throw new CheckpointNotFoundError(url);
+    const sha256 = stat.metadata[SHA256_METADATA_KEY];
+    return { url, key, bytes: stat.size, sha256, lastModified: stat.lastModified };
+  }
+
+  /** Deletes one checkpoint (a no-op when it is already gone). */
+  async remove(url: string): Promise<void> {
+    await this.objects.remove(this.ckptKey(url));
+  }
+
+  private async integrityTarget(url: string, expected: ExpectedIntegrity): Promise<IntegrityTarget> {
+    const stat = await this.stat(url);
+    if (expected.bytes !== undefined && expected.bytes !== stat.bytes) {
+      const kind = stat.bytes < expected.bytes ? 'truncated' : 'size-mismatch';
+      throw new CheckpointCorruptError(
+        kind,
+        `object has ${stat.bytes} bytes, expected ${expected.bytes}`,
+        url,
+      );
+    }
+    const recorded = stat.sha256?.toLowerCase();
+    const wanted = expected.sha256?.toLowerCase();
+    if (recorded && wanted && recorded !== wanted) {
+      throw new CheckpointCorruptError(
+        'hash-mismatch',
+        `object metadata says ${recorded}, expected ${wanted}`,
+        url,
+      );
+    }
+    const sha256 = wanted ?? recorded;
+    if (!sha256) {
+      throw new CheckpointCorruptError(
+        'bad-metadata',
+        'no SHA-256 in object metadata and none expected',
+        url,
+      );
+    }
+    return { url, bytes: stat.bytes, sha256 };
+  }
+
+  private async open(url: string): Promise<Readable> {
+    try {
+      return await this.objects.get(this.ckptKey(url));
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) throw new CheckpointNotFoundError(url);
+      throw new Error(`load checkpoint failed [url=${url}]`, { cause: err });
+    }
+  }
+
+  /** Parses the URL, checks the bucket and the `.ckpt` extension (without touching the store). */
+  private ckptKey(url: string): string {
+    const { bucket, key } = parseCheckpointUrl(url);
+    if (bucket !== this.bucket) {
+      throw new InvalidCheckpointUrlError(
+        url,
+        `bucket "${bucket}" is not the configured bucket "${this.bucket}"`,
+      );
+    }
+    if (!key.endsWith(CKPT_EXTENSION) || key.endsWith(`/${CKPT_EXTENSION}`)) {
+      throw new NotACkptError(url, 'the key does not name a .ckpt file');
+    }
+    return key;
+  }
+
+  /** Like `ckptKey`, but tells a prefix full of checkpoints apart from a plain wrong name. */
+  private async existingCkptKey(url: string): Promise<string> {
+    try {
+      return this.ckptKey(url);
+    } catch (err) {
+      if (!(err instanceof NotACkptError)) throw err;
+      const { key } = parseCheckpointUrl(url);
+      const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+      const under = await this.listUnder(prefix);
+      const newest = under.at(-1);
+      if (newest) throw new CheckpointIsPrefixError(url, under.length, newest.url);
+      if (!(await this.objects.stat(key))) throw new CheckpointNotFoundError(url);
+      throw err;
+    }
+  }
+
+  private async listUnder(prefix: string): Promise<CheckpointRecord[]> {
+    const out: CheckpointRecord[] = [];
+    for (const object of await this.objects.list(prefix)) {
+      const parts = parseCheckpointKey(object.key);
+      if (!parts) continue;
+      const url = formatCheckpointUrl(this.bucket, object.key);
+      out.push({ ...parts, url, key: object.key, bytes: object.size, lastModified: object.lastModified });
+    }
+    return out.sort((a, b) => compareCheckpointParts(a, b) || a.key.localeCompare(b.key));
+  }
+}
