@@ -80,6 +80,11 @@ export interface CheckpointMeta {
   rng: unknown;
   /** Metrics of every finished epoch so far. */
   metrics: EpochMetrics[];
+  /**
+   * Running sums of the epoch in progress (absent at an epoch boundary), so a mid-epoch resume
+   * reports the same epoch loss as an uninterrupted run. Plain JS numbers, exact through JSON.
+   */
+  epochProgress?: { lossSum: number; batches: number };
   fingerprints: Fingerprints;
   backend: BackendInfo;
   /** SHA-256 over all model weights in canonical order (see src/training weights hash). */

@@ -1,0 +1,119 @@
+/**
+ * Typed errors of the training engine. Each says what happened and what to do; context is kept in
+ * readonly fields so activities can map them to Temporal failures without parsing messages.
+ */
+
+/** Base class, so callers can tell engine errors from others. */
+export abstract class TrainingEngineError extends Error {
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The requested tfjs backend cannot be loaded here. */
+export class BackendUnavailableError extends TrainingEngineError {
+  constructor(
+    readonly requested: string,
+    readonly available: readonly string[],
+    readonly reason?: string,
+  ) {
+    super(
+      `tfjs backend "${requested}" is not available${reason ? ` (${reason})` : ''}; ` +
+        `available here: ${available.join(', ') || 'none'}. Set DFIT_BACKEND to one of them or to "auto"`,
+    );
+  }
+}
+
+/** No task of that name is registered. */
+export class UnknownTaskError extends TrainingEngineError {
+  constructor(
+    readonly task: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown task "${task}"; registered tasks: ${known.join(', ')}. Register it with registerTask()`);
+  }
+}
+
+/** Hyperparameters that the task's schema rejects (unknown keys, wrong types, out of range). */
+export class InvalidHparamsError extends TrainingEngineError {
+  constructor(
+    readonly task: string,
+    readonly issues: readonly string[],
+  ) {
+    super(`invalid hyperparameters for task "${task}": ${issues.join('; ')}`);
+  }
+}
+
+/** A task definition that breaks the engine's contract (e.g. unnamed layers). */
+export class TaskDefinitionError extends TrainingEngineError {
+  constructor(
+    readonly task: string,
+    detail: string,
+  ) {
+    super(`task "${task}" is not usable: ${detail}`);
+  }
+}
+
+/** One field where a checkpoint and the run that wants to resume from it differ. */
+export interface StateDifference {
+  field: string;
+  checkpoint: string;
+  run: string;
+}
+
+/**
+ * The checkpoint was written by a different task, hparams, seed, batch size, model or backend: a
+ * resume would not reproduce the original run (that would be a fork).
+ */
+export class IncompatibleStateError extends TrainingEngineError {
+  constructor(readonly differences: readonly StateDifference[]) {
+    super(
+      `checkpoint does not match this run: ${differences
+        .map((d) => `${d.field}: checkpoint ${d.checkpoint}, run ${d.run}`)
+        .join('; ')}. Resume with the settings that wrote it, or start a new run from scratch`,
+    );
+  }
+}
+
+/** The trainer process exited while it was expected to be running. */
+export class TrainerCrashedError extends TrainingEngineError {
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    readonly stderrTail: string,
+  ) {
+    super(
+      `trainer process exited unexpectedly (code ${exitCode}, signal ${signal})` +
+        (stderrTail ? `: ${stderrTail}` : '') +
+        '; resume from the last checkpoint',
+    );
+  }
+}
+
+/** An error thrown inside the trainer process, carried back with its original name and message. */
+export class TrainerRemoteError extends TrainingEngineError {
+  constructor(
+    readonly remoteName: string,
+    message: string,
+    readonly remoteStack?: string,
+  ) {
+    super(`${remoteName}: ${message}`);
+  }
+}
+
+/** A call the trainer cannot take in its current state (e.g. a second run at once). */
+export class TrainerBusyError extends TrainingEngineError {
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+/** A run config the engine cannot train (e.g. batch size 0). */
+export class InvalidRunConfigError extends TrainingEngineError {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`invalid run config: ${field} ${detail}`);
+  }
+}

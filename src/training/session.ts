@@ -1,0 +1,185 @@
+/**
+ * One training run in memory: model, optimizer, data, cursor and RNG. `step()` trains exactly the
+ * batch the cursor names; an epoch ends (validation, metrics, cursor advance) inside the step that
+ * trains its last batch, so a capture always sits at a batch boundary with `batch < batchesPerEpoch`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { BackendInfo, EpochMetrics, TrainingCursor } from '../state';
+import { allLayers } from './model-weights';
+import { RunRng, epochOrder, layerSeed } from './rng';
+import type { DatasetSplit, TaskDataset, TaskDefinition } from './tasks/types';
+
+/** What a run is: the inputs a resume must agree on (besides `epochs`, which may grow). */
+export interface RunConfig {
+  task: string;
+  /** Raw hparams; missing ones take the task's defaults. */
+  hparams?: Record<string, unknown>;
+  seed: number;
+  batchSize: number;
+  /** Total epochs of the run. */
+  epochs: number;
+}
+
+/** The parts a session is made of (built by `Trainer.open`). */
+export interface SessionParts {
+  task: TaskDefinition;
+  hparams: Record<string, unknown>;
+  config: RunConfig;
+  dataset: TaskDataset;
+  model: LayersModel;
+  optimizer: tf.Optimizer;
+  weightNames: string[];
+  topology: unknown;
+  backend: BackendInfo;
+}
+
+export interface StepResult {
+  epoch: number;
+  batch: number;
+  loss: number;
+  /** Present when this step finished its epoch. */
+  epochEnd?: EpochMetrics;
+}
+
+type SeededLayer = { seed?: number };
+const EVAL_CHUNK = 512;
+
+export class TrainingSession {
+  cursor: TrainingCursor;
+  metrics: EpochMetrics[] = [];
+  progress = { lossSum: 0, batches: 0 };
+  rng: RunRng;
+  /** Set when this run was resumed from a checkpoint written on another backend. */
+  crossBackendResume = false;
+  readonly trainable: tf.Variable[];
+  readonly trainableNames: string[];
+  private readonly randomLayers: SeededLayer[];
+  private order: { epoch: number; indices: Uint32Array } | undefined;
+
+  constructor(readonly parts: SessionParts) {
+    const { dataset, config, model } = parts;
+    this.cursor = {
+      epoch: 0,
+      batch: 0,
+      step: 0,
+      batchesPerEpoch: Math.ceil(dataset.train.size / config.batchSize),
+    };
+    // Pass the variables explicitly: by default minimize() trains every trainable variable in the
+    // process, and the slot order must follow the model's trainable weights.
+    this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.trainableNames = model.trainableWeights.map((w) => w.originalName);
+    this.rng = RunRng.create(config.seed);
+    this.randomLayers = allLayers(model).filter((l) => l.getClassName().includes('Dropout')) as SeededLayer[];
+  }
+
+  get finished(): boolean {
+    return this.cursor.epoch >= this.parts.config.epochs;
+  }
+
+  /** Trains the batch at the cursor and advances it. */
+  step(): StepResult {
+    const { epoch, batch, step, batchesPerEpoch } = this.cursor;
+    const size = this.parts.config.batchSize;
+    const order = this.epochIndices(epoch);
+    const loss = this.trainOn(order.subarray(batch * size, (batch + 1) * size));
+    this.progress.lossSum += loss;
+    this.progress.batches += 1;
+    this.cursor = { epoch, batch: batch + 1, step: step + 1, batchesPerEpoch };
+    if (batch + 1 < batchesPerEpoch) return { epoch, batch, loss };
+    return { epoch, batch, loss, epochEnd: this.finishEpoch() };
+  }
+
+  /** Validation loss and task metrics, in inference mode (no dropout). */
+  evaluate(): Record<string, number> {
+    const { task, dataset } = this.parts;
+    const split = dataset.validation;
+    const sums: Record<string, number> = {};
+    for (let start = 0; start < split.size; start += EVAL_CHUNK) {
+      const rows = Array.from({ length: Math.min(EVAL_CHUNK, split.size - start) }, (_, i) => start + i);
+      const values = tf.tidy(() => {
+        const [xs, ys] = this.makeBatch(split, rows);
+        const out = this.parts.model.apply(xs, { training: false }) as tf.Tensor;
+        const fns = { loss: task.loss, ...task.metrics };
+        return Object.entries(fns).map(([name, fn]) => [name, fn(ys, out).dataSync()[0] as number] as const);
+      });
+      for (const [name, value] of values) sums[name] = (sums[name] ?? 0) + value * rows.length;
+    }
+    return Object.fromEntries(
+      Object.entries(sums).map(([name, sum]) => [
+        `val${name[0]?.toUpperCase()}${name.slice(1)}`,
+        sum / split.size,
+      ]),
+    );
+  }
+
+  dispose(): void {
+    this.parts.optimizer.dispose();
+    this.parts.model.dispose();
+  }
+
+  private trainOn(rows: ArrayLike<number>): number {
+    this.seedRandomLayers(this.rng.nextStepSeed());
+    try {
+      const cost = tf.tidy(() => {
+        const [xs, ys] = this.makeBatch(this.parts.dataset.train, rows);
+        const lossFn = () =>
+          this.parts.task.loss(ys, this.parts.model.apply(xs, { training: true }) as tf.Tensor);
+        return this.parts.optimizer.minimize(lossFn, true, this.trainable) as tf.Scalar;
+      });
+      const value = cost.dataSync()[0] as number;
+      cost.dispose();
+      return value;
+    } finally {
+      this.seedRandomLayers(undefined);
+    }
+  }
+
+  /**
+   * A Dropout layer with a fixed seed draws the same mask on every call, so each step gets fresh
+   * per-layer seeds from the run's stream; they are cleared afterwards so the topology stays put.
+   */
+  private seedRandomLayers(stepSeed: number | undefined): void {
+    this.randomLayers.forEach((layer, i) => {
+      layer.seed = stepSeed === undefined ? undefined : layerSeed(stepSeed, i);
+    });
+  }
+
+  private finishEpoch(): EpochMetrics {
+    const { epoch, step, batchesPerEpoch } = this.cursor;
+    const metrics: EpochMetrics = {
+      epoch,
+      loss: this.progress.lossSum / this.progress.batches,
+      ...this.evaluate(),
+    };
+    this.metrics.push(metrics);
+    this.progress = { lossSum: 0, batches: 0 };
+    this.cursor = { epoch: epoch + 1, batch: 0, step, batchesPerEpoch };
+    return metrics;
+  }
+
+  private epochIndices(epoch: number): Uint32Array {
+    if (this.order?.epoch !== epoch) {
+      this.order = {
+        epoch,
+        indices: epochOrder(this.parts.config.seed, epoch, this.parts.dataset.train.size),
+      };
+    }
+    return this.order.indices;
+  }
+
+  private makeBatch(split: DatasetSplit, rows: ArrayLike<number>): [tf.Tensor, tf.Tensor] {
+    const { inputShape, labelShape } = this.parts.dataset;
+    return [gatherRows(split.x, rows, inputShape), gatherRows(split.y, rows, labelShape)];
+  }
+}
+
+function gatherRows(source: Float32Array, rows: ArrayLike<number>, rowShape: number[]): tf.Tensor {
+  const width = rowShape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) {
+    const start = (rows[i] as number) * width;
+    out.set(source.subarray(start, start + width), i * width);
+  }
+  return tf.tensor(out, [rows.length, ...rowShape], 'float32');
+}

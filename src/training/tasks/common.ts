@@ -1,0 +1,45 @@
+/** Pieces the built-in classification tasks share: optimizer hparams, loss and accuracy. */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { BatchScalarFn, OptimizerConfig } from './types';
+
+/** The optimizer choices of the built-in tasks. */
+export const optimizerHparams = {
+  optimizer: z.enum(['adam', 'sgd', 'sgd-momentum', 'rmsprop']).default('adam'),
+  learningRate: z.number().positive().default(0.001),
+  /** Momentum for `sgd-momentum` and `rmsprop`. */
+  momentum: z.number().min(0).max(1).default(0.9),
+};
+
+/** The built-in tasks' optimizer hparams → an engine optimizer config. */
+export function toOptimizerConfig(h: {
+  optimizer: 'adam' | 'sgd' | 'sgd-momentum' | 'rmsprop';
+  learningRate: number;
+  momentum: number;
+}): OptimizerConfig {
+  switch (h.optimizer) {
+    case 'adam':
+      return { kind: 'adam', learningRate: h.learningRate };
+    case 'sgd':
+      return { kind: 'sgd', learningRate: h.learningRate };
+    case 'sgd-momentum':
+      return { kind: 'momentum', learningRate: h.learningRate, momentum: h.momentum };
+    case 'rmsprop':
+      return { kind: 'rmsprop', learningRate: h.learningRate, momentum: h.momentum };
+  }
+}
+
+/** Softmax cross-entropy on logits against one-hot labels. */
+export const softmaxCrossEntropy: BatchScalarFn = (labels, logits) =>
+  tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+
+/** Fraction of samples whose arg-max output matches the one-hot label. */
+export const accuracy: BatchScalarFn = (labels, outputs) =>
+  tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(labels, -1), tf.argMax(outputs, -1)), 'float32')));
+
+/** One-hot rows for integer class labels. */
+export function oneHotRows(labels: ArrayLike<number>, classes: number): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) out[i * classes + (labels[i] as number)] = 1;
+  return out;
+}

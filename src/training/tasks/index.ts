@@ -1,0 +1,15 @@
+/** Task plugin API and the built-in tasks, registered on first import. */
+import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
+import { registerTask } from './registry';
+import { syntheticTask } from './synthetic';
+
+registerTask(syntheticTask);
+registerTask(mnistMlpTask);
+registerTask(mnistCnnTask);
+
+export { getTask, listTasks, registerTask, validateHparams } from './registry';
+export { createSeedSequence } from './seeds';
+export { accuracy, oneHotRows, softmaxCrossEntropy } from './common';
+export { syntheticTask } from './synthetic';
+export { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
+export type { BatchScalarFn, DatasetSplit, OptimizerConfig, TaskDataset, TaskDefinition } from './types';

@@ -1,0 +1,66 @@
+/**
+ * The task plugin surface — what a user implements to train their own model durably, like a
+ * LightningModule: hparams schema, model, deterministic dataset, optimizer, loss and metrics.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { z } from 'zod';
+
+/** One split of a dataset: row-major samples and labels in host memory. */
+export interface DatasetSplit {
+  /** `size * product(inputShape)` values. */
+  x: Float32Array;
+  /** `size * product(labelShape)` values (e.g. one-hot class labels). */
+  y: Float32Array;
+  size: number;
+}
+
+/** A deterministic, fully known dataset: the same hparams always give the same bytes. */
+export interface TaskDataset {
+  /** Shape of one sample, e.g. `[784]` or `[28, 28, 1]`. */
+  inputShape: number[];
+  /** Shape of one label, e.g. `[10]`. */
+  labelShape: number[];
+  train: DatasetSplit;
+  validation: DatasetSplit;
+}
+
+/** The optimizers whose full internal state the engine can capture and restore bit for bit. */
+export type OptimizerConfig =
+  | { kind: 'sgd'; learningRate: number }
+  | { kind: 'momentum'; learningRate: number; momentum: number; useNesterov?: boolean }
+  | { kind: 'adam'; learningRate: number; beta1?: number; beta2?: number; epsilon?: number }
+  | {
+      kind: 'rmsprop';
+      learningRate: number;
+      decay?: number;
+      momentum?: number;
+      epsilon?: number;
+      centered?: boolean;
+    };
+
+/** A loss or metric: mean over the batch, as a scalar. */
+export type BatchScalarFn = (labels: tf.Tensor, outputs: tf.Tensor) => tf.Scalar;
+
+/** A trainable task. `S` is its hparams schema: a zod object whose fields all have defaults. */
+export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
+  /** Registry key, e.g. `mnist-mlp`. */
+  name: string;
+  description?: string;
+  /** Hyperparameters with defaults; unknown keys are rejected. */
+  hparams: S;
+  /**
+   * A fresh model. Name every layer (tfjs's automatic names are process-local counters) and seed
+   * every random initializer from `seed` (see `createSeedSequence`), or runs are not reproducible.
+   */
+  buildModel(hparams: z.output<S>, seed: number): LayersModel;
+  /** The dataset; must not depend on anything but `hparams` (never Math.random or time). */
+  loadDataset(hparams: z.output<S>): TaskDataset;
+  /** Which hparams the dataset depends on, so a warm trainer can reuse it. @default all hparams */
+  datasetKey?(hparams: z.output<S>): string;
+  optimizer(hparams: z.output<S>): OptimizerConfig;
+  /** Training loss on (labels, model outputs in training mode). */
+  loss: BatchScalarFn;
+  /** Validation metrics, reported per epoch as `val<Name>` (plus `valLoss`). */
+  metrics?: Record<string, BatchScalarFn>;
+}

@@ -1,0 +1,96 @@
+/**
+ * The in-process engine: a warm `Trainer` holds the selected backend and a small dataset cache and
+ * opens training sessions, fresh or restored from a state. The trainer process wraps one of these;
+ * tests and benchmarks use it directly.
+ */
+import type { TrainingState } from '../state';
+import type { BackendRequest } from './backend';
+import { currentBackendInfo, selectBackend } from './backend';
+import type { RestoreOptions } from './capture';
+import { restoreState } from './capture';
+import { InvalidRunConfigError } from './errors';
+import { canonicalJson, topologyOf } from './fingerprints';
+import { weightNamesOf } from './model-weights';
+import { createOptimizer } from './optimizer-state';
+import type { RunConfig } from './session';
+import { TrainingSession } from './session';
+import { getTask, validateHparams } from './tasks';
+import type { TaskDataset, TaskDefinition } from './tasks/types';
+import type { BackendInfo } from '../state';
+
+export interface TrainerOptions {
+  /** Which tfjs backend to load (entry points pass DFIT_BACKEND). @default 'auto' */
+  backend?: BackendRequest;
+  /** Datasets kept for reuse across runs. @default 4 */
+  datasetCacheSize?: number;
+}
+
+export class Trainer {
+  private readonly datasets = new Map<string, TaskDataset>();
+
+  private constructor(
+    readonly backend: BackendInfo,
+    private readonly cacheSize: number,
+  ) {}
+
+  /** Selects and loads the backend; one per process (tfjs has one active backend). */
+  static async create(options: TrainerOptions = {}): Promise<Trainer> {
+    await selectBackend(options.backend ?? 'auto');
+    return new Trainer(currentBackendInfo(), options.datasetCacheSize ?? 4);
+  }
+
+  /**
+   * A session for `config`: a fresh model and optimizer, then `from` restored into them when given
+   * (refused with the differences listed when it belongs to another run).
+   */
+  open(config: RunConfig, from?: TrainingState, options?: RestoreOptions): TrainingSession {
+    checkRunConfig(config);
+    const task = getTask(config.task);
+    const hparams = validateHparams(task, config.hparams);
+    const dataset = this.datasetFor(task, hparams);
+    const model = task.buildModel(hparams, config.seed);
+    let session: TrainingSession | undefined;
+    try {
+      const weightNames = weightNamesOf(model, task.name);
+      const optimizer = createOptimizer(task.optimizer(hparams));
+      const parts = { task, hparams, config, dataset, model, optimizer, weightNames, backend: this.backend };
+      session = new TrainingSession({ ...parts, topology: topologyOf(model) });
+      if (from) restoreState(session, from, options);
+      return session;
+    } catch (error) {
+      if (session) session.dispose();
+      else model.dispose();
+      throw error;
+    }
+  }
+
+  private datasetFor(task: TaskDefinition, hparams: Record<string, unknown>): TaskDataset {
+    const key = `${task.name}:${task.datasetKey ? task.datasetKey(hparams) : canonicalJson(hparams)}`;
+    let dataset = this.datasets.get(key);
+    if (!dataset) {
+      dataset = task.loadDataset(hparams);
+      if (dataset.train.size < 1) throw new InvalidRunConfigError('dataset', `of task ${task.name} is empty`);
+    }
+    // Re-insert to keep the map in least-recently-used order, then trim.
+    this.datasets.delete(key);
+    this.datasets.set(key, dataset);
+    while (this.datasets.size > this.cacheSize)
+      this.datasets.delete(this.datasets.keys().next().value as string);
+    return dataset;
+  }
+}
+
+function checkRunConfig(config: RunConfig): void {
+  const checks: [keyof RunConfig, boolean, string][] = [
+    ['seed', Number.isSafeInteger(config.seed), 'must be an integer'],
+    [
+      'batchSize',
+      Number.isSafeInteger(config.batchSize) && config.batchSize >= 1,
+      'must be a positive integer',
+    ],
+    ['epochs', Number.isSafeInteger(config.epochs) && config.epochs >= 0, 'must be a non-negative integer'],
+  ];
+  for (const [field, ok, detail] of checks) {
+    if (!ok) throw new InvalidRunConfigError(field, `${detail} (got ${JSON.stringify(config[field])})`);
+  }
+}
