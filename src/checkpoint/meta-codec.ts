@@ -22,7 +22,9 @@ export type CheckpointKind = 'training-state' | 'model';
 
 export const RESERVED_METADATA_KEYS = ['format', 'format_version', 'kind'] as const;
 
-const numbers = z.record(z.string(), z.number());
+// z.number() refuses NaN and ±Infinity, which metrics and optimizer scalars may legitimately hold.
+const anyNumber = z.custom<number>((v) => typeof v === 'number', 'expected a number');
+const numbers = z.record(z.string(), anyNumber);
 const metaSchema = z.looseObject({
   task: z.string(),
   hparams: z.record(z.string(), z.unknown()),
@@ -40,7 +42,7 @@ const metaSchema = z.looseObject({
     batchesPerEpoch: z.number(),
   }),
   rng: z.unknown(),
-  metrics: z.array(z.looseObject({ epoch: z.number() })),
+  metrics: z.array(z.looseObject({ epoch: anyNumber })),
   fingerprints: z.looseObject({ topology: z.string(), task: z.string(), code: z.string() }),
   backend: z.looseObject({ name: z.string(), versions: z.record(z.string(), z.string()) }),
   weightsSha256: z.string(),
