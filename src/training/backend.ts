@@ -43,6 +43,9 @@ export function listInstalledBackends(): ConcreteBackend[] {
  * `BackendUnavailableError` listing what is installed when the request cannot be met.
  */
 export async function selectBackend(request: BackendRequest = 'auto'): Promise<BackendInfo> {
+  // tfjs prints a banner urging tfjs-node on every cpu process; we already tried it first, and
+  // the banner would fill trainer logs and crash reports. PROD only mutes tfjs warnings.
+  tf.env().set('PROD', true);
   const candidates = request === 'auto' ? AUTO_ORDER : [request];
   const failures: string[] = [];
   for (const candidate of candidates) {

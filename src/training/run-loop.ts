@@ -58,6 +58,8 @@ export interface RunLoopOptions {
   /** Stop after this epoch count is reached (exclusive). @default config.epochs */
   untilEpoch?: number;
   control?: RunControl;
+  /** Stop (as if requested) when the cursor reaches this step count: a deterministic interruption. */
+  stopAtStep?: number;
   onProgress?(progress: BatchProgress): void;
   onEpochEnd?(end: EpochEnd): void;
   /** Recorded in each captured state's `meta.spec`. */
@@ -83,7 +85,8 @@ export async function runSession(
       lastYield = performance.now();
     }
     control.serveSnapshots(capture);
-    if (control.stopRequested) return { stopped: true, state: capture() };
+    if (control.stopRequested || session.cursor.step === options.stopAtStep)
+      return { stopped: true, state: capture() };
     const result = session.step();
     lastEpochState = undefined;
     const { epoch, batch, step, batchesPerEpoch } = {

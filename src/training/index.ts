@@ -1,0 +1,20 @@
+/** The training engine's public API. */
+export { BACKEND_REQUESTS, isBackendRequest, listInstalledBackends, selectBackend } from './backend';
+export type { BackendRequest } from './backend';
+export { captureRawState, captureState, finalizeState, restoreState } from './capture';
+export type { RestoreOptions, SpecExtras } from './capture';
+export * from './errors';
+export { canonicalJson } from './fingerprints';
+export type { RngState } from './rng';
+export { RunControl, runSession } from './run-loop';
+export type { BatchProgress, EpochEnd, RunLoopOptions, RunOutcome } from './run-loop';
+export type { RunRequest, TrainerEvent, TrainerRequest } from './protocol';
+export { TrainingSession } from './session';
+export type { RunConfig, StepResult } from './session';
+export * from './tasks';
+export { Trainer } from './trainer';
+export type { TrainerOptions } from './trainer';
+export { TrainerProcess } from './trainer-client';
+export type { RunHandlers, TrainerProcessOptions } from './trainer-client';
+export { TrainerRun } from './trainer-run';
+export { computeWeightsSha256 } from './weights-hash';

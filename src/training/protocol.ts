@@ -1,0 +1,52 @@
+/**
+ * Messages between a `TrainerProcess` (parent) and the trainer child. States travel as
+ * `TrainingState` objects (advanced IPC serialisation keeps the Uint8Arrays), phase-1 captures
+ * from the child: the parent computes `weightsSha256`, encodes and uploads.
+ */
+import type { BackendInfo, EpochMetrics, TrainingState } from '../state';
+import type { BackendRequest } from './backend';
+import type { SpecExtras } from './capture';
+import type { BatchProgress } from './run-loop';
+import type { RunConfig } from './session';
+
+/** What a run needs; `from` resumes from a decoded checkpoint. */
+export interface RunRequest {
+  config: RunConfig;
+  from?: TrainingState;
+  /** Stop when the cursor reaches this epoch (e.g. `from.cursor.epoch + 1` for one epoch). @default config.epochs */
+  untilEpoch?: number;
+  /** Stop when the cursor reaches this step count (deterministic interruption, e.g. in tests). */
+  stopAtStep?: number;
+  /** @default false */
+  allowBackendChange?: boolean;
+  specExtras?: SpecExtras;
+  /** Least time between progress messages; 0 sends one per batch. @default 0 */
+  progressIntervalMs?: number;
+}
+
+export type TrainerRequest =
+  | { type: 'init'; backend: BackendRequest }
+  | ({ type: 'run'; runId: number } & RunRequest)
+  | { type: 'snapshot'; runId: number; requestId: number }
+  | { type: 'stop'; runId: number }
+  | { type: 'shutdown' };
+
+/** An error as it crosses the process boundary. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+export type TrainerEvent =
+  | { type: 'ready'; backend: BackendInfo }
+  | ({ type: 'progress'; runId: number } & BatchProgress)
+  | { type: 'snapshot'; runId: number; requestId: number; state: TrainingState }
+  | { type: 'epoch-end'; runId: number; epoch: number; metrics: EpochMetrics; state: TrainingState }
+  | { type: 'done'; runId: number; stopped: boolean; state: TrainingState }
+  | { type: 'error'; runId?: number; error: SerializedError };
+
+export function serializeError(error: unknown): SerializedError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+}

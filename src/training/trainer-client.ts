@@ -1,0 +1,148 @@
+/**
+ * `TrainerProcess`: the parent side of the trainer child. CPU-bound tfjs runs in the child, so the
+ * host's event loop (a Temporal worker's heartbeats) stays free. The child's phase-1 states are
+ * finished here (weightsSha256); a child that dies is reported as `TrainerCrashedError`.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BackendInfo } from '../state';
+import type { BackendRequest } from './backend';
+import { TrainerBusyError, TrainerCrashedError, TrainerRemoteError } from './errors';
+import type { RunRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
+import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
+import { compactTensors } from './tensor-bytes';
+import { TrainerRun } from './trainer-run';
+
+export interface TrainerProcessOptions {
+  /** tfjs backend for the child (entry points pass DFIT_BACKEND). @default 'auto' */
+  backend?: BackendRequest;
+  /** Extra environment for the child. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Called with the child's stderr; keep it quiet in tests. @default writes to process.stderr */
+  onStderr?(chunk: string): void;
+}
+
+export interface RunHandlers {
+  onProgress?(progress: BatchProgress): void;
+  /** Each finished epoch, with its complete state (hash included). */
+  onEpochEnd?(end: EpochEnd): void;
+}
+
+const STDERR_TAIL = 2000;
+
+export class TrainerProcess {
+  private current: TrainerRun | undefined;
+  private nextRunId = 1;
+  private stderrTail = '';
+  private exited: Error | undefined;
+  private closing = false;
+  private readonly exitPromise: Promise<void>;
+  backend!: BackendInfo;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    options: TrainerProcessOptions,
+  ) {
+    const onStderr = options.onStderr ?? ((chunk: string) => process.stderr.write(chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
+      onStderr(chunk);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exited = new TrainerCrashedError(code, signal, this.stderrTail.trim());
+        this.current?.fail(this.closing ? new Error('trainer process closed during a run') : this.exited);
+        this.current = undefined;
+        resolve();
+      });
+    });
+    child.on('message', (message) => this.dispatch(message as TrainerEvent));
+  }
+
+  /** Forks the trainer child and waits until its backend is loaded. */
+  static async start(options: TrainerProcessOptions = {}): Promise<TrainerProcess> {
+    const ext = path.extname(__filename);
+    const child = fork(path.join(__dirname, `trainer-process${ext}`), [], {
+      // In source form (.ts) the child runs through tsx, as the rest of durable-fit does.
+      execArgv: ext === '.ts' ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: options.env ?? process.env,
+    });
+    const trainer = new TrainerProcess(child, options);
+    trainer.backend = await trainer.waitReady(options.backend ?? 'auto');
+    return trainer;
+  }
+
+  /** Whether the child is still running. */
+  get alive(): boolean {
+    return this.exited === undefined;
+  }
+
+  /** The child's process id (for fault tests that kill it). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Starts a run; one at a time per process. */
+  run(request: RunRequest, handlers: RunHandlers = {}): TrainerRun {
+    if (this.exited) throw this.exited;
+    if (this.current)
+      throw new TrainerBusyError('this trainer process is already running a run; wait for it or stop it');
+    const runId = this.nextRunId++;
+    const from = request.from && { meta: request.from.meta, tensors: compactTensors(request.from.tensors) };
+    const run = new TrainerRun(
+      runId,
+      handlers,
+      (m) => this.send(m),
+      () => (this.current = undefined),
+    );
+    this.current = run;
+    this.send({ type: 'run', runId, ...request, ...(from ? { from } : {}) });
+    return run;
+  }
+
+  /** Asks the child to exit after its current batch boundary; kills it if it does not in time. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.exited) return;
+    this.closing = true;
+    this.current?.stop().catch(() => undefined);
+    if (this.child.connected) this.send({ type: 'shutdown' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  private waitReady(backend: BackendRequest): Promise<BackendInfo> {
+    return new Promise((resolve, reject) => {
+      this.onReady = { resolve, reject };
+      void this.exitPromise.then(() => reject(this.exited));
+      this.send({ type: 'init', backend });
+    });
+  }
+
+  private onReady: { resolve(b: BackendInfo): void; reject(e: Error): void } | undefined;
+
+  private dispatch(event: TrainerEvent): void {
+    if (event.type === 'ready') return this.onReady?.resolve(event.backend);
+    if (event.type === 'error' && event.runId === undefined) {
+      this.onReady?.reject(toError(event.error));
+      this.child.kill('SIGKILL');
+      return;
+    }
+    if (event.type !== 'error' || event.runId !== undefined) this.current?.handle(event);
+  }
+
+  private send(message: TrainerRequest): void {
+    if (this.child.connected) this.child.send(message);
+  }
+}
+
+/** A child's error as a local one, keeping the original name for error mapping. */
+export function toError(error: SerializedError): TrainerRemoteError {
+  return new TrainerRemoteError(error.name, error.message, error.stack);
+}
+
+export type { RunOutcome };
