@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { CommanderError } from 'commander';
 import { version } from '../../package.json';
+import { ckptCommand } from './ckpt-command';
 import { stackCommand } from './stack-command';
 
 export function buildProgram(): Command {
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .description('Durable, exactly-resumable TensorFlow.js training on Temporal')
     .version(version);
   program.addCommand(stackCommand());
+  program.addCommand(ckptCommand());
   applyEverywhere(program);
   return program;
 }

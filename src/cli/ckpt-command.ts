@@ -1,0 +1,174 @@
+/** `durable-fit ckpt …`: list, inspect and download checkpoints (every read is hash-verified). */
+import { Argument, Command, InvalidArgumentError } from 'commander';
+import { readCheckpointHeader } from '../checkpoint/format';
+import type { CheckpointHeader } from '../checkpoint/format';
+import { parseCheckpointUrl, runNameProblem } from '../checkpoint/keys';
+import { parseExact } from '../checkpoint/meta-codec';
+import { CheckpointStore } from '../checkpoint/store';
+import type { DurableFitOptions } from '../config/options';
+import { createMinioObjectClient } from '../storage/minio-adapter';
+import type { ConnectionFlags } from './common';
+import { fail, optionsFromFlags, withConnectionFlags } from './common';
+
+type JsonFlag = ConnectionFlags & { json?: boolean };
+
+const runNameArg = () =>
+  new Argument('<runName>', 'the run whose checkpoints to list').argParser((value: string) => {
+    const problem = runNameProblem(value);
+    if (problem) throw new InvalidArgumentError(`run name ${JSON.stringify(value)}: ${problem}`);
+    return value;
+  });
+
+const urlArg = () =>
+  new Argument('<url>', 'checkpoint URL, s3://bucket/<run>/epoch=EEEE-step=SSSSSSS.ckpt').argParser(
+    (value: string) => {
+      try {
+        parseCheckpointUrl(value);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+      return value;
+    },
+  );
+
+export function ckptCommand(): Command {
+  const ckpt = new Command('ckpt').description('list, inspect and download .ckpt checkpoints');
+  withConnectionFlags(ckpt.command('ls'))
+    .description("list a run's checkpoints, oldest first by (epoch, step)")
+    .addArgument(runNameArg())
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ durable-fit ckpt ls mnist-1\n  $ durable-fit ckpt ls mnist-1 --json --bucket my-ckpts',
+    )
+    .action(async (runName: string, flags: JsonFlag) => {
+      await guarded(async () => {
+        const options = optionsFromFlags(flags);
+        const records = await storeFor(options, options.bucket).list(runName);
+        if (flags.json) return printJson(records);
+        if (records.length === 0)
+          return print(`no checkpoints for run "${runName}" in bucket ${options.bucket}`);
+        for (const r of records) print(`${r.url}  ${formatBytes(r.bytes)}  ${r.lastModified.toISOString()}`);
+      });
+    });
+  withConnectionFlags(ckpt.command('inspect'))
+    .description('verify a checkpoint (size, SHA-256, header) and show its metadata and tensors')
+    .addArgument(urlArg())
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ durable-fit ckpt inspect s3://durable-fit/mnist-1/epoch=0002-step=0000750.ckpt\n' +
+        '  $ durable-fit ckpt inspect s3://durable-fit/mnist-1/epoch=0002-step=0000750.ckpt --json',
+    )
+    .action(async (url: string, flags: JsonFlag) => {
+      await guarded(async () => {
+        const store = storeFor(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
+        const stat = await store.stat(url);
+        const header = readCheckpointHeader(await store.loadBytes(url));
+        const report = inspection(url, stat.sha256 ?? '', header);
+        if (flags.json) printJson(report);
+        else printInspection(report);
+      });
+    });
+  withConnectionFlags(ckpt.command('get'))
+    .description('download a checkpoint to a local file; the file appears only once its SHA-256 verified')
+    .addArgument(urlArg())
+    .argument('<file>', 'local path to write')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ durable-fit ckpt get s3://durable-fit/mnist-1/epoch=0002-step=0000750.ckpt ./model.ckpt\n' +
+        '  $ python -c "from safetensors.numpy import load_file; print(load_file(\'model.ckpt\').keys())"',
+    )
+    .action(async (url: string, file: string, flags: ConnectionFlags) => {
+      await guarded(async () => {
+        const store = storeFor(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
+        const target = await store.getToFile(url, file);
+        print(`${file}  ${formatBytes(target.bytes)}  sha256 ${target.sha256} (verified)`);
+      });
+    });
+  return ckpt;
+}
+
+function storeFor(options: DurableFitOptions, bucket: string): CheckpointStore {
+  return new CheckpointStore(
+    createMinioObjectClient({
+      endpoint: options.s3Endpoint,
+      accessKey: options.s3AccessKey,
+      secretKey: options.s3SecretKey,
+      region: options.s3Region,
+      bucket,
+    }),
+  );
+}
+
+interface Inspection {
+  url: string;
+  bytes: number;
+  sha256: string;
+  verified: true;
+  metadata: Record<string, unknown>;
+  tensors: { name: string; dtype: string; shape: number[]; bytes: number }[];
+}
+
+function inspection(url: string, sha256: string, header: CheckpointHeader): Inspection {
+  const metadata = Object.fromEntries(
+    Object.entries(header.metadata).map(([k, v]) => {
+      try {
+        return [k, ['format', 'format_version', 'kind'].includes(k) ? v : parseExact(v)];
+      } catch {
+        return [k, v];
+      }
+    }),
+  );
+  const tensors = header.tensors.map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    bytes: t.end - t.begin,
+  }));
+  return { url, bytes: header.totalBytes, sha256, verified: true, metadata, tensors };
+}
+
+function printInspection(r: Inspection): void {
+  const m = r.metadata;
+  const short = (v: unknown) => {
+    const text = JSON.stringify(v) ?? 'undefined';
+    return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+  };
+  print(`${r.url}\n  size     ${formatBytes(r.bytes)}\n  sha256   ${r.sha256} (verified)`);
+  print(`  format   ${String(m.format)} v${String(m.format_version)} (${String(m.kind)})`);
+  for (const key of ['task', 'cursor', 'backend', 'createdAt', 'weightsSha256', 'fingerprints']) {
+    if (key in m) print(`  ${key.padEnd(8)} ${short(m[key])}`);
+  }
+  if (Array.isArray(m.metrics) && m.metrics.length)
+    print(`  metrics  ${short(m.metrics.at(-1))} (last of ${m.metrics.length})`);
+  const width = Math.max(4, ...r.tensors.map((t) => t.name.length));
+  print(`\n  ${'name'.padEnd(width)}  dtype  ${'shape'.padEnd(16)}  bytes`);
+  for (const t of r.tensors) {
+    print(
+      `  ${t.name.padEnd(width)}  ${t.dtype.padEnd(5)}  ${`[${t.shape.join(',')}]`.padEnd(16)}  ${t.bytes}`,
+    );
+  }
+}
+
+async function guarded(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
