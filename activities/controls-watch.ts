@@ -1,0 +1,47 @@
+/** Polls the workflow's `controls` query so a running epoch sees pause and checkpoint-now requests. */
+import type { Context } from '@temporalio/activity';
+import type { ControlState } from './types';
+
+export interface ControlHandlers {
+  onPause(): void;
+  onCheckpointNow(): void;
+}
+
+/** @param intervalMs how often to ask the workflow. @default 2000 */
+export function watchControls(
+  ctx: Context,
+  workflowId: string,
+  handlers: ControlHandlers,
+  intervalMs = 2000,
+) {
+  let seenRequests: number | undefined;
+  let client: Context['client'] | undefined;
+  try {
+    client = ctx.client;
+  } catch {
+    return { stop() {} }; // no client (e.g. a mock activity environment): no remote controls
+  }
+  const handle = client.workflow.getHandle(workflowId);
+  let busy = false;
+  const poll = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const state = await handle.query<ControlState>('controls');
+      if (state.paused) handlers.onPause();
+      if (seenRequests !== undefined && state.checkpointRequests > seenRequests) handlers.onCheckpointNow();
+      seenRequests = state.checkpointRequests;
+    } catch {
+      // A missed poll only delays a control; the next one retries.
+    } finally {
+      busy = false;
+    }
+  };
+  void poll();
+  const timer = setInterval(() => void poll(), intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The port between the epoch activity and the training engine. The activity needs only this: start
+ * an epoch from verified checkpoint bytes (or fresh), watch batches, take snapshots, stop at a batch
+ * boundary. Adapters: the isolated trainer process (production) and in-process (tests, benchmarks).
+ */
+import type { EpochMetrics, TrainingState } from '../src/state';
+import type { RunConfig } from '../src/training/session';
+
+export interface BatchProgress {
+  epoch: number;
+  /** 0-based index of the batch just trained. */
+  batch: number;
+  batches: number;
+  step: number;
+  loss: number;
+}
+
+export interface EpochRequest {
+  config: RunConfig;
+  /** The epoch to train; the job ends at its end. */
+  epoch: number;
+  /**
+   * The checkpoint to start from (absent for a fresh start): its verified bytes, or no bytes when
+   * `isWarm(sha256)` said the engine holds it already.
+   */
+  from?: { bytes?: Buffer; sha256: string };
+  /** Allow a checkpoint from another backend (recorded in the state). */
+  allowBackendChange: boolean;
+  /** JSON recorded in every captured state's `meta.spec` (the training spec, no secrets). */
+  specExtras: Record<string, unknown>;
+  onProgress(progress: BatchProgress): void;
+}
+
+export interface EpochOutcome {
+  /** True when `stop()` ended the job before the epoch's end. */
+  stopped: boolean;
+  /** Finalized state (weights hash filled in) at the end of the epoch or at the stop. */
+  state: TrainingState;
+  /** Metrics of the finished epoch (absent when stopped). */
+  metrics?: EpochMetrics;
+}
+
+export interface EpochJob {
+  /** A finalized state captured at the next batch boundary; training continues. */
+  snapshot(): Promise<TrainingState>;
+  /** Stop at the next batch boundary; `done` then resolves with `stopped: true`. */
+  stop(): void;
+  /** Settles when the epoch ends or the job stops; rejects when the engine fails or crashes. */
+  readonly done: Promise<EpochOutcome>;
+}
+
+export interface EpochEngine {
+  /** tfjs backend name in use (`wasm`, `cpu`, `tensorflow`). */
+  backend(): Promise<string>;
+  start(request: EpochRequest): Promise<EpochJob>;
+  /**
+   * The engine's model is exactly the checkpoint with this SHA-256 (it just wrote it), so a next
+   * epoch from that checkpoint may skip loading it.
+   */
+  markWarm(sha256: string): void;
+  /** True when the engine's model is exactly the checkpoint with this SHA-256. */
+  isWarm(sha256: string): boolean;
+  /** Frees the engine (stops a trainer process). */
+  close(): Promise<void>;
+}

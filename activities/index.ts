@@ -1,0 +1,40 @@
+/**
+ * The durable-fit activities, created with their dependencies injected:
+ * `createActivities({ store, engine })`. Workflows call them through
+ * `proxyActivities<ReturnType<typeof createActivities>>`.
+ */
+import type { CheckpointStore } from '../src/checkpoint/store';
+import type { EpochEngine } from './epoch-engine';
+import { runEpoch } from './epoch';
+import { prepareRun } from './prepare-run';
+import { applyRetention } from './retention';
+import type {
+  EpochResult,
+  PreparedRun,
+  PrepareRunInput,
+  ResumeEpochInput,
+  RetentionInput,
+  TrainEpochInput,
+} from './types';
+
+export interface ActivityDeps {
+  store: CheckpointStore;
+  engine: EpochEngine;
+  log?: (message: string, meta?: Record<string, unknown>) => void;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Validates the spec (defaults applied) and its `resumeFrom`; fails fast on bad input. */
+    prepareRun: (input: PrepareRunInput): Promise<PreparedRun> => prepareRun(deps, input),
+    /** Trains one epoch from the previous epoch's recorded `.ckpt` (or fresh at epoch 0). */
+    trainEpoch: (input: TrainEpochInput): Promise<EpochResult> => runEpoch(deps, input),
+    /** After a crash, preemption or fallback: continues from the explicit `.ckpt` in `input.ckptPath`. */
+    resumeEpoch: (input: ResumeEpochInput): Promise<EpochResult> => runEpoch(deps, input),
+    /** Deletes checkpoints the retention policy no longer keeps. */
+    applyRetention: (input: RetentionInput): Promise<{ deleted: string[] }> =>
+      applyRetention(deps.store, input),
+  };
+}
+
+export type { EpochEngine } from './epoch-engine';

@@ -1,0 +1,56 @@
+/** The first activity of a run: validate the spec and its `resumeFrom`, so bad input fails at once. */
+import type { CheckpointStore } from '../src/checkpoint/store';
+import { parseSpec } from '../src/spec';
+import { getTask, validateHparams } from '../src/training/tasks';
+import type { CheckpointRef, PreparedRun, PrepareRunInput } from './types';
+import { assertS3Access } from './s3-errors';
+
+export interface PrepareRunDeps {
+  store: CheckpointStore;
+}
+
+/** Applies defaults, checks task, hparams, S3 access and the explicit `resumeFrom` checkpoint. */
+export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): Promise<PreparedRun> {
+  const parsed = parseSpec(input.spec, input.workflowId);
+  const task = getTask(parsed.task);
+  const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
+  await assertS3Access(deps.store, spec.runName ?? input.workflowId);
+  if (!spec.resumeFrom) return { spec };
+  const stat = await deps.store.stat(spec.resumeFrom);
+  const state = await deps.store.load(spec.resumeFrom, { sha256: stat.sha256 });
+  const { meta } = state;
+  if (meta.task !== spec.task) {
+    throw new IncompatibleResumeError(
+      spec.resumeFrom,
+      `it was trained by task "${meta.task}", not "${spec.task}"`,
+    );
+  }
+  if (meta.cursor.epoch > spec.epochs) {
+    throw new IncompatibleResumeError(
+      spec.resumeFrom,
+      `it is already at epoch ${meta.cursor.epoch}; ask for epochs ≥ ${meta.cursor.epoch}`,
+    );
+  }
+  const resumeFrom: CheckpointRef = {
+    url: spec.resumeFrom,
+    sha256: stat.sha256 ?? '',
+    bytes: stat.bytes,
+    epoch: meta.cursor.epoch,
+    batch: meta.cursor.batch,
+    step: meta.cursor.step,
+  };
+  return { spec, resumeFrom };
+}
+
+/** `resumeFrom` names a checkpoint this run cannot continue (another task or a finished run). */
+export class IncompatibleResumeError extends Error {
+  override readonly name = 'IncompatibleStateError';
+  constructor(
+    readonly url: string,
+    readonly detail: string,
+  ) {
+    super(
+      `cannot resume from ${url}: ${detail}. To start a new run from its weights, use \`durable-fit fork\`.`,
+    );
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The contract between the workflow and the training activities. Small, JSON-only values: keys and
+ * hashes, never tensors (Temporal payloads are limited to 2 MiB).
+ */
+import type { TrainingSpec } from '../src/spec';
+
+/** A checkpoint that is durable in the object store: its PUT succeeded and its hash is recorded. */
+export interface CheckpointRef {
+  url: string;
+  sha256: string;
+  bytes: number;
+  /** Cursor stored in the checkpoint: the next batch to train is `batch` of `epoch`. */
+  epoch: number;
+  batch: number;
+  step: number;
+}
+
+export interface EpochResult {
+  epoch: number;
+  step: number;
+  ckpt: CheckpointRef;
+  metrics: Record<string, number>;
+  weightsSha256: string;
+  backend: string;
+  durationMs: number;
+}
+
+/** What the epoch activity heartbeats; `ckpt` is already durable when it appears here. */
+export interface HeartbeatDetails {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  ckpt?: CheckpointRef;
+}
+
+export interface TrainEpochInput {
+  spec: TrainingSpec;
+  /** Epoch to train; the activity trains from the checkpoint's cursor to the end of this epoch. */
+  epoch: number;
+  /** Explicit `.ckpt` to start from; absent only for a fresh start at epoch 0. */
+  ckptPath?: string;
+  /** The workflow's record of `ckptPath`: expected SHA-256, size and cursor. */
+  ckpt?: CheckpointRef;
+  workflowId: string;
+}
+
+export type RecoveryKind = 'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause';
+
+export interface ResumeEpochInput extends TrainEpochInput {
+  ckptPath: string;
+  reason: RecoveryKind;
+}
+
+/** One recovery, as recorded in the workflow and shown in progress and results. */
+export interface RecoveryEvent {
+  kind: RecoveryKind;
+  reason: string;
+  atEpoch: number;
+  atBatch: number;
+  fromCkpt: string;
+}
+
+export interface RetentionInput {
+  runName: string;
+  checkpoints: CheckpointRef[];
+  epochCheckpoints: { ckpt: CheckpointRef; metrics: Record<string, number> }[];
+  policy: TrainingSpec['checkpoint'];
+  resumeTarget: string;
+}
+
+/** What the workflow's `controls` query gives a running epoch activity (it polls it). */
+export interface ControlState {
+  paused: boolean;
+  stopRequested: boolean;
+  checkpointRequests: number;
+}
+
+export interface PrepareRunInput {
+  /** The spec as the user wrote it (validated and given defaults here, not in the workflow). */
+  spec: unknown;
+  workflowId: string;
+}
+
+export interface PreparedRun {
+  spec: TrainingSpec;
+  /** `spec.resumeFrom`, verified and checked against the task's model. */
+  resumeFrom?: CheckpointRef;
+}

@@ -1,0 +1,108 @@
+/**
+ * TrainingSpec: the workflow's input. Only `task`, `epochs` and `seed` are required; everything else
+ * has a default here. It is validated at the client (CLI) and again by the first activity of the run,
+ * so `temporal workflow start --input '{...}'` gets the same checks. It never holds credentials: the
+ * workflow history is readable in the Web UI.
+ */
+import { z } from 'zod';
+import { runNameProblem } from './checkpoint/keys';
+
+const positiveInt = z.number().int().positive();
+
+const checkpointPolicy = z
+  .object({
+    /** Save an intra-epoch checkpoint every N batches (0 = off). @default 0 */
+    everyBatches: z.number().int().min(0).default(0),
+    /** Save an intra-epoch checkpoint every T seconds (0 = off). @default 30 */
+    everySeconds: z.number().min(0).default(30),
+    /** Keep the last K epoch checkpoints (0 = keep all). @default 0 */
+    keepLast: z.number().int().min(0).default(0),
+    /** Also keep the best K by a monitored metric. */
+    topK: z
+      .object({ k: positiveInt, monitor: z.string().min(1), mode: z.enum(['min', 'max']) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const recoveryPolicy = z
+  .object({
+    /** Heartbeat timeout of epoch activities; a dead worker is noticed this long after its last heartbeat. @default 10 */
+    heartbeatTimeoutSeconds: z
+      .number()
+      .min(1, 'heartbeatTimeoutSeconds must be at least 1 second')
+      .default(10),
+    /** Crash (heartbeat timeout) recoveries before the run fails. @default 10 */
+    maxCrashRecoveries: z.number().int().min(0).default(10),
+    /** Preemptions (worker shutdown) before the run fails. @default 20 */
+    maxPreemptions: z.number().int().min(0).default(20),
+    /** Transient infrastructure failures (S3, network) before the run fails. @default 10 */
+    maxInfraRetries: z.number().int().min(0).default(10),
+    /** Wait before resuming after a failure. @default 1 */
+    backoffSeconds: z.number().min(0).default(1),
+    /** Allow resuming on another tfjs backend (results will differ in the last bits). @default false */
+    allowBackendChange: z.boolean().default(false),
+  })
+  .strict();
+
+export const trainingSpecSchema = z
+  .object({
+    task: z.string().min(1),
+    epochs: positiveInt,
+    seed: z.number().int(),
+    batchSize: positiveInt.default(32),
+    hparams: z.record(z.string(), z.unknown()).default({}),
+    /** Name of the run's checkpoint folder; defaults to the workflow id. */
+    runName: z.string().optional(),
+    /** Start from this checkpoint: an explicit `s3://bucket/key.ckpt`. */
+    resumeFrom: z.string().optional(),
+    /** tfjs backend the worker should use, when the worker allows a choice (else the worker's). */
+    checkpoint: checkpointPolicy.default(checkpointPolicy.parse({})),
+    recovery: recoveryPolicy.default(recoveryPolicy.parse({})),
+    /** Continue-as-new after this many epochs in one workflow run. @default 100 */
+    continueAsNewEvery: positiveInt.default(100),
+    /** Link to the run this one was forked from (set by `durable-fit fork`). */
+    forkedFrom: z.object({ workflowId: z.string().optional(), ckpt: z.string() }).strict().optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.runName !== undefined) {
+      const problem = runNameProblem(spec.runName);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['runName'], message: problem });
+    }
+    if (spec.resumeFrom !== undefined && !/^s3:\/\/[^/]+\/.+/.test(spec.resumeFrom)) {
+      ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'must be an s3://bucket/key.ckpt URL' });
+    }
+  });
+
+/** A spec as written by a user (defaults optional). */
+export type TrainingSpecInput = z.input<typeof trainingSpecSchema>;
+/** A spec with every default applied. */
+export type TrainingSpec = z.output<typeof trainingSpecSchema>;
+
+/** Thrown for a spec that cannot run; the message lists every problem and how to fix it. */
+export class InvalidSpecError extends Error {
+  override readonly name = 'InvalidSpecError';
+  constructor(readonly problems: string[]) {
+    super(`invalid training spec: ${problems.join('; ')}`);
+  }
+}
+
+/** Validates a spec and applies defaults. `runName` defaults to `defaultRunName` (the workflow id). */
+export function parseSpec(raw: unknown, defaultRunName?: string): TrainingSpec {
+  const result = trainingSpecSchema.safeParse(raw);
+  if (!result.success) {
+    throw new InvalidSpecError(
+      result.error.issues.map((issue) => {
+        const where = issue.path.length ? issue.path.join('.') : 'spec';
+        return `${where}: ${issue.message}`;
+      }),
+    );
+  }
+  const spec = result.data;
+  if (spec.runName === undefined && defaultRunName !== undefined) {
+    const safe = defaultRunName.replace(/[^A-Za-z0-9._-]/g, '-');
+    return { ...spec, runName: safe };
+  }
+  return spec;
+}

@@ -1,0 +1,55 @@
+/** Builds a durable-fit training worker from resolved options (the `durable-fit worker` command uses it). */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createInProcessEngine } from '../../activities/in-process-engine';
+import type { EpochEngine } from '../../activities/epoch-engine';
+import { CheckpointStore } from '../checkpoint/store';
+import type { DurableFitOptions, Env } from '../config/options';
+import { temporalConnectConfig } from '../config/temporal';
+import { createMinioObjectClient } from '../storage/minio-adapter';
+import type { BackendRequest } from '../training/backend';
+import { DurableTrainingPlugin } from './plugin';
+
+export interface CreateWorkerOptions {
+  /** Engine to train with. @default an in-process engine on `options.backend` */
+  engine?: EpochEngine;
+  /** Training activities at once. @default 1 */
+  maxConcurrentTrainings?: number;
+  /** Worker identity shown in the Web UI. @default Temporal's `pid@host` */
+  identity?: string;
+}
+
+/** The checkpoint store on the configured bucket (credentials stay in this process). */
+export function createStore(options: DurableFitOptions): CheckpointStore {
+  return new CheckpointStore(
+    createMinioObjectClient({
+      endpoint: options.s3Endpoint,
+      accessKey: options.s3AccessKey,
+      secretKey: options.s3SecretKey,
+      region: options.s3Region,
+      bucket: options.bucket,
+    }),
+  );
+}
+
+export async function createWorker(
+  options: DurableFitOptions,
+  env: Env,
+  extra: CreateWorkerOptions = {},
+): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const config = temporalConnectConfig(options, env);
+  const connection = await NativeConnection.connect(config.connectionOptions);
+  const engine = extra.engine ?? createInProcessEngine({ backend: options.backend as BackendRequest });
+  const plugin = new DurableTrainingPlugin({
+    store: createStore(options),
+    engine,
+    maxConcurrentTrainings: extra.maxConcurrentTrainings,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.namespace ?? options.namespace,
+    taskQueue: options.taskQueue,
+    ...(extra.identity ? { identity: extra.identity } : {}),
+    plugins: [plugin],
+  });
+  return { worker, connection };
+}

@@ -1,0 +1,83 @@
+/** Helpers for tests that train through Temporal: options for the test stack, workers, golden runs. */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import type { DurableFitOptions } from '../../src/config/options';
+import { resolveOptions } from '../../src/config/options';
+import type { TrainingSpec, TrainingSpecInput } from '../../src/spec';
+import { parseSpec } from '../../src/spec';
+import { finalizeState } from '../../src/training/capture';
+import { runSession } from '../../src/training/run-loop';
+import { Trainer } from '../../src/training/trainer';
+import type { BackendRequest } from '../../src/training/backend';
+import { createWorker } from '../../src/worker/create-worker';
+import type { CreateWorkerOptions } from '../../src/worker/create-worker';
+import { testStack } from './stack-env';
+
+/** Options pointing at the test stack, with a task queue of the test's own. */
+export function testOptions(taskQueue: string, backend: BackendRequest = 'cpu'): DurableFitOptions {
+  const stack = testStack();
+  return resolveOptions(testEnv(), { taskQueue, backend, temporalAddress: stack.temporalAddress });
+}
+
+/** Environment a worker or CLI process needs to reach the test stack. */
+export function testEnv(): NodeJS.ProcessEnv {
+  const { s3, temporalAddress, namespace } = testStack();
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+    DFIT_S3_ENDPOINT: s3.endpoint,
+    DFIT_S3_BUCKET: s3.bucket,
+    DFIT_S3_ACCESS_KEY: s3.accessKey,
+    DFIT_S3_SECRET_KEY: s3.secretKey,
+  };
+}
+
+export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const stack = testStack();
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  return { client: new Client({ connection, namespace: stack.namespace }), close: () => connection.close() };
+}
+
+let runtimeInstalled = false;
+
+/** Starts an in-process worker; `stop()` shuts it down and waits. */
+export async function startTestWorker(options: DurableFitOptions, extra: CreateWorkerOptions = {}) {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') }); // keep test output readable
+    runtimeInstalled = true;
+  }
+  const { worker, connection } = await createWorker(options, testEnv(), extra);
+  const running = worker.run();
+  return {
+    worker: worker as Worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** The weights hash of an uninterrupted run of `spec`, trained directly in this process. */
+export async function goldenWeightsSha256(
+  input: TrainingSpecInput,
+  backend: BackendRequest = 'cpu',
+): Promise<string> {
+  const spec: TrainingSpec = parseSpec(input, 'golden');
+  const trainer = await Trainer.create({ backend });
+  const session = trainer.open({
+    task: spec.task,
+    hparams: spec.hparams,
+    seed: spec.seed,
+    batchSize: spec.batchSize,
+    epochs: spec.epochs,
+  });
+  try {
+    const outcome = await runSession(session);
+    return finalizeState(outcome.state).meta.weightsSha256;
+  } finally {
+    session.dispose();
+  }
+}

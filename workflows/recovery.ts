@@ -1,0 +1,58 @@
+/** Pure decisions of the recovery story: what failed, and which durable checkpoint to resume from. */
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import type { CheckpointRef, HeartbeatDetails, RecoveryKind } from '../activities/types';
+import { CHECKPOINT_UNUSABLE_TYPES, NON_RETRYABLE_ERROR_TYPES, PAUSED, PREEMPTED } from './failure-types';
+
+export type FailureClass =
+  | { kind: RecoveryKind; reason: string; ckpt?: CheckpointRef }
+  | { kind: 'unusable-checkpoint'; reason: string }
+  | { kind: 'fatal'; reason: string; type: string };
+
+/** Classifies an epoch activity's failure (the activity runs with a single attempt). */
+export function classifyFailure(err: unknown): FailureClass {
+  if (!(err instanceof ActivityFailure)) return { kind: 'fatal', reason: messageOf(err), type: 'Error' };
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) {
+    const details = cause.lastHeartbeatDetails as HeartbeatDetails | undefined;
+    const where = details ? ` at epoch ${details.epoch} batch ${details.batch}/${details.batches}` : '';
+    return {
+      kind: 'crash',
+      reason: `worker stopped heartbeating (${cause.timeoutType})${where}`,
+      ckpt: details?.ckpt,
+    };
+  }
+  if (cause instanceof ApplicationFailure) {
+    const type = cause.type ?? 'Error';
+    const ckpt = (cause.details?.[0] as { ckpt?: CheckpointRef } | undefined)?.ckpt;
+    if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt };
+    if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt };
+    if (CHECKPOINT_UNUSABLE_TYPES.includes(type))
+      return { kind: 'unusable-checkpoint', reason: cause.message };
+    if (NON_RETRYABLE_ERROR_TYPES.includes(type) || cause.nonRetryable) {
+      return { kind: 'fatal', reason: cause.message, type };
+    }
+    return { kind: 'infrastructure', reason: `${type}: ${cause.message}` };
+  }
+  // Cancelled by the server or an unknown cause: treat like a lost worker.
+  return { kind: 'crash', reason: messageOf(cause ?? err) };
+}
+
+/** Orders checkpoints by training position (step, then epoch/batch cursor). */
+export function isNewer(a: CheckpointRef, b: CheckpointRef | undefined): boolean {
+  if (!b) return true;
+  return a.step !== b.step ? a.step > b.step : a.epoch * 1e9 + a.batch > b.epoch * 1e9 + b.batch;
+}
+
+/** The newest known checkpoint that has not been found unusable. */
+export function newestUsable(
+  known: readonly CheckpointRef[],
+  unusable: readonly string[],
+): CheckpointRef | undefined {
+  let best: CheckpointRef | undefined;
+  for (const ckpt of known) if (!unusable.includes(ckpt.url) && isNewer(ckpt, best)) best = ckpt;
+  return best;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

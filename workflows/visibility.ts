@@ -1,0 +1,36 @@
+/** What the Temporal Web UI shows of a run: search attributes, memo, and the current-details line. */
+import * as wf from '@temporalio/workflow';
+import type { RunRecord, RunStatus } from './run-record';
+import { bestMetric, summaryLine } from './run-record';
+import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from './search-attributes';
+
+export function publishProgress(record: RunRecord, status: RunStatus): void {
+  const last = record.epochs[record.epochs.length - 1];
+  const best = bestMetric(record);
+  wf.upsertSearchAttributes([
+    { key: TASK, value: record.spec.task },
+    { key: RUN_NAME, value: record.spec.runName ?? wf.workflowInfo().workflowId },
+    { key: STATUS, value: status },
+    { key: EPOCH, value: record.epochs.length },
+    { key: RECOVERIES, value: record.recoveries.length },
+    ...(last?.metrics.loss !== undefined ? [{ key: LOSS, value: last.metrics.loss }] : []),
+    ...(best !== undefined ? [{ key: BEST_METRIC, value: best }] : []),
+    ...(record.backend ? [{ key: BACKEND, value: record.backend }] : []),
+  ]);
+  const line = summaryLine(record, status);
+  wf.upsertMemo({
+    summary: line,
+    lastCheckpoint: record.position?.url ?? null,
+    recoveries: record.recoveries.length,
+  });
+  wf.setCurrentDetails(
+    [
+      `**${line}**`,
+      '',
+      ...record.epochs.map((e) => `- epoch ${e.epoch}: ${JSON.stringify(e.metrics)} → ${e.ckpt.url}`),
+      ...record.recoveries.map(
+        (r) => `- ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch}: resumed from ${r.fromCkpt}`,
+      ),
+    ].join('\n'),
+  );
+}
