@@ -66,9 +66,9 @@ export function optionsFromFlags(flags: ConnectionFlags): DurableFitOptions {
   });
 }
 
-/** Prints an error's message (not a stack trace) and exits 1. */
-export function fail(err: unknown): never {
+/** Prints an error's message (not a stack trace) and exits (1, or 2 for bad arguments). */
+export function fail(err: unknown, code = 1): never {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`durable-fit: ${message}\n`);
-  process.exit(1);
+  process.exit(code);
 }

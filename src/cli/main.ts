@@ -4,11 +4,15 @@ import type { CommanderError } from 'commander';
 import { version } from '../../package.json';
 import { ckptCommand } from './ckpt-command';
 import { stackCommand } from './stack-command';
+import { startCommand } from './start-command';
+import { workerCommand } from './worker-command';
 
 export function buildProgram(): Command {
   const program = new Command('durable-fit')
     .description('Durable, exactly-resumable TensorFlow.js training on Temporal')
     .version(version);
+  program.addCommand(startCommand());
+  program.addCommand(workerCommand());
   program.addCommand(stackCommand());
   program.addCommand(ckptCommand());
   applyEverywhere(program);

@@ -1,0 +1,105 @@
+/** Flags that build a TrainingSpec, shared by `start` and `fork`. */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import type { TrainingSpecInput } from '../spec';
+
+export interface SpecFlags {
+  task?: string;
+  epochs?: number;
+  seed?: number;
+  batchSize?: number;
+  hparam: Record<string, unknown>;
+  resumeFrom?: string;
+  runName?: string;
+  heartbeatTimeout?: number;
+  checkpointEveryBatches?: number;
+  checkpointEverySeconds?: number;
+  keepLast?: number;
+  topK?: { k: number; monitor: string; mode: 'min' | 'max' };
+  maxCrashes?: number;
+  maxPreemptions?: number;
+  allowBackendChange?: boolean;
+}
+
+const num = (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`"${value}" is not a number`);
+  return n;
+};
+
+/** `k=v`: v is parsed as JSON when it can be (numbers, booleans), else kept as a string. */
+function hparam(value: string, previous: Record<string, unknown>): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError(`"${value}" is not key=value`);
+  const raw = value.slice(eq + 1);
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  return { ...previous, [value.slice(0, eq)]: parsed };
+}
+
+function topK(value: string) {
+  const [k, monitor, mode] = value.split(':');
+  if (!k || !monitor || (mode !== 'min' && mode !== 'max')) {
+    throw new InvalidArgumentError(`"${value}" is not K:metric:min|max (e.g. 3:valLoss:min)`);
+  }
+  return { k: num(k), monitor, mode: mode as 'min' | 'max' };
+}
+
+export function withSpecFlags(command: Command): Command {
+  return command
+    .option('--task <name>', 'task to train (durable-fit tasks lists them)')
+    .option('--epochs <n>', 'epochs to train', num)
+    .option('--seed <n>', 'run seed: same seed, same weights', num)
+    .option('--batch-size <n>', 'batch size (default 32)', num)
+    .option('--hparam <key=value>', 'a task hyperparameter (repeatable)', hparam, {})
+    .option('--resume-from <s3url>', 'start from this explicit s3://bucket/key.ckpt')
+    .option('--run-name <name>', 'checkpoint folder name (default: the workflow id)')
+    .option('--heartbeat-timeout <seconds>', 'crash detection time (default 10)', num)
+    .option('--checkpoint-every-batches <n>', 'intra-epoch checkpoint every N batches', num)
+    .option('--checkpoint-every-seconds <s>', 'intra-epoch checkpoint every T seconds (default 30)', num)
+    .option('--keep-last <k>', 'keep only the last K epoch checkpoints', num)
+    .option('--top-k <k:metric:mode>', 'also keep the best K by a metric, e.g. 3:valLoss:min', topK)
+    .option('--max-crashes <n>', 'crash recoveries before the run fails (default 10)', num)
+    .option('--max-preemptions <n>', 'preemptions before the run fails (default 20)', num)
+    .option('--allow-backend-change', 'allow resuming on another tfjs backend');
+}
+
+/** Flags → spec input; only what was given (the rest takes the spec's defaults). */
+export function specFromFlags(
+  flags: SpecFlags,
+  base: Partial<TrainingSpecInput> = {},
+): Record<string, unknown> {
+  const pick = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const checkpoint = pick({
+    ...(base.checkpoint ?? {}),
+    everyBatches: flags.checkpointEveryBatches,
+    everySeconds: flags.checkpointEverySeconds,
+    keepLast: flags.keepLast,
+    topK: flags.topK,
+  });
+  const recovery = pick({
+    ...(base.recovery ?? {}),
+    heartbeatTimeoutSeconds: flags.heartbeatTimeout,
+    maxCrashRecoveries: flags.maxCrashes,
+    maxPreemptions: flags.maxPreemptions,
+    allowBackendChange: flags.allowBackendChange,
+  });
+  return pick({
+    ...base,
+    task: flags.task ?? base.task,
+    epochs: flags.epochs ?? base.epochs,
+    seed: flags.seed ?? base.seed,
+    batchSize: flags.batchSize ?? base.batchSize,
+    hparams: { ...(base.hparams ?? {}), ...flags.hparam },
+    resumeFrom: flags.resumeFrom ?? base.resumeFrom,
+    runName: flags.runName ?? base.runName,
+    ...(Object.keys(checkpoint).length ? { checkpoint } : {}),
+    ...(Object.keys(recovery).length ? { recovery } : {}),
+  });
+}

@@ -1,0 +1,54 @@
+/** `durable-fit worker`: a training worker process. */
+import { Command, Option } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createWorker } from '../worker/create-worker';
+import { BACKEND_REQUESTS } from '../training/backend';
+import type { ConnectionFlags } from './common';
+import { fail, optionsFromFlags, withConnectionFlags } from './common';
+
+interface WorkerFlags extends ConnectionFlags {
+  backend?: string;
+  concurrency: number;
+  identity?: string;
+  logLevel: string;
+}
+
+export function workerCommand(): Command {
+  return withConnectionFlags(new Command('worker'))
+    .description('run a training worker: polls the task queue and trains epochs durably')
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_REQUESTS]).env('DFIT_BACKEND'),
+    )
+    .addOption(new Option('--concurrency <n>', 'training activities at once').default(1).argParser(Number))
+    .option('--identity <name>', 'worker identity shown in the Web UI')
+    .addOption(
+      new Option('--log-level <level>', 'Temporal SDK log level')
+        .choices(['DEBUG', 'INFO', 'WARN', 'ERROR'])
+        .default('WARN'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ durable-fit worker\n  $ DFIT_BACKEND=wasm durable-fit worker --task-queue gpu-a100 --identity trainer-1\n\n' +
+        'SIGTERM or Ctrl-C: the running epoch saves a checkpoint at the next batch boundary, and the run resumes\n' +
+        'from it on another worker (a preemption). SIGKILL: the run resumes after the heartbeat timeout.',
+    )
+    .action(async (flags: WorkerFlags) => {
+      try {
+        Runtime.install({ logger: new DefaultLogger(flags.logLevel as 'WARN') });
+        const options = optionsFromFlags(flags);
+        if (flags.backend) options.backend = flags.backend;
+        const { worker, connection } = await createWorker(options, process.env, {
+          maxConcurrentTrainings: flags.concurrency,
+          identity: flags.identity,
+        });
+        process.stderr.write(
+          `durable-fit worker ${worker.options.identity} polling task queue "${options.taskQueue}" ` +
+            `on ${options.temporalAddress} (backend ${options.backend})\n`,
+        );
+        await worker.run();
+        await connection.close();
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
