@@ -117,3 +117,17 @@ export class InvalidRunConfigError extends TrainingEngineError {
     super(`invalid run config: ${field} ${detail}`);
   }
 }
+
+/** The task needs a tfjs kernel the active backend lacks (e.g. wasm has no Conv2D gradient). */
+export class BackendUnsupportedError extends TrainingEngineError {
+  constructor(
+    readonly task: string,
+    readonly backend: string,
+    detail: string,
+  ) {
+    super(
+      `task "${task}" cannot train on the ${backend} backend: ${detail}. ` +
+        'Use DFIT_BACKEND=cpu, or install @tensorflow/tfjs-node',
+    );
+  }
+}

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendInfo, EpochMetrics, TrainingCursor } from '../state';
+import { BackendUnsupportedError } from './errors';
 import { allLayers } from './model-weights';
 import { RunRng, epochOrder, layerSeed } from './rng';
 import type { DatasetSplit, TaskDataset, TaskDefinition } from './tasks/types';
@@ -130,6 +131,14 @@ export class TrainingSession {
       const value = cost.dataSync()[0] as number;
       cost.dispose();
       return value;
+    } catch (error) {
+      const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec((error as Error).message);
+      if (!kernel) throw error;
+      throw new BackendUnsupportedError(
+        this.parts.task.name,
+        kernel[2] as string,
+        `no '${kernel[1]}' kernel`,
+      );
     } finally {
       this.seedRandomLayers(undefined);
     }

@@ -8,7 +8,7 @@ import type { BackendRequest } from './backend';
 import { currentBackendInfo, selectBackend } from './backend';
 import type { RestoreOptions } from './capture';
 import { restoreState } from './capture';
-import { InvalidRunConfigError } from './errors';
+import { BackendUnsupportedError, InvalidRunConfigError } from './errors';
 import { canonicalJson, topologyOf } from './fingerprints';
 import { weightNamesOf } from './model-weights';
 import { createOptimizer } from './optimizer-state';
@@ -46,6 +46,8 @@ export class Trainer {
   open(config: RunConfig, from?: TrainingState, options?: RestoreOptions): TrainingSession {
     checkRunConfig(config);
     const task = getTask(config.task);
+    const unsupported = task.unsupportedBackends?.[this.backend.name];
+    if (unsupported) throw new BackendUnsupportedError(task.name, this.backend.name, unsupported);
     const hparams = validateHparams(task, config.hparams);
     const dataset = this.datasetFor(task, hparams);
     const model = task.buildModel(hparams, config.seed);

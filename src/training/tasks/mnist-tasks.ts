@@ -71,6 +71,8 @@ export const mnistCnnTask: TaskDefinition<typeof cnnHparams> = {
     return tfl.sequential({ name: 'mnist_cnn', layers });
   },
   loadDataset: (h) => loadMnist(h.trainSize, h.valSize, [28, 28, 1]),
+  // tfjs-backend-wasm 4.22 registers no Conv2DBackpropFilter kernel: conv layers cannot train there.
+  unsupportedBackends: { wasm: "tfjs-backend-wasm has no 'Conv2DBackpropFilter' kernel (conv gradients)" },
   datasetKey: (h) => `${h.trainSize}:${h.valSize}`,
   optimizer: toOptimizerConfig,
   loss: softmaxCrossEntropy,

@@ -61,6 +61,11 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
   optimizer(hparams: z.output<S>): OptimizerConfig;
   /** Training loss on (labels, model outputs in training mode). */
   loss: BatchScalarFn;
+  /**
+   * tfjs backends that cannot train this model, with why (e.g. `{ wasm: 'no Conv2D gradient' }`):
+   * refused when a session opens, not halfway through an epoch.
+   */
+  unsupportedBackends?: Record<string, string>;
   /** Validation metrics, reported per epoch as `val<Name>` (plus `valLoss`). */
   metrics?: Record<string, BatchScalarFn>;
 }
