@@ -75,7 +75,9 @@ function parseHeaderJson(raw: Uint8Array): Record<string, unknown> {
   if (raw[0] !== 0x7b) throw bad('header does not start with "{"');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    // TextDecoder refuses views of shared memory (downloads may land in a SharedArrayBuffer).
+    const own = raw.buffer instanceof SharedArrayBuffer ? raw.slice() : raw;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(own);
   } catch {
     throw bad('header is not valid UTF-8');
   }

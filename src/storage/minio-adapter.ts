@@ -223,3 +223,15 @@ function isPreconditionFailed(err: unknown): boolean {
     code === 'PreconditionFailed' || code === 'At least one of the pre-conditions you specified did not hold'
   );
 }
+
+/** Plain minio-js `putObject` / `getObject`, as the baseline that `bench/checkpoint-io.ts` measures against. */
+export function createRawMinioBaseline(connection: MinioConnection) {
+  const client = connect(connection);
+  return {
+    putObject: async (key: string, body: Buffer) => {
+      await client.putObject(connection.bucket, key, body, body.length);
+    },
+    getObject: async (key: string) => readAll(await client.getObject(connection.bucket, key)),
+    removeObject: (key: string) => client.removeObject(connection.bucket, key),
+  };
+}
