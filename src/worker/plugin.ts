@@ -12,6 +12,11 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
   maxConcurrentTrainings?: number;
   /** How long a shutting-down worker lets activities save their preemption checkpoint. @default '60s' */
   shutdownForceTime?: WorkerOptions['shutdownForceTime'];
+  /**
+   * How long a workflow task waits for the worker that has the run cached. A killed worker would
+   * otherwise hold up every recovery by the SDK's 10 s default. @default '1s'
+   */
+  stickyQueueScheduleToStartTimeout?: WorkerOptions['stickyQueueScheduleToStartTimeout'];
 }
 
 /**
@@ -41,6 +46,10 @@ export class DurableTrainingPlugin extends SimplePlugin {
       maxConcurrentActivityTaskExecutions:
         options.maxConcurrentActivityTaskExecutions ?? this.pluginOptions.maxConcurrentTrainings ?? 1,
       shutdownForceTime: options.shutdownForceTime ?? this.pluginOptions.shutdownForceTime ?? '60s',
+      stickyQueueScheduleToStartTimeout:
+        options.stickyQueueScheduleToStartTimeout ??
+        this.pluginOptions.stickyQueueScheduleToStartTimeout ??
+        '1s',
     };
   }
 }

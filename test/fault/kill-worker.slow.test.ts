@@ -1,0 +1,128 @@
+// SIGKILL the worker running an epoch, five times in one run, at different points. The run must
+// finish on its own with the golden weights, and every recovery must be a resumeEpoch whose input
+// names its .ckpt explicitly.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { ResumeEpochInput } from '../../activities/types';
+import type { TrainingSpecInput } from '../../src/spec';
+import type { TrainingResult } from '../../workflows/run-record';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import type { PendingEpoch } from '../helpers/worker-fleet';
+
+const taskQueue = `kill-${process.pid}`;
+const heartbeatTimeoutSeconds = 2;
+const everyBatches = 50;
+const spec: TrainingSpecInput = {
+  task: 'synthetic',
+  epochs: 3,
+  seed: 5,
+  batchSize: 16,
+  hparams: { samples: 8192, features: 32, hidden: 256, dropout: 0.2 },
+  checkpoint: { everyBatches, everySeconds: 0 },
+  recovery: { heartbeatTimeoutSeconds, backoffSeconds: 0 },
+};
+let client: Client;
+let close: () => Promise<void>;
+const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/kill-worker');
+
+before(async () => {
+  ({ client, close } = await testClient());
+  await Promise.all([fleet.start(), fleet.start()]);
+});
+after(async () => {
+  await fleet.stopAll();
+  await close();
+});
+
+/**
+ * Where to kill, spread over the run. Heartbeat details arrive at most every 0.8 × heartbeat timeout,
+ * so each point is "the first observation at or past" it.
+ */
+const KILL_POINTS: { label: string; at: (p: PendingEpoch) => boolean }[] = [
+  { label: 'epoch 0, mid-epoch', at: (p) => past(p, 0, 100) },
+  {
+    label: 'epoch 0, right after a resume (first heartbeat) or a new checkpoint',
+    at: (p) => newCkptSinceResume(p) || past(p, 1, 0),
+  },
+  { label: 'epoch 1, right after epoch 0 ended', at: (p) => past(p, 1, 1) },
+  { label: 'epoch 1, mid-epoch', at: (p) => past(p, 1, 250) },
+  { label: 'epoch 2, mid-epoch', at: (p) => past(p, 2, 100) },
+];
+
+function past(p: PendingEpoch, epoch: number, batch: number): boolean {
+  const d = p.details;
+  return d !== undefined && (d.epoch > epoch || (d.epoch === epoch && d.batch >= batch));
+}
+
+let resumedFrom = 0;
+function newCkptSinceResume(p: PendingEpoch): boolean {
+  return p.activityType === 'resumeEpoch' && (p.details?.ckpt?.step ?? 0) > resumedFrom;
+}
+
+test('five SIGKILLs in one run: it completes with the golden weights, resuming from explicit .ckpt paths', async () => {
+  const golden = goldenWeightsSha256(spec);
+  const workflowId = `kill-${Date.now()}`;
+  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const measurements: Record<string, unknown>[] = [];
+  for (const point of KILL_POINTS) {
+    const victim = await waitForEpoch(handle, point.at);
+    const killedAt = Date.now();
+    await fleet.kill(victim.identity, 'SIGKILL');
+    void fleet.start();
+    const resumed = await waitForEpoch(
+      handle,
+      (p) => p.activityType === 'resumeEpoch' && p.identity !== victim.identity && p.details !== undefined,
+    );
+    resumedFrom = resumed.details?.ckpt?.step ?? 0;
+    measurements.push({
+      point: point.label,
+      victim: `${victim.identity} ${victim.activityType} ${JSON.stringify(victim.details)}`,
+      resumed: `${resumed.identity} ${resumed.activityType} ${JSON.stringify(resumed.details)}`,
+      killedAtBatch: victim.details?.batch,
+      killedInEpoch: victim.details?.epoch,
+      resumedFromBatch: resumed.details?.ckpt?.batch ?? 0,
+      firstBatchAfterResumeMs: Date.now() - killedAt,
+      lostBatches: (victim.details?.batch ?? 0) - (resumed.details?.ckpt?.batch ?? 0),
+    });
+  }
+  const result = (await handle.result()) as TrainingResult;
+  fs.writeFileSync(
+    'test-artifacts/kill-worker/measurements.json',
+    JSON.stringify({ heartbeatTimeoutSeconds, everyBatches, measurements }, null, 2),
+  );
+
+  assert.equal(result.status, 'completed');
+  assert.deepEqual(
+    result.epochs.map((e) => e.epoch),
+    [0, 1, 2],
+    'no completed epoch is lost',
+  );
+  assert.equal(result.weightsSha256, await golden, 'bit-exact with the uninterrupted run');
+  const crashes = result.recoveries.filter((r) => r.kind === 'crash');
+  assert.ok(crashes.length >= KILL_POINTS.length, `${crashes.length} crash recoveries recorded`);
+
+  const resumeInputs = await resumeEpochInputs(handle.workflowId);
+  assert.ok(resumeInputs.length >= KILL_POINTS.length);
+  for (const input of resumeInputs)
+    assert.match(input.ckptPath, /^s3:\/\/durable-fit\/kill-\d+\/epoch=\d{4}-step=\d{7}\.ckpt$/);
+  for (const r of crashes)
+    assert.ok(
+      resumeInputs.some((i) => i.ckptPath === r.fromCkpt),
+      `${r.fromCkpt} was resumed from`,
+    );
+  // The heartbeated batch lags the true one by up to one heartbeat interval, so this is a bound,
+  // not an exact count: a crash loses at most the batches since the last durable checkpoint.
+  for (const m of measurements) assert.ok((m.lostBatches as number) <= 2 * everyBatches, JSON.stringify(m));
+});
+
+async function resumeEpochInputs(workflowId: string): Promise<ResumeEpochInput[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'resumeEpoch')
+    .map((a) => defaultPayloadConverter.fromPayload<ResumeEpochInput>(a!.input!.payloads![0]!));
+}

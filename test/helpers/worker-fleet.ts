@@ -1,0 +1,107 @@
+/**
+ * Real worker processes (`durable-fit worker`) for fault tests: start them, find the one running an
+ * epoch, SIGKILL or SIGTERM it, and always clean up.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { HeartbeatDetails } from '../../activities/types';
+
+export interface WorkerProcess {
+  identity: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+export class WorkerFleet {
+  readonly workers = new Map<string, WorkerProcess>();
+  private count = 0;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly taskQueue: string,
+    private readonly logDir: string,
+    private readonly backend = 'cpu',
+  ) {
+    fs.mkdirSync(logDir, { recursive: true });
+  }
+
+  /** Starts one more worker process and waits until it polls. */
+  async start(): Promise<WorkerProcess> {
+    const identity = `fault-worker-${++this.count}`;
+    const log = fs.openSync(path.join(this.logDir, `${identity}.log`), 'a');
+    const args = [
+      'bin/durable-fit.cjs',
+      'worker',
+      '--task-queue',
+      this.taskQueue,
+      '--identity',
+      identity,
+      '--backend',
+      this.backend,
+    ];
+    const child = spawn(process.execPath, args, { env: this.env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const worker = { identity, child, exited };
+    this.workers.set(identity, worker);
+    await this.waitReady(identity);
+    return worker;
+  }
+
+  /** Sends `signal` to the worker with that identity and waits for it to exit. */
+  async kill(identity: string, signal: NodeJS.Signals): Promise<void> {
+    const worker = this.workers.get(identity);
+    if (!worker) throw new Error(`no worker ${identity}`);
+    worker.child.kill(signal);
+    await worker.exited;
+    this.workers.delete(identity);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.workers.keys()].map((id) => this.kill(id, 'SIGKILL')));
+  }
+
+  private async waitReady(identity: string): Promise<void> {
+    const file = path.join(this.logDir, `${identity}.log`);
+    for (let i = 0; i < 600; i++) {
+      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('polling task queue')) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`worker ${identity} did not start; see ${file}`);
+  }
+}
+
+export interface PendingEpoch {
+  activityType: string;
+  identity: string;
+  details?: HeartbeatDetails;
+}
+
+/** The running epoch activity of a workflow, with its last heartbeat details, if any. */
+export async function pendingEpoch(handle: WorkflowHandle): Promise<PendingEpoch | undefined> {
+  const description = await handle.describe();
+  const pending = description.raw.pendingActivities?.find((a) => /Epoch$/.test(a.activityType?.name ?? ''));
+  if (!pending || !pending.lastWorkerIdentity || pending.state !== 2 /* STARTED */) return undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  const details = payload ? defaultPayloadConverter.fromPayload<HeartbeatDetails>(payload) : undefined;
+  return { activityType: pending.activityType?.name ?? '', identity: pending.lastWorkerIdentity, details };
+}
+
+/** Polls until `predicate` holds for the running epoch; returns it. */
+export async function waitForEpoch(
+  handle: WorkflowHandle,
+  predicate: (p: PendingEpoch) => boolean,
+  timeoutMs = 120_000,
+): Promise<PendingEpoch> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pending = await pendingEpoch(handle);
+    if (pending && predicate(pending)) return pending;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the epoch activity never reached the expected point');
+}
