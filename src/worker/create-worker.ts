@@ -1,6 +1,6 @@
 /** Builds a durable-fit training worker from resolved options (the `durable-fit worker` command uses it). */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createInProcessEngine } from '../../activities/in-process-engine';
+import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
 import { CheckpointStore } from '../checkpoint/store';
 import type { DurableFitOptions, Env } from '../config/options';
@@ -10,7 +10,7 @@ import type { BackendRequest } from '../training/backend';
 import { DurableTrainingPlugin } from './plugin';
 
 export interface CreateWorkerOptions {
-  /** Engine to train with. @default an in-process engine on `options.backend` */
+  /** Engine to train with. @default a trainer child process on `options.backend` */
   engine?: EpochEngine;
   /** Training activities at once. @default 1 */
   maxConcurrentTrainings?: number;
@@ -38,7 +38,8 @@ export async function createWorker(
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
-  const engine = extra.engine ?? createInProcessEngine({ backend: options.backend as BackendRequest });
+  const engine = extra.engine ?? createProcessEngine({ backend: options.backend as BackendRequest });
+  await engine.backend(); // start the trainer (and load its backend) now, not in the first recovery
   const plugin = new DurableTrainingPlugin({
     store: createStore(options),
     engine,
