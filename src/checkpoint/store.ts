@@ -153,7 +153,15 @@ export class CheckpointStore {
     await this.objects.remove(this.ckptKey(url));
   }
 
+  /**
+   * What the download must match. When the caller knows both size and SHA-256 (the workflow record
+   * does), the download itself is checked against them and no `stat` round trip is spent: a wrong
+   * size fails as `truncated`/`size-mismatch` while streaming, a wrong hash as `hash-mismatch`, both
+   * before a byte is decoded. Otherwise the object's size and recorded hash come from a `stat`.
+   */
   private async integrityTarget(url: string, expected: ExpectedIntegrity): Promise<IntegrityTarget> {
+    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url))
+      return { url, bytes: expected.bytes, sha256: expected.sha256.toLowerCase() };
     const stat = await this.stat(url);
     if (expected.bytes !== undefined && expected.bytes !== stat.bytes) {
       const kind = stat.bytes < expected.bytes ? 'truncated' : 'size-mismatch';
@@ -189,6 +197,15 @@ export class CheckpointStore {
     } catch (err) {
       if (err instanceof ObjectNotFoundError) throw new CheckpointNotFoundError(url);
       throw new Error(`load checkpoint failed [url=${url}]`, { cause: err });
+    }
+  }
+
+  private isCkptUrl(url: string): boolean {
+    try {
+      this.ckptKey(url);
+      return true;
+    } catch {
+      return false; // let `stat` report it (a prefix of checkpoints, a wrong bucket, …)
     }
   }
 
