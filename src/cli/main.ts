@@ -3,8 +3,14 @@ import { Command } from 'commander';
 import type { CommanderError } from 'commander';
 import { version } from '../../package.json';
 import { ckptCommand } from './ckpt-command';
+import { controlCommands } from './control-command';
+import { forkCommand } from './fork-command';
+import { listCommand } from './list-command';
 import { stackCommand } from './stack-command';
 import { startCommand } from './start-command';
+import { statusCommand } from './status-command';
+import { tasksCommand } from './tasks-command';
+import { watchCommand } from './watch-command';
 import { workerCommand } from './worker-command';
 
 export function buildProgram(): Command {
@@ -15,6 +21,12 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(stackCommand());
   program.addCommand(ckptCommand());
+  program.addCommand(watchCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(listCommand());
+  for (const control of controlCommands()) program.addCommand(control);
+  program.addCommand(forkCommand());
+  program.addCommand(tasksCommand());
   applyEverywhere(program);
   return program;
 }

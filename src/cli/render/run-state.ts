@@ -1,0 +1,141 @@
+/**
+ * One look at a training run, as the CLI shows it: Temporal's description (status, search attributes,
+ * memo, the pending epoch activity and its heartbeat details), plus the workflow's `progress` query
+ * while it runs or its result once it completed.
+ */
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { HeartbeatDetails } from '../../../activities/types';
+import type { Progress, TrainingResult } from '../../../workflows/run-record';
+import {
+  BACKEND,
+  BEST_METRIC,
+  EPOCH,
+  LOSS,
+  RECOVERIES,
+  RUN_NAME,
+  STATUS,
+  TASK,
+} from '../../../workflows/search-attributes';
+
+/** The epoch activity that is running (or waiting for a worker), with its last heartbeat. */
+export interface PendingEpoch {
+  activityType: string;
+  /** Identity of the worker that runs it; absent while it waits for a worker. */
+  identity?: string;
+  details?: HeartbeatDetails;
+  /** When the last heartbeat arrived (ms since epoch). */
+  lastHeartbeatAt?: number;
+}
+
+export interface RunSnapshot {
+  workflowId: string;
+  runId: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, … */
+  execution: string;
+  startTime: string;
+  closeTime?: string;
+  attributes: {
+    task?: string;
+    status?: string;
+    epoch?: number;
+    loss?: number;
+    bestMetric?: number;
+    recoveries?: number;
+    backend?: string;
+    runName?: string;
+  };
+  summary?: string;
+  progress?: Progress;
+  result?: TrainingResult;
+  pending?: PendingEpoch;
+  /** Why the run failed (FAILED, TERMINATED, TIMED_OUT). */
+  failure?: string;
+}
+
+export function isClosed(snapshot: RunSnapshot): boolean {
+  return snapshot.execution !== 'RUNNING';
+}
+
+/** Reads the run now. `progress` is queried only while it runs (queries need a live worker). */
+export async function readRun(client: Client, workflowId: string): Promise<RunSnapshot> {
+  const handle = client.workflow.getHandle(workflowId);
+  const description = await handle.describe();
+  const snapshot = fromDescription(description);
+  if (snapshot.execution === 'RUNNING') {
+    snapshot.progress = await queryProgress(client, handle);
+  } else if (snapshot.execution === 'COMPLETED') {
+    snapshot.result = (await handle.result()) as TrainingResult;
+  } else {
+    snapshot.failure = await failureOf(handle, snapshot.execution);
+  }
+  return snapshot;
+}
+
+function fromDescription(d: WorkflowExecutionDescription): RunSnapshot {
+  const sa = d.typedSearchAttributes;
+  const memo = d.memo as { summary?: string } | undefined;
+  return {
+    workflowId: d.workflowId,
+    runId: d.runId,
+    execution: d.status.name,
+    startTime: d.startTime.toISOString(),
+    ...(d.closeTime ? { closeTime: d.closeTime.toISOString() } : {}),
+    attributes: {
+      task: sa.get(TASK),
+      status: sa.get(STATUS),
+      epoch: sa.get(EPOCH),
+      loss: sa.get(LOSS),
+      bestMetric: sa.get(BEST_METRIC),
+      recoveries: sa.get(RECOVERIES),
+      backend: sa.get(BACKEND),
+      runName: sa.get(RUN_NAME),
+    },
+    summary: memo?.summary,
+    pending: pendingEpochOf(d),
+  };
+}
+
+function pendingEpochOf(d: WorkflowExecutionDescription): PendingEpoch | undefined {
+  const pending = d.raw.pendingActivities?.find((a) => /Epoch$/.test(a.activityType?.name ?? ''));
+  if (!pending) return undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  const seconds = pending.lastHeartbeatTime?.seconds;
+  return {
+    activityType: pending.activityType?.name ?? '',
+    identity: pending.state === 2 /* STARTED */ ? (pending.lastWorkerIdentity ?? undefined) : undefined,
+    details: payload ? defaultPayloadConverter.fromPayload<HeartbeatDetails>(payload) : undefined,
+    lastHeartbeatAt: seconds ? Number(seconds) * 1000 : undefined,
+  };
+}
+
+/** The progress query, or undefined when no worker answers within a few seconds. */
+async function queryProgress(client: Client, handle: WorkflowHandle): Promise<Progress | undefined> {
+  try {
+    return await client.withDeadline(Date.now() + 5000, () => handle.query<Progress>('progress'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function failureOf(handle: WorkflowHandle, execution: string): Promise<string> {
+  try {
+    await handle.result();
+    return execution;
+  } catch (err) {
+    let cause: unknown = err;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    return cause instanceof Error ? cause.message : String(cause);
+  }
+}
+
+/** `<uiUrl>/namespaces/<ns>/workflows/<id>`: the run's page in the Temporal Web UI. */
+export function uiLink(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Metrics per finished epoch, from the result or the progress query. */
+export function epochMetrics(snapshot: RunSnapshot): Record<string, number>[] {
+  if (snapshot.result) return snapshot.result.epochs.map((e) => e.metrics);
+  return snapshot.progress?.metrics ?? [];
+}

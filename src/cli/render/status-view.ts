@@ -1,0 +1,118 @@
+/** `durable-fit status`: a summary table, the epochs, the recoveries, and the loss curve. */
+import * as asciichart from 'asciichart';
+import Table from 'cli-table3';
+import { formatMetrics } from './narrate';
+import type { RunSnapshot } from './run-state';
+import { epochMetrics } from './run-state';
+
+/** The JSON that `status --json` prints. */
+export function statusJson(s: RunSnapshot, ui: string) {
+  const metrics = epochMetrics(s);
+  return {
+    workflowId: s.workflowId,
+    runId: s.runId,
+    execution: s.execution,
+    status: s.progress?.status ?? s.result?.status ?? s.attributes.status,
+    task: s.attributes.task,
+    epoch: metrics.length,
+    epochs: s.progress?.epochs ?? (s.result ? s.result.epochs.length : undefined),
+    lastCheckpoint: s.result?.finalCheckpoint ?? s.progress?.lastCheckpoint,
+    metrics,
+    recoveries: s.result?.recoveries ?? s.progress?.recoveries ?? [],
+    pending: s.pending,
+    searchAttributes: s.attributes,
+    ...(s.result ? { weightsSha256: s.result.weightsSha256 } : {}),
+    ...(s.failure ? { failure: s.failure } : {}),
+    startTime: s.startTime,
+    closeTime: s.closeTime,
+    ui,
+  };
+}
+
+export function renderStatus(s: RunSnapshot, ui: string, color = false): string {
+  const json = statusJson(s, ui);
+  const style = color ? {} : { style: { head: [], border: [] } };
+  const summary = new Table(style);
+  const rows: [string, unknown][] = [
+    ['run', s.workflowId],
+    ['status', `${json.status ?? '?'} (${s.execution})`],
+    ['task', s.attributes.task],
+    ['epochs', `${json.epoch}${json.epochs !== undefined ? ` / ${json.epochs}` : ''}`],
+    ['backend', s.result?.backend ?? s.progress?.backend ?? s.attributes.backend],
+    ['loss', s.attributes.loss?.toFixed(4)],
+    ['best metric', s.attributes.bestMetric?.toFixed(4)],
+    ['recoveries', json.recoveries.length],
+    ['last checkpoint', json.lastCheckpoint?.url],
+    ['weights sha256', s.result?.weightsSha256],
+    ['running', runningLine(s)],
+    ['failure', s.failure],
+    ['started', s.startTime],
+    ['closed', s.closeTime],
+    ['UI', ui],
+  ];
+  for (const [k, v] of rows) if (v !== undefined && v !== '') summary.push({ [k]: String(v) });
+  const parts = [summary.toString()];
+  if (json.metrics.length) parts.push(epochTable(s, style));
+  for (const r of json.recoveries)
+    parts.push(
+      `⟲ ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch}: ${r.reason}\n  resumed from ${r.fromCkpt}`,
+    );
+  const chart = lossChart(json.metrics, color);
+  if (chart) parts.push(chart);
+  return parts.join('\n') + '\n';
+}
+
+function runningLine(s: RunSnapshot): string | undefined {
+  const p = s.pending;
+  if (!p) return undefined;
+  const d = p.details;
+  const where = d ? ` epoch ${d.epoch} batch ${d.batch}/${d.batches}` : '';
+  return `${p.activityType}${where} on ${p.identity ?? '(waiting for a worker)'}`;
+}
+
+function epochTable(s: RunSnapshot, style: Table.TableConstructorOptions): string {
+  const metrics = epochMetrics(s);
+  const names = [...new Set(metrics.flatMap((m) => Object.keys(m)))];
+  const table = new Table({ ...style, head: ['epoch', ...names, ...(s.result ? ['checkpoint'] : [])] });
+  metrics.forEach((m, i) => {
+    const ckpt = s.result?.epochs[i]?.ckpt.url;
+    table.push([String(i), ...names.map((n) => fmt(m[n])), ...(s.result ? [ckpt ?? ''] : [])]);
+  });
+  return table.toString();
+}
+
+const fmt = (v: number | undefined) => (v === undefined ? '' : formatMetrics({ v }).slice(2));
+
+/** Loss (and validation loss) per epoch, stretched to a readable width. */
+export function lossChart(metrics: Record<string, number>[], color = false, width = 48): string | undefined {
+  // Without colours two series cannot be told apart: draw the training loss only.
+  const names = (color ? ['loss', 'valLoss'] : ['loss']).filter((n) =>
+    metrics.some((m) => m[n] !== undefined),
+  );
+  if (metrics.length === 0 || names.length === 0) return undefined;
+  const series = names.map((n) =>
+    stretch(
+      metrics.map((m) => m[n] ?? NaN),
+      width,
+    ),
+  );
+  const colors = [asciichart.default, asciichart.green];
+  const plot = asciichart.plot(series, {
+    height: 10,
+    ...(color ? { colors: colors.slice(0, series.length) } : {}),
+    format: (x: number) => x.toFixed(4).padStart(9),
+  });
+  const legend = names.map((n, i) => (i === 0 ? `── ${n}` : `── ${n} (green)`)).join('   ');
+  return `loss per epoch (epochs 0..${metrics.length - 1})   ${legend}\n${plot}`;
+}
+
+/** Linear interpolation of `values` to `width` points, so a few epochs still draw a curve. */
+export function stretch(values: number[], width: number): number[] {
+  if (values.length <= 1) return values.length ? new Array<number>(width).fill(values[0]!) : [];
+  return Array.from({ length: width }, (_, i) => {
+    const x = (i / (width - 1)) * (values.length - 1);
+    const lo = Math.floor(x);
+    const hi = Math.min(lo + 1, values.length - 1);
+    return values[lo]! + (values[hi]! - values[lo]!) * (x - lo);
+  });
+}

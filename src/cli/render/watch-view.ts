@@ -1,0 +1,119 @@
+/**
+ * Follows a run until it closes: two live progress bars (epochs, batches of the running epoch) on a
+ * terminal, plain narration lines otherwise; recoveries and finished epochs are printed as they happen.
+ */
+import { MultiBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+import type { Client } from '@temporalio/client';
+import { closingLines, narrate } from './narrate';
+import type { RunSnapshot } from './run-state';
+import { epochMetrics, isClosed, readRun } from './run-state';
+
+export interface WatchOptions {
+  out: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Live bars (a terminal) or narration lines only. @default out.isTTY */
+  bars?: boolean;
+  /** How often to look at the run. @default 500 */
+  intervalMs?: number;
+  /** Stop watching (the run goes on). */
+  signal?: AbortSignal;
+}
+
+interface View {
+  update(snapshot: RunSnapshot, lines: string[]): void;
+  stop(): void;
+}
+
+/** Watches until the run closes (or `signal` aborts); returns the last snapshot. */
+export async function watchRun(
+  client: Client,
+  workflowId: string,
+  options: WatchOptions,
+): Promise<RunSnapshot> {
+  const view = (options.bars ?? options.out.isTTY) ? barsView(options.out) : linesView(options.out);
+  let prev: RunSnapshot | undefined;
+  try {
+    for (;;) {
+      const next = await readRun(client, workflowId);
+      view.update(next, narrate(prev, next));
+      prev = next;
+      if (isClosed(next) || options.signal?.aborted) break;
+      await sleep(options.intervalMs ?? 500, options.signal);
+    }
+  } finally {
+    view.stop();
+  }
+  if (isClosed(prev)) for (const line of closingLines(prev)) options.out.write(`${line}\n`);
+  return prev;
+}
+
+function barsView(out: NodeJS.WritableStream): View {
+  const multi = new MultiBar(
+    {
+      stream: out,
+      format: '{label} {bar} {value}/{total} {info}',
+      barsize: 30,
+      hideCursor: true,
+      clearOnComplete: false,
+      forceRedraw: true,
+    },
+    Presets.shades_classic,
+  );
+  let epochs: SingleBar | undefined;
+  let batches: SingleBar | undefined;
+  return {
+    update(s, lines) {
+      for (const line of lines) multi.log(`${line}\n`);
+      const total = s.progress?.epochs ?? s.result?.epochs.length ?? 1;
+      const done = epochMetrics(s).length;
+      const status = s.progress?.status ?? s.attributes.status ?? s.execution.toLowerCase();
+      epochs ??= multi.create(total, 0, { label: 'epochs ', info: '' });
+      epochs.setTotal(total);
+      epochs.update(done, { info: `${status}${recoveryInfo(s)}` });
+      const d = s.pending?.details;
+      batches ??= multi.create(1, 0, { label: 'batches', info: '' });
+      batches.setTotal(Math.max(d?.batches ?? 1, 1));
+      batches.update(d?.batch ?? 0, { info: batchInfo(s) });
+    },
+    stop: () => multi.stop(),
+  };
+}
+
+function linesView(out: NodeJS.WritableStream): View {
+  let lastProgressAt = 0;
+  return {
+    update(s, lines) {
+      for (const line of lines) out.write(`${line}\n`);
+      const d = s.pending?.details;
+      if (d && Date.now() - lastProgressAt > 5000 && !isClosed(s)) {
+        lastProgressAt = Date.now();
+        out.write(`  … ${batchInfo(s)} (batch ${d.batch}/${d.batches})\n`);
+      }
+    },
+    stop: () => undefined,
+  };
+}
+
+function batchInfo(s: RunSnapshot): string {
+  const p = s.pending;
+  if (!p) return isClosed(s) ? '' : 'between epochs';
+  if (!p.identity) return `${p.activityType} waiting for a worker`;
+  const d = p.details;
+  const silent = p.lastHeartbeatAt ? Math.round((Date.now() - p.lastHeartbeatAt) / 1000) : 0;
+  const parts = [`epoch ${d?.epoch ?? '?'}`, p.activityType, p.identity];
+  if (d && Number.isFinite(d.loss)) parts.push(`loss ${d.loss.toFixed(4)}`);
+  if (silent >= 5) parts.push(`last heartbeat ${silent}s ago`);
+  return parts.join(' · ');
+}
+
+function recoveryInfo(s: RunSnapshot): string {
+  const n = s.result?.recoveries.length ?? s.progress?.recoveries.length ?? s.attributes.recoveries ?? 0;
+  return n ? ` · ${n} ${n === 1 ? 'recovery' : 'recoveries'}` : '';
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
