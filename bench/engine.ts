@@ -1,18 +1,19 @@
 /**
  * Engine overhead benchmark: steps/s of the durable-fit engine (owned data order, per-step seeds,
  * cursor, run loop with yields and progress) against a bare tfjs loop on the same model, data,
- * batch size and backend. Rounds alternate so drift (thermal, GC) hits both alike.
+ * batch size and backend. Rounds alternate so drift (thermal, GC) hits both alike; each round is
+ * one sample, and the ratio is of the medians.
  *
  *   npx tsx bench/engine.ts [task…]        prints a table for cpu and wasm
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { BackendRequest } from '../src/training/backend';
 import { selectBackend } from '../src/training/backend';
-import { createOptimizer } from '../src/training/optimizer-state';
-import { epochOrder } from '../src/training/rng';
 import { runSession } from '../src/training/run-loop';
-import { getTask, validateHparams } from '../src/training/tasks';
+import { getTask } from '../src/training/tasks';
 import { Trainer } from '../src/training/trainer';
+import { createBareRun } from './bare-loop';
+import type { Summary } from './stats';
+import { summarize } from './stats';
 
 export interface EngineBenchOptions {
   task: string;
@@ -21,7 +22,7 @@ export interface EngineBenchOptions {
   batches: number;
   /** @default 32 */
   batchSize?: number;
-  /** Timed rounds per side. @default 3 */
+  /** Timed rounds per side. @default 5 */
   rounds?: number;
   hparams?: Record<string, unknown>;
 }
@@ -29,9 +30,9 @@ export interface EngineBenchOptions {
 export interface EngineBenchResult {
   task: string;
   backend: string;
-  engineStepsPerSec: number;
-  bareStepsPerSec: number;
-  /** engine / bare; 1 means no overhead. */
+  engineStepsPerSec: Summary;
+  bareStepsPerSec: Summary;
+  /** median engine / median bare; 1 means no overhead. */
   ratio: number;
 }
 
@@ -52,82 +53,67 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
     session.dispose();
     return seconds;
   };
-  const bare = () => bareLoop(options.task, config.hparams, config.batchSize, options.batches);
+  const bare = () => {
+    const run = createBareRun(options.task, config.hparams, config.batchSize, config.seed);
+    const seconds = run.trainBatches(0, 0, options.batches);
+    run.dispose();
+    return seconds;
+  };
   await engine(); // warm-up: kernels, dataset cache
   bare();
-  let engineSeconds = 0;
-  let bareSeconds = 0;
-  for (let round = 0; round < (options.rounds ?? 3); round++) {
-    engineSeconds += await engine();
-    bareSeconds += bare();
+  const engineRates: number[] = [];
+  const bareRates: number[] = [];
+  for (let round = 0; round < (options.rounds ?? 5); round++) {
+    engineRates.push(options.batches / (await engine()));
+    bareRates.push(options.batches / bare());
   }
-  const engineStepsPerSec = ((options.rounds ?? 3) * options.batches) / engineSeconds;
-  const bareStepsPerSec = ((options.rounds ?? 3) * options.batches) / bareSeconds;
+  const engineStepsPerSec = summarize(engineRates);
+  const bareStepsPerSec = summarize(bareRates);
   return {
     task: options.task,
     backend: trainer.backend.name,
     engineStepsPerSec,
     bareStepsPerSec,
-    ratio: engineStepsPerSec / bareStepsPerSec,
+    ratio: engineStepsPerSec.median / bareStepsPerSec.median,
   };
 }
 
-/** The loop a tfjs user would write by hand: same model, data and optimizer, nothing else. */
-function bareLoop(
-  taskName: string,
-  raw: Record<string, unknown> | undefined,
-  batchSize: number,
-  batches: number,
-): number {
-  const task = getTask(taskName);
-  const hparams = validateHparams(task, raw);
-  const data = task.loadDataset(hparams); // cached by the module for mnist
-  const model = task.buildModel(hparams, 1);
-  const optimizer = createOptimizer(task.optimizer(hparams));
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const order = epochOrder(1, 0, data.train.size);
-  const width = data.inputShape.reduce((a, b) => a * b, 1);
-  const classes = data.labelShape.reduce((a, b) => a * b, 1);
-  const start = performance.now();
-  for (let b = 0; b < batches; b++) {
-    const rows = order.subarray(b * batchSize, (b + 1) * batchSize);
-    const x = new Float32Array(rows.length * width);
-    const y = new Float32Array(rows.length * classes);
-    rows.forEach((r, i) => {
-      x.set(data.train.x.subarray(r * width, (r + 1) * width), i * width);
-      y.set(data.train.y.subarray(r * classes, (r + 1) * classes), i * classes);
-    });
-    const cost = tf.tidy(() => {
-      const xs = tf.tensor(x, [rows.length, ...data.inputShape]);
-      const ys = tf.tensor(y, [rows.length, ...data.labelShape]);
-      const loss = () => task.loss(ys, model.apply(xs, { training: true }) as tf.Tensor);
-      return optimizer.minimize(loss, true, vars) as tf.Scalar;
-    });
-    cost.dataSync();
-    cost.dispose();
+export interface EngineSuiteOptions {
+  tasks: string[];
+  backends: BackendRequest[];
+  /** Batches per round for a task. */
+  batchesFor(task: string): number;
+  rounds: number;
+}
+
+/** Every (backend, task) pair the task supports; mnist-cnn cannot train on wasm (no conv gradient). */
+export async function runEngineSuite(options: EngineSuiteOptions): Promise<EngineBenchResult[]> {
+  const rows: EngineBenchResult[] = [];
+  for (const backend of options.backends) {
+    await selectBackend(backend);
+    for (const task of options.tasks) {
+      if (backend !== 'auto' && getTask(task).unsupportedBackends?.[backend]) continue;
+      rows.push(
+        await runEngineBench({ task, backend, batches: options.batchesFor(task), rounds: options.rounds }),
+      );
+    }
   }
-  const seconds = (performance.now() - start) / 1000;
-  optimizer.dispose();
-  model.dispose();
-  return seconds;
+  return rows;
 }
 
 async function main(): Promise<void> {
   const tasks = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['mnist-mlp', 'mnist-cnn'];
-  const rows: EngineBenchResult[] = [];
-  for (const backend of ['wasm', 'cpu'] as const) {
-    await selectBackend(backend);
-    for (const task of tasks) {
-      // mnist-cnn cannot train on wasm (no conv gradient kernel there); the task says so.
-      if (getTask(task).unsupportedBackends?.[backend]) continue;
-      rows.push(await runEngineBench({ task, backend, batches: task === 'mnist-cnn' ? 8 : 150 }));
-    }
-  }
+  const rows = await runEngineSuite({
+    tasks,
+    backends: ['wasm', 'cpu'],
+    batchesFor: (task) => (task === 'mnist-cnn' ? 8 : 150),
+    rounds: 5,
+  });
   console.log('| task | backend | engine steps/s | bare steps/s | engine/bare |');
   console.log('| --- | --- | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(
-      `| ${r.task} | ${r.backend} | ${r.engineStepsPerSec.toFixed(1)} | ${r.bareStepsPerSec.toFixed(1)} | ${r.ratio.toFixed(3)} |`,
+      `| ${r.task} | ${r.backend} | ${r.engineStepsPerSec.median.toFixed(1)} | ${r.bareStepsPerSec.median.toFixed(1)} | ${r.ratio.toFixed(3)} |`,
     );
   }
 }

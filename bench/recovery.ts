@@ -1,0 +1,167 @@
+/**
+ * Recovery: real `durable-fit worker` processes, one run per heartbeat timeout. Each sample kills
+ * the worker running the epoch right after a heartbeat reached the server (the worst case: the
+ * server notices one full heartbeat timeout later), then times until the resumed epoch trained its
+ * first batch on the other worker, and counts the batches lost (trained before the kill, but after
+ * the checkpoint the run resumed from). SIGTERM samples time a graceful preemption the same way.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { HeartbeatDetails } from '../activities/types';
+import type { BenchStack } from './bench-stack';
+import { benchQueue } from './bench-stack';
+import type { Summary } from './stats';
+import { pollFor, summarize } from './stats';
+import type { WorkerFleet } from '../test/helpers/worker-fleet';
+
+export interface RecoveryBenchOptions {
+  backend: string;
+  heartbeatTimeoutsS: number[];
+  kills: number;
+  sigterms: number;
+  /** Intra-epoch checkpoint interval in batches. */
+  everyBatches: number;
+  log(line: string): void;
+}
+
+export interface RecoverySample {
+  signal: 'SIGKILL' | 'SIGTERM';
+  heartbeatTimeoutS: number;
+  /** Signal → first batch trained by the resumed epoch, in seconds. */
+  recoveryS: number;
+  lostBatches: number;
+}
+
+export interface RecoveryRow {
+  signal: 'SIGKILL' | 'SIGTERM';
+  heartbeatTimeoutS: number;
+  recoveryS: Summary;
+  /** recovery − heartbeat timeout (SIGKILL only). */
+  overHeartbeatS: Summary;
+  lostBatches: Summary;
+  everyBatches: number;
+}
+
+interface Observed {
+  identity: string;
+  type: string;
+  heartbeatMs: number;
+  details?: HeartbeatDetails;
+}
+
+const HPARAMS = { samples: 32 * 2000, features: 64, hidden: 512, classes: 10, valSamples: 256 };
+
+export async function runRecoveryBench(
+  stack: BenchStack,
+  options: RecoveryBenchOptions,
+): Promise<RecoveryRow[]> {
+  const fleet = stack.fleet('recovery', options.backend);
+  await Promise.all([fleet.start(), fleet.start()]);
+  const rows: RecoveryRow[] = [];
+  try {
+    for (const [i, timeout] of options.heartbeatTimeoutsS.entries()) {
+      const handle = await stack.startRun(
+        benchQueue('recovery'),
+        `bench-recovery-${timeout}s-${Date.now()}`,
+        {
+          task: 'synthetic',
+          epochs: 1000,
+          seed: 1,
+          batchSize: 32,
+          hparams: HPARAMS,
+          checkpoint: { everyBatches: options.everyBatches, everySeconds: 0 },
+          recovery: {
+            heartbeatTimeoutSeconds: timeout,
+            backoffSeconds: 0,
+            maxCrashRecoveries: 1000,
+            maxPreemptions: 1000,
+          },
+        },
+      );
+      const samples: RecoverySample[] = [];
+      for (let k = 0; k < options.kills; k++)
+        samples.push(await crashOnce(fleet, handle, 'SIGKILL', timeout));
+      if (i === 0)
+        for (let k = 0; k < options.sigterms; k++)
+          samples.push(await crashOnce(fleet, handle, 'SIGTERM', timeout));
+      await handle.terminate('benchmark done');
+      options.log(
+        `recovery: heartbeat ${timeout}s: ${samples.map((s) => `${s.signal} ${s.recoveryS.toFixed(2)}s lost ${s.lostBatches}`).join(', ')}`,
+      );
+      for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+        const mine = samples.filter((s) => s.signal === signal);
+        if (mine.length === 0) continue;
+        rows.push({
+          signal,
+          heartbeatTimeoutS: timeout,
+          recoveryS: summarize(mine.map((s) => s.recoveryS)),
+          overHeartbeatS: summarize(signal === 'SIGKILL' ? mine.map((s) => s.recoveryS - timeout) : []),
+          lostBatches: summarize(mine.map((s) => s.lostBatches)),
+          everyBatches: options.everyBatches,
+        });
+      }
+    }
+  } finally {
+    await fleet.stopAll();
+  }
+  return rows;
+}
+
+async function crashOnce(
+  fleet: WorkerFleet,
+  handle: WorkflowHandle,
+  signal: 'SIGKILL' | 'SIGTERM',
+  timeoutS: number,
+): Promise<RecoverySample> {
+  // A fresh heartbeat with an intra-epoch checkpoint in it, seen within ~50 ms of reaching the server.
+  const first = await pollFor(() => observe(handle), 'a running epoch', 300_000);
+  const victim = await pollFor(
+    async () => {
+      const now = await observe(handle);
+      return now && now.heartbeatMs > first.heartbeatMs && now.details?.ckpt ? now : undefined;
+    },
+    'a fresh heartbeat',
+    300_000,
+    25,
+  );
+  const killedAt = Date.now();
+  const exited = fleet.kill(victim.identity, signal);
+  const resumed = await pollFor(
+    async () => {
+      const now = await observe(handle);
+      return now && now.identity !== victim.identity && now.details ? now : undefined;
+    },
+    'the resumed epoch',
+    300_000,
+    25,
+  );
+  const recoveryS = (Date.now() - killedAt) / 1000;
+  await exited;
+  await fleet.start(); // back to two workers before the next sample
+  const d = victim.details as HeartbeatDetails;
+  const victimStep = d.epoch * d.batches + d.batch;
+  return {
+    signal,
+    heartbeatTimeoutS: timeoutS,
+    recoveryS,
+    // A SIGTERM checkpoints where training stopped, which can be past the last heartbeat: 0 lost.
+    lostBatches: Math.max(0, victimStep - (resumed.details?.ckpt?.step ?? 0)),
+  };
+}
+
+/** The running epoch activity: who runs it, its last heartbeat and when the server got it. */
+async function observe(handle: WorkflowHandle): Promise<Observed | undefined> {
+  const description = await handle.describe();
+  const pending = description.raw.pendingActivities?.find(
+    (a) => /Epoch$/.test(a.activityType?.name ?? '') && a.state === 2 /* STARTED */ && a.lastWorkerIdentity,
+  );
+  if (!pending) return undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  const t = pending.lastHeartbeatTime;
+  return {
+    identity: pending.lastWorkerIdentity ?? '',
+    type: pending.activityType?.name ?? '',
+    heartbeatMs: Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6,
+    details: payload ? defaultPayloadConverter.fromPayload<HeartbeatDetails>(payload) : undefined,
+  };
+}
