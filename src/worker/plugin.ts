@@ -17,6 +17,11 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
    * otherwise hold up every recovery by the SDK's 10 s default. @default '1s'
    */
   stickyQueueScheduleToStartTimeout?: WorkerOptions['stickyQueueScheduleToStartTimeout'];
+  /**
+   * Longest gap between heartbeats sent to the server. Fresh heartbeats keep progress current in
+   * the UI and CLI and deliver pause/cancel quickly; the SDK's default waits up to 0.8 × timeout. @default '1s'
+   */
+  maxHeartbeatThrottleInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
 }
 
 /**
@@ -50,6 +55,8 @@ export class DurableTrainingPlugin extends SimplePlugin {
         options.stickyQueueScheduleToStartTimeout ??
         this.pluginOptions.stickyQueueScheduleToStartTimeout ??
         '1s',
+      maxHeartbeatThrottleInterval:
+        options.maxHeartbeatThrottleInterval ?? this.pluginOptions.maxHeartbeatThrottleInterval ?? '1s',
     };
   }
 }

@@ -98,10 +98,15 @@ export async function waitForEpoch(
   timeoutMs = 120_000,
 ): Promise<PendingEpoch> {
   const deadline = Date.now() + timeoutMs;
+  let last: PendingEpoch | undefined;
   while (Date.now() < deadline) {
     const pending = await pendingEpoch(handle);
     if (pending && predicate(pending)) return pending;
+    last = pending ?? last;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('the epoch activity never reached the expected point');
+  const status = (await handle.describe()).status.name;
+  throw new Error(
+    `the epoch activity never reached the expected point; workflow ${status}, last seen ${JSON.stringify(last)}`,
+  );
 }

@@ -1,0 +1,79 @@
+// SIGTERM (preemption) of the worker running an epoch: the epoch saves a checkpoint at the next batch
+// boundary and fails with a retryable `Preempted` failure carrying it; the run resumes from it at
+// once — without waiting for the heartbeat timeout — losing no batch, and ends with the golden weights.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { TrainingSpecInput } from '../../src/spec';
+import type { TrainingResult } from '../../workflows/run-record';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+
+const taskQueue = `preempt-${process.pid}`;
+const heartbeatTimeoutSeconds = 20; // long on purpose: the resume must not wait for it
+const spec: TrainingSpecInput = {
+  task: 'synthetic',
+  epochs: 2,
+  seed: 9,
+  batchSize: 16,
+  hparams: { samples: 8192, features: 32, hidden: 256 },
+  checkpoint: { everyBatches: 0, everySeconds: 0 }, // no periodic checkpoints: only the preemption one
+  recovery: { heartbeatTimeoutSeconds, backoffSeconds: 0 },
+};
+let client: Client;
+let close: () => Promise<void>;
+const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/preempt-worker');
+
+before(async () => {
+  ({ client, close } = await testClient());
+  await Promise.all([fleet.start(), fleet.start()]);
+});
+after(async () => {
+  await fleet.stopAll();
+  await close();
+});
+
+test('SIGTERM mid-epoch: resumed from the preemption checkpoint at once, no batch lost, golden weights', async () => {
+  const golden = goldenWeightsSha256(spec);
+  const handle = await client.workflow.start('trainModel', {
+    taskQueue,
+    workflowId: `preempt-${Date.now()}`,
+    args: [spec],
+  });
+  const victim = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 150,
+  );
+  const signalledAt = Date.now();
+  await fleet.kill(victim.identity, 'SIGTERM'); // returns once the worker exited gracefully
+  const resumed = await waitForEpoch(
+    handle,
+    (p) => p.activityType === 'resumeEpoch' && p.identity !== victim.identity && p.details !== undefined,
+  );
+  const resumeMs = Date.now() - signalledAt;
+  const result = (await handle.result()) as TrainingResult;
+
+  assert.equal(result.status, 'completed');
+  assert.equal(result.weightsSha256, await golden);
+  const [preemption, ...rest] = result.recoveries;
+  assert.equal(rest.length, 0, JSON.stringify(result.recoveries));
+  assert.equal(preemption?.kind, 'preemption');
+  assert.match(preemption.fromCkpt, /epoch=0000-step=\d{7}\.ckpt$/);
+  const ckpt = resumed.details?.ckpt;
+  assert.equal(ckpt?.url, preemption.fromCkpt);
+  assert.ok(
+    (ckpt?.batch ?? 0) >= (victim.details?.batch ?? 0),
+    'the checkpoint is at or after the last reported batch',
+  );
+  assert.ok(
+    resumeMs < heartbeatTimeoutSeconds * 1000,
+    `resumed after ${resumeMs} ms, before the heartbeat timeout`,
+  );
+  console.log(
+    JSON.stringify({
+      sigtermToResumedMs: resumeMs,
+      lastHeartbeatBatch: victim.details?.batch,
+      ckptBatch: ckpt?.batch,
+    }),
+  );
+});
