@@ -13,6 +13,7 @@ import type { BackendRequest } from '../../src/training/backend';
 import { createWorker } from '../../src/worker/create-worker';
 import type { CreateWorkerOptions } from '../../src/worker/create-worker';
 import { testStack } from './stack-env';
+import type { TestStack } from './stack-env';
 
 /** Options pointing at the test stack, with a task queue of the test's own. */
 export function testOptions(taskQueue: string, backend: BackendRequest = 'cpu'): DurableFitOptions {
@@ -21,8 +22,8 @@ export function testOptions(taskQueue: string, backend: BackendRequest = 'cpu'):
 }
 
 /** Environment a worker or CLI process needs to reach the test stack. */
-export function testEnv(): NodeJS.ProcessEnv {
-  const { s3, temporalAddress, namespace } = testStack();
+export function testEnv(stack: TestStack = testStack()): NodeJS.ProcessEnv {
+  const { s3, temporalAddress, namespace } = stack;
   return {
     ...process.env,
     TEMPORAL_ADDRESS: temporalAddress,
@@ -34,8 +35,9 @@ export function testEnv(): NodeJS.ProcessEnv {
   };
 }
 
-export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
-  const stack = testStack();
+export async function testClient(
+  stack: TestStack = testStack(),
+): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: stack.temporalAddress });
   return { client: new Client({ connection, namespace: stack.namespace }), close: () => connection.close() };
 }

@@ -1,0 +1,112 @@
+// Infrastructure faults on servers of this file's own (they are stopped and corrupted on purpose):
+// a corrupted latest checkpoint, MinIO stopped mid-upload, and the Temporal server restarted.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { resolveOptions } from '../../src/config/options';
+import { CheckpointStore } from '../../src/checkpoint/store';
+import { parseCheckpointUrl } from '../../src/checkpoint/keys';
+import { createMinioObjectClient } from '../../src/storage/minio-adapter';
+import type { TrainingSpecInput } from '../../src/spec';
+import type { TrainingResult } from '../../workflows/run-record';
+import { startTestStack } from '../helpers/start-test-stack';
+import type { RunningTestStack } from '../helpers/start-test-stack';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { buffer } from 'node:stream/consumers';
+
+const spec: TrainingSpecInput = {
+  task: 'synthetic',
+  epochs: 2,
+  seed: 21,
+  batchSize: 16,
+  hparams: { samples: 8192, features: 32, hidden: 256 },
+  checkpoint: { everyBatches: 40, everySeconds: 0 },
+  recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1, maxInfraRetries: 30 },
+};
+let running: RunningTestStack;
+let client: Client;
+let close: () => Promise<void>;
+let fleet: WorkerFleet;
+let golden: Promise<string>;
+
+before(async () => {
+  running = await startTestStack(resolveOptions(process.env).toolsDir);
+  ({ client, close } = await testClient(running.stack));
+  fleet = new WorkerFleet(testEnv(running.stack), `infra-${process.pid}`, 'test-artifacts/infrastructure');
+  await Promise.all([fleet.start(), fleet.start()]);
+  golden = goldenWeightsSha256(spec);
+});
+after(async () => {
+  await fleet.stopAll();
+  await close();
+  await running.stop();
+});
+
+function start(name: string) {
+  return client.workflow.start('trainModel', {
+    taskQueue: `infra-${process.pid}`,
+    workflowId: `${name}-${Date.now()}`,
+    args: [spec],
+  });
+}
+
+test('a corrupted latest checkpoint is detected, the fallback is recorded, and the run ends golden', async () => {
+  const handle = await start('corrupt');
+  const victim = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 1 && (p.details?.ckpt?.batch ?? 0) >= 80,
+  );
+  const latest = victim.details?.ckpt?.url as string;
+  const objects = createMinioObjectClient(running.stack.s3);
+  const { key } = parseCheckpointUrl(latest);
+  const bytes = await buffer(await objects.get(key));
+  const stat = await objects.stat(key);
+  const at = bytes.length - 5;
+  bytes.writeUInt8(bytes.readUInt8(at) ^ 0x01, at); // one bit flipped in the last tensor
+  await objects.put(key, bytes, { metadata: stat?.metadata }); // same size and recorded hash: only the content lies
+  await fleet.kill(victim.identity, 'SIGKILL');
+  void fleet.start();
+
+  const result = (await handle.result()) as TrainingResult;
+  assert.equal(result.weightsSha256, await golden);
+  const fallback = result.recoveries.find((r) => r.kind === 'fallback');
+  assert.ok(fallback, JSON.stringify(result.recoveries));
+  assert.match(fallback.reason, /hash|sha-?256|corrupt/i);
+  assert.notEqual(fallback.fromCkpt, latest, 'resumed from an earlier, verified checkpoint');
+  assert.ok(!result.epochs.some((e) => e.ckpt.url === latest));
+});
+
+test('MinIO stopped mid-upload and restarted: no partial checkpoint is referenced; the run ends golden', async () => {
+  const handle = await start('minio-down');
+  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100);
+  await running.stopMinio();
+  await new Promise((r) => setTimeout(r, 4000));
+  await running.startMinio();
+  const result = (await handle.result()) as TrainingResult;
+  assert.equal(result.weightsSha256, await golden);
+  const store = new CheckpointStore(createMinioObjectClient(running.stack.s3));
+  const referenced = [
+    ...result.epochs.map((e) => e.ckpt),
+    ...result.recoveries.map((r) => ({ url: r.fromCkpt })),
+  ];
+  for (const ckpt of referenced) {
+    if (!ckpt.url.startsWith('s3://')) continue;
+    const state = await store.load(ckpt.url); // verifies size and SHA-256
+    assert.ok(state.meta.weightsSha256.length === 64, ckpt.url);
+  }
+});
+
+test('the Temporal server restarted mid-run (same database): the run completes golden', async () => {
+  const handle = await start('temporal-restart');
+  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100);
+  await running.restartTemporal();
+  const { client: fresh, close: closeFresh } = await testClient(running.stack);
+  try {
+    const result = (await fresh.workflow.getHandle(handle.workflowId).result()) as TrainingResult;
+    assert.equal(result.status, 'completed');
+    assert.equal(result.weightsSha256, await golden);
+  } finally {
+    await closeFresh();
+  }
+});
