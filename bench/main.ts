@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--out DIR] [--only a,b]`: every benchmark on an isolated local stack
+ * `npm run bench [-- --quick] [--out DIR] [--only a,b] [--render]`: every benchmark on an isolated local stack
  * (its own Temporal and MinIO on free ports, removed afterwards), written to DIR/benchmarks.md and
  * DIR/benchmarks.json (DIR defaults to docs/). `--quick` runs each section small (< 3 minutes) so a
  * test can keep the code from rotting; its figures are not for the docs.
@@ -142,8 +142,20 @@ function machineInfo(mode: 'quick' | 'full'): MachineInfo {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean' },
+      out: { type: 'string' },
+      only: { type: 'string' },
+      /** Re-render benchmarks.md from an existing benchmarks.json (no measuring). */
+      render: { type: 'boolean' },
+    },
   });
+  if (values.render) {
+    const json = path.join(values.out ?? 'docs', 'benchmarks.json');
+    const { results } = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: BenchResults };
+    fs.writeFileSync(path.join(values.out ?? 'docs', 'benchmarks.md'), renderMarkdown(results));
+    return 0;
+  }
   const mode = values.quick ? 'quick' : 'full';
   const plan: Plan = PLANS[mode];
   const outDir = values.out ?? 'docs';

@@ -1,6 +1,7 @@
 /** Writes docs/benchmarks.md (tables, machine, notes on missed targets) from one run's results. */
 import type { BenchResults } from './results';
 import { headline, TARGETS } from './results';
+import { missNotes } from './notes';
 import { formatSummary as f } from './stats';
 
 export function renderMarkdown(r: BenchResults): string {
@@ -80,6 +81,7 @@ export function renderMarkdown(r: BenchResults): string {
       1,
     ),
     '',
+    ...notesBlock(r),
     ...sections(r),
   ];
   if (Object.keys(r.errors).length) {
@@ -88,6 +90,11 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+function notesBlock(r: BenchResults): string[] {
+  const notes = missNotes(r);
+  return notes.length ? ['## Where a target is missed, and why', '', ...notes.map((n) => `- ${n}`), ''] : [];
 }
 
 function row(
