@@ -25,6 +25,7 @@ export function watchCommand(): Command {
     .action(async (workflowId: string, flags: WatchFlags) => {
       let ok = true;
       await withClient(flags, async (client, options) => {
+        await client.workflow.getHandle(workflowId).describe(); // a clear error for an unknown id
         process.stdout.write(
           `watching ${workflowId}  (UI ${uiLink(options.uiUrl, options.namespace, workflowId)})\n`,
         );
