@@ -19,7 +19,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const taskQueue = `ui-${process.pid}`;
 const spec: TrainingSpecInput = {
   task: 'synthetic',
-  epochs: 2,
+  epochs: 3, // the kill lands in epoch 0 (after a checkpoint) or at the start of epoch 1 at the latest
   seed: 11,
   batchSize: 16,
   hparams: { samples: 4096, features: 16, hidden: 64 },
