@@ -1,6 +1,9 @@
 /** The first activity of a run: validate the spec and its `resumeFrom`, so bad input fails at once. */
 import type { CheckpointStore } from '../src/checkpoint/store';
 import { parseSpec } from '../src/spec';
+import type { TrainingSpec } from '../src/spec';
+import type { TrainingState } from '../src/state';
+import { canonicalJson } from '../src/training/fingerprints';
 import { getTask, validateHparams } from '../src/training/tasks';
 import type { CheckpointRef, PreparedRun, PrepareRunInput } from './types';
 import { assertS3Access } from './s3-errors';
@@ -25,6 +28,8 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
       `it was trained by task "${meta.task}", not "${spec.task}"`,
     );
   }
+  const differences = runDifferences(meta, spec);
+  if (differences.length > 0) throw new IncompatibleResumeError(spec.resumeFrom, differences.join('; '));
   if (meta.cursor.epoch > spec.epochs) {
     throw new IncompatibleResumeError(
       spec.resumeFrom,
@@ -40,6 +45,22 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
     step: meta.cursor.step,
   };
   return { spec, resumeFrom };
+}
+
+/** What a resume must agree on with its checkpoint (the model topology follows from task + hparams). */
+function runDifferences(meta: TrainingState['meta'], spec: TrainingSpec): string[] {
+  const saved = meta.spec as { seed?: number; batchSize?: number };
+  const diffs: string[] = [];
+  for (const key of new Set([...Object.keys(meta.hparams), ...Object.keys(spec.hparams)])) {
+    const [was, now] = [canonicalJson(meta.hparams[key]), canonicalJson(spec.hparams[key])];
+    if (was !== now)
+      diffs.push(`hparams.${key} is ${was ?? '(absent)'} in the checkpoint, ${now ?? '(absent)'} here`);
+  }
+  if (saved.seed !== spec.seed) diffs.push(`seed is ${saved.seed} in the checkpoint, ${spec.seed} here`);
+  if (saved.batchSize !== spec.batchSize) {
+    diffs.push(`batchSize is ${saved.batchSize} in the checkpoint, ${spec.batchSize} here`);
+  }
+  return diffs;
 }
 
 /** `resumeFrom` names a checkpoint this run cannot continue (another task or a finished run). */

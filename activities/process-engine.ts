@@ -5,6 +5,7 @@
  * state it just produced is kept in memory, so the next epoch from that checkpoint skips the
  * download and decode (the workflow's SHA-256 must match the one this worker wrote).
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { decodeCheckpoint } from '../src/checkpoint/format';
 import type { TrainingState } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
@@ -83,7 +84,10 @@ function startState(request: EpochRequest, warm: { sha256: string; state: Traini
  */
 function asLocalError(err: unknown): Error {
   if (!(err instanceof TrainerRemoteError)) return err as Error;
-  const local = new Error(err.message.replace(`${err.remoteName}: `, ''), { cause: err });
-  local.name = err.remoteName;
-  return local;
+  // Temporal types a thrown error by its class; an ApplicationFailure carries the remote class name.
+  return ApplicationFailure.create({
+    type: err.remoteName,
+    message: err.message.replace(`${err.remoteName}: `, ''),
+    nonRetryable: false,
+  });
 }

@@ -20,6 +20,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   'UnknownTaskError',
   'InvalidHparamsError',
   'IncompatibleStateError',
+  'IncompatibleResumeError',
   'TaskDefinitionError',
   'NoValidCheckpointError',
   'IncompatibleTopologyError',

@@ -7,7 +7,7 @@ import * as wf from '@temporalio/workflow';
 import type { ResumeEpochInput, TrainEpochInput } from '../activities/types';
 import type { createActivities } from '../activities';
 import type { TrainingSpecInput } from '../src/spec';
-import { NON_RETRYABLE_ERROR_TYPES } from './failure-types';
+import { CHECKPOINT_UNUSABLE_TYPES, NON_RETRYABLE_ERROR_TYPES } from './failure-types';
 import { classifyFailure, isNewer, newestUsable } from './recovery';
 import type { Progress, RunRecord, RunStatus, TrainingResult } from './run-record';
 import { countRecoveries } from './run-record';
@@ -18,7 +18,10 @@ type Activities = ReturnType<typeof createActivities>;
 
 const { prepareRun, applyRetention } = wf.proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  retry: {
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ...CHECKPOINT_UNUSABLE_TYPES],
+  },
 });
 
 export async function trainModel(input: TrainingSpecInput, carried?: RunRecord): Promise<TrainingResult> {
@@ -72,7 +75,12 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
 }
 
 async function startRecord(input: TrainingSpecInput, workflowId: string): Promise<RunRecord> {
-  const prepared = await prepareRun({ spec: input, workflowId });
+  const prepared = await prepareRun({ spec: input, workflowId }).catch((err: unknown) => {
+    // Bad input: fail the run with the activity's own message, which says what to fix.
+    const cause = err instanceof wf.ActivityFailure ? err.cause : undefined;
+    if (cause instanceof wf.ApplicationFailure) throw wf.ApplicationFailure.nonRetryable(cause.message, cause.type);
+    throw err;
+  });
   const known = prepared.resumeFrom ? [prepared.resumeFrom] : [];
   return {
     spec: prepared.spec,

@@ -68,7 +68,7 @@ export async function startTestStack(
     consolePort,
     dataDir: path.join(dir, 'minio'),
     logFile: path.join(dir, 'minio.log'),
-    accessKey: DEFAULTS.s3AccessKey,
+    accessKey: `dfit-test-ak-${process.pid}`,
     secretKey: 'test-secret-' + process.pid,
   };
   const s3 = {

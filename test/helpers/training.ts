@@ -47,7 +47,7 @@ let runtimeInstalled = false;
 /** Starts an in-process worker; `stop()` shuts it down and waits. */
 export async function startTestWorker(options: DurableFitOptions, extra: CreateWorkerOptions = {}) {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') }); // keep test output readable
+    Runtime.install({ logger: new DefaultLogger('ERROR') }); // keep test output readable
     runtimeInstalled = true;
   }
   const { worker, connection } = await createWorker(options, testEnv(), extra);
