@@ -81,8 +81,8 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 export interface EngineSuiteOptions {
   tasks: string[];
   backends: BackendRequest[];
-  /** Batches per round for a task. */
-  batchesFor(task: string): number;
+  /** Batches per round for a task on a backend. */
+  batchesFor(task: string, backend: BackendRequest): number;
   rounds: number;
 }
 
@@ -94,7 +94,12 @@ export async function runEngineSuite(options: EngineSuiteOptions): Promise<Engin
     for (const task of options.tasks) {
       if (backend !== 'auto' && getTask(task).unsupportedBackends?.[backend]) continue;
       rows.push(
-        await runEngineBench({ task, backend, batches: options.batchesFor(task), rounds: options.rounds }),
+        await runEngineBench({
+          task,
+          backend,
+          batches: options.batchesFor(task, backend),
+          rounds: options.rounds,
+        }),
       );
     }
   }

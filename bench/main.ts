@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { resolveOptions } from '../src/config/options';
 import { MINIO_SERVER, TEMPORAL_CLI } from '../src/stack/versions';
 import type { BackendRequest } from '../src/training/backend';
@@ -30,7 +31,8 @@ const PLANS = {
   full: {
     io: { sizesMb: [10, 100, 500], repeats: 5 },
     warpS: 10,
-    engine: { rounds: 5, tasks: ['mnist-mlp', 'mnist-cnn'], mlp: 100, cnn: 6 },
+    // cpu is ~10× slower than wasm: fewer batches there keep each round ~2 s.
+    engine: { rounds: 5, tasks: ['mnist-mlp', 'mnist-cnn'], mlp: { wasm: 200, cpu: 25 }, cnn: 3 },
     stall: { snapshots: 25 },
     overhead: { epochSeconds: [1, 3, 10], epochs: 6, everySeconds: 5 },
     recovery: { heartbeatTimeoutsS: [5, 15], kills: 5, sigterms: 5, everyBatches: 100 },
@@ -39,7 +41,7 @@ const PLANS = {
   quick: {
     io: { sizesMb: [10], repeats: 3 },
     warpS: 0,
-    engine: { rounds: 3, tasks: ['mnist-mlp'], mlp: 30, cnn: 2 },
+    engine: { rounds: 3, tasks: ['mnist-mlp'], mlp: { wasm: 30, cpu: 8 }, cnn: 2 },
     stall: { snapshots: 8 },
     overhead: { epochSeconds: [1], epochs: 3, everySeconds: 5 },
     recovery: { heartbeatTimeoutsS: [3], kills: 1, sigterms: 1, everyBatches: 100 },
@@ -91,7 +93,8 @@ function sectionsOf(
     },
     engine: async () => {
       const { tasks, rounds, mlp, cnn } = plan.engine;
-      const batchesFor = (task: string) => (task === 'mnist-cnn' ? cnn : mlp);
+      const batchesFor = (task: string, backend: BackendRequest) =>
+        task === 'mnist-cnn' ? cnn : backend === 'cpu' ? mlp.cpu : mlp.wasm;
       results.engine = await runEngineSuite({ tasks, backends: ['wasm', 'cpu'], batchesFor, rounds });
     },
     overhead: async () => {
@@ -140,6 +143,12 @@ function machineInfo(mode: 'quick' | 'full'): MachineInfo {
   };
 }
 
+/** Writes the file as the repository's Prettier config formats it, so `npm run lint` stays clean. */
+async function writeFormatted(file: string, text: string): Promise<void> {
+  const config = (await prettier.resolveConfig(file)) ?? {};
+  fs.writeFileSync(file, await prettier.format(text, { ...config, filepath: file }));
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -153,7 +162,7 @@ async function main(): Promise<number> {
   if (values.render) {
     const json = path.join(values.out ?? 'docs', 'benchmarks.json');
     const { results } = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: BenchResults };
-    fs.writeFileSync(path.join(values.out ?? 'docs', 'benchmarks.md'), renderMarkdown(results));
+    await writeFormatted(path.join(values.out ?? 'docs', 'benchmarks.md'), renderMarkdown(results));
     return 0;
   }
   const mode = values.quick ? 'quick' : 'full';
@@ -174,10 +183,10 @@ async function main(): Promise<number> {
   }
   results.durationS = (Date.now() - started) / 1000;
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'benchmarks.md'), renderMarkdown(results));
-  fs.writeFileSync(
+  await writeFormatted(path.join(outDir, 'benchmarks.md'), renderMarkdown(results));
+  await writeFormatted(
     path.join(outDir, 'benchmarks.json'),
-    `${JSON.stringify({ headline: headline(results), results }, null, 2)}\n`,
+    JSON.stringify({ headline: headline(results), results }),
   );
   log(`wrote ${outDir}/benchmarks.md and benchmarks.json in ${results.durationS.toFixed(0)} s`);
   return Object.keys(results.errors).length ? 1 : 0;
