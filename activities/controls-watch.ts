@@ -7,14 +7,18 @@ export interface ControlHandlers {
   onCheckpointNow(): void;
 }
 
-/** @param intervalMs how often to ask the workflow. @default 2000 */
+/**
+ * @param served checkpoint requests the workflow already saw satisfied (a higher count: save now)
+ * @param intervalMs how often to ask the workflow. @default 2000
+ */
 export function watchControls(
   ctx: Context,
   workflowId: string,
   handlers: ControlHandlers,
+  served: number,
   intervalMs = 2000,
 ) {
-  let seenRequests: number | undefined;
+  let seenRequests = served;
   let client: Context['client'] | undefined;
   try {
     client = ctx.client;
@@ -29,7 +33,7 @@ export function watchControls(
     try {
       const state = await handle.query<ControlState>('controls');
       if (state.paused) handlers.onPause();
-      if (seenRequests !== undefined && state.checkpointRequests > seenRequests) handlers.onCheckpointNow();
+      if (state.checkpointRequests > seenRequests) handlers.onCheckpointNow();
       seenRequests = state.checkpointRequests;
     } catch {
       // A missed poll only delays a control; the next one retries.

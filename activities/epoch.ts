@@ -117,10 +117,15 @@ function watchInterruptions(ctx: Context, input: TrainEpochInput, job: EpochJob,
       `worker shutting down or activity cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`,
     );
   ctx.cancellationSignal.addEventListener('abort', onAbort);
-  const controls = watchControls(ctx, input.workflowId, {
-    onPause: () => stop(PAUSED, 'paused by request'),
-    onCheckpointNow: () => saver.saveInBackground(job.snapshot()),
-  });
+  const controls = watchControls(
+    ctx,
+    input.workflowId,
+    {
+      onPause: () => stop(PAUSED, 'paused by request'),
+      onCheckpointNow: () => saver.saveInBackground(job.snapshot()),
+    },
+    input.checkpointRequestsServed ?? 0,
+  );
   return {
     async toFailure(state: Parameters<CheckpointSaver['save']>[0]) {
       await saver.idle();

@@ -43,6 +43,8 @@ export interface TrainEpochInput {
   /** The workflow's record of `ckptPath`: expected SHA-256, size and cursor. */
   ckpt?: CheckpointRef;
   workflowId: string;
+  /** `checkpointNow` requests already served; a higher count in the workflow's controls means "save now". */
+  checkpointRequestsServed?: number;
 }
 
 export type RecoveryKind = 'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause';

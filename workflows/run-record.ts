@@ -19,6 +19,8 @@ export interface RunRecord {
   /** Set after a failure: the next activity is a `resumeEpoch` with this reason. */
   resumeReason?: RecoveryEvent['kind'];
   backend?: string;
+  /** `checkpointNow` requests already satisfied by a saved checkpoint. */
+  checkpointRequestsServed?: number;
 }
 
 /** What the `progress` query returns. */

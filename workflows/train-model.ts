@@ -48,7 +48,10 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
       continue;
     }
     try {
-      const result = await runEpoch(record, epoch, workflowId);
+      const result = await runEpoch(record, epoch, workflowId).finally(() => {
+        // Whatever ended the activity saved a checkpoint newer than every request so far.
+        record.checkpointRequestsServed = controls.checkpointRequests;
+      });
       record.epochs = [...record.epochs.filter((e) => e.epoch < result.epoch), result];
       record.checkpoints.push(result.ckpt);
       record.position = result.ckpt;
@@ -78,7 +81,8 @@ async function startRecord(input: TrainingSpecInput, workflowId: string): Promis
   const prepared = await prepareRun({ spec: input, workflowId }).catch((err: unknown) => {
     // Bad input: fail the run with the activity's own message, which says what to fix.
     const cause = err instanceof wf.ActivityFailure ? err.cause : undefined;
-    if (cause instanceof wf.ApplicationFailure) throw wf.ApplicationFailure.nonRetryable(cause.message, cause.type);
+    if (cause instanceof wf.ApplicationFailure)
+      throw wf.ApplicationFailure.nonRetryable(cause.message, cause.type);
     throw err;
   });
   const known = prepared.resumeFrom ? [prepared.resumeFrom] : [];
@@ -102,7 +106,14 @@ function runEpoch(record: RunRecord, epoch: number, workflowId: string) {
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: resumeReason ? `resume epoch ${epoch} from ${position?.url}` : `train epoch ${epoch}`,
   });
-  const base: TrainEpochInput = { spec, epoch, workflowId, ckptPath: position?.url, ckpt: position };
+  const base: TrainEpochInput = {
+    spec,
+    epoch,
+    workflowId,
+    ckptPath: position?.url,
+    ckpt: position,
+    checkpointRequestsServed: record.checkpointRequestsServed ?? 0,
+  };
   if (resumeReason && position) {
     const resume: ResumeEpochInput = { ...base, ckptPath: position.url, reason: resumeReason };
     return acts.resumeEpoch(resume);

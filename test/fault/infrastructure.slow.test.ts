@@ -13,6 +13,7 @@ import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { saveHistories } from '../helpers/histories';
 import { buffer } from 'node:stream/consumers';
 
 const spec: TrainingSpecInput = {
@@ -69,6 +70,7 @@ test('a corrupted latest checkpoint is detected, the fallback is recorded, and t
   void fleet.start();
 
   const result = (await handle.result()) as TrainingResult;
+  await saveHistories(client, running.stack, handle.workflowId, 'test-artifacts/infrastructure/histories');
   assert.equal(result.weightsSha256, await golden);
   const fallback = result.recoveries.find((r) => r.kind === 'fallback');
   assert.ok(fallback, JSON.stringify(result.recoveries));

@@ -11,6 +11,8 @@ import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainingResult } from '../../workflows/run-record';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { testStack } from '../helpers/stack-env';
+import { saveHistories } from '../helpers/histories';
 import type { PendingEpoch } from '../helpers/worker-fleet';
 
 const taskQueue = `kill-${process.pid}`;
@@ -90,6 +92,7 @@ test('five SIGKILLs in one run: it completes with the golden weights, resuming f
     });
   }
   const result = (await handle.result()) as TrainingResult;
+  await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/kill-worker/histories');
   fs.writeFileSync(
     'test-artifacts/kill-worker/measurements.json',
     JSON.stringify({ heartbeatTimeoutSeconds, everyBatches, measurements }, null, 2),
