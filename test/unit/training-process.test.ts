@@ -46,7 +46,8 @@ describe('TrainerProcess', () => {
     const { epoch } = stopped.state.meta.cursor;
     assert.ok(epoch < 150, `stopped at epoch ${epoch}`);
     const bytes = encodeCheckpoint(stopped.state);
-    const resumed = await trainer.run({ config: long, untilEpoch: 150, from: decodeCheckpoint(bytes) }).result;
+    const resumed = await trainer.run({ config: long, untilEpoch: 150, from: decodeCheckpoint(bytes) })
+      .result;
     assert.equal(resumed.state.meta.weightsSha256, reference.state.meta.weightsSha256);
     assert.deepEqual(resumed.state.meta.metrics, reference.state.meta.metrics);
   });
