@@ -24,6 +24,8 @@ export interface EpochRequest {
    * `isWarm(sha256)` said the engine holds it already.
    */
   from?: { bytes?: Buffer; sha256: string };
+  /** A fork's first epoch: verified `.ckpt` bytes whose model weights (only) start the run. */
+  initWeights?: Buffer;
   /** Allow a checkpoint from another backend (recorded in the state). */
   allowBackendChange: boolean;
   /** JSON recorded in every captured state's `meta.spec` (the training spec, no secrets). */

@@ -24,6 +24,13 @@ export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise
   const runName = spec.runName ?? input.workflowId;
   const ctx = Context.current();
   const start = await startFrom(deps, input);
+  const initWeights =
+    !start && input.initFrom
+      ? await deps.store.loadBytes(input.initFrom.url, {
+          sha256: input.initFrom.sha256,
+          bytes: input.initFrom.bytes,
+        })
+      : undefined;
   const saver = new CheckpointSaver(deps.store, runName, start?.ref, (err) =>
     deps.log?.('intra-epoch checkpoint failed; training goes on', { error: String(err) }),
   );
@@ -42,6 +49,7 @@ export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise
     epoch,
     from: start && { bytes: start.bytes, sha256: start.ref.sha256 },
     allowBackendChange: spec.recovery.allowBackendChange,
+    ...(initWeights ? { initWeights } : {}),
     specExtras: { training: spec },
     onProgress(p) {
       progress = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };

@@ -7,6 +7,7 @@ import { finalizeState } from '../src/training/capture';
 import { RunControl, runSession } from '../src/training/run-loop';
 import type { TrainingSession } from '../src/training/session';
 import { Trainer } from '../src/training/trainer';
+import { restoreModelWeights } from '../src/training/model-weights';
 import type { BackendRequest } from '../src/training/backend';
 import type { EpochEngine, EpochJob, EpochRequest } from './epoch-engine';
 
@@ -33,6 +34,10 @@ export function createInProcessEngine(options: { backend?: BackendRequest } = {}
           throw new Error('checkpoint bytes are needed: the engine is not warm');
         const from = request.from?.bytes ? decodeCheckpoint(request.from.bytes) : undefined;
         session = t.open(request.config, from, { allowBackendChange: request.allowBackendChange });
+        if (request.initWeights && !from) {
+          const weights = decodeCheckpoint(request.initWeights).tensors;
+          restoreModelWeights(session.parts.model, session.parts.weightNames, weights);
+        }
       }
       warm = undefined;
       last = session;

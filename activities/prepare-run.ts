@@ -18,6 +18,7 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   const task = getTask(parsed.task);
   const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
   await assertS3Access(deps.store, spec.runName ?? input.workflowId);
+  if (!spec.resumeFrom && spec.forkedFrom) return { spec, initFrom: await forkSource(deps, spec) };
   if (!spec.resumeFrom) return { spec };
   const stat = await deps.store.stat(spec.resumeFrom);
   const state = await deps.store.load(spec.resumeFrom, { sha256: stat.sha256 });
@@ -45,6 +46,24 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
     step: meta.cursor.step,
   };
   return { spec, resumeFrom };
+}
+
+/**
+ * A fork with new hparams starts fresh from the parent's weights: the checkpoint must be verified
+ * and of the same task (the engine checks the layer shapes when it loads the weights).
+ */
+async function forkSource(deps: PrepareRunDeps, spec: TrainingSpec): Promise<CheckpointRef> {
+  const url = (spec.forkedFrom as { ckpt: string }).ckpt;
+  const stat = await deps.store.stat(url);
+  const { meta } = await deps.store.load(url, { sha256: stat.sha256, bytes: stat.bytes });
+  if (meta.task !== spec.task) {
+    throw new IncompatibleResumeError(
+      url,
+      `a fork must keep the task: it is "${meta.task}", not "${spec.task}"`,
+    );
+  }
+  const { epoch, batch, step } = meta.cursor;
+  return { url, sha256: stat.sha256 ?? '', bytes: stat.bytes, epoch, batch, step };
 }
 
 /** What a resume must agree on with its checkpoint (the model topology follows from task + hparams). */

@@ -47,9 +47,13 @@ export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEn
         {
           config: request.config,
           ...(from ? { from } : {}),
+          ...(request.initWeights && !from ? { initWeights: decodeCheckpoint(request.initWeights) } : {}),
           untilEpoch: request.epoch + 1,
           allowBackendChange: request.allowBackendChange,
           specExtras: request.specExtras,
+          // One progress message per 50 ms, not per batch: IPC off the hot path; heartbeats are
+          // throttled to a second anyway. The epoch's last batch is always reported.
+          progressIntervalMs: 50,
         },
         { onProgress: (p) => request.onProgress(p) },
       );

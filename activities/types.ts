@@ -43,6 +43,8 @@ export interface TrainEpochInput {
   /** The workflow's record of `ckptPath`: expected SHA-256, size and cursor. */
   ckpt?: CheckpointRef;
   workflowId: string;
+  /** A fork's first epoch (no `ckptPath`): start fresh with the model weights of this checkpoint. */
+  initFrom?: CheckpointRef;
   /** `checkpointNow` requests already served; a higher count in the workflow's controls means "save now". */
   checkpointRequestsServed?: number;
 }
@@ -88,4 +90,6 @@ export interface PreparedRun {
   spec: TrainingSpec;
   /** `spec.resumeFrom`, verified and checked against the task's model. */
   resumeFrom?: CheckpointRef;
+  /** `spec.forkedFrom.ckpt` (a fork with new hparams): verified; its weights start the run. */
+  initFrom?: CheckpointRef;
 }

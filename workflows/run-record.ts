@@ -19,6 +19,8 @@ export interface RunRecord {
   /** Set after a failure: the next activity is a `resumeEpoch` with this reason. */
   resumeReason?: RecoveryEvent['kind'];
   backend?: string;
+  /** A fork's source: its weights start epoch 0 (only while nothing newer exists). */
+  initFrom?: CheckpointRef;
   /** `checkpointNow` requests already satisfied by a saved checkpoint. */
   checkpointRequestsServed?: number;
 }

@@ -93,6 +93,7 @@ async function startRecord(input: TrainingSpecInput, workflowId: string): Promis
     recoveries: [],
     unusable: [],
     position: prepared.resumeFrom,
+    initFrom: prepared.initFrom,
   };
 }
 
@@ -104,7 +105,11 @@ function runEpoch(record: RunRecord, epoch: number, workflowId: string) {
     heartbeatTimeout: `${spec.recovery.heartbeatTimeoutSeconds} seconds`,
     retry: { maximumAttempts: 1 },
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    summary: resumeReason ? `resume epoch ${epoch} from ${position?.url}` : `train epoch ${epoch}`,
+    summary: resumeReason
+      ? `resume epoch ${epoch} from ${position?.url}`
+      : !position && record.initFrom
+        ? `train epoch ${epoch} from the weights of ${record.initFrom.url}`
+        : `train epoch ${epoch}`,
   });
   const base: TrainEpochInput = {
     spec,
@@ -113,6 +118,7 @@ function runEpoch(record: RunRecord, epoch: number, workflowId: string) {
     ckptPath: position?.url,
     ckpt: position,
     checkpointRequestsServed: record.checkpointRequestsServed ?? 0,
+    ...(!position && record.initFrom ? { initFrom: record.initFrom } : {}),
   };
   if (resumeReason && position) {
     const resume: ResumeEpochInput = { ...base, ckptPath: position.url, reason: resumeReason };

@@ -19,6 +19,11 @@ export interface RunRequest {
   stopAtStep?: number;
   /** @default false */
   allowBackendChange?: boolean;
+  /**
+   * A fork: start fresh (new optimizer, RNG and cursor) but with the model weights of this state.
+   * Refused with the differing layers when the topology does not match.
+   */
+  initWeights?: TrainingState;
   specExtras?: SpecExtras;
   /** Least time between progress messages; 0 sends one per batch. @default 0 */
   progressIntervalMs?: number;

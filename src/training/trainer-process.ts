@@ -9,6 +9,7 @@ import type { RunRequest, TrainerEvent, TrainerRequest } from './protocol';
 import { serializeError } from './protocol';
 import { RunControl, runSession } from './run-loop';
 import { Trainer } from './trainer';
+import { restoreModelWeights } from './model-weights';
 
 let trainer: Trainer | undefined;
 let active: { runId: number; control: RunControl } | undefined;
@@ -41,6 +42,9 @@ async function run(runId: number, request: RunRequest): Promise<void> {
   let session;
   try {
     session = trainer.open(request.config, request.from, { allowBackendChange: request.allowBackendChange });
+    if (request.initWeights && !request.from) {
+      restoreModelWeights(session.parts.model, session.parts.weightNames, request.initWeights.tensors);
+    }
     let lastProgress = -Infinity;
     const outcome = await runSession(session, {
       control,

@@ -80,3 +80,30 @@ test('secrets never reach workflow inputs, results or history', async () => {
   for (const text of payloads)
     assert.ok(!text.includes(s3.secretKey) && !text.includes(s3.accessKey), text.slice(0, 80));
 });
+
+test('a fork with new hparams starts from the parent weights; a new topology is refused with the layers named', async () => {
+  const parent = { task: 'synthetic', epochs: 1, seed: 6, batchSize: 16, hparams: { samples: 64 } };
+  const parentResult = (await client.workflow.execute('trainModel', {
+    taskQueue,
+    workflowId: `fork-parent-${Date.now()}`,
+    args: [parent],
+  })) as TrainingResult;
+  const child = { ...parent, epochs: 1, hparams: { samples: 64, learningRate: 0.05 } };
+  const forkedFrom = { ckpt: parentResult.finalCheckpoint.url };
+  const forked = (await client.workflow.execute('trainModel', {
+    taskQueue,
+    workflowId: `fork-child-${Date.now()}`,
+    args: [{ ...child, forkedFrom }],
+  })) as TrainingResult;
+  const scratch = await goldenWeightsSha256(child);
+  assert.notEqual(forked.weightsSha256, scratch, 'the fork did not start from scratch');
+
+  const err = await client.workflow
+    .execute('trainModel', {
+      taskQueue,
+      workflowId: `fork-bad-${Date.now()}`,
+      args: [{ ...parent, hparams: { samples: 64, hidden: 5 }, forkedFrom }],
+    })
+    .catch((e: unknown) => e as Error);
+  assert.match(String((err as { cause?: Error }).cause?.message), /hidden/);
+});
