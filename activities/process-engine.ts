@@ -16,6 +16,8 @@ import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from './epoch-
 export interface ProcessEngineOptions {
   /** @default 'auto' */
   backend?: BackendRequest;
+  /** Modules that register user tasks, loaded in the trainer process too. @default [] */
+  taskModules?: string[];
 }
 
 export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEngine {
@@ -25,7 +27,12 @@ export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEn
 
   const getTrainer = async (): Promise<TrainerProcess> => {
     const current = trainer && (await trainer.catch(() => undefined));
-    if (!current || !current.alive) trainer = TrainerProcess.start({ backend: options.backend ?? 'auto' });
+    if (!current || !current.alive) {
+      trainer = TrainerProcess.start({
+        backend: options.backend ?? 'auto',
+        taskModules: options.taskModules ?? [],
+      });
+    }
     return trainer as Promise<TrainerProcess>;
   };
   const isWarm = (sha256: string) => warm?.sha256 === sha256;

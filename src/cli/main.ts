@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import type { CommanderError } from 'commander';
 import { version } from '../../package.json';
+import { resolveOptions } from '../config/options';
+import { loadTaskModules } from '../training/tasks/load-modules';
 import { ckptCommand } from './ckpt-command';
 import { controlCommands } from './control-command';
 import { forkCommand } from './fork-command';
@@ -45,6 +47,8 @@ function applyEverywhere(command: Command): void {
 /** Runs the CLI; the `bin/durable-fit.cjs` entry point calls this. */
 export async function runCli(argv: string[]): Promise<void> {
   try {
+    // User tasks (DFIT_TASK_MODULES) must be registered before `start` or `fork` validate a spec.
+    loadTaskModules(resolveOptions(process.env).taskModules);
     await buildProgram().parseAsync(argv);
   } catch (err) {
     process.stderr.write(`durable-fit: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,4 +1,5 @@
 /** `durable-fit worker`: a training worker process. */
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker } from '../worker/create-worker';
@@ -7,6 +8,7 @@ import type { ConnectionFlags } from './common';
 import { fail, optionsFromFlags, withConnectionFlags } from './common';
 
 interface WorkerFlags extends ConnectionFlags {
+  taskModule: string[];
   backend?: string;
   concurrency: number;
   identity?: string;
@@ -21,6 +23,12 @@ export function workerCommand(): Command {
     )
     .addOption(new Option('--concurrency <n>', 'training activities at once').default(1).argParser(Number))
     .option('--identity <name>', 'worker identity shown in the Web UI')
+    .option(
+      '--task-module <path>',
+      'a module that registers your tasks (repeatable; also DFIT_TASK_MODULES)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .addOption(
       new Option('--log-level <level>', 'Temporal SDK log level')
         .choices(['DEBUG', 'INFO', 'WARN', 'ERROR'])
@@ -37,6 +45,7 @@ export function workerCommand(): Command {
         Runtime.install({ logger: new DefaultLogger(flags.logLevel as 'WARN') });
         const options = optionsFromFlags(flags);
         if (flags.backend) options.backend = flags.backend;
+        options.taskModules.push(...flags.taskModule.map((file) => path.resolve(file)));
         const { worker, connection } = await createWorker(options, process.env, {
           maxConcurrentTrainings: flags.concurrency,
           identity: flags.identity,

@@ -37,6 +37,11 @@ export interface DurableFitOptions {
   toolsDir: string;
   /** tfjs backend: auto | tensorflow-gpu | tensorflow | wasm | cpu. Env `DFIT_BACKEND`. @default 'auto' */
   backend: string;
+  /**
+   * Modules that register user tasks (`registerTask`), loaded by workers, their trainer processes and
+   * the CLI. Env `DFIT_TASK_MODULES`, comma-separated paths. @default []
+   */
+  taskModules: string[];
 }
 
 /** Environment variable name for each option, for error messages and docs. */
@@ -55,6 +60,7 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   stateDir: 'DFIT_STATE_DIR',
   toolsDir: 'DFIT_TOOLS_DIR',
   backend: 'DFIT_BACKEND',
+  taskModules: 'DFIT_TASK_MODULES',
 };
 
 /** Defaults shared by the code, the docs and docker-compose.yml. */
@@ -99,6 +105,11 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
     stateDir: pick('stateDir') ?? path.join(dataHome(env), 'durable-fit'),
     toolsDir: pick('toolsDir') ?? path.join(cacheHome(env), 'durable-fit', 'bin'),
     backend: pick('backend') ?? DEFAULTS.backend,
+    taskModules: (pick('taskModules') ?? '')
+      .split(',')
+      .map((file) => file.trim())
+      .filter(Boolean)
+      .map((file) => path.resolve(file)),
   };
   const merged = { ...resolved, ...definedOnly(overrides) };
   if (overrides.temporalUiPort !== undefined && overrides.uiUrl === undefined && !pick('uiUrl')) {

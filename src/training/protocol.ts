@@ -30,7 +30,7 @@ export interface RunRequest {
 }
 
 export type TrainerRequest =
-  | { type: 'init'; backend: BackendRequest }
+  | { type: 'init'; backend: BackendRequest; taskModules?: string[] }
   | ({ type: 'run'; runId: number } & RunRequest)
   | { type: 'snapshot'; runId: number; requestId: number }
   | { type: 'stop'; runId: number }

@@ -22,6 +22,8 @@ export interface TrainerProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with the child's stderr; keep it quiet in tests. @default writes to process.stderr */
   onStderr?(chunk: string): void;
+  /** Absolute paths of modules that register user tasks; the child loads them first. @default [] */
+  taskModules?: string[];
 }
 
 export interface RunHandlers {
@@ -72,7 +74,7 @@ export class TrainerProcess {
       env: options.env ?? process.env,
     });
     const trainer = new TrainerProcess(child, options);
-    trainer.backend = await trainer.waitReady(options.backend ?? 'auto');
+    trainer.backend = await trainer.waitReady(options.backend ?? 'auto', options.taskModules ?? []);
     return trainer;
   }
 
@@ -115,11 +117,11 @@ export class TrainerProcess {
     clearTimeout(timer);
   }
 
-  private waitReady(backend: BackendRequest): Promise<BackendInfo> {
+  private waitReady(backend: BackendRequest, taskModules: string[]): Promise<BackendInfo> {
     return new Promise((resolve, reject) => {
       this.onReady = { resolve, reject };
       void this.exitPromise.then(() => reject(this.exited));
-      this.send({ type: 'init', backend });
+      this.send({ type: 'init', backend, taskModules });
     });
   }
 

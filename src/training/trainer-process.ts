@@ -10,6 +10,7 @@ import { serializeError } from './protocol';
 import { RunControl, runSession } from './run-loop';
 import { Trainer } from './trainer';
 import { restoreModelWeights } from './model-weights';
+import { loadTaskModules } from './tasks/load-modules';
 
 let trainer: Trainer | undefined;
 let active: { runId: number; control: RunControl } | undefined;
@@ -22,8 +23,13 @@ function portable(state: TrainingState): TrainingState {
   return { meta: state.meta, tensors: compactTensors(state.tensors) };
 }
 
-async function init(backend: Parameters<typeof Trainer.create>[0]): Promise<void> {
+async function init(
+  backend: Parameters<typeof Trainer.create>[0],
+  taskModules: string[] = [],
+): Promise<void> {
   try {
+    // User task modules call registerTask() when loaded; the child needs them as much as the worker.
+    loadTaskModules(taskModules);
     trainer = await Trainer.create(backend);
     send({ type: 'ready', backend: trainer.backend });
   } catch (error) {
@@ -71,7 +77,7 @@ async function run(runId: number, request: RunRequest): Promise<void> {
 function handle(message: TrainerRequest): void {
   switch (message.type) {
     case 'init':
-      return void init({ backend: message.backend });
+      return void init({ backend: message.backend }, message.taskModules);
     case 'run': {
       const { type: _type, runId, ...request } = message;
       return void run(runId, request);

@@ -8,6 +8,7 @@ import { temporalConnectConfig } from '../config/temporal';
 import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { BackendRequest } from '../training/backend';
 import { DurableTrainingPlugin } from './plugin';
+import { loadTaskModules } from '../training/tasks/load-modules';
 
 export interface CreateWorkerOptions {
   /** Engine to train with. @default a trainer child process on `options.backend` */
@@ -38,7 +39,10 @@ export async function createWorker(
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
-  const engine = extra.engine ?? createProcessEngine({ backend: options.backend as BackendRequest });
+  loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
+  const engine =
+    extra.engine ??
+    createProcessEngine({ backend: options.backend as BackendRequest, taskModules: options.taskModules });
   await engine.backend(); // start the trainer (and load its backend) now, not in the first recovery
   const plugin = new DurableTrainingPlugin({
     store: createStore(options),

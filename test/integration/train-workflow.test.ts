@@ -1,5 +1,6 @@
 // trainModel end to end on the real Temporal dev server and MinIO, with an in-process worker.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -106,4 +107,21 @@ test('a fork with new hparams starts from the parent weights; a new topology is 
     })
     .catch((e: unknown) => e as Error);
   assert.match(String((err as { cause?: Error }).cause?.message), /hidden/);
+});
+
+test('a user task from a task module trains through the worker and its trainer process', async () => {
+  const queue = `${taskQueue}-user-task`;
+  const options = { ...testOptions(queue), taskModules: [path.resolve('examples/sine-task.ts')] };
+  const userWorker = await startTestWorker(options);
+  try {
+    const result = (await client.workflow.execute('trainModel', {
+      taskQueue: queue,
+      workflowId: `user-task-${Date.now()}`,
+      args: [{ task: 'sine-regression', epochs: 2, seed: 1, batchSize: 16 }],
+    })) as TrainingResult;
+    assert.equal(result.status, 'completed');
+    assert.ok(result.epochs[1]?.metrics.valMae !== undefined, JSON.stringify(result.epochs[1]?.metrics));
+  } finally {
+    await userWorker.stop();
+  }
 });
