@@ -4,7 +4,12 @@ import type { CheckpointRef, HeartbeatDetails, RecoveryKind } from '../activitie
 import { CHECKPOINT_UNUSABLE_TYPES, NON_RETRYABLE_ERROR_TYPES, PAUSED, PREEMPTED } from './failure-types';
 
 export type FailureClass =
-  | { kind: RecoveryKind; reason: string; ckpt?: CheckpointRef }
+  | {
+      kind: RecoveryKind;
+      reason: string;
+      ckpt?: CheckpointRef;
+      /** last batch reported before it failed */ atBatch?: number;
+    }
   | { kind: 'unusable-checkpoint'; reason: string }
   | { kind: 'fatal'; reason: string; type: string };
 
@@ -19,6 +24,7 @@ export function classifyFailure(err: unknown): FailureClass {
       kind: 'crash',
       reason: `worker stopped heartbeating (${cause.timeoutType})${where}`,
       ckpt: details?.ckpt,
+      atBatch: details?.batch,
     };
   }
   if (cause instanceof ApplicationFailure) {

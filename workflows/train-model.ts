@@ -179,7 +179,7 @@ async function recover(record: RunRecord, err: unknown, epoch: number): Promise<
     kind: failure.kind,
     reason: failure.reason,
     atEpoch: epoch,
-    atBatch: record.position?.epoch === epoch ? record.position.batch : 0,
+    atBatch: failure.atBatch ?? (record.position?.epoch === epoch ? record.position.batch : 0),
     fromCkpt,
   });
   await wf.sleep(`${recovery.backoffSeconds} seconds`);

@@ -39,7 +39,7 @@ export function closingLines(s: RunSnapshot): string[] {
   if (s.result) {
     const last = s.result.epochs[s.result.epochs.length - 1];
     return [
-      `■ ${s.result.status}: ${s.result.epochs.length} epochs, ${s.result.recoveries.length} recoveries`,
+      `■ ${s.result.status}: ${s.result.epochs.length} epochs, ${s.result.recoveries.length} ${s.result.recoveries.length === 1 ? 'recovery' : 'recoveries'}`,
       `  final metrics     ${formatMetrics(last?.metrics ?? {})}`,
       `  final checkpoint  ${s.result.finalCheckpoint.url}`,
       `  weights sha256    ${s.result.weightsSha256}`,
