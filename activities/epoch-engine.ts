@@ -4,16 +4,11 @@
  * boundary. Adapters: the isolated trainer process (production) and in-process (tests, benchmarks).
  */
 import type { EpochMetrics, TrainingState } from '../src/state';
+import type { BatchProgress } from '../src/training/run-loop';
 import type { RunConfig } from '../src/training/session';
 
-export interface BatchProgress {
-  epoch: number;
-  /** 0-based index of the batch just trained. */
-  batch: number;
-  batches: number;
-  step: number;
-  loss: number;
-}
+/** Progress after one trained batch (`batch` is the 0-based index of the batch just trained). */
+export type { BatchProgress };
 
 export interface EpochRequest {
   config: RunConfig;

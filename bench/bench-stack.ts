@@ -12,6 +12,7 @@ import type { TrainingSpecInput } from '../src/spec';
 import { startTestStack } from '../test/helpers/start-test-stack';
 import type { RunningTestStack } from '../test/helpers/start-test-stack';
 import { WorkerFleet } from '../test/helpers/worker-fleet';
+import { testEnv } from '../test/helpers/training';
 
 export interface BenchStack {
   running: RunningTestStack;
@@ -36,16 +37,8 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
       log(`stack start failed (${String(err)}); retrying`);
     }
   }
-  const { s3, temporalAddress, namespace } = running.stack;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: namespace,
-    DFIT_S3_ENDPOINT: s3.endpoint,
-    DFIT_S3_BUCKET: s3.bucket,
-    DFIT_S3_ACCESS_KEY: s3.accessKey,
-    DFIT_S3_SECRET_KEY: s3.secretKey,
-  };
+  const { temporalAddress, namespace } = running.stack;
+  const env = testEnv(running.stack);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace });
   const fleets: WorkerFleet[] = [];
