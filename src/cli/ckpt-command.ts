@@ -4,9 +4,7 @@ import { readCheckpointHeader } from '../checkpoint/format';
 import type { CheckpointHeader } from '../checkpoint/format';
 import { parseCheckpointUrl, runNameProblem } from '../checkpoint/keys';
 import { parseExact } from '../checkpoint/meta-codec';
-import { CheckpointStore } from '../checkpoint/store';
-import type { DurableFitOptions } from '../config/options';
-import { createMinioObjectClient } from '../storage/minio-adapter';
+import { createStore } from '../checkpoint/create-store';
 import type { ConnectionFlags } from './common';
 import { fail, optionsFromFlags, withConnectionFlags } from './common';
 
@@ -44,7 +42,7 @@ export function ckptCommand(): Command {
     .action(async (runName: string, flags: JsonFlag) => {
       await guarded(async () => {
         const options = optionsFromFlags(flags);
-        const records = await storeFor(options, options.bucket).list(runName);
+        const records = await createStore(options, options.bucket).list(runName);
         if (flags.json) return printJson(records);
         if (records.length === 0)
           return print(`no checkpoints for run "${runName}" in bucket ${options.bucket}`);
@@ -62,7 +60,7 @@ export function ckptCommand(): Command {
     )
     .action(async (url: string, flags: JsonFlag) => {
       await guarded(async () => {
-        const store = storeFor(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
+        const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
         const stat = await store.stat(url);
         const header = readCheckpointHeader(await store.loadBytes(url));
         const report = inspection(url, stat.sha256 ?? '', header);
@@ -81,24 +79,12 @@ export function ckptCommand(): Command {
     )
     .action(async (url: string, file: string, flags: ConnectionFlags) => {
       await guarded(async () => {
-        const store = storeFor(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
+        const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
         const target = await store.getToFile(url, file);
         print(`${file}  ${formatBytes(target.bytes)}  sha256 ${target.sha256} (verified)`);
       });
     });
   return ckpt;
-}
-
-function storeFor(options: DurableFitOptions, bucket: string): CheckpointStore {
-  return new CheckpointStore(
-    createMinioObjectClient({
-      endpoint: options.s3Endpoint,
-      accessKey: options.s3AccessKey,
-      secretKey: options.s3SecretKey,
-      region: options.s3Region,
-      bucket,
-    }),
-  );
 }
 
 interface Inspection {

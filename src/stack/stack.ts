@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DurableFitOptions } from '../config/options';
 import { splitHostPort } from '../config/options';
+import { s3Connection } from '../checkpoint/create-store';
 import { PortInUseError } from './errors';
 import { isOurProcess, readPidFile, removePidFile, stopProcess, writePidFile } from './pid-file';
 import { isPortFree } from './ports';
@@ -170,15 +171,8 @@ export function stackStatus(options: DurableFitOptions): StackStatus {
   };
 }
 
-export function connectionOf(options: DurableFitOptions) {
-  return {
-    endpoint: options.s3Endpoint,
-    accessKey: options.s3AccessKey,
-    secretKey: options.s3SecretKey,
-    region: options.s3Region,
-    bucket: options.bucket,
-  };
-}
+/** The S3 connection of the local stack. */
+export const connectionOf = (options: DurableFitOptions) => s3Connection(options);
 
 function isRunning(pidFile: string, log: Log, name: string): boolean {
   const rec = readPidFile(pidFile);

@@ -2,10 +2,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
-import { CheckpointStore } from '../checkpoint/store';
+import { createStore } from '../checkpoint/create-store';
 import type { DurableFitOptions, Env } from '../config/options';
 import { temporalConnectConfig } from '../config/temporal';
-import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { BackendRequest } from '../training/backend';
 import { DurableTrainingPlugin } from './plugin';
 import { loadTaskModules } from '../training/tasks/load-modules';
@@ -17,19 +16,6 @@ export interface CreateWorkerOptions {
   maxConcurrentTrainings?: number;
   /** Worker identity shown in the Web UI. @default Temporal's `pid@host` */
   identity?: string;
-}
-
-/** The checkpoint store on the configured bucket (credentials stay in this process). */
-export function createStore(options: DurableFitOptions): CheckpointStore {
-  return new CheckpointStore(
-    createMinioObjectClient({
-      endpoint: options.s3Endpoint,
-      accessKey: options.s3AccessKey,
-      secretKey: options.s3SecretKey,
-      region: options.s3Region,
-      bucket: options.bucket,
-    }),
-  );
 }
 
 export async function createWorker(

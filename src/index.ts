@@ -1,0 +1,37 @@
+/** durable-fit's public API. Import from here rather than from deep paths. */
+
+/** Settings: `resolveOptions(process.env, overrides)` gives every option with its default. */
+export { resolveOptions, redactOptions, DEFAULTS } from './config/options';
+export type { DurableFitOptions } from './config/options';
+/** Temporal connection settings through `@temporalio/envconfig`. */
+export { temporalConnectConfig } from './config/temporal';
+
+/** The training spec: schema, parsing with defaults, and its error. */
+export { parseSpec, trainingSpecSchema, InvalidSpecError } from './spec';
+export type { TrainingSpec, TrainingSpecInput } from './spec';
+
+/** Starting runs from code, with the same checks as the CLI. */
+export { connectClient, startTraining, validateSpecInput, defaultWorkflowId } from './client';
+export type { StartTrainingOptions } from './client';
+
+/** Workers: the plugin for your own worker, or a ready-made one. */
+export { DurableTrainingPlugin } from './worker/plugin';
+export type { DurableTrainingPluginOptions } from './worker/plugin';
+export { createWorker } from './worker/create-worker';
+export type { CreateWorkerOptions } from './worker/create-worker';
+
+/** Checkpoints: the `.ckpt` format, the verified store, retention, errors. */
+export { encodeCheckpoint, decodeCheckpoint, readCheckpointHeader } from './checkpoint/format';
+export { CheckpointStore } from './checkpoint/store';
+export { createStore, s3Connection } from './checkpoint/create-store';
+export { selectForDeletion, selectForKeeping } from './checkpoint/retention';
+export * from './checkpoint/errors';
+
+/** The training engine and the task plugin API (`registerTask`). */
+export * from './training';
+
+/** Shapes shared by the engine, the checkpoint format and the workflow. */
+export type { TrainingState, CheckpointMeta, NamedTensor, TrainingCursor } from './state';
+export type { TrainingResult, Progress, RunRecord } from '../workflows/run-record';
+export type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryEvent } from '../activities/types';
+export { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
