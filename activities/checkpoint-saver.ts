@@ -2,10 +2,15 @@
  * Saves checkpoints for the epoch activity: at most one upload in flight, and a checkpoint counts
  * (becomes `latest`, goes into heartbeats) only after its PUT succeeded.
  */
-import { CheckpointExistsError } from '../src/checkpoint/errors';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import { CheckpointError, CheckpointExistsError, CheckpointKeyConflictError } from '../src/checkpoint/errors';
+import type { CheckpointStore, SavedCheckpoint } from '../src/checkpoint/store';
 import type { TrainingState } from '../src/state';
 import type { CheckpointRef } from './types';
+
+/** The plain key and up to this many `-vN` versions are tried before a save gives up. */
+export const MAX_KEY_VERSIONS = 8;
+
+type Warn = (message: string, meta?: Record<string, unknown>) => void;
 
 export class CheckpointSaver {
   /** The newest durable checkpoint written by this saver (or given at start). */
@@ -17,6 +22,7 @@ export class CheckpointSaver {
     private readonly runName: string,
     start?: CheckpointRef,
     private readonly onError: (err: unknown) => void = () => {},
+    private readonly warn: Warn = (message, meta) => console.warn(message, meta ?? ''),
   ) {
     this.latest = start;
   }
@@ -45,33 +51,61 @@ export class CheckpointSaver {
   /** Saves now (after any upload in flight) and returns the durable reference. */
   async save(state: TrainingState): Promise<CheckpointRef> {
     const { cursor } = state.meta;
-    let saved;
-    try {
-      saved = await this.store.save(this.runName, state);
-    } catch (err) {
-      if (!(err instanceof CheckpointExistsError)) throw err;
-      saved = await this.adoptExisting(err.url, state);
-    }
+    const saved = await this.saveAtFreeKey(state);
     const ref = { url: saved.url, sha256: saved.sha256, bytes: saved.bytes, ...pickCursor(cursor) };
     if (!this.latest || ref.step >= this.latest.step) this.latest = ref;
     return ref;
   }
 
   /**
-   * The key exists: an earlier attempt of this same deterministic run reached the same batch and
-   * saved before it died. Keys are never overwritten; if that object holds the same weights at the
-   * same cursor, it is this checkpoint, and we use it.
+   * Keys are never overwritten. When a key is taken, an earlier attempt of this same deterministic
+   * run may have reached the same batch and saved before it died: if that object holds the same
+   * weights at the same cursor, it is this checkpoint and we use it. If it is corrupt or holds other
+   * state, that is the key's fault, not the fault of the checkpoint this attempt started from: save
+   * under the next version (`-v1`, `-v2`, …) and name the bad object in a warning.
    */
-  private async adoptExisting(url: string, state: TrainingState) {
+  private async saveAtFreeKey(state: TrainingState): Promise<SavedCheckpoint> {
+    let firstUrl = '';
+    for (let version = 0; version <= MAX_KEY_VERSIONS; version++) {
+      try {
+        return await this.store.save(this.runName, state, { version });
+      } catch (err) {
+        if (!(err instanceof CheckpointExistsError)) throw err;
+        firstUrl ||= err.url;
+        const existing = await this.inspectExisting(err.url, state);
+        if (existing.same) return existing.saved;
+        this.warn(
+          `checkpoint key ${err.url} holds ${existing.why}; it is left as it is and the checkpoint goes to the next version`,
+          {
+            url: err.url,
+          },
+        );
+      }
+    }
+    throw new CheckpointKeyConflictError(firstUrl, MAX_KEY_VERSIONS + 1);
+  }
+
+  private async inspectExisting(
+    url: string,
+    state: TrainingState,
+  ): Promise<{ same: true; saved: SavedCheckpoint } | { same: false; why: string }> {
     const stat = await this.store.stat(url);
-    const existing = await this.store.load(url, { sha256: stat.sha256 });
+    if (!stat.sha256) return { same: false, why: 'an object without a recorded SHA-256' };
+    let existing: TrainingState;
+    try {
+      existing = await this.store.load(url, { sha256: stat.sha256, bytes: stat.bytes });
+    } catch (err) {
+      if (err instanceof CheckpointError)
+        return { same: false, why: `an unreadable object (${err.message})` };
+      throw err; // storage trouble: retryable, and says nothing about the object
+    }
     const same =
       existing.meta.weightsSha256 === state.meta.weightsSha256 &&
       existing.meta.cursor.step === state.meta.cursor.step &&
       existing.meta.rng !== undefined &&
       JSON.stringify(existing.meta.rng) === JSON.stringify(state.meta.rng);
-    if (!same || !stat.sha256) throw new CheckpointExistsError(url);
-    return { url, key: stat.key, sha256: stat.sha256, bytes: stat.bytes };
+    if (!same) return { same: false, why: 'a checkpoint of other training state' };
+    return { same: true, saved: { url, key: stat.key, sha256: stat.sha256, bytes: stat.bytes } };
   }
 }
 

@@ -1,7 +1,9 @@
 /**
- * Typed checkpoint errors. Each is permanent (retrying the same call fails the same way), so the
- * workflow lists them once, through `CHECKPOINT_NON_RETRYABLE_ERROR_TYPES`, as non-retryable.
+ * Typed checkpoint errors. Each class declares its `failureKind` (see src/failure-kind.ts): most are
+ * permanent (retrying the same call fails the same way); a missing or corrupt *starting* checkpoint is
+ * `unusable-checkpoint`, so the workflow falls back to an older one.
  */
+import type { FailureKind } from '../failure-kind';
 
 /** Base class of every error the checkpoint module throws on purpose. */
 export abstract class CheckpointError extends Error {
@@ -13,6 +15,7 @@ export abstract class CheckpointError extends Error {
 
 /** No object at that URL. */
 export class CheckpointNotFoundError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'unusable-checkpoint';
   constructor(readonly url: string) {
     super(
       `checkpoint not found: ${url}; list the run's checkpoints with \`durable-fit ckpt ls <runName>\` and pass one of them`,
@@ -22,6 +25,7 @@ export class CheckpointNotFoundError extends CheckpointError {
 
 /** The URL names a prefix ("directory") that holds checkpoints, not a `.ckpt` object. */
 export class CheckpointIsPrefixError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly url: string,
     readonly count: number,
@@ -37,6 +41,7 @@ export class CheckpointIsPrefixError extends CheckpointError {
 
 /** The URL or the bytes are not a durable-fit `.ckpt`. */
 export class NotACkptError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly target: string,
     readonly reason: string,
@@ -52,6 +57,7 @@ export type CorruptionKind = 'hash-mismatch' | 'size-mismatch' | 'truncated' | '
 
 /** The checkpoint's bytes are damaged: hash or size mismatch, truncated, or a bad header. */
 export class CheckpointCorruptError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'unusable-checkpoint';
   constructor(
     readonly kind: CorruptionKind,
     readonly detail: string,
@@ -66,6 +72,7 @@ export class CheckpointCorruptError extends CheckpointError {
 
 /** Written by a newer durable-fit whose layout this version cannot read. */
 export class UnsupportedFormatVersionError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly found: number,
     readonly supported: number,
@@ -87,6 +94,7 @@ export interface TopologyDifference {
 
 /** The checkpoint's weights do not fit the task's model (other layers or shapes). */
 export class IncompatibleTopologyError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(readonly differences: readonly TopologyDifference[]) {
     super(
       `checkpoint does not fit the task's model: ${describeDifferences(differences)}; ` +
@@ -97,6 +105,7 @@ export class IncompatibleTopologyError extends CheckpointError {
 
 /** A run name that cannot be part of a checkpoint key. */
 export class InvalidRunNameError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly runName: string,
     readonly reason: string,
@@ -107,6 +116,7 @@ export class InvalidRunNameError extends CheckpointError {
 
 /** A checkpoint URL that is not `s3://bucket/key`. */
 export class InvalidCheckpointUrlError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly url: string,
     readonly reason: string,
@@ -119,6 +129,7 @@ export class InvalidCheckpointUrlError extends CheckpointError {
 
 /** A create-only save found the key already taken: keys are never reused. */
 export class CheckpointExistsError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(readonly url: string) {
     super(
       `checkpoint ${url} already exists and is never overwritten; load it, or save under a new epoch/step`,
@@ -126,26 +137,30 @@ export class CheckpointExistsError extends CheckpointError {
   }
 }
 
+/**
+ * Every key a checkpoint may take (the plain key and its `-v1…-vN` versions) holds another object:
+ * the save cannot go anywhere without overwriting. Not a fault of the checkpoint a run resumed from.
+ */
+export class CheckpointKeyConflictError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
+  constructor(
+    readonly url: string,
+    readonly tried: number,
+  ) {
+    super(
+      `cannot save checkpoint ${url}: it and its ${tried - 1} versioned keys (-v1…) all hold other objects; ` +
+        'inspect them with `durable-fit ckpt ls <runName>`, delete the bad ones, or use another runName',
+    );
+  }
+}
+
 /** The in-memory state cannot be written: a programming error in the caller. */
 export class InvalidCheckpointStateError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(readonly detail: string) {
     super(`cannot write checkpoint: ${detail}`);
   }
 }
-
-/** Class names of the permanent checkpoint errors, for Temporal's `nonRetryableErrorTypes`. */
-export const CHECKPOINT_NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
-  CheckpointNotFoundError.name,
-  CheckpointIsPrefixError.name,
-  NotACkptError.name,
-  CheckpointCorruptError.name,
-  UnsupportedFormatVersionError.name,
-  IncompatibleTopologyError.name,
-  InvalidRunNameError.name,
-  InvalidCheckpointUrlError.name,
-  CheckpointExistsError.name,
-  InvalidCheckpointStateError.name,
-];
 
 /** A weight's name, shape and (optionally) dtype, as a model or a checkpoint has it. */
 export interface WeightShape {

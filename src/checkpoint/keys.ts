@@ -1,19 +1,23 @@
 /**
  * Checkpoint key layout, Lightning-style and never reused:
  * `<runName>/epoch=EEEE-step=SSSSSSS.ckpt` (zero-padded to 4 and 7 digits, wider when needed),
- * addressed as `s3://<bucket>/<key>`.
+ * addressed as `s3://<bucket>/<key>`. When that key already holds an object that is not this
+ * checkpoint (corrupt, or other state), the save goes to the next free version,
+ * `…-step=SSSSSSS-v1.ckpt`, `-v2`, … as Lightning does for a clashing filename.
  */
 import { InvalidCheckpointUrlError, InvalidRunNameError } from './errors';
 
 export const CKPT_EXTENSION = '.ckpt';
 const MAX_RUN_NAME = 128;
-const KEY_PATTERN = /^([^/]+)\/epoch=(\d{4,})-step=(\d{7,})\.ckpt$/;
+const KEY_PATTERN = /^([^/]+)\/epoch=(\d{4,})-step=(\d{7,})(?:-v([1-9]\d*))?\.ckpt$/;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export interface CheckpointKeyParts {
   runName: string;
   epoch: number;
   step: number;
+  /** 1, 2, … for a versioned key (`-v1`); absent for the plain key. */
+  version?: number;
 }
 
 export interface CheckpointLocation {
@@ -44,26 +48,29 @@ export function assertRunName(runName: string): void {
   if (problem) throw new InvalidRunNameError(runName, problem);
 }
 
-/** `<runName>/epoch=EEEE-step=SSSSSSS.ckpt` */
-export function formatCheckpointKey(runName: string, epoch: number, step: number): string {
+/** `<runName>/epoch=EEEE-step=SSSSSSS.ckpt`, or `…-vN.ckpt` for a version N ≥ 1. */
+export function formatCheckpointKey(runName: string, epoch: number, step: number, version = 0): string {
   assertRunName(runName);
   for (const [label, n] of [
     ['epoch', epoch],
     ['step', step],
+    ['version', version],
   ] as const) {
     if (!Number.isSafeInteger(n) || n < 0)
       throw new RangeError(`checkpoint ${label} ${n} is not an integer ≥ 0`);
   }
-  return `${runName}/epoch=${String(epoch).padStart(4, '0')}-step=${String(step).padStart(7, '0')}${CKPT_EXTENSION}`;
+  const suffix = version > 0 ? `-v${version}` : '';
+  return `${runName}/epoch=${String(epoch).padStart(4, '0')}-step=${String(step).padStart(7, '0')}${suffix}${CKPT_EXTENSION}`;
 }
 
 /** The parts of a key in our layout, or undefined for any other key. */
 export function parseCheckpointKey(key: string): CheckpointKeyParts | undefined {
   const match = KEY_PATTERN.exec(key);
   if (!match) return undefined;
-  const [, runName = '', epoch = '', step = ''] = match;
+  const [, runName = '', epoch = '', step = '', version] = match;
   if (!isValidRunName(runName)) return undefined;
-  return { runName, epoch: Number(epoch), step: Number(step) };
+  const parts = { runName, epoch: Number(epoch), step: Number(step) };
+  return version === undefined ? parts : { ...parts, version: Number(version) };
 }
 
 /** The key prefix under which a run's checkpoints live. */
@@ -90,7 +97,7 @@ export function formatCheckpointUrl(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }
 
-/** Orders checkpoints by (epoch, step), oldest first. */
+/** Orders checkpoints by (epoch, step, version), oldest first. */
 export function compareCheckpointParts(a: CheckpointKeyParts, b: CheckpointKeyParts): number {
-  return a.epoch - b.epoch || a.step - b.step;
+  return a.epoch - b.epoch || a.step - b.step || (a.version ?? 0) - (b.version ?? 0);
 }

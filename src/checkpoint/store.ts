@@ -69,6 +69,8 @@ export interface SaveOptions {
   epoch?: number;
   /** Step in the key. @default state.meta.cursor.step */
   step?: number;
+  /** Key version: 0 = the plain key, N = `…-vN.ckpt` (when the plain key holds another object). @default 0 */
+  version?: number;
 }
 
 export class CheckpointStore {
@@ -82,7 +84,7 @@ export class CheckpointStore {
   /** Saves a training state under `<runName>/epoch=EEEE-step=SSSSSSS.ckpt`; never overwrites. */
   async save(runName: string, state: TrainingState, options: SaveOptions = {}): Promise<SavedCheckpoint> {
     const { epoch, step } = state.meta.cursor;
-    const key = formatCheckpointKey(runName, options.epoch ?? epoch, options.step ?? step);
+    const key = formatCheckpointKey(runName, options.epoch ?? epoch, options.step ?? step, options.version);
     return this.saveEncoded(formatCheckpointUrl(this.bucket, key), encodeCheckpointParts(state));
   }
 

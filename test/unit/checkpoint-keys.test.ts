@@ -49,6 +49,45 @@ describe('checkpoint keys', () => {
     );
   });
 
+  test('versioned keys (-v1, -v2, …) for a clashing key parse, round-trip and sort after the plain key', () => {
+    assert.equal(formatCheckpointKey('r', 3, 750, 1), 'r/epoch=0003-step=0000750-v1.ckpt');
+    assert.equal(formatCheckpointKey('r', 3, 750, 0), 'r/epoch=0003-step=0000750.ckpt');
+    fc.assert(
+      fc.property(
+        runName,
+        fc.nat({ max: 10 ** 6 }),
+        fc.nat({ max: 10 ** 9 }),
+        fc.integer({ min: 1, max: 99 }),
+        (name, epoch, step, version) => {
+          assert.deepEqual(parseCheckpointKey(formatCheckpointKey(name, epoch, step, version)), {
+            runName: name,
+            epoch,
+            step,
+            version,
+          });
+        },
+      ),
+    );
+    const keys = [
+      'r/epoch=0003-step=0000750-v2.ckpt',
+      'r/epoch=0003-step=0000750.ckpt',
+      'r/epoch=0003-step=0000750-v1.ckpt',
+    ];
+    const sorted = keys.map((k) => parseCheckpointKey(k)!).sort(compareCheckpointParts);
+    assert.deepEqual(
+      sorted.map((p) => p.version ?? 0),
+      [0, 1, 2],
+    );
+    for (const bad of [
+      'r/epoch=0003-step=0000750-v0.ckpt',
+      'r/epoch=0003-step=0000750-v.ckpt',
+      'r/epoch=0003-step=0000750-v01.ckpt',
+    ]) {
+      assert.equal(parseCheckpointKey(bad), undefined, bad);
+    }
+    assert.throws(() => formatCheckpointKey('r', 1, 1, -1), RangeError);
+  });
+
   test('other keys do not parse', () => {
     for (const key of [
       'r/epoch=1-step=0000001.ckpt',

@@ -1,0 +1,73 @@
+// CheckpointSaver at a taken key: adopt the same checkpoint, step past a corrupt or foreign object to
+// the next versioned key (`-v1`, …) with a warning naming it, and a typed conflict error when every
+// version is taken. Runs on the in-memory object client.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CheckpointCorruptError, CheckpointKeyConflictError } from '../../src/checkpoint/errors';
+import { CheckpointStore } from '../../src/checkpoint/store';
+import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { CheckpointSaver, MAX_KEY_VERSIONS } from '../../activities/checkpoint-saver';
+import { sampleState } from '../helpers/checkpoint-fixtures';
+
+function setup() {
+  const objects = createMemoryObjectClient('bucket-a');
+  const store = new CheckpointStore(objects);
+  const warnings: string[] = [];
+  const saver = new CheckpointSaver(store, 'run', undefined, undefined, (m) => warnings.push(m));
+  return { objects, store, saver, warnings };
+}
+
+const PLAIN = 'run/epoch=0001-step=0000030.ckpt';
+
+function flipOneBit(objects: ReturnType<typeof createMemoryObjectClient>, key: string) {
+  const object = objects.objects.get(key);
+  assert.ok(object, key);
+  object.body[object.body.length - 3] ^= 0x10;
+}
+
+describe('CheckpointSaver at a key that is already taken', () => {
+  test('adopts the object an earlier attempt wrote with the same state, without a warning', async () => {
+    const { store, saver, warnings } = setup();
+    const first = await store.save('run', sampleState());
+    const ref = await saver.save(sampleState());
+    assert.equal(ref.url, first.url);
+    assert.equal(ref.sha256, first.sha256);
+    assert.deepEqual(warnings, []);
+  });
+
+  test('a corrupt object at the key: saved under -v1, the bad object named and left alone', async () => {
+    const { objects, store, saver, warnings } = setup();
+    await store.save('run', sampleState());
+    flipOneBit(objects, PLAIN);
+    const ref = await saver.save(sampleState());
+    assert.equal(ref.url, 's3://bucket-a/run/epoch=0001-step=0000030-v1.ckpt');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /run\/epoch=0001-step=0000030\.ckpt holds an unreadable object/);
+    await assert.rejects(store.load(`s3://bucket-a/${PLAIN}`), CheckpointCorruptError);
+    assert.equal((await store.load(ref.url, ref)).meta.weightsSha256, sampleState().meta.weightsSha256);
+    // A re-run reaching the same batch adopts -v1 (the plain key is still bad).
+    const rerun = new CheckpointSaver(store, 'run', undefined, undefined, () => {});
+    const again = await rerun.save(sampleState());
+    assert.equal(again.url, ref.url);
+  });
+
+  test('an object of other state at the key: saved under the next version', async () => {
+    const { store, saver, warnings } = setup();
+    await store.save('run', sampleState({ weightsSha256: 'd'.repeat(64) }));
+    const ref = await saver.save(sampleState());
+    assert.match(ref.url, /-v1\.ckpt$/);
+    assert.match(warnings[0] ?? '', /other training state/);
+  });
+
+  test('every version taken: CheckpointKeyConflictError, not CheckpointCorruptError', async () => {
+    const { store, saver } = setup();
+    const other = sampleState({ weightsSha256: 'e'.repeat(64) });
+    for (let v = 0; v <= MAX_KEY_VERSIONS; v++) await store.save('run', other, { version: v });
+    await assert.rejects(saver.save(sampleState()), (err: unknown) => {
+      assert.ok(err instanceof CheckpointKeyConflictError, String(err));
+      assert.ok(!(err instanceof CheckpointCorruptError));
+      assert.match(err.message, /another runName|delete the bad ones/);
+      return true;
+    });
+  });
+});
