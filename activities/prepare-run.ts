@@ -1,10 +1,12 @@
 /** The first activity of a run: validate the spec and its `resumeFrom`, so bad input fails at once. */
+import type { FailureKind } from '../src/failure-kind';
 import type { CheckpointStore } from '../src/checkpoint/store';
 import { parseSpec } from '../src/spec';
 import type { TrainingSpec } from '../src/spec';
 import type { TrainingState } from '../src/state';
 import { canonicalJson } from '../src/training/fingerprints';
-import { getTask, validateHparams } from '../src/training/tasks';
+import { assertMonitorKnown } from '../src/checkpoint/monitor';
+import { getTask, taskMetricNames, validateHparams } from '../src/training/tasks';
 import type { CheckpointRef, PreparedRun, PrepareRunInput } from './types';
 import { assertS3Access } from './s3-errors';
 
@@ -17,6 +19,7 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   const parsed = parseSpec(input.spec, input.workflowId);
   const task = getTask(parsed.task);
   const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
+  assertMonitorKnown(spec, taskMetricNames(task));
   await assertS3Access(deps.store, spec.runName ?? input.workflowId);
   if (!spec.resumeFrom && spec.forkedFrom) return { spec, initFrom: await forkSource(deps, spec) };
   if (!spec.resumeFrom) return { spec };
@@ -45,7 +48,7 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
     batch: meta.cursor.batch,
     step: meta.cursor.step,
   };
-  return { spec, resumeFrom };
+  return { spec, resumeFrom, resumeBackend: meta.backend };
 }
 
 /**
@@ -84,7 +87,8 @@ function runDifferences(meta: TrainingState['meta'], spec: TrainingSpec): string
 
 /** `resumeFrom` names a checkpoint this run cannot continue (another task or a finished run). */
 export class IncompatibleResumeError extends Error {
-  override readonly name = 'IncompatibleStateError';
+  static readonly failureKind: FailureKind = 'permanent';
+  override readonly name = 'IncompatibleResumeError';
   constructor(
     readonly url: string,
     readonly detail: string,

@@ -5,7 +5,8 @@ import type { DurableFitOptions, Env } from './config/options';
 import { temporalConnectConfig } from './config/temporal';
 import { parseSpec } from './spec';
 import type { TrainingSpec, TrainingSpecInput } from './spec';
-import { getTask, validateHparams } from './training/tasks';
+import { assertMonitorKnown } from './checkpoint/monitor';
+import { getTask, taskMetricNames, validateHparams } from './training/tasks';
 import { RUN_NAME, STATUS, TASK } from '../workflows/search-attributes';
 
 /** A connected Temporal client for the configured namespace. */
@@ -55,6 +56,8 @@ export function defaultWorkflowId(input: { task?: unknown }): string {
 /** Client-side checks: the spec, the task and its hparams (throws InvalidSpecError and friends). */
 export function validateSpecInput(input: unknown, workflowId: string): TrainingSpec {
   const spec = parseSpec(input, workflowId);
-  validateHparams(getTask(spec.task), spec.hparams);
+  const task = getTask(spec.task);
+  validateHparams(task, spec.hparams);
+  assertMonitorKnown(spec, taskMetricNames(task));
   return spec;
 }

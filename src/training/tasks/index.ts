@@ -7,7 +7,7 @@ registerTask(syntheticTask);
 registerTask(mnistMlpTask);
 registerTask(mnistCnnTask);
 
-export { getTask, listTasks, registerTask, validateHparams } from './registry';
+export { getTask, listTasks, registerTask, taskMetricNames, validateHparams } from './registry';
 export { createSeedSequence } from './seeds';
 export { accuracy, oneHotRows, softmaxCrossEntropy } from './common';
 export { syntheticTask } from './synthetic';

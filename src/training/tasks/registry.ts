@@ -43,3 +43,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
   return `${where}: ${issue.message}`;
 }
+
+/**
+ * The metric names a task reports per epoch — what `checkpoint.topK.monitor` may name: the
+ * training `loss`, the validation `valLoss`, and `val<Name>` for each of the task's `metrics`.
+ */
+export function taskMetricNames(task: TaskDefinition): string[] {
+  const names = Object.keys(task.metrics ?? {}).map((n) => `val${n[0]?.toUpperCase() ?? ''}${n.slice(1)}`);
+  return ['loss', 'valLoss', ...names];
+}
