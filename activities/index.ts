@@ -5,6 +5,7 @@
  */
 import type { CheckpointStore } from '../src/checkpoint/store';
 import type { EpochEngine } from './epoch-engine';
+import { atBoundary } from './boundary';
 import { runEpoch } from './epoch';
 import { prepareRun } from './prepare-run';
 import { applyRetention } from './retention';
@@ -23,17 +24,22 @@ export interface ActivityDeps {
   log?: (message: string, meta?: Record<string, unknown>) => void;
 }
 
+/**
+ * Every activity goes through `atBoundary`: its errors reach the workflow as `ApplicationFailure`s
+ * typed by class name, non-retryable when the class declares itself permanent.
+ */
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Validates the spec (defaults applied) and its `resumeFrom`; fails fast on bad input. */
-    prepareRun: (input: PrepareRunInput): Promise<PreparedRun> => prepareRun(deps, input),
+    prepareRun: atBoundary((input: PrepareRunInput): Promise<PreparedRun> => prepareRun(deps, input)),
     /** Trains one epoch from the previous epoch's recorded `.ckpt` (or fresh at epoch 0). */
-    trainEpoch: (input: TrainEpochInput): Promise<EpochResult> => runEpoch(deps, input),
+    trainEpoch: atBoundary((input: TrainEpochInput): Promise<EpochResult> => runEpoch(deps, input)),
     /** After a crash, preemption or fallback: continues from the explicit `.ckpt` in `input.ckptPath`. */
-    resumeEpoch: (input: ResumeEpochInput): Promise<EpochResult> => runEpoch(deps, input),
+    resumeEpoch: atBoundary((input: ResumeEpochInput): Promise<EpochResult> => runEpoch(deps, input)),
     /** Deletes checkpoints the retention policy no longer keeps. */
-    applyRetention: (input: RetentionInput): Promise<{ deleted: string[] }> =>
+    applyRetention: atBoundary((input: RetentionInput): Promise<{ deleted: string[] }> =>
       applyRetention(deps.store, input),
+    ),
   };
 }
 

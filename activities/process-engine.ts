@@ -5,11 +5,9 @@
  * state it just produced is kept in memory, so the next epoch from that checkpoint skips the
  * download and decode (the workflow's SHA-256 must match the one this worker wrote).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { decodeCheckpoint } from '../src/checkpoint/format';
 import type { TrainingState } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
-import { TrainerRemoteError } from '../src/training/errors';
 import { TrainerProcess } from '../src/training/trainer-client';
 import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from './epoch-engine';
 
@@ -70,7 +68,9 @@ export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEn
           const metrics = outcome.state.meta.metrics.find((m) => m.epoch === request.epoch);
           return { stopped: outcome.stopped, state: outcome.state, ...(outcome.stopped ? {} : { metrics }) };
         },
-        (err: unknown) => Promise.reject(asLocalError(err)),
+        // A TrainerRemoteError keeps its remote class name and permanence; activities/boundary.ts
+        // turns it into the failure the workflow sees.
+        (err: unknown) => Promise.reject(err as Error),
       );
       return { snapshot: () => run.snapshot(), stop: () => void run.stop().catch(() => undefined), done };
     },
@@ -87,18 +87,4 @@ function startState(request: EpochRequest, warm: { sha256: string; state: Traini
   if (request.from.bytes) return decodeCheckpoint(request.from.bytes);
   if (warm && warm.sha256 === request.from.sha256) return warm.state;
   throw new Error('checkpoint bytes are needed: this worker does not hold that checkpoint warm');
-}
-
-/**
- * An engine error keeps its original class name (e.g. `IncompatibleStateError`), so the workflow
- * can tell a permanent problem from a crash.
- */
-function asLocalError(err: unknown): Error {
-  if (!(err instanceof TrainerRemoteError)) return err as Error;
-  // Temporal types a thrown error by its class; an ApplicationFailure carries the remote class name.
-  return ApplicationFailure.create({
-    type: err.remoteName,
-    message: err.message.replace(`${err.remoteName}: `, ''),
-    nonRetryable: false,
-  });
 }

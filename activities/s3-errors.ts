@@ -1,9 +1,11 @@
 /** Turns S3 authentication failures into one clear, non-retryable error. */
+import type { FailureKind } from '../src/failure-kind';
 import type { CheckpointStore } from '../src/checkpoint/store';
 
 const CREDENTIAL_CODES = ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken'];
 
 export class S3CredentialsError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'S3CredentialsError';
   constructor(
     readonly bucket: string,

@@ -4,6 +4,7 @@
  * so `temporal workflow start --input '{...}'` gets the same checks. It never holds credentials: the
  * workflow history is readable in the Web UI.
  */
+import type { FailureKind } from './failure-kind';
 import { z } from 'zod';
 import { runNameProblem } from './checkpoint/keys';
 
@@ -82,6 +83,7 @@ export type TrainingSpec = z.output<typeof trainingSpecSchema>;
 
 /** Thrown for a spec that cannot run; the message lists every problem and how to fix it. */
 export class InvalidSpecError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'InvalidSpecError';
   constructor(readonly problems: string[]) {
     super(`invalid training spec: ${problems.join('; ')}`);

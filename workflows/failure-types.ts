@@ -1,6 +1,10 @@
 /**
  * Failure types shared by the activities (which raise them) and the workflow (which classifies them).
  * Plain constants, so both sides can import this file.
+ *
+ * Whether a failure is permanent is not listed here: each error class declares it
+ * (src/failure-kind.ts) and the activity boundary sets `nonRetryable` from it, which the workflow
+ * reads. Only the one distinction the workflow acts on differently is named here.
  */
 
 /** The worker is shutting down (SIGTERM / preemption); details carry the checkpoint it saved. */
@@ -8,28 +12,17 @@ export const PREEMPTED = 'Preempted';
 /** The run was paused; details carry the checkpoint saved at the batch boundary. */
 export const PAUSED = 'Paused';
 
-/** A checkpoint the workflow chose could not be used (missing or failed verification): fall back. */
+/**
+ * The checkpoint the attempt started from could not be used (missing, or failed verification): fall
+ * back to an older one. Exactly the classes whose `failureKind` is `'unusable-checkpoint'`; a unit
+ * test (test/unit/error-classification.test.ts) keeps the two equal.
+ */
 export const CHECKPOINT_UNUSABLE_TYPES: readonly string[] = [
   'CheckpointCorruptError',
   'CheckpointNotFoundError',
 ];
 
-/** Errors that no retry can fix: the run fails at once with the error's message. */
-export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
-  'InvalidSpecError',
-  'UnknownTaskError',
-  'InvalidHparamsError',
-  'IncompatibleStateError',
-  'IncompatibleResumeError',
-  'TaskDefinitionError',
-  'NoValidCheckpointError',
-  'IncompatibleTopologyError',
-  'BackendMismatchError',
-  'BackendUnavailableError',
-  'UnsupportedFormatVersionError',
-  'NotACkptError',
-  'CheckpointIsPrefixError',
-  'InvalidCheckpointUrlError',
-  'InvalidRunNameError',
-  'S3CredentialsError',
-];
+/** Whether a failure of this type means "the starting checkpoint is unusable". */
+export function isUnusableCheckpoint(type: string | undefined): boolean {
+  return type !== undefined && CHECKPOINT_UNUSABLE_TYPES.includes(type);
+}

@@ -1,7 +1,7 @@
 /** Pure decisions of the recovery story: what failed, and which durable checkpoint to resume from. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import type { CheckpointRef, HeartbeatDetails, RecoveryKind } from '../activities/types';
-import { CHECKPOINT_UNUSABLE_TYPES, NON_RETRYABLE_ERROR_TYPES, PAUSED, PREEMPTED } from './failure-types';
+import { isUnusableCheckpoint, PAUSED, PREEMPTED } from './failure-types';
 
 export type FailureClass =
   | {
@@ -32,11 +32,9 @@ export function classifyFailure(err: unknown): FailureClass {
     const ckpt = (cause.details?.[0] as { ckpt?: CheckpointRef } | undefined)?.ckpt;
     if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt };
     if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt };
-    if (CHECKPOINT_UNUSABLE_TYPES.includes(type))
-      return { kind: 'unusable-checkpoint', reason: cause.message };
-    if (NON_RETRYABLE_ERROR_TYPES.includes(type) || cause.nonRetryable) {
-      return { kind: 'fatal', reason: cause.message, type };
-    }
+    if (isUnusableCheckpoint(type)) return { kind: 'unusable-checkpoint', reason: cause.message };
+    // The activity boundary set nonRetryable from the error class's declared permanence.
+    if (cause.nonRetryable) return { kind: 'fatal', reason: cause.message, type };
     return { kind: 'infrastructure', reason: `${type}: ${cause.message}` };
   }
   // Cancelled by the server or an unknown cause: treat like a lost worker.

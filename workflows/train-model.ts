@@ -7,7 +7,6 @@ import * as wf from '@temporalio/workflow';
 import type { ResumeEpochInput, TrainEpochInput } from '../activities/types';
 import type { createActivities } from '../activities';
 import type { TrainingSpecInput } from '../src/spec';
-import { CHECKPOINT_UNUSABLE_TYPES, NON_RETRYABLE_ERROR_TYPES } from './failure-types';
 import { classifyFailure, isNewer, newestUsable } from './recovery';
 import type { Progress, RunRecord, RunStatus, TrainingResult } from './run-record';
 import { countRecoveries } from './run-record';
@@ -18,10 +17,8 @@ type Activities = ReturnType<typeof createActivities>;
 
 const { prepareRun, applyRetention } = wf.proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: {
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES, ...CHECKPOINT_UNUSABLE_TYPES],
-  },
+  // Permanent errors arrive non-retryable from the activity boundary (activities/boundary.ts).
+  retry: { maximumAttempts: 5 },
 });
 
 export async function trainModel(input: TrainingSpecInput, carried?: RunRecord): Promise<TrainingResult> {

@@ -1,6 +1,8 @@
 /** Errors of the local stack manager; each message says what happened and what to do. */
+import type { FailureKind } from '../failure-kind';
 
 export class GoMissingError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'GoMissingError';
   constructor(readonly tool: string) {
     super(
@@ -12,6 +14,7 @@ export class GoMissingError extends Error {
 }
 
 export class ToolBuildError extends Error {
+  static readonly failureKind: FailureKind = 'transient';
   override readonly name = 'ToolBuildError';
   constructor(
     readonly tool: string,
@@ -26,6 +29,7 @@ export class ToolBuildError extends Error {
 }
 
 export class PortInUseError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'PortInUseError';
   constructor(
     readonly port: number,
@@ -40,6 +44,7 @@ export class PortInUseError extends Error {
 }
 
 export class ServerUnhealthyError extends Error {
+  static readonly failureKind: FailureKind = 'transient';
   override readonly name = 'ServerUnhealthyError';
   constructor(
     readonly server: string,

@@ -3,6 +3,7 @@
  * (the checkpoint store, the stack manager, tests) talks to this interface, and unit tests use the
  * in-memory fake (`memory-object-client.ts`).
  */
+import type { FailureKind } from '../failure-kind';
 import type { Readable } from 'node:stream';
 
 export interface ObjectStat {
@@ -46,6 +47,7 @@ export interface ObjectClient {
 
 /** The object already exists and the write was create-only. */
 export class ObjectExistsError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'ObjectExistsError';
   constructor(readonly key: string) {
     super(`object "${key}" already exists; checkpoint keys are never reused`);
@@ -54,6 +56,7 @@ export class ObjectExistsError extends Error {
 
 /** No object under that key. */
 export class ObjectNotFoundError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'ObjectNotFoundError';
   constructor(readonly key: string) {
     super(`object "${key}" not found`);

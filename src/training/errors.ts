@@ -2,6 +2,7 @@
  * Typed errors of the training engine. Each says what happened and what to do; context is kept in
  * readonly fields so activities can map them to Temporal failures without parsing messages.
  */
+import type { FailureKind } from '../failure-kind';
 
 /** Base class, so callers can tell engine errors from others. */
 export abstract class TrainingEngineError extends Error {
@@ -12,6 +13,7 @@ export abstract class TrainingEngineError extends Error {
 
 /** The requested tfjs backend cannot be loaded here. */
 export class BackendUnavailableError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly requested: string,
     readonly available: readonly string[],
@@ -26,6 +28,7 @@ export class BackendUnavailableError extends TrainingEngineError {
 
 /** No task of that name is registered. */
 export class UnknownTaskError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly task: string,
     readonly known: readonly string[],
@@ -36,6 +39,7 @@ export class UnknownTaskError extends TrainingEngineError {
 
 /** Hyperparameters that the task's schema rejects (unknown keys, wrong types, out of range). */
 export class InvalidHparamsError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly task: string,
     readonly issues: readonly string[],
@@ -46,6 +50,7 @@ export class InvalidHparamsError extends TrainingEngineError {
 
 /** A task definition that breaks the engine's contract (e.g. unnamed layers). */
 export class TaskDefinitionError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly task: string,
     detail: string,
@@ -66,6 +71,7 @@ export interface StateDifference {
  * resume would not reproduce the original run (that would be a fork).
  */
 export class IncompatibleStateError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(readonly differences: readonly StateDifference[]) {
     super(
       `checkpoint does not match this run: ${differences
@@ -77,6 +83,7 @@ export class IncompatibleStateError extends TrainingEngineError {
 
 /** The trainer process exited while it was expected to be running. */
 export class TrainerCrashedError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'transient';
   constructor(
     readonly exitCode: number | null,
     readonly signal: string | null,
@@ -90,19 +97,32 @@ export class TrainerCrashedError extends TrainingEngineError {
   }
 }
 
-/** An error thrown inside the trainer process, carried back with its original name and message. */
+/**
+ * An error thrown inside the trainer process, carried back with its original name, message and
+ * failure kind: the activity boundary reports it under the remote class's name and permanence.
+ */
 export class TrainerRemoteError extends TrainingEngineError {
+  /** An error the trainer did not classify (a bug, a tfjs error) may pass on a retry. */
+  static readonly failureKind: FailureKind = 'transient';
+  /** The remote class's kind: a permanent error in the trainer stays permanent here. */
+  readonly failureKind: FailureKind;
+  /** The failure type the workflow sees: the remote class name, not this wrapper's. */
+  readonly failureType: string;
   constructor(
     readonly remoteName: string,
-    message: string,
+    readonly remoteMessage: string,
     readonly remoteStack?: string,
+    remoteKind: FailureKind = 'transient',
   ) {
-    super(`${remoteName}: ${message}`);
+    super(`${remoteName}: ${remoteMessage}`);
+    this.failureKind = remoteKind;
+    this.failureType = remoteName;
   }
 }
 
 /** A call the trainer cannot take in its current state (e.g. a second run at once). */
 export class TrainerBusyError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'transient';
   constructor(detail: string) {
     super(detail);
   }
@@ -110,6 +130,7 @@ export class TrainerBusyError extends TrainingEngineError {
 
 /** A run config the engine cannot train (e.g. batch size 0). */
 export class InvalidRunConfigError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly field: string,
     detail: string,
@@ -120,6 +141,7 @@ export class InvalidRunConfigError extends TrainingEngineError {
 
 /** The task needs a tfjs kernel the active backend lacks (e.g. wasm has no Conv2D gradient). */
 export class BackendUnsupportedError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly task: string,
     readonly backend: string,

@@ -1,13 +1,17 @@
 /**
  * Messages between a `TrainerProcess` (parent) and the trainer child. States travel as
- * `TrainingState` objects (advanced IPC serialisation keeps the Uint8Arrays), phase-1 captures
- * from the child: the parent computes `weightsSha256`, encodes and uploads.
+ * `PortableState`s (small ones inline with advanced IPC serialisation, large ones through a file, see
+ * state-transfer.ts), phase-1 captures from the child: the parent computes `weightsSha256`, encodes
+ * and uploads.
  */
+import { classifyError } from '../failure-kind';
+import type { FailureKind } from '../failure-kind';
 import type { BackendInfo, EpochMetrics, TrainingState } from '../state';
 import type { BackendRequest } from './backend';
 import type { SpecExtras } from './capture';
 import type { BatchProgress } from './run-loop';
 import type { RunConfig } from './session';
+import type { PortableState } from './state-transfer';
 
 /** What a run needs; `from` resumes from a decoded checkpoint. */
 export interface RunRequest {
@@ -30,28 +34,37 @@ export interface RunRequest {
 }
 
 export type TrainerRequest =
-  | { type: 'init'; backend: BackendRequest; taskModules?: string[] }
+  | {
+      type: 'init';
+      backend: BackendRequest;
+      taskModules?: string[];
+      /** Folder for large state transfers (see state-transfer.ts); inline only when absent. */
+      transferDir?: string;
+    }
   | ({ type: 'run'; runId: number } & RunRequest)
   | { type: 'snapshot'; runId: number; requestId: number }
   | { type: 'stop'; runId: number }
   | { type: 'shutdown' };
 
-/** An error as it crosses the process boundary. */
+/** An error as it crosses the process boundary, with its class's permanence (src/failure-kind.ts). */
 export interface SerializedError {
   name: string;
   message: string;
   stack?: string;
+  failureKind?: FailureKind;
 }
 
 export type TrainerEvent =
   | { type: 'ready'; backend: BackendInfo }
   | ({ type: 'progress'; runId: number } & BatchProgress)
-  | { type: 'snapshot'; runId: number; requestId: number; state: TrainingState }
-  | { type: 'epoch-end'; runId: number; epoch: number; metrics: EpochMetrics; state: TrainingState }
-  | { type: 'done'; runId: number; stopped: boolean; state: TrainingState }
+  | { type: 'snapshot'; runId: number; requestId: number; state: PortableState }
+  | { type: 'epoch-end'; runId: number; epoch: number; metrics: EpochMetrics; state: PortableState }
+  | { type: 'done'; runId: number; stopped: boolean; state: PortableState }
   | { type: 'error'; runId?: number; error: SerializedError };
 
 export function serializeError(error: unknown): SerializedError {
   const e = error instanceof Error ? error : new Error(String(error));
-  return { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+  // The name is the classified class's (a wrapper keeps its cause's type), as at the activity boundary.
+  const { kind, type, message } = classifyError(e);
+  return { name: type, message, failureKind: kind, ...(e.stack ? { stack: e.stack } : {}) };
 }

@@ -5,15 +5,19 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BackendInfo } from '../state';
 import type { BackendRequest } from './backend';
-import { TrainerBusyError, TrainerCrashedError, TrainerRemoteError } from './errors';
+import { TrainerBusyError, TrainerCrashedError, TrainerHungError, TrainerRemoteError } from './errors';
 import type { RunRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
 import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
+import { createTransferDir, removeTransferDir } from './state-transfer';
 import { compactTensors } from './tensor-bytes';
 import { TrainerRun } from './trainer-run';
+import type { TrainerWatchdog } from './trainer-watchdog';
+import { watchTrainer } from './trainer-watchdog';
 
 export interface TrainerProcessOptions {
   /** tfjs backend for the child (entry points pass DFIT_BACKEND). @default 'auto' */
@@ -24,7 +28,17 @@ export interface TrainerProcessOptions {
   onStderr?(chunk: string): void;
   /** Absolute paths of modules that register user tasks; the child loads them first. @default [] */
   taskModules?: string[];
+  /**
+   * A child that uses no CPU time and sends nothing for this long while it starts or runs a job is
+   * hung (stopped, deadlocked): it is killed and the run fails with `TrainerHungError`. @default 60000
+   */
+  hangTimeoutMs?: number;
+  /** Where large states are handed over (a private folder is made inside). @default os.tmpdir() */
+  transferBase?: string;
 }
+
+/** @see TrainerProcessOptions.hangTimeoutMs */
+export const DEFAULT_HANG_TIMEOUT_MS = 60_000;
 
 export interface RunHandlers {
   onProgress?(progress: BatchProgress): void;
@@ -40,12 +54,16 @@ export class TrainerProcess {
   private stderrTail = '';
   private exited: Error | undefined;
   private closing = false;
+  private starting = true;
+  private hung: TrainerHungError | undefined;
   private readonly exitPromise: Promise<void>;
+  private readonly watchdog: TrainerWatchdog | undefined;
   backend!: BackendInfo;
 
   private constructor(
     private readonly child: ChildProcess,
     options: TrainerProcessOptions,
+    private readonly transferDir: string,
   ) {
     const onStderr = options.onStderr ?? ((chunk: string) => process.stderr.write(chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -54,18 +72,37 @@ export class TrainerProcess {
     });
     this.exitPromise = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.exited = new TrainerCrashedError(code, signal, this.stderrTail.trim());
-        this.current?.fail(this.closing ? new Error('trainer process closed during a run') : this.exited);
+        this.watchdog?.stop();
+        removeTransferDir(transferDir);
+        const exited = this.hung ?? new TrainerCrashedError(code, signal, this.stderrTail.trim());
+        this.exited = exited;
+        this.current?.fail(this.closing ? new Error('trainer process closed during a run') : exited);
         this.current = undefined;
         resolve();
       });
     });
-    child.on('message', (message) => this.dispatch(message as TrainerEvent));
+    child.on('message', (message) => {
+      this.watchdog?.touch();
+      this.dispatch(message as TrainerEvent);
+    });
+    if (child.pid !== undefined) {
+      const hangTimeoutMs = options.hangTimeoutMs ?? DEFAULT_HANG_TIMEOUT_MS;
+      this.watchdog = watchTrainer({
+        pid: child.pid,
+        hangTimeoutMs,
+        isBusy: () => this.starting || this.current !== undefined,
+        onHung: (detail) => {
+          this.hung = new TrainerHungError(child.pid ?? -1, hangTimeoutMs, detail);
+          child.kill('SIGKILL');
+        },
+      });
+    }
   }
 
   /** Forks the trainer child and waits until its backend is loaded. */
   static async start(options: TrainerProcessOptions = {}): Promise<TrainerProcess> {
     const ext = path.extname(__filename);
+    const transferDir = createTransferDir(options.transferBase ?? os.tmpdir());
     const child = fork(path.join(__dirname, `trainer-process${ext}`), [], {
       // In source form (.ts) the child runs through tsx, as the rest of durable-fit does.
       execArgv: ext === '.ts' ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [],
@@ -73,8 +110,12 @@ export class TrainerProcess {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: options.env ?? process.env,
     });
-    const trainer = new TrainerProcess(child, options);
-    trainer.backend = await trainer.waitReady(options.backend ?? 'auto', options.taskModules ?? []);
+    const trainer = new TrainerProcess(child, options, transferDir);
+    try {
+      trainer.backend = await trainer.waitReady(options.backend ?? 'auto', options.taskModules ?? []);
+    } finally {
+      trainer.starting = false;
+    }
     return trainer;
   }
 
@@ -121,7 +162,7 @@ export class TrainerProcess {
     return new Promise((resolve, reject) => {
       this.onReady = { resolve, reject };
       void this.exitPromise.then(() => reject(this.exited));
-      this.send({ type: 'init', backend, taskModules });
+      this.send({ type: 'init', backend, taskModules, transferDir: this.transferDir });
     });
   }
 
@@ -144,7 +185,7 @@ export class TrainerProcess {
 
 /** A child's error as a local one, keeping the original name for error mapping. */
 export function toError(error: SerializedError): TrainerRemoteError {
-  return new TrainerRemoteError(error.name, error.message, error.stack);
+  return new TrainerRemoteError(error.name, error.message, error.stack, error.failureKind);
 }
 
 export type { RunOutcome };

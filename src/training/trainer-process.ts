@@ -4,7 +4,7 @@
  * the parent disconnects, so a dead worker never leaves a trainer behind.
  */
 import type { TrainingState } from '../state';
-import { compactTensors } from './tensor-bytes';
+import { packState } from './state-transfer';
 import type { RunRequest, TrainerEvent, TrainerRequest } from './protocol';
 import { serializeError } from './protocol';
 import { RunControl, runSession } from './run-loop';
@@ -14,13 +14,14 @@ import { loadTaskModules } from './tasks/load-modules';
 
 let trainer: Trainer | undefined;
 let active: { runId: number; control: RunControl } | undefined;
+let transferDir: string | undefined;
 
 function send(event: TrainerEvent): void {
   process.send?.(event);
 }
 
-function portable(state: TrainingState): TrainingState {
-  return { meta: state.meta, tensors: compactTensors(state.tensors) };
+function portable(state: TrainingState) {
+  return packState(state, transferDir);
 }
 
 async function init(
@@ -77,6 +78,7 @@ async function run(runId: number, request: RunRequest): Promise<void> {
 function handle(message: TrainerRequest): void {
   switch (message.type) {
     case 'init':
+      transferDir = message.transferDir;
       return void init({ backend: message.backend }, message.taskModules);
     case 'run': {
       const { type: _type, runId, ...request } = message;

@@ -4,6 +4,8 @@ import { finalizeState } from './capture';
 import { TrainerRemoteError } from './errors';
 import type { TrainerEvent, TrainerRequest } from './protocol';
 import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
+import type { PortableState } from './state-transfer';
+import { unpackState } from './state-transfer';
 
 interface Handlers {
   onProgress?(progress: BatchProgress): void;
@@ -22,6 +24,8 @@ export class TrainerRun {
   private readonly snapshots = new Map<number, Pending<TrainingState>>();
   private nextRequestId = 1;
   private settled = false;
+  /** States arrive through files read asynchronously; this keeps their events in order. */
+  private stateEvents: Promise<void> = Promise.resolve();
 
   constructor(
     readonly runId: number,
@@ -80,20 +84,36 @@ export class TrainerRun {
         return this.handlers.onProgress?.(progress);
       }
       case 'snapshot':
-        this.snapshots.get(event.requestId)?.resolve(finalizeState(event.state));
-        this.snapshots.delete(event.requestId);
-        return;
-      case 'epoch-end':
-        return this.handlers.onEpochEnd?.({
-          epoch: event.epoch,
-          metrics: event.metrics,
-          state: finalizeState(event.state),
+        return this.withState(event.state, (state) => {
+          this.snapshots.get(event.requestId)?.resolve(state);
+          this.snapshots.delete(event.requestId);
         });
+      case 'epoch-end':
+        return this.withState(event.state, (state) =>
+          this.handlers.onEpochEnd?.({ epoch: event.epoch, metrics: event.metrics, state }),
+        );
       case 'done':
-        return this.finish({ stopped: event.stopped, state: finalizeState(event.state) });
+        return this.withState(event.state, (state) => this.finish({ stopped: event.stopped, state }));
       case 'error':
-        return this.fail(new TrainerRemoteError(event.error.name, event.error.message, event.error.stack));
+        return this.fail(
+          new TrainerRemoteError(
+            event.error.name,
+            event.error.message,
+            event.error.stack,
+            event.error.failureKind,
+          ),
+        );
     }
+  }
+
+  /** Runs `use` with the finalized state once it is in memory, after earlier state events. */
+  private withState(portable: PortableState, use: (state: TrainingState) => void): void {
+    this.stateEvents = this.stateEvents
+      .then(async () => use(finalizeState(await unpackState(portable))))
+      .catch((error: unknown) => {
+        this.send({ type: 'stop', runId: this.runId });
+        this.fail(error as Error);
+      });
   }
 
   private finish(outcome: RunOutcome): void {
