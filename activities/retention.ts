@@ -1,12 +1,22 @@
-/** Deletes checkpoints the retention policy no longer keeps; runs as its own activity after each epoch. */
+/**
+ * After each epoch: writes the epoch's entry of the run's log (`<run>/log/epoch=000123.json`, the
+ * full history the bounded workflow record no longer carries), then deletes the checkpoints the
+ * retention policy no longer keeps.
+ */
 import type { CheckpointStore } from '../src/checkpoint/store';
 import { selectForDeletion } from '../src/checkpoint/retention';
-import type { RetentionInput } from './types';
+import type { EpochResult, RetentionInput } from './types';
+
+/** Where an epoch's log entry lives inside the run's folder. */
+export function epochLogName(epoch: number): string {
+  return `log/epoch=${String(epoch).padStart(6, '0')}.json`;
+}
 
 export async function applyRetention(
   store: CheckpointStore,
   input: RetentionInput,
 ): Promise<{ deleted: string[] }> {
+  if (input.epochLog) await writeEpochLog(store, input.runName, input.epochLog);
   const { policy } = input;
   if (!policy.keepLast && !policy.topK) return { deleted: [] };
   const metricsByUrl = new Map(input.epochCheckpoints.map((e) => [e.ckpt.url, e.metrics]));
@@ -25,4 +35,17 @@ export async function applyRetention(
   );
   for (const url of deleted) await store.remove(url);
   return { deleted };
+}
+
+async function writeEpochLog(store: CheckpointStore, runName: string, result: EpochResult): Promise<void> {
+  const { epoch, step, ckpt, metrics, weightsSha256, backend, durationMs } = result;
+  await store.putRunJson(runName, epochLogName(epoch), {
+    epoch,
+    step,
+    ckpt,
+    metrics,
+    weightsSha256,
+    backend,
+    durationMs,
+  });
 }

@@ -71,6 +71,8 @@ export interface RetentionInput {
   epochCheckpoints: { ckpt: CheckpointRef; metrics: Record<string, number> }[];
   policy: TrainingSpec['checkpoint'];
   resumeTarget: string;
+  /** The epoch that just finished: written to the run's per-epoch log, `<run>/log/epoch=000123.json`. */
+  epochLog?: EpochResult;
 }
 
 /** What the workflow's `controls` query gives a running epoch activity (it polls it). */

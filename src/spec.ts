@@ -9,6 +9,14 @@ import { z } from 'zod';
 import { runNameProblem } from './checkpoint/keys';
 
 const positiveInt = z.number().int().positive();
+const DAY_SECONDS = 86_400;
+/** A duration in seconds that the workflow turns into whole timers: 0, or 1 ms to 1 day. */
+const seconds = (name: string) =>
+  z
+    .number()
+    .min(0, `${name} must not be negative`)
+    .max(DAY_SECONDS, `${name} must be at most 1 day (86400)`)
+    .refine((s) => s === 0 || s >= 0.001, `${name} must be 0 or at least 0.001 (1 ms)`);
 
 const checkpointPolicy = z
   .object({
@@ -32,15 +40,26 @@ const recoveryPolicy = z
     heartbeatTimeoutSeconds: z
       .number()
       .min(1, 'heartbeatTimeoutSeconds must be at least 1 second')
+      .max(DAY_SECONDS, 'heartbeatTimeoutSeconds must be at most 1 day (86400)')
       .default(10),
     /** Crash (heartbeat timeout) recoveries before the run fails. @default 10 */
     maxCrashRecoveries: z.number().int().min(0).default(10),
     /** Preemptions (worker shutdown) before the run fails. @default 20 */
     maxPreemptions: z.number().int().min(0).default(20),
-    /** Transient infrastructure failures (S3, network) before the run fails. @default 10 */
+    /** Consecutive transient infrastructure failures (S3, network) without progress before the run fails. @default 10 */
     maxInfraRetries: z.number().int().min(0).default(10),
-    /** Wait before resuming after a failure. @default 1 */
-    backoffSeconds: z.number().min(0).default(1),
+    /**
+     * Wait before resuming after a failure: 0 (no wait) or 0.001 s to 1 day. Doubles for each
+     * consecutive infrastructure failure, up to `maxBackoffSeconds`. @default 1
+     */
+    backoffSeconds: seconds('backoffSeconds').default(1),
+    /** Cap of the doubling backoff after consecutive infrastructure failures (0.001 s to 1 day). @default 60 */
+    maxBackoffSeconds: seconds('maxBackoffSeconds').default(60),
+    /**
+     * Fallbacks to an older checkpoint (the one resumed from was missing or corrupt) allowed in a
+     * row, without a finished epoch in between, before the run fails. @default 3
+     */
+    maxFallbacks: z.number().int().min(0).default(3),
     /** Allow resuming on another tfjs backend (results will differ in the last bits). @default false */
     allowBackendChange: z.boolean().default(false),
   })

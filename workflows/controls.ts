@@ -7,7 +7,10 @@ import type { Progress } from './run-record';
 export const pauseSignal = wf.defineSignal('pause');
 /** Continue a paused run from the checkpoint saved when it paused. */
 export const resumeSignal = wf.defineSignal('resume');
-/** Finish the current epoch, checkpoint, and complete normally. */
+/**
+ * End the run: a running epoch finishes (and checkpoints) first; a paused or backing-off run ends
+ * at once at its last durable checkpoint. The result's status is `stopped`.
+ */
 export const stopSignal = wf.defineSignal('stop');
 /** Save an intra-epoch checkpoint now (the running epoch activity picks it up within seconds). */
 export const checkpointNowSignal = wf.defineSignal('checkpointNow');
@@ -16,9 +19,12 @@ export const progressQuery = wf.defineQuery<Progress>('progress');
 /** Polled by the running epoch activity. */
 export const controlsQuery = wf.defineQuery<ControlState>('controls');
 
-/** Installs the handlers; returns the live control state the workflow loop reads. */
-export function setupControls(progress: () => Progress): ControlState {
-  const state: ControlState = { paused: false, stopRequested: false, checkpointRequests: 0 };
+/**
+ * Installs the handlers; returns the live control state the workflow loop reads, starting from the
+ * state carried across continue-as-new.
+ */
+export function setupControls(progress: () => Progress, carried?: ControlState): ControlState {
+  const state: ControlState = { paused: false, stopRequested: false, checkpointRequests: 0, ...carried };
   wf.setHandler(pauseSignal, () => void (state.paused = true));
   wf.setHandler(resumeSignal, () => void (state.paused = false));
   wf.setHandler(stopSignal, () => void (state.stopRequested = true));

@@ -13,8 +13,12 @@ export type FailureClass =
   | { kind: 'unusable-checkpoint'; reason: string }
   | { kind: 'fatal'; reason: string; type: string };
 
-/** Classifies an epoch activity's failure (the activity runs with a single attempt). */
-export function classifyFailure(err: unknown): FailureClass {
+/**
+ * Classifies an epoch activity's failure (the activity runs with a single attempt). `start` is the
+ * checkpoint the attempt started from: an unusable-checkpoint failure that names another object
+ * (e.g. the key being written) says nothing about it, so it is not a reason to fall back.
+ */
+export function classifyFailure(err: unknown, start?: CheckpointRef): FailureClass {
   if (!(err instanceof ActivityFailure)) return { kind: 'fatal', reason: messageOf(err), type: 'Error' };
   const cause = err.cause;
   if (cause instanceof TimeoutFailure) {
@@ -32,7 +36,14 @@ export function classifyFailure(err: unknown): FailureClass {
     const ckpt = (cause.details?.[0] as { ckpt?: CheckpointRef } | undefined)?.ckpt;
     if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt };
     if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt };
-    if (isUnusableCheckpoint(type)) return { kind: 'unusable-checkpoint', reason: cause.message };
+    if (isUnusableCheckpoint(type)) {
+      const named = checkpointNamed(cause);
+      if (!named || named === start?.url) return { kind: 'unusable-checkpoint', reason: cause.message };
+      return {
+        kind: 'infrastructure',
+        reason: `${type} for ${named}, not the checkpoint resumed from: ${cause.message}`,
+      };
+    }
     // The activity boundary set nonRetryable from the error class's declared permanence.
     if (cause.nonRetryable) return { kind: 'fatal', reason: cause.message, type };
     return { kind: 'infrastructure', reason: `${type}: ${cause.message}` };
@@ -55,6 +66,13 @@ export function newestUsable(
   let best: CheckpointRef | undefined;
   for (const ckpt of known) if (!unusable.includes(ckpt.url) && isNewer(ckpt, best)) best = ckpt;
   return best;
+}
+
+/** The checkpoint a failure is about: a `url` in its details, else the first `.ckpt` URL in its message. */
+function checkpointNamed(cause: ApplicationFailure): string | undefined {
+  const detail = cause.details?.[0] as { url?: unknown } | undefined;
+  if (typeof detail?.url === 'string') return detail.url;
+  return /s3:\/\/\S+?\.ckpt/.exec(cause.message)?.[0];
 }
 
 function messageOf(err: unknown): string {

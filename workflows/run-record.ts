@@ -1,16 +1,28 @@
 /** The durable record of a training run: what the workflow knows, carried across continue-as-new. */
-import type { CheckpointRef, EpochResult, RecoveryEvent } from '../activities/types';
+import type {
+  CheckpointRef,
+  ControlState,
+  EpochResult,
+  RecoveryEvent,
+  RecoveryKind,
+} from '../activities/types';
 import type { TrainingSpec } from '../src/spec';
 
 export type RunStatus =
   'starting' | 'running' | 'paused' | 'recovering' | 'stopping' | 'completed' | 'stopped' | 'failed';
 
+/**
+ * Bounded: the workflow keeps a window of recent epochs and recoveries plus counters, and the
+ * checkpoints retention still needs; the full per-epoch log lives in the bucket
+ * (`<run>/log/epoch=000123.json`, written by the retention activity). See record-update.ts.
+ */
 export interface RunRecord {
   spec: TrainingSpec;
-  /** Every durable checkpoint known: epoch ends, intra-epoch ones from failures, `resumeFrom`. */
+  /** Durable checkpoints retention or a fallback may still need (newest last-ish; bounded). */
   checkpoints: CheckpointRef[];
-  /** Results of finished epochs, in order. */
+  /** Results of the most recent finished epochs (a window of `EPOCH_WINDOW`), in order. */
   epochs: EpochResult[];
+  /** The most recent recoveries (a window of `RECOVERY_WINDOW`); `counts` has the totals. */
   recoveries: RecoveryEvent[];
   /** Checkpoints that failed verification; never resumed from again. */
   unusable: string[];
@@ -19,10 +31,22 @@ export interface RunRecord {
   /** Set after a failure: the next activity is a `resumeEpoch` with this reason. */
   resumeReason?: RecoveryEvent['kind'];
   backend?: string;
+  /** The backend queue all of this run's epochs go to (README: Routing); absent: the run's task queue. */
+  route?: string;
   /** A fork's source: its weights start epoch 0 (only while nothing newer exists). */
   initFrom?: CheckpointRef;
   /** `checkpointNow` requests already satisfied by a saved checkpoint. */
   checkpointRequestsServed?: number;
+  /** Metrics of the epoch-end checkpoints in `checkpoints`, for top-K retention. */
+  scores?: { url: string; metrics: Record<string, number> }[];
+  /** Recoveries of each kind over the whole run (older records: counted from `recoveries`). */
+  counts?: Partial<Record<RecoveryKind, number>>;
+  /** Failures since the last progress (a finished epoch or a newer checkpoint), by kind. */
+  streak?: { infrastructure: number; fallback: number };
+  /** Non-fatal problems, e.g. a failed retention (the most recent `RECOVERY_WINDOW`). */
+  warnings?: string[];
+  /** Pause, stop and checkpoint-now requests, carried across continue-as-new. */
+  controls?: ControlState;
 }
 
 /** What the `progress` query returns. */
@@ -31,8 +55,12 @@ export interface Progress {
   epoch: number;
   epochs: number;
   lastCheckpoint?: CheckpointRef;
+  /** Metrics of the most recent epochs (a window; the full log is in the bucket). */
   metrics: EpochResult['metrics'][];
+  /** The most recent recoveries (a window); `recoveryCount` is the total. */
   recoveries: RecoveryEvent[];
+  recoveryCount?: number;
+  warnings?: string[];
   backend?: string;
 }
 
@@ -41,32 +69,50 @@ export interface TrainingResult {
   status: 'completed' | 'stopped';
   runName: string;
   finalCheckpoint: CheckpointRef;
+  /** Weights of the last finished epoch ('' when stopped before the first epoch finished). */
   weightsSha256: string;
+  /** The most recent finished epochs (at most `EPOCH_WINDOW`); the full log is in the bucket. */
   epochs: { epoch: number; ckpt: CheckpointRef; metrics: Record<string, number>; weightsSha256: string }[];
+  /** The most recent recoveries (at most `RECOVERY_WINDOW`); `recoveryCount` is the total. */
   recoveries: RecoveryEvent[];
+  recoveryCount?: number;
+  warnings?: string[];
   backend?: string;
 }
 
 /** The one-line story shown as the workflow's current details in the Web UI. */
 export function summaryLine(record: RunRecord, status: RunStatus): string {
   const last = record.epochs[record.epochs.length - 1];
-  const parts = [`${status}`, `epoch ${record.epochs.length}/${record.spec.epochs}`];
+  const parts = [`${status}`, `epoch ${epochsDone(record)}/${record.spec.epochs}`];
   if (last?.metrics.loss !== undefined) parts.push(`loss ${last.metrics.loss.toFixed(4)}`);
-  const n = record.recoveries.length;
+  const n = totalRecoveries(record);
   if (n) parts.push(`${n} ${n === 1 ? 'recovery' : 'recoveries'}`);
   if (record.position) parts.push(`last checkpoint ${record.position.url}`);
   return parts.join(' · ');
 }
 
-export function countRecoveries(record: RunRecord, kind: RecoveryEvent['kind']): number {
-  return record.recoveries.filter((r) => r.kind === kind).length;
+/** Finished epochs: the epoch of the last finished one + 1 (the window may hold fewer). */
+export function epochsDone(record: RunRecord): number {
+  const last = record.epochs[record.epochs.length - 1];
+  return last ? last.epoch + 1 : 0;
 }
 
+export function countRecoveries(record: RunRecord, kind: RecoveryEvent['kind']): number {
+  return record.counts?.[kind] ?? record.recoveries.filter((r) => r.kind === kind).length;
+}
+
+export function totalRecoveries(record: RunRecord): number {
+  if (!record.counts) return record.recoveries.length;
+  return Object.values(record.counts).reduce((sum, n) => sum + (n ?? 0), 0);
+}
+
+/** The best monitored value among the epochs the record still holds (window and kept scores). */
 export function bestMetric(record: RunRecord): number | undefined {
   const monitor = record.spec.checkpoint.topK;
-  const values = record.epochs
-    .map((e) => e.metrics[monitor?.monitor ?? 'loss'])
-    .filter((v) => v !== undefined);
+  const key = monitor?.monitor ?? 'loss';
+  const values = [...record.epochs.map((e) => e.metrics), ...(record.scores ?? []).map((s) => s.metrics)]
+    .map((m) => m[key])
+    .filter((v): v is number => v !== undefined);
   if (values.length === 0) return undefined;
   return monitor?.mode === 'max' ? Math.max(...values) : Math.min(...values);
 }

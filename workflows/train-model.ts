@@ -4,74 +4,109 @@
  * that `.ckpt` path explicitly. Deterministic: no I/O here, only Temporal APIs.
  */
 import * as wf from '@temporalio/workflow';
-import type { ResumeEpochInput, TrainEpochInput } from '../activities/types';
+import type { ControlState, ResumeEpochInput, TrainEpochInput } from '../activities/types';
 import type { createActivities } from '../activities';
 import type { TrainingSpecInput } from '../src/spec';
-import { classifyFailure, isNewer, newestUsable } from './recovery';
-import type { Progress, RunRecord, RunStatus, TrainingResult } from './run-record';
-import { countRecoveries } from './run-record';
+import { CHECKPOINT_UNUSABLE_TYPES } from './failure-types';
+import type { RunRecord, RunStatus, TrainingResult } from './run-record';
+import { recordEpoch, recordRetention, recordWarning, retentionInput } from './record-update';
+import { recover } from './recover';
 import { setupControls } from './controls';
+import { loopGuard } from './loop-guard';
+import { progressOf, resultOf } from './results';
 import { publishProgress } from './visibility';
 
 type Activities = ReturnType<typeof createActivities>;
 
+/** Patch ids: each guards a change of the workflow's commands, so older histories still replay. */
+const PATCH_STOP_IN_ANY_STATE = 'stop-while-paused-or-recovering';
+const PATCH_PAUSE_BEFORE_CONTINUE_AS_NEW = 'pause-before-continue-as-new';
+const PATCH_RETENTION_FAILURE_IS_A_WARNING = 'retention-failure-is-a-warning';
+
 const { prepareRun, applyRetention } = wf.proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  // Permanent errors arrive non-retryable from the activity boundary (activities/boundary.ts).
-  retry: { maximumAttempts: 5 },
+  // Permanent errors arrive as non-retryable failures (the activity boundary marks them).
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...CHECKPOINT_UNUSABLE_TYPES] },
 });
 
 export async function trainModel(input: TrainingSpecInput, carried?: RunRecord): Promise<TrainingResult> {
   const { workflowId } = wf.workflowInfo();
   const record: RunRecord = carried ?? (await startRecord(input, workflowId));
   const spec = record.spec;
-  const controls = setupControls(() => progressOf(record, status));
   let status: RunStatus = 'running';
+  const controls = setupControls(() => progressOf(record, status), record.controls);
   let epochsThisRun = 0;
   const publish = (s: RunStatus) => publishProgress(record, (status = s));
+  const guard = loopGuard();
   publish('running');
 
   for (;;) {
+    guard(); // every pass must have waited for something: a busy loop would take down the worker
     const epoch = record.position?.epoch ?? 0;
-    if (epoch >= spec.epochs || (controls.stopRequested && !record.resumeReason)) break;
+    if (epoch >= spec.epochs || isStopDue(record, controls)) break;
+    if (controls.paused && wf.patched(PATCH_PAUSE_BEFORE_CONTINUE_AS_NEW)) {
+      await waitWhilePaused(controls, publish);
+      continue;
+    }
     if (epochsThisRun >= spec.continueAsNewEvery || wf.workflowInfo().continueAsNewSuggested) {
       await wf.condition(wf.allHandlersFinished);
+      record.controls = { ...controls }; // a pause, stop or checkpoint-now must survive the new run
       return wf.continueAsNew<typeof trainModel>(input, record);
     }
     if (controls.paused) {
-      publish('paused');
-      await wf.condition(() => !controls.paused || controls.stopRequested);
-      publish('running');
+      await waitWhilePaused(controls, publish);
       continue;
     }
     try {
+      // Requests made while no epoch ran are served by the position: it is the run's current state.
+      if (record.position) record.checkpointRequestsServed = controls.checkpointRequests;
       const result = await runEpoch(record, epoch, workflowId).finally(() => {
         // Whatever ended the activity saved a checkpoint newer than every request so far.
         record.checkpointRequestsServed = controls.checkpointRequests;
       });
-      record.epochs = [...record.epochs.filter((e) => e.epoch < result.epoch), result];
-      record.checkpoints.push(result.ckpt);
-      record.position = result.ckpt;
-      record.resumeReason = undefined;
-      record.backend = result.backend;
+      recordEpoch(record, result);
+      if (result.route) record.route = result.route; // a run from before routing joins its worker's queue
       epochsThisRun++;
       publish('running');
-      const { deleted } = await applyRetention({
-        runName: spec.runName ?? workflowId,
-        checkpoints: record.checkpoints,
-        epochCheckpoints: record.epochs.map((e) => ({ ckpt: e.ckpt, metrics: e.metrics })),
-        policy: spec.checkpoint,
-        resumeTarget: result.ckpt.url,
-      });
-      record.checkpoints = record.checkpoints.filter((c) => !deleted.includes(c.url));
+      await retain(record, retentionInput(record, spec.runName ?? workflowId, result));
     } catch (err) {
-      await recover(record, err, epoch);
+      await recover(record, err, epoch, controls);
       publish(controls.paused ? 'paused' : 'recovering');
     }
   }
   const final = (record.position?.epoch ?? 0) < spec.epochs ? 'stopped' : 'completed';
   publish(final);
   return resultOf(record, final);
+}
+
+/**
+ * `stop` ends the run at the next point where no epoch activity runs: at once while paused or
+ * backing off, otherwise at the end of the running epoch. Older histories stopped only between
+ * epochs that ended normally.
+ */
+function isStopDue(record: RunRecord, controls: ControlState): boolean {
+  if (!controls.stopRequested) return false;
+  return !record.resumeReason || wf.patched(PATCH_STOP_IN_ANY_STATE);
+}
+
+async function waitWhilePaused(controls: ControlState, publish: (s: RunStatus) => void): Promise<void> {
+  publish('paused');
+  await wf.condition(() => !controls.paused || controls.stopRequested);
+  publish('running');
+}
+
+/** Retention deletes and logs; a failure of it is a warning, not a reason to fail the training. */
+async function retain(record: RunRecord, input: Parameters<Activities['applyRetention']>[0]): Promise<void> {
+  try {
+    const { deleted } = await applyRetention(input);
+    recordRetention(record, deleted);
+  } catch (err) {
+    if (!wf.patched(PATCH_RETENTION_FAILURE_IS_A_WARNING)) throw err;
+    const message = `retention after epoch ${input.resumeTarget} failed: ${messageOf(err)}`;
+    wf.log.warn(message);
+    recordWarning(record, message);
+    recordRetention(record, []);
+  }
 }
 
 async function startRecord(input: TrainingSpecInput, workflowId: string): Promise<RunRecord> {
@@ -91,6 +126,7 @@ async function startRecord(input: TrainingSpecInput, workflowId: string): Promis
     unusable: [],
     position: prepared.resumeFrom,
     initFrom: prepared.initFrom,
+    ...(prepared.route ? { route: prepared.route } : {}),
   };
 }
 
@@ -99,7 +135,9 @@ function runEpoch(record: RunRecord, epoch: number, workflowId: string) {
   const { spec, position, resumeReason } = record;
   const acts = wf.proxyActivities<Activities>({
     startToCloseTimeout: '7 days',
-    heartbeatTimeout: `${spec.recovery.heartbeatTimeoutSeconds} seconds`,
+    // Only workers of the run's backend fingerprint continue its checkpoints exactly (README: Routing).
+    ...(record.route ? { taskQueue: record.route } : {}),
+    heartbeatTimeout: spec.recovery.heartbeatTimeoutSeconds * 1000,
     retry: { maximumAttempts: 1 },
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: resumeReason
@@ -124,96 +162,7 @@ function runEpoch(record: RunRecord, epoch: number, workflowId: string) {
   return acts.trainEpoch(base);
 }
 
-/** The recovery branch: decide, record, back off. Throws when the run cannot go on. */
-async function recover(record: RunRecord, err: unknown, epoch: number): Promise<void> {
-  const failure = classifyFailure(err);
-  const { recovery } = record.spec;
-  if (failure.kind === 'fatal') {
-    throw wf.ApplicationFailure.nonRetryable(failure.reason, failure.type);
-  }
-  if (failure.kind === 'unusable-checkpoint') {
-    const bad = record.position;
-    if (!bad) throw wf.ApplicationFailure.nonRetryable(failure.reason, 'CheckpointCorruptError');
-    record.unusable.push(bad.url);
-    record.position = newestUsable(record.checkpoints, record.unusable);
-    if (!record.position && record.spec.resumeFrom) {
-      throw wf.ApplicationFailure.nonRetryable(
-        `no usable checkpoint left: ${failure.reason}. Point resumeFrom at another .ckpt (durable-fit ckpt ls <run>).`,
-        'NoValidCheckpointError',
-      );
-    }
-    const fromCkpt = record.position?.url ?? '(fresh start: no earlier checkpoint)';
-    record.recoveries.push({
-      kind: 'fallback',
-      reason: failure.reason,
-      atEpoch: epoch,
-      atBatch: bad.batch,
-      fromCkpt,
-    });
-    record.resumeReason = record.position ? 'fallback' : undefined;
-    return;
-  }
-  if (failure.ckpt && isNewer(failure.ckpt, record.position)) {
-    record.checkpoints.push(failure.ckpt);
-    record.position = failure.ckpt;
-  }
-  if (!record.position) record.resumeReason = undefined;
-  else record.resumeReason = failure.kind;
-  if (failure.kind === 'pause') return;
-  const budget = { crash: recovery.maxCrashRecoveries, preemption: recovery.maxPreemptions }[
-    failure.kind as string
-  ];
-  const used = countRecoveries(record, failure.kind);
-  if (used >= (budget ?? recovery.maxInfraRetries)) {
-    throw wf.ApplicationFailure.nonRetryable(
-      `${failure.kind} budget of ${budget ?? recovery.maxInfraRetries} exhausted: ${failure.reason}. ` +
-        `Recoveries so far: ${record.recoveries.map((r) => `${r.kind}@${r.atEpoch}:${r.atBatch}`).join(', ')}`,
-      'RecoveryBudgetExhaustedError',
-    );
-  }
-  const fromCkpt = record.position?.url ?? '(fresh start)';
-  record.recoveries.push({
-    kind: failure.kind,
-    reason: failure.reason,
-    atEpoch: epoch,
-    atBatch: failure.atBatch ?? (record.position?.epoch === epoch ? record.position.batch : 0),
-    fromCkpt,
-  });
-  await wf.sleep(`${recovery.backoffSeconds} seconds`);
-}
-
-function progressOf(record: RunRecord, status: RunStatus): Progress {
-  return {
-    status,
-    epoch: record.position?.epoch ?? 0,
-    epochs: record.spec.epochs,
-    lastCheckpoint: record.position,
-    metrics: record.epochs.map((e) => e.metrics),
-    recoveries: record.recoveries,
-    backend: record.backend,
-  };
-}
-
-function resultOf(record: RunRecord, status: TrainingResult['status']): TrainingResult {
-  const last = record.epochs[record.epochs.length - 1];
-  if (!last || !record.position) {
-    throw wf.ApplicationFailure.nonRetryable(
-      'the run stopped before finishing any epoch',
-      'StoppedBeforeFirstEpoch',
-    );
-  }
-  return {
-    status,
-    runName: record.spec.runName ?? wf.workflowInfo().workflowId,
-    finalCheckpoint: record.position,
-    weightsSha256: last.weightsSha256,
-    epochs: record.epochs.map((e) => ({
-      epoch: e.epoch,
-      ckpt: e.ckpt,
-      metrics: e.metrics,
-      weightsSha256: e.weightsSha256,
-    })),
-    recoveries: record.recoveries,
-    backend: record.backend,
-  };
+function messageOf(err: unknown): string {
+  const cause = err instanceof wf.ActivityFailure ? (err.cause ?? err) : err;
+  return cause instanceof Error ? cause.message : String(cause);
 }

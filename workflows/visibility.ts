@@ -1,7 +1,7 @@
 /** What the Temporal Web UI shows of a run: search attributes, memo, and the current-details line. */
 import * as wf from '@temporalio/workflow';
 import type { RunRecord, RunStatus } from './run-record';
-import { bestMetric, summaryLine } from './run-record';
+import { bestMetric, epochsDone, summaryLine, totalRecoveries } from './run-record';
 import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from './search-attributes';
 
 export function publishProgress(record: RunRecord, status: RunStatus): void {
@@ -11,8 +11,8 @@ export function publishProgress(record: RunRecord, status: RunStatus): void {
     { key: TASK, value: record.spec.task },
     { key: RUN_NAME, value: record.spec.runName ?? wf.workflowInfo().workflowId },
     { key: STATUS, value: status },
-    { key: EPOCH, value: record.epochs.length },
-    { key: RECOVERIES, value: record.recoveries.length },
+    { key: EPOCH, value: epochsDone(record) },
+    { key: RECOVERIES, value: totalRecoveries(record) },
     ...(last?.metrics.loss !== undefined ? [{ key: LOSS, value: last.metrics.loss }] : []),
     ...(best !== undefined ? [{ key: BEST_METRIC, value: best }] : []),
     ...(record.backend ? [{ key: BACKEND, value: record.backend }] : []),
@@ -21,7 +21,7 @@ export function publishProgress(record: RunRecord, status: RunStatus): void {
   wf.upsertMemo({
     summary: line,
     lastCheckpoint: record.position?.url ?? null,
-    recoveries: record.recoveries.length,
+    recoveries: totalRecoveries(record),
   });
   wf.setCurrentDetails(
     [

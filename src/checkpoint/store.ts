@@ -150,6 +150,16 @@ export class CheckpointStore {
     return { url, key, bytes: stat.size, sha256, lastModified: stat.lastModified };
   }
 
+  /**
+   * Writes a small JSON document under the run's folder, e.g. the per-epoch log
+   * `<run>/log/epoch=000123.json`. Overwrites: a re-run of the same epoch logs the same facts.
+   */
+  async putRunJson(runName: string, name: string, value: unknown): Promise<string> {
+    const key = `${runPrefix(runName)}${name}`;
+    await this.objects.put(key, Buffer.from(JSON.stringify(value, null, 1)));
+    return formatCheckpointUrl(this.bucket, key);
+  }
+
   /** Deletes one checkpoint (a no-op when it is already gone). */
   async remove(url: string): Promise<void> {
     await this.objects.remove(this.ckptKey(url));
