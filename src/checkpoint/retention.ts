@@ -1,8 +1,10 @@
 /**
  * Retention: which checkpoints of a run may be deleted. A pure function of the workflow's record
  * of checkpoints, so it is deterministic, replay-safe and testable; the deletion itself runs as an
- * activity. The kept set is the union of: the last K, the top K by a monitored metric, pinned
- * checkpoints, the current resume target and any checkpoint still being written.
+ * activity. The kept set is the union of: the last K epoch-end checkpoints, the top K of them by a
+ * monitored metric, intra-epoch checkpoints newer than the newest epoch end (the epoch under way),
+ * pinned checkpoints (another run resumes or forks from them), the current resume target and any
+ * checkpoint still being written. With neither `keepLast` nor `topK` set, everything is kept.
  */
 
 /** One checkpoint as the workflow recorded it. */
@@ -12,6 +14,11 @@ export interface RetentionRecord {
   step: number;
   /** Metrics at this checkpoint, e.g. `{ valLoss: 0.31 }`. */
   metrics?: Readonly<Record<string, number>>;
+  /**
+   * Saved mid-epoch (or a stray object superseded by a recorded one): never ranked; kept only while
+   * it is newer than every epoch-end checkpoint. @default false
+   */
+  intraEpoch?: boolean;
 }
 
 export interface TopKPolicy {
@@ -26,7 +33,7 @@ export interface TopKPolicy {
 export interface RetentionPolicy {
   /** Keep the K newest checkpoints by (epoch, step). */
   keepLast?: number;
-  /** Keep the K best by a metric; ties go to the newer checkpoint. */
+  /** Keep the K best by a metric, plus the newest; ties go to the newer checkpoint. */
   topK?: TopKPolicy;
   /** URLs that are never deleted. */
   pinned?: readonly string[];
@@ -49,8 +56,15 @@ export function selectForKeeping(
   if (policy.keepLast === undefined && policy.topK === undefined) return new Set(unique.map((r) => r.url));
   const kept = new Set<string>([...(policy.pinned ?? []), ...(context.inFlight ?? [])]);
   if (context.resumeTarget !== undefined) kept.add(context.resumeTarget);
-  for (const r of newestFirst(unique).slice(0, count(policy.keepLast))) kept.add(r.url);
-  if (policy.topK) for (const r of best(unique, policy.topK).slice(0, count(policy.topK.k))) kept.add(r.url);
+  const ends = unique.filter((r) => !r.intraEpoch);
+  for (const r of newestFirst(ends).slice(0, count(policy.keepLast))) kept.add(r.url);
+  const newestEnd = newestFirst(ends)[0];
+  if (policy.topK) {
+    for (const r of best(ends, policy.topK).slice(0, count(policy.topK.k))) kept.add(r.url);
+    if (newestEnd) kept.add(newestEnd.url); // Lightning's save_last: the newest goes with the best k
+  }
+  // An intra-epoch checkpoint matters only while its epoch is under way: newer than every epoch end.
+  for (const r of unique) if (r.intraEpoch && (!newestEnd || isAfter(r, newestEnd))) kept.add(r.url);
   return new Set(unique.map((r) => r.url).filter((url) => kept.has(url)));
 }
 
@@ -73,6 +87,10 @@ function dedupe(records: readonly RetentionRecord[]): RetentionRecord[] {
 
 function count(k: number | undefined): number {
   return k === undefined || !Number.isFinite(k) ? 0 : Math.max(0, Math.floor(k));
+}
+
+function isAfter(a: RetentionRecord, b: RetentionRecord): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.step > b.step);
 }
 
 function isNewer(a: RetentionRecord, b: RetentionRecord): number {

@@ -160,6 +160,31 @@ export class CheckpointStore {
     return formatCheckpointUrl(this.bucket, key);
   }
 
+  /** The JSON documents under `<run>/<folder>/` (e.g. `pins`), in key order; unreadable ones skipped. */
+  async listRunJson(runName: string, folder: string): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const object of await this.objects.list(`${runPrefix(runName)}${folder}/`)) {
+      if (!object.key.endsWith('.json')) continue;
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await this.objects.get(object.key)) chunks.push(chunk as Buffer);
+        out.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        if (!(err instanceof ObjectNotFoundError || err instanceof SyntaxError)) throw err;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Aborts the incomplete multipart uploads under a run's folder: parts a killed writer left behind
+   * (invisible, but stored and billed). Call it only when no writer of this run is alive, e.g. when
+   * a run or a resume starts. Returns how many uploads were aborted.
+   */
+  async abortIncompleteUploads(runName: string): Promise<number> {
+    return this.objects.abortIncompleteUploads(runPrefix(runName));
+  }
+
   /** Deletes one checkpoint (a no-op when it is already gone). */
   async remove(url: string): Promise<void> {
     await this.objects.remove(this.ckptKey(url));

@@ -54,6 +54,9 @@ export function createMemoryObjectClient(bucket = 'memory'): MemoryObjectClient 
       objects.delete(key);
       return Promise.resolve();
     },
+    // Writes here are atomic: there is never an incomplete upload.
+    listIncompleteUploads: () => Promise.resolve([]),
+    abortIncompleteUploads: () => Promise.resolve(0),
     list(prefix: string) {
       const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
       return Promise.resolve(keys.map((k) => toStat(k, objects.get(k) as StoredObject, false)));

@@ -137,6 +137,14 @@ export function createMinioObjectClient(
       }
     },
     remove: (key: string) => client.removeObject(bucket, key),
+    async listIncompleteUploads(prefix: string): Promise<string[]> {
+      return (await incompleteUploads(client, bucket, prefix)).map((u) => u.key);
+    },
+    async abortIncompleteUploads(prefix: string): Promise<number> {
+      const uploads = await incompleteUploads(client, bucket, prefix);
+      for (const u of uploads) await client.abortMultipartUpload(bucket, u.key, u.uploadId);
+      return uploads.length;
+    },
     async list(prefix: string): Promise<ObjectStat[]> {
       const out: ObjectStat[] = [];
       for await (const item of client.listObjectsV2(bucket, prefix, true)) {
@@ -166,6 +174,15 @@ function connect(connection: MinioConnection): Minio.Client {
     secretKey: connection.secretKey,
     region: connection.region,
   });
+}
+
+async function incompleteUploads(client: Minio.Client, bucket: string, prefix: string) {
+  const out: { key: string; uploadId: string }[] = [];
+  for await (const item of client.listIncompleteUploads(bucket, prefix, true)) {
+    const upload = item as { key?: string; uploadId?: string };
+    if (upload.key && upload.uploadId) out.push({ key: upload.key, uploadId: upload.uploadId });
+  }
+  return out;
 }
 
 /** Re-chunks a stream into buffers of exactly `size` bytes (the last one shorter). */

@@ -43,6 +43,10 @@ export interface ObjectClient {
   remove(key: string): Promise<void>;
   /** Objects whose key starts with `prefix`, recursively. */
   list(prefix: string): Promise<ObjectStat[]>;
+  /** Keys of the incomplete multipart uploads under `prefix` (one entry per upload). */
+  listIncompleteUploads(prefix: string): Promise<string[]>;
+  /** Aborts every incomplete multipart upload under `prefix`, freeing its parts; returns how many. */
+  abortIncompleteUploads(prefix: string): Promise<number>;
 }
 
 /** The object already exists and the write was create-only. */

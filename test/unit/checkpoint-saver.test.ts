@@ -22,7 +22,8 @@ const PLAIN = 'run/epoch=0001-step=0000030.ckpt';
 function flipOneBit(objects: ReturnType<typeof createMemoryObjectClient>, key: string) {
   const object = objects.objects.get(key);
   assert.ok(object, key);
-  object.body[object.body.length - 3] ^= 0x10;
+  const at = object.body.length - 3;
+  object.body[at] = (object.body[at] ?? 0) ^ 0x10;
 }
 
 describe('CheckpointSaver at a key that is already taken', () => {

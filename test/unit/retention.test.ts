@@ -15,18 +15,22 @@ const recordsArb = fc
     fc.tuple(
       ...positions.map(([epoch, step]) =>
         fc
-          .option(
-            fc.oneof(
-              fc.integer({ min: -5, max: 5 }).map((n) => n / 2),
-              fc.constant(NaN),
+          .tuple(
+            fc.option(
+              fc.oneof(
+                fc.integer({ min: -5, max: 5 }).map((n) => n / 2),
+                fc.constant(NaN),
+              ),
+              { nil: undefined },
             ),
-            { nil: undefined },
+            fc.boolean(),
           )
-          .map((loss): RetentionRecord => ({
+          .map(([loss, intraEpoch]): RetentionRecord => ({
             url: `s3://b/r/epoch=${epoch}-step=${step}.ckpt`,
             epoch,
             step,
             metrics: loss === undefined ? {} : { loss },
+            ...(intraEpoch ? { intraEpoch } : {}),
           })),
       ),
     ),
@@ -56,21 +60,27 @@ function oracleKept(
   const newer = (a: RetentionRecord, b: RetentionRecord) =>
     a.epoch > b.epoch || (a.epoch === b.epoch && a.step > b.step);
   const kept = new Set<string>();
+  const ends = records.filter((r) => !r.intraEpoch);
   for (const r of records) {
     const protectedUrl =
       r.url === resume || inFlight.includes(r.url) || (policy.pinned ?? []).includes(r.url);
-    const inLast = records.filter((o) => newer(o, r)).length < (policy.keepLast ?? 0);
-    let inTop = false;
+    if (r.intraEpoch) {
+      if (protectedUrl || ends.every((o) => newer(r, o))) kept.add(r.url);
+      continue;
+    }
+    const inLast = ends.filter((o) => newer(o, r)).length < (policy.keepLast ?? 0);
+    const isNewestEnd = ends.every((o) => o === r || !newer(o, r));
+    let inTop = policy.topK !== undefined && isNewestEnd;
     const topK = policy.topK;
     const v = r.metrics?.loss;
     if (topK && v !== undefined && Number.isFinite(v)) {
       const better = (o: RetentionRecord) => {
         const w = o.metrics?.loss;
-        if (w === undefined || !Number.isFinite(w)) return false;
+        if (o.intraEpoch || w === undefined || !Number.isFinite(w)) return false;
         if (w !== v) return topK.mode === 'min' ? w < v : w > v;
         return newer(o, r);
       };
-      inTop = records.filter(better).length < topK.k;
+      inTop ||= ends.filter(better).length < topK.k;
     }
     if (protectedUrl || inLast || inTop) kept.add(r.url);
   }
@@ -121,15 +131,14 @@ describe('retention', () => {
     });
     const records = [rec(0, 0.9), rec(1, 0.3), rec(2, 0.5), rec(3, 0.7)];
     assert.deepEqual(selectForDeletion(records, { keepLast: 1 }), ['u0', 'u1', 'u2']);
+    // top-k keeps the best k plus the newest (Lightning's save_top_k with save_last).
     assert.deepEqual(selectForDeletion(records, { topK: { k: 1, monitor: 'loss', mode: 'min' } }), [
       'u0',
       'u2',
-      'u3',
     ]);
     assert.deepEqual(selectForDeletion(records, { topK: { k: 1, monitor: 'loss', mode: 'max' } }), [
       'u1',
       'u2',
-      'u3',
     ]);
     assert.deepEqual(
       selectForDeletion(records, {
@@ -141,5 +150,25 @@ describe('retention', () => {
     );
     assert.deepEqual(selectForDeletion(records, {}), []);
     assert.deepEqual(selectForDeletion(records, { keepLast: 0 }, { resumeTarget: 'u2' }), ['u0', 'u1', 'u3']);
+  });
+
+  test('intra-epoch checkpoints of completed epochs go; those of the epoch under way and the resume target stay', () => {
+    const end = (epoch: number): RetentionRecord => ({ url: `e${epoch}`, epoch, step: epoch * 10 });
+    const mid = (epoch: number, batch: number): RetentionRecord => ({
+      url: `m${epoch}.${batch}`,
+      epoch,
+      step: epoch * 10 + batch,
+      intraEpoch: true,
+    });
+    const records = [mid(0, 3), mid(0, 6), end(1), mid(1, 4), end(2), mid(2, 5), mid(2, 8)];
+    assert.deepEqual(selectForDeletion(records, { keepLast: 5 }), ['m0.3', 'm0.6', 'm1.4']);
+    assert.deepEqual(selectForDeletion(records, { keepLast: 1 }, { resumeTarget: 'm1.4' }), [
+      'm0.3',
+      'm0.6',
+      'e1',
+    ]);
+    assert.deepEqual(selectForDeletion(records, {}), [], 'no policy: everything is kept');
+    // Before any epoch ended, every intra-epoch checkpoint belongs to the epoch under way.
+    assert.deepEqual(selectForDeletion([mid(0, 3), mid(0, 6)], { keepLast: 1 }), []);
   });
 });
