@@ -1,44 +1,76 @@
 /**
- * trainEpoch / resumeEpoch: one epoch on the training engine, as a Temporal activity. Heartbeats
- * every batch (the SDK throttles), saves intra-epoch checkpoints in the background, turns a worker
- * shutdown or a pause into a checkpoint plus a retryable failure that carries it, and returns the
- * epoch-end checkpoint. A checkpoint is heartbeated only after its upload completed.
+ * trainEpoch / resumeEpoch: one epoch on the training engine, as a Temporal activity. Heartbeats on
+ * a timer for as long as it runs (epoch-liveness.ts), saves intra-epoch checkpoints in the
+ * background, turns a worker shutdown or a pause into a checkpoint plus a retryable failure that
+ * carries it, and returns the epoch-end checkpoint. A checkpoint is heartbeated only after its
+ * upload completed.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CheckpointStore } from '../src/checkpoint/store';
-import { PAUSED, PREEMPTED } from '../workflows/failure-types';
+import { PREEMPTED } from '../workflows/failure-types';
 import type { EpochEngine, EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
-import { watchControls } from './controls-watch';
-import type { EpochResult, HeartbeatDetails, TrainEpochInput } from './types';
+import { watchInterruptions } from './epoch-interruptions';
+import { StartupCancelledError, startHeartbeats, untilCancelled } from './epoch-liveness';
+import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from './types';
 
 export interface EpochDeps {
   store: CheckpointStore;
   engine: EpochEngine;
   log?: (message: string, meta?: Record<string, unknown>) => void;
+  /** This worker's backend queue (src/worker/routing.ts), reported so the workflow routes the run there. */
+  route?: string;
+}
+
+/** What the activity knows while it runs; heartbeats send it. */
+interface EpochProgress {
+  details: HeartbeatDetails;
+  saver?: CheckpointSaver;
 }
 
 export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise<EpochResult> {
   const started = Date.now();
-  const { spec, epoch } = input;
-  const runName = spec.runName ?? input.workflowId;
   const ctx = Context.current();
-  const start = await startFrom(deps, input);
+  const batch = input.ckptPath ? (input.ckpt?.batch ?? 0) : 0;
+  const state: EpochProgress = { details: { epoch: input.epoch, batch, batches: 0, loss: NaN } };
+  const startCkpt = input.ckptPath ? input.ckpt : undefined;
+  const stopHeartbeats = startHeartbeats(ctx, () => ({
+    ...state.details,
+    ckpt: state.saver?.latest ?? startCkpt,
+    ...(deps.route ? { route: deps.route } : {}),
+  }));
+  try {
+    const job = await startJob(deps, input, ctx, state);
+    return await finishEpoch(deps, input, ctx, state, job, started);
+  } catch (err) {
+    if (err instanceof StartupCancelledError) throw preemptedAtStartup(err, startCkpt);
+    throw err;
+  } finally {
+    stopHeartbeats();
+  }
+}
+
+/** Start-up: fetch and verify the starting checkpoint, start the engine. Gives way to a shutdown. */
+async function startJob(deps: EpochDeps, input: TrainEpochInput, ctx: Context, state: EpochProgress) {
+  const { spec, epoch } = input;
+  const start = await untilCancelled(ctx, startFrom(deps, input));
   const initWeights =
     !start && input.initFrom
-      ? await deps.store.loadBytes(input.initFrom.url, {
-          sha256: input.initFrom.sha256,
-          bytes: input.initFrom.bytes,
-        })
+      ? await untilCancelled(
+          ctx,
+          deps.store.loadBytes(input.initFrom.url, {
+            sha256: input.initFrom.sha256,
+            bytes: input.initFrom.bytes,
+          }),
+        )
       : undefined;
-  const saver = new CheckpointSaver(deps.store, runName, start?.ref, (err) =>
+  const saver = new CheckpointSaver(deps.store, spec.runName ?? input.workflowId, start?.ref, (err) =>
     deps.log?.('intra-epoch checkpoint failed; training goes on', { error: String(err) }),
   );
-  let progress: HeartbeatDetails = { epoch, batch: start?.ref.batch ?? 0, batches: 0, loss: NaN };
-  const heartbeat = () => ctx.heartbeat({ ...progress, ckpt: saver.latest });
+  state.saver = saver;
   let lastSave = { at: Date.now(), step: start?.ref.step ?? 0 };
   let job: EpochJob | undefined = undefined;
-  job = await deps.engine.start({
+  const starting = deps.engine.start({
     config: {
       task: spec.task,
       hparams: spec.hparams,
@@ -52,35 +84,65 @@ export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise
     ...(initWeights ? { initWeights } : {}),
     specExtras: { training: spec },
     onProgress(p) {
-      progress = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
-      heartbeat();
+      state.details = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
       if (job && isSaveDue(spec.checkpoint, lastSave, p.step + 1) && !saver.busy) {
         lastSave = { at: Date.now(), step: p.step + 1 };
         saver.saveInBackground(job.snapshot());
       }
     },
   });
+  // A job that starts after a shutdown began trains nothing: stop it at its first batch boundary.
+  job = await untilCancelled(ctx, starting, (late) => {
+    late.stop();
+    late.done.catch(() => undefined);
+  });
+  return job;
+}
+
+/** Trains to the end of the epoch (or an interruption) and saves the epoch-end checkpoint. */
+async function finishEpoch(
+  deps: EpochDeps,
+  input: TrainEpochInput,
+  ctx: Context,
+  state: EpochProgress,
+  job: EpochJob,
+  started: number,
+): Promise<EpochResult> {
+  const saver = state.saver as CheckpointSaver;
   const interrupt = watchInterruptions(ctx, input, job, saver);
   try {
     const outcome = await job.done;
     await saver.idle();
     if (outcome.stopped) throw await interrupt.toFailure(outcome.state);
     const ckpt = await saver.save(outcome.state);
-    deps.engine.markWarm(ckpt.sha256);
-    progress = { ...progress, batch: progress.batches };
-    heartbeat();
+    job.markWarm(ckpt.sha256);
+    state.details = { ...state.details, batch: state.details.batches };
+    ctx.heartbeat({ ...state.details, ckpt, ...(deps.route ? { route: deps.route } : {}) });
     return {
-      epoch,
+      epoch: input.epoch,
       step: ckpt.step,
       ckpt,
       metrics: withoutEpoch(outcome.metrics ?? {}),
       weightsSha256: outcome.state.meta.weightsSha256,
       backend: outcome.state.meta.backend.name,
       durationMs: Date.now() - started,
+      ...(deps.route ? { route: deps.route } : {}),
     };
   } finally {
     interrupt.dispose();
   }
+}
+
+/** A shutdown before training began: nothing new to save; resume where this attempt was to start. */
+function preemptedAtStartup(err: StartupCancelledError, ckpt: CheckpointRef | undefined) {
+  return ApplicationFailure.create({
+    type: PREEMPTED,
+    message:
+      `worker shutting down or activity cancelled before training began (${err.reason}); ` +
+      `nothing was lost: the run resumes from ${ckpt?.url ?? 'the start'}`,
+    details: [{ ckpt }],
+    nonRetryable: false,
+  });
 }
 
 /**
@@ -105,52 +167,6 @@ function isSaveDue(
   const byBatches = policy.everyBatches > 0 && step - last.step >= policy.everyBatches;
   const bySeconds = policy.everySeconds > 0 && Date.now() - last.at >= policy.everySeconds * 1000;
   return byBatches || bySeconds;
-}
-
-/**
- * Cancellation (worker shutdown / preemption) and the workflow's pause and checkpoint-now controls.
- * Either way the job stops at a batch boundary, the state there is saved, and the activity fails
- * with a retryable failure whose details carry that durable checkpoint.
- */
-function watchInterruptions(ctx: Context, input: TrainEpochInput, job: EpochJob, saver: CheckpointSaver) {
-  let reason: { type: string; message: string } | undefined;
-  const stop = (type: string, message: string) => {
-    if (reason) return;
-    reason = { type, message };
-    job.stop();
-  };
-  const onAbort = () =>
-    stop(
-      PREEMPTED,
-      `worker shutting down or activity cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`,
-    );
-  ctx.cancellationSignal.addEventListener('abort', onAbort);
-  const controls = watchControls(
-    ctx,
-    input.workflowId,
-    {
-      onPause: () => stop(PAUSED, 'paused by request'),
-      onCheckpointNow: () => saver.saveInBackground(job.snapshot()),
-    },
-    input.checkpointRequestsServed ?? 0,
-  );
-  return {
-    async toFailure(state: Parameters<CheckpointSaver['save']>[0]) {
-      await saver.idle();
-      const ckpt = await saver.save(state);
-      const why = reason ?? { type: PREEMPTED, message: 'stopped' };
-      return ApplicationFailure.create({
-        type: why.type,
-        message: `${why.message}; checkpoint saved at epoch ${ckpt.epoch} batch ${ckpt.batch}: ${ckpt.url}`,
-        details: [{ ckpt }],
-        nonRetryable: false,
-      });
-    },
-    dispose() {
-      ctx.cancellationSignal.removeEventListener('abort', onAbort);
-      controls.stop();
-    },
-  };
 }
 
 function withoutEpoch(metrics: Record<string, number>): Record<string, number> {

@@ -6,6 +6,8 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import ms from 'ms';
+import type { StringValue } from 'ms';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {
@@ -42,6 +44,13 @@ export interface DurableFitOptions {
    * the CLI. Env `DFIT_TASK_MODULES`, comma-separated paths. @default []
    */
   taskModules: string[];
+  /**
+   * A trainer child that uses no CPU time and sends nothing for this long while it has work is
+   * killed, and the run resumes from its last checkpoint (the activity heartbeats on a timer, so the
+   * server alone would never notice). Env `DFIT_TRAINER_HANG_TIMEOUT`, a Temporal-style duration
+   * (`90s`, `2m`) or milliseconds. @default 60000 (60 s)
+   */
+  trainerHangTimeoutMs: number;
 }
 
 /** Environment variable name for each option, for error messages and docs. */
@@ -61,6 +70,7 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   toolsDir: 'DFIT_TOOLS_DIR',
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
+  trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
 };
 
 /** Defaults shared by the code, the docs and docker-compose.yml. */
@@ -76,6 +86,7 @@ export const DEFAULTS = {
   s3AccessKey: 'durable-fit',
   s3SecretKey: 'durable-fit-dev-secret',
   backend: 'auto',
+  trainerHangTimeoutMs: 60_000,
 } as const;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -110,6 +121,8 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => file.trim())
       .filter(Boolean)
       .map((file) => path.resolve(file)),
+    trainerHangTimeoutMs:
+      parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
   };
   const merged = { ...resolved, ...definedOnly(overrides) };
   if (overrides.temporalUiPort !== undefined && overrides.uiUrl === undefined && !pick('uiUrl')) {
@@ -137,6 +150,16 @@ function parsePort(value: string | undefined, key: keyof DurableFitOptions): num
     throw new Error(`${OPTION_ENV[key]}="${value}" is not a port number (1-65535)`);
   }
   return port;
+}
+
+/** A Temporal-style duration (`90s`, `2m`, `1.5h`) or plain milliseconds, as a positive number of ms. */
+function parseDuration(value: string | undefined, key: keyof DurableFitOptions): number | undefined {
+  if (value === undefined) return undefined;
+  const millis = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : ms(value as StringValue);
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
+    throw new Error(`${OPTION_ENV[key]}="${value}" is not a duration: use e.g. "90s", "2m" or milliseconds`);
+  }
+  return millis;
 }
 
 function definedOnly<T extends object>(value: Partial<T>): Partial<T> {

@@ -64,3 +64,15 @@ test('a profile file supplies the address when no flag or variable does', () => 
   assert.equal(config.namespace, 'prof');
   fs.rmSync(file);
 });
+
+test('the trainer hang timeout takes Temporal-style durations or milliseconds', () => {
+  assert.equal(resolveOptions({}).trainerHangTimeoutMs, 60_000);
+  assert.equal(resolveOptions({ DFIT_TRAINER_HANG_TIMEOUT: '90s' }).trainerHangTimeoutMs, 90_000);
+  assert.equal(resolveOptions({ DFIT_TRAINER_HANG_TIMEOUT: '2m' }).trainerHangTimeoutMs, 120_000);
+  assert.equal(resolveOptions({ DFIT_TRAINER_HANG_TIMEOUT: '1500' }).trainerHangTimeoutMs, 1500);
+  for (const bad of ['soon', '0', '-5s'])
+    assert.throws(
+      () => resolveOptions({ DFIT_TRAINER_HANG_TIMEOUT: bad }),
+      /DFIT_TRAINER_HANG_TIMEOUT=".*" is not a duration/,
+    );
+});
