@@ -98,6 +98,25 @@ export class TrainerCrashedError extends TrainingEngineError {
 }
 
 /**
+ * The trainer process stopped making progress (no CPU time, no messages) while it had work, e.g. it
+ * was SIGSTOPped or deadlocked; it was killed so the run can resume from its last checkpoint.
+ */
+export class TrainerHungError extends TrainingEngineError {
+  static readonly failureKind: FailureKind = 'transient';
+  constructor(
+    readonly pid: number,
+    readonly hangTimeoutMs: number,
+    readonly detail: string,
+  ) {
+    super(
+      `trainer process ${pid} hung: it ${detail} (limit ${hangTimeoutMs / 1000} s), so it was killed; ` +
+        'the run resumes from its last checkpoint. Raise DFIT_TRAINER_HANG_TIMEOUT if a single batch ' +
+        'legitimately waits longer than that without using CPU',
+    );
+  }
+}
+
+/**
  * An error thrown inside the trainer process, carried back with its original name, message and
  * failure kind: the activity boundary reports it under the remote class's name and permanence.
  */
@@ -141,7 +160,7 @@ export class InvalidRunConfigError extends TrainingEngineError {
 
 /** The task needs a tfjs kernel the active backend lacks (e.g. wasm has no Conv2D gradient). */
 export class BackendUnsupportedError extends TrainingEngineError {
-  static readonly failureKind: FailureKind = 'permanent';
+  static readonly failureKind: FailureKind = 'transient';
   constructor(
     readonly task: string,
     readonly backend: string,
