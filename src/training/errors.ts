@@ -160,7 +160,7 @@ export class InvalidRunConfigError extends TrainingEngineError {
 
 /** The task needs a tfjs kernel the active backend lacks (e.g. wasm has no Conv2D gradient). */
 export class BackendUnsupportedError extends TrainingEngineError {
-  static readonly failureKind: FailureKind = 'transient';
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly task: string,
     readonly backend: string,
