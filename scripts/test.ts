@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveOptions } from '../src/config/options';
+import { ensurePrerequisites, thisMachine } from './test-prerequisites';
 import { STACK_ENV } from '../test/helpers/stack-env';
 import { startTestStack } from '../test/helpers/start-test-stack';
 import type { RunningTestStack } from '../test/helpers/start-test-stack';
@@ -47,6 +48,12 @@ function selectFiles(): string[] {
 async function main(): Promise<number> {
   const files = selectFiles();
   if (files.length === 0) throw new Error('no test files selected');
+  // Before any server or test starts: a missing browser must not be a failed assertion at the end.
+  const unmet = ensurePrerequisites(files, thisMachine);
+  if (unmet) {
+    console.error(unmet);
+    return 2;
+  }
   const needsServers = files.some((f) => !f.startsWith(path.join('test', 'unit')));
   let running: RunningTestStack | undefined;
   const cleanup = async () => {
