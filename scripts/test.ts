@@ -3,7 +3,7 @@
  * hands their addresses to every test file, runs node's test runner over the tiers, and always tears
  * the servers down — on success, failure, or Ctrl-C.
  *
- *   npm test                          all tiers (unit, integration, fault, e2e), slow tests included
+ *   npm test                          all tiers (unit, workflow, integration, fault, e2e), slow tests included
  *   npm test -- --tier unit           one tier (repeatable)
  *   npm test -- --no-slow             leave out files named *.slow.test.ts
  *   npm test -- test/unit/foo.test.ts just these files
@@ -18,7 +18,9 @@ import { STACK_ENV } from '../test/helpers/stack-env';
 import { startTestStack } from '../test/helpers/start-test-stack';
 import type { RunningTestStack } from '../test/helpers/start-test-stack';
 
-const TIERS = ['unit', 'integration', 'fault', 'e2e'];
+// `workflow`: the real workflow against stub activities on its own dev server (no shared stack).
+const TIERS = ['unit', 'workflow', 'integration', 'fault', 'e2e'];
+const NO_SERVER_TIERS = ['unit', 'workflow'].map((tier) => path.join('test', tier));
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -54,7 +56,7 @@ async function main(): Promise<number> {
     console.error(unmet);
     return 2;
   }
-  const needsServers = files.some((f) => !f.startsWith(path.join('test', 'unit')));
+  const needsServers = files.some((f) => !NO_SERVER_TIERS.some((dir) => f.startsWith(dir)));
   let running: RunningTestStack | undefined;
   const cleanup = async () => {
     const r = running;

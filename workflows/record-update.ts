@@ -4,7 +4,13 @@
  * and recoveries in windows, totals in counters, and only the checkpoints that retention or a
  * fallback can still need. The full per-epoch log is written to the bucket by the retention activity.
  */
-import type { CheckpointRef, EpochResult, RecoveryEvent, RetentionInput } from '../activities/types';
+import type {
+  CheckpointRef,
+  EpochResult,
+  RecoveryEvent,
+  RecoveryKind,
+  RetentionInput,
+} from '../activities/types';
 import type { RunRecord } from './run-record';
 
 /** Finished epochs kept in the record (the result's `epochs`, the progress query's `metrics`). */
@@ -34,8 +40,9 @@ export function recordCheckpoint(record: RunRecord, ckpt: CheckpointRef): void {
 
 /** Appends a recovery to the window and counts it. */
 export function recordRecovery(record: RunRecord, event: RecoveryEvent): void {
+  const counts = countsOf(record); // before the window moves: older records count from it
+  record.counts = { ...counts, [event.kind]: (counts[event.kind] ?? 0) + 1 };
   record.recoveries = [...record.recoveries, event].slice(-RECOVERY_WINDOW);
-  record.counts = { ...countsOf(record), [event.kind]: (countsOf(record)[event.kind] ?? 0) + 1 };
 }
 
 export function recordWarning(record: RunRecord, warning: string): void {
@@ -67,6 +74,14 @@ export function retentionInput(record: RunRecord, runName: string, result: Epoch
     resumeTarget: result.ckpt.url,
     epochLog: result,
   };
+}
+
+/** Milliseconds to wait before resuming after a failure of this kind. */
+export function backoffMs(record: RunRecord, kind: RecoveryKind): number {
+  const { backoffSeconds, maxBackoffSeconds } = record.spec.recovery;
+  const doublings = kind === 'infrastructure' ? Math.max(0, streakOf(record).infrastructure - 1) : 0;
+  const cap = Math.max(backoffSeconds, maxBackoffSeconds ?? 60);
+  return Math.round(Math.min(backoffSeconds * 2 ** Math.min(doublings, 30), cap) * 1000);
 }
 
 export function streakOf(record: RunRecord): { infrastructure: number; fallback: number } {

@@ -8,19 +8,24 @@ import * as wf from '@temporalio/workflow';
 import type { ControlState, RecoveryEvent } from '../activities/types';
 import type { FailureClass } from './recovery';
 import { classifyFailure, isNewer, newestUsable } from './recovery';
-import { recordCheckpoint, recordRecovery, streakOf } from './record-update';
+import { backoffMs, recordCheckpoint, recordRecovery, streakOf } from './record-update';
 import type { RunRecord } from './run-record';
 import { countRecoveries } from './run-record';
 
 /** Patch ids: each guards a change of the workflow's commands, so older histories still replay. */
 export const PATCH_NO_TIMER_FOR_ZERO_BACKOFF = 'no-timer-for-zero-backoff';
+export const PATCH_SHOW_RECOVERING_WHILE_BACKING_OFF = 'show-recovering-while-backing-off';
 
-/** Decides, records and backs off; throws a non-retryable failure when the run cannot go on. */
+/**
+ * Decides, records and backs off; throws a non-retryable failure when the run cannot go on.
+ * `showRecovering` publishes the recovery before the backoff starts (older histories: after it).
+ */
 export async function recover(
   record: RunRecord,
   err: unknown,
   epoch: number,
   controls: ControlState,
+  showRecovering: () => void,
 ): Promise<void> {
   const failure = classifyFailure(err, record.position);
   if (failure.kind === 'fatal') throw wf.ApplicationFailure.nonRetryable(failure.reason, failure.type);
@@ -34,6 +39,7 @@ export async function recover(
   }
   checkBudget(record, failure);
   recordRecovery(record, event(record, failure, epoch));
+  if (wf.patched(PATCH_SHOW_RECOVERING_WHILE_BACKING_OFF)) showRecovering();
   await backOff(record, failure.kind, controls);
 }
 
@@ -42,7 +48,7 @@ function fallBack(record: RunRecord, reason: string, epoch: number): void {
   const bad = record.position;
   if (!bad) throw wf.ApplicationFailure.nonRetryable(reason, 'CheckpointCorruptError');
   const streak = streakOf(record);
-  const { maxFallbacks } = record.spec.recovery;
+  const maxFallbacks = record.spec.recovery.maxFallbacks ?? 3; // records carried from before the budget
   if (streak.fallback >= maxFallbacks) {
     throw wf.ApplicationFailure.nonRetryable(
       `fallback budget of ${maxFallbacks} exhausted: ${reason}. Checkpoints found unusable: ` +
@@ -110,12 +116,4 @@ async function backOff(
   }
   // A condition with a timeout records the same timer as a sleep; it is cancelled only by a control.
   await wf.condition(() => controls.stopRequested || controls.paused, ms);
-}
-
-/** Milliseconds to wait before resuming after a failure of this kind. */
-export function backoffMs(record: RunRecord, kind: RecoveryEvent['kind']): number {
-  const { backoffSeconds, maxBackoffSeconds } = record.spec.recovery;
-  const doublings = kind === 'infrastructure' ? Math.max(0, streakOf(record).infrastructure - 1) : 0;
-  const cap = Math.max(backoffSeconds, maxBackoffSeconds ?? 60);
-  return Math.round(Math.min(backoffSeconds * 2 ** Math.min(doublings, 30), cap) * 1000);
 }

@@ -70,7 +70,7 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
       publish('running');
       await retain(record, retentionInput(record, spec.runName ?? workflowId, result));
     } catch (err) {
-      await recover(record, err, epoch, controls);
+      await recover(record, err, epoch, controls, () => publish('recovering'));
       publish(controls.paused ? 'paused' : 'recovering');
     }
   }
@@ -110,13 +110,16 @@ async function retain(record: RunRecord, input: Parameters<Activities['applyRete
 }
 
 async function startRecord(input: TrainingSpecInput, workflowId: string): Promise<RunRecord> {
-  const prepared = await prepareRun({ spec: input, workflowId }).catch((err: unknown) => {
-    // Bad input: fail the run with the activity's own message, which says what to fix.
-    const cause = err instanceof wf.ActivityFailure ? err.cause : undefined;
-    if (cause instanceof wf.ApplicationFailure)
-      throw wf.ApplicationFailure.nonRetryable(cause.message, cause.type);
-    throw err;
-  });
+  const { firstExecutionRunId } = wf.workflowInfo(); // names the default run folder (unique per run)
+  const prepared = await prepareRun({ spec: input, workflowId, firstExecutionRunId }).catch(
+    (err: unknown) => {
+      // Bad input: fail the run with the activity's own message, which says what to fix.
+      const cause = err instanceof wf.ActivityFailure ? err.cause : undefined;
+      if (cause instanceof wf.ApplicationFailure)
+        throw wf.ApplicationFailure.nonRetryable(cause.message, cause.type);
+      throw err;
+    },
+  );
   const known = prepared.resumeFrom ? [prepared.resumeFrom] : [];
   return {
     spec: prepared.spec,
