@@ -154,6 +154,25 @@ export class CheckpointKeyConflictError extends CheckpointError {
   }
 }
 
+/**
+ * A new run was pointed at a run folder that already holds checkpoints of another run. Its keys
+ * would collide with that run's (keys are never overwritten), and its retention would delete them.
+ */
+export class RunFolderTakenError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
+  constructor(
+    readonly runName: string,
+    readonly count: number,
+    readonly newest: string,
+  ) {
+    super(
+      `run folder "${runName}" already holds ${count} checkpoint${count === 1 ? '' : 's'} of another run ` +
+        `(newest: ${newest}); pick another runName (or leave it out: each run then gets its own folder), ` +
+        `or continue that run explicitly with resumeFrom: ${newest}`,
+    );
+  }
+}
+
 /** The in-memory state cannot be written: a programming error in the caller. */
 export class InvalidCheckpointStateError extends CheckpointError {
   static readonly failureKind: FailureKind = 'permanent';

@@ -73,6 +73,21 @@ export function parseCheckpointKey(key: string): CheckpointKeyParts | undefined 
   return version === undefined ? parts : { ...parts, version: Number(version) };
 }
 
+/**
+ * The run folder of a run started without `runName`: the workflow id (made key-safe) plus the first
+ * 8 characters of its `firstExecutionRunId`, e.g. `nightly-0193a2f4`. Unique per workflow *run*, so
+ * reusing a workflow id (a nightly job, a Schedule) starts a fresh folder, and stable across
+ * continue-as-new (which changes the run id, not the first one). Without a run id: the workflow id.
+ */
+export function defaultRunName(workflowId: string, firstExecutionRunId?: string): string {
+  const suffix = firstExecutionRunId
+    ? `-${firstExecutionRunId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}`
+    : '';
+  let safe = workflowId.replace(/[^A-Za-z0-9._-]/g, '-').replace(/\.{2,}/g, '-');
+  if (!/^[A-Za-z0-9]/.test(safe)) safe = `run-${safe}`;
+  return safe.slice(0, MAX_RUN_NAME - suffix.length) + suffix;
+}
+
 /** The key prefix under which a run's checkpoints live. */
 export function runPrefix(runName: string): string {
   assertRunName(runName);

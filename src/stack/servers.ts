@@ -35,6 +35,14 @@ export interface MinioServerConfig {
   logFile: string;
   accessKey: string;
   secretKey: string;
+  /**
+   * Incomplete multipart uploads older than this are deleted with their parts (a killed writer's
+   * leftovers; MinIO ignores the S3 lifecycle rule for them, minio/minio#19115). MinIO duration syntax.
+   * @default '2h' (no checkpoint upload takes that long)
+   */
+  staleUploadsExpiry?: string;
+  /** How often MinIO looks for stale uploads. @default '10m' */
+  staleUploadsCleanupInterval?: string;
 }
 
 const SA_TYPE_NAMES: Record<string, string> = {
@@ -78,6 +86,8 @@ export function minioEnv(config: MinioServerConfig): NodeJS.ProcessEnv {
     MINIO_ROOT_PASSWORD: config.secretKey,
     MINIO_BROWSER_REDIRECT: 'off',
     MINIO_UPDATE: 'off',
+    MINIO_API_STALE_UPLOADS_EXPIRY: config.staleUploadsExpiry ?? '2h',
+    MINIO_API_STALE_UPLOADS_CLEANUP_INTERVAL: config.staleUploadsCleanupInterval ?? '10m',
   };
 }
 

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import { ObjectExistsError, ObjectNotFoundError } from './object-client';
+import { incompleteUploads, journaledUploads, journalKey } from './upload-journal';
 import type { ObjectClient, ObjectStat, PutOptions } from './object-client';
 
 export interface MinioConnection {
@@ -70,10 +71,29 @@ export function createMinioObjectClient(
     res.resume();
   }
 
+  async function putSmall(key: string, body: Buffer) {
+    const res = await client.makeRequestStreamAsync(
+      {
+        method: 'PUT',
+        bucketName: bucket,
+        objectName: key,
+        headers: { 'Content-Length': String(body.length) },
+      },
+      body,
+      client.enableSHA256 ? createHash('sha256').update(body).digest('hex') : '',
+      [200],
+      region,
+    );
+    res.resume();
+  }
+
   async function putMultipart(key: string, body: Readable, headers: Headers, ifNoneMatch: boolean) {
     const uploadId = await client.initiateNewMultipartUpload(bucket, key, headers);
     const query = (extra: string) => `${extra}uploadId=${encodeURIComponent(uploadId)}`;
+    const journal = journalKey(key, uploadId);
     try {
+      // Before any part: a killed writer's parts can then be found and aborted by prefix (below).
+      await putSmall(journal, Buffer.from(JSON.stringify({ key, uploadId })));
       const parts: string[] = [];
       for await (const part of chunksOf(body, partSize)) {
         const n = parts.length + 1;
@@ -96,6 +116,8 @@ export function createMinioObjectClient(
     } catch (err) {
       await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
       throw err;
+    } finally {
+      await client.removeObject(bucket, journal).catch(() => undefined); // expiry covers a failure here
     }
   }
 
@@ -138,12 +160,23 @@ export function createMinioObjectClient(
     },
     remove: (key: string) => client.removeObject(bucket, key),
     async listIncompleteUploads(prefix: string): Promise<string[]> {
-      return (await incompleteUploads(client, bucket, prefix)).map((u) => u.key);
+      const out: string[] = [];
+      for (const { key } of await journaledUploads(client, bucket, prefix)) {
+        for (const u of await incompleteUploads(client, bucket, key)) if (u.key === key) out.push(key);
+      }
+      return [...new Set(out)].sort();
     },
     async abortIncompleteUploads(prefix: string): Promise<number> {
-      const uploads = await incompleteUploads(client, bucket, prefix);
-      for (const u of uploads) await client.abortMultipartUpload(bucket, u.key, u.uploadId);
-      return uploads.length;
+      let aborted = 0;
+      for (const u of await journaledUploads(client, bucket, prefix)) {
+        const live = await incompleteUploads(client, bucket, u.key);
+        if (live.some((l) => l.uploadId === u.uploadId)) {
+          await client.abortMultipartUpload(bucket, u.key, u.uploadId);
+          aborted++;
+        }
+        await client.removeObject(bucket, u.journal);
+      }
+      return aborted;
     },
     async list(prefix: string): Promise<ObjectStat[]> {
       const out: ObjectStat[] = [];
@@ -174,15 +207,6 @@ function connect(connection: MinioConnection): Minio.Client {
     secretKey: connection.secretKey,
     region: connection.region,
   });
-}
-
-async function incompleteUploads(client: Minio.Client, bucket: string, prefix: string) {
-  const out: { key: string; uploadId: string }[] = [];
-  for await (const item of client.listIncompleteUploads(bucket, prefix, true)) {
-    const upload = item as { key?: string; uploadId?: string };
-    if (upload.key && upload.uploadId) out.push({ key: upload.key, uploadId: upload.uploadId });
-  }
-  return out;
 }
 
 /** Re-chunks a stream into buffers of exactly `size` bytes (the last one shorter). */

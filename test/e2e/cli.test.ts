@@ -171,7 +171,8 @@ test('a run started with `temporal workflow start` completes and its result name
   const result = (await client.workflow.getHandle(id).result()) as TrainingResult;
   assert.equal(result.status, 'completed');
   assert.match(result.finalCheckpoint.url, CKPT);
-  assert.ok(result.finalCheckpoint.url.includes(`/${id}/epoch=0002-`));
+  assert.match(result.runName, new RegExp(`^${id}-[0-9a-f]{8}$`), 'a run folder of its own');
+  assert.ok(result.finalCheckpoint.url.includes(`/${result.runName}/epoch=0002-`));
 });
 
 test('bad arguments exit 2 with a message; every command has --help with examples', async () => {

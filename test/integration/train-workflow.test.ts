@@ -43,12 +43,12 @@ test('a run trains every epoch, records each .ckpt, and ends with the golden wei
   assert.deepEqual(result.recoveries, []);
   assert.match(
     result.finalCheckpoint.url,
-    new RegExp(`^s3://durable-fit/${workflowId}/epoch=0003-step=0000024\\.ckpt$`),
+    new RegExp(`^s3://durable-fit/${workflowId}-[0-9a-f]{8}/epoch=0003-step=0000024\\.ckpt$`),
   );
   assert.equal(result.weightsSha256, await goldenWeightsSha256(spec));
 
   const objects = createMinioObjectClient(testStack().s3);
-  const keys = (await objects.list(`${workflowId}/`)).map((o) => o.key);
+  const keys = (await objects.list(`${result.runName}/`)).map((o) => o.key);
   for (const e of result.epochs)
     assert.ok(keys.includes(e.ckpt.url.replace('s3://durable-fit/', '')), e.ckpt.url);
 

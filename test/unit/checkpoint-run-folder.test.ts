@@ -1,0 +1,52 @@
+// The run folder: unique per workflow run by default, a folder holding another run's checkpoints is
+// refused (unless resuming from one of them), and a resume or fork pins its source checkpoint.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RunFolderTakenError } from '../../src/checkpoint/errors';
+import { defaultRunName, isValidRunName } from '../../src/checkpoint/keys';
+import { pinnedCheckpoints } from '../../src/checkpoint/pins';
+import { CheckpointStore } from '../../src/checkpoint/store';
+import { parseSpec } from '../../src/spec';
+import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { pinStart, prepareRunFolder } from '../../activities/run-folder';
+import { sampleState } from '../helpers/checkpoint-fixtures';
+
+const RUN_ID = '0193a2f4-7c1e-7b7a-9d3e-1234567890ab';
+
+test('the default run folder is the workflow id plus 8 characters of the first run id, always a valid name', () => {
+  assert.equal(defaultRunName('nightly', RUN_ID), 'nightly-0193a2f4');
+  assert.notEqual(defaultRunName('nightly', RUN_ID), defaultRunName('nightly', 'ffff0000-0000'));
+  assert.equal(defaultRunName('nightly'), 'nightly', 'no run id: the workflow id, as before');
+  for (const id of ['a b/c', '..', '-x', 'é'.repeat(200), 'x'.repeat(300), 'a..b']) {
+    const name = defaultRunName(id, RUN_ID);
+    assert.ok(isValidRunName(name), `${JSON.stringify(id)} → ${name}`);
+    assert.ok(name.endsWith('-0193a2f4'), name);
+  }
+});
+
+test('a folder holding checkpoints is refused unless the run resumes from one of them', async () => {
+  const store = new CheckpointStore(createMemoryObjectClient('bucket-f'));
+  const spec = (extra: object) =>
+    parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'shared', ...extra });
+  await prepareRunFolder(store, spec({})); // empty: fine
+  const saved = await store.save('shared', sampleState());
+  await assert.rejects(prepareRunFolder(store, spec({})), (err: unknown) => {
+    assert.ok(err instanceof RunFolderTakenError);
+    assert.match(err.message, /pick another runName.*resumeFrom: s3:\/\/bucket-f\/shared\/epoch=0001/);
+    return true;
+  });
+  await prepareRunFolder(store, spec({ resumeFrom: saved.url }));
+  const other = await store.save('other', sampleState());
+  await assert.rejects(prepareRunFolder(store, spec({ resumeFrom: other.url })), RunFolderTakenError);
+});
+
+test("a resume or fork from another run's checkpoint pins it in that run's folder", async () => {
+  const store = new CheckpointStore(createMemoryObjectClient('bucket-f'));
+  const parent = await store.save('parent', sampleState());
+  const ref = { url: parent.url, sha256: parent.sha256, bytes: parent.bytes, epoch: 1, batch: 0, step: 30 };
+  const spec = parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'child' });
+  await pinStart(store, { spec, initFrom: ref });
+  assert.deepEqual(await pinnedCheckpoints(store, 'parent'), [parent.url]);
+  await pinStart(store, { spec: { ...spec, runName: 'parent' }, resumeFrom: ref });
+  assert.deepEqual(await pinnedCheckpoints(store, 'parent'), [parent.url], 'no self-pin');
+});
