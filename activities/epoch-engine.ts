@@ -3,7 +3,7 @@
  * an epoch from verified checkpoint bytes (or fresh), watch batches, take snapshots, stop at a batch
  * boundary. Adapters: the isolated trainer process (production) and in-process (tests, benchmarks).
  */
-import type { EpochMetrics, TrainingState } from '../src/state';
+import type { BackendInfo, EpochMetrics, TrainingState } from '../src/state';
 import type { BatchProgress } from '../src/training/run-loop';
 import type { RunConfig } from '../src/training/session';
 
@@ -44,18 +44,22 @@ export interface EpochJob {
   stop(): void;
   /** Settles when the epoch ends or the job stops; rejects when the engine fails or crashes. */
   readonly done: Promise<EpochOutcome>;
+  /**
+   * The state this job ended with is exactly the checkpoint with this SHA-256 (it was just saved),
+   * so a next epoch from that checkpoint may skip loading it. Per job: with several trainer slots,
+   * only the job knows which slot holds that state.
+   */
+  markWarm(sha256: string): void;
 }
 
 export interface EpochEngine {
   /** tfjs backend name in use (`wasm`, `cpu`, `tensorflow`). */
   backend(): Promise<string>;
+  /** The backend with its package versions: what a checkpoint records and routing fingerprints. */
+  backendInfo(): Promise<BackendInfo>;
+  /** Starts an epoch on a free trainer; throws `TrainerBusyError` when none is free. */
   start(request: EpochRequest): Promise<EpochJob>;
-  /**
-   * The engine's model is exactly the checkpoint with this SHA-256 (it just wrote it), so a next
-   * epoch from that checkpoint may skip loading it.
-   */
-  markWarm(sha256: string): void;
-  /** True when the engine's model is exactly the checkpoint with this SHA-256. */
+  /** True when the engine holds exactly the checkpoint with this SHA-256 (see `EpochJob.markWarm`). */
   isWarm(sha256: string): boolean;
   /** Frees the engine (stops a trainer process). */
   close(): Promise<void>;

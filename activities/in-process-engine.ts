@@ -22,6 +22,9 @@ export function createInProcessEngine(options: { backend?: BackendRequest } = {}
     async backend() {
       return (await getTrainer()).backend.name;
     },
+    async backendInfo() {
+      return (await getTrainer()).backend;
+    },
     async start(request: EpochRequest): Promise<EpochJob> {
       const t = await getTrainer();
       let session: TrainingSession;
@@ -56,12 +59,13 @@ export function createInProcessEngine(options: { backend?: BackendRequest } = {}
         snapshot: async () => finalizeState(await control.requestSnapshot()),
         stop: () => control.requestStop(),
         done,
+        markWarm(sha256: string) {
+          // One session at a time here: only while it is still the engine's latest.
+          if (last === session) warm = { sha256, session };
+        },
       };
     },
     isWarm,
-    markWarm(sha256: string) {
-      if (last) warm = { sha256, session: last };
-    },
     async close() {
       last?.dispose();
       last = undefined;

@@ -8,6 +8,7 @@ import type { EpochEngine } from './epoch-engine';
 import { atBoundary } from './boundary';
 import { runEpoch } from './epoch';
 import { prepareRun } from './prepare-run';
+import { withRoute } from './route-run';
 import { applyRetention } from './retention';
 import type {
   EpochResult,
@@ -22,6 +23,11 @@ export interface ActivityDeps {
   store: CheckpointStore;
   engine: EpochEngine;
   log?: (message: string, meta?: Record<string, unknown>) => void;
+  /**
+   * This worker's backend queue (`workerRoute` in src/worker/routing.ts). When set, `prepareRun`
+   * routes each run's epochs to one backend queue; absent, epochs go to the run's task queue.
+   */
+  route?: string;
 }
 
 /**
@@ -31,7 +37,9 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Validates the spec (defaults applied) and its `resumeFrom`; fails fast on bad input. */
-    prepareRun: atBoundary((input: PrepareRunInput): Promise<PreparedRun> => prepareRun(deps, input)),
+    prepareRun: atBoundary(async (input: PrepareRunInput): Promise<PreparedRun> =>
+      withRoute(await prepareRun(deps, input), deps.route),
+    ),
     /** Trains one epoch from the previous epoch's recorded `.ckpt` (or fresh at epoch 0). */
     trainEpoch: atBoundary((input: TrainEpochInput): Promise<EpochResult> => runEpoch(deps, input)),
     /** After a crash, preemption or fallback: continues from the explicit `.ckpt` in `input.ckptPath`. */

@@ -3,6 +3,7 @@
  * hashes, never tensors (Temporal payloads are limited to 2 MiB).
  */
 import type { TrainingSpec } from '../src/spec';
+import type { BackendInfo } from '../src/state';
 
 /** A checkpoint that is durable in the object store: its PUT succeeded and its hash is recorded. */
 export interface CheckpointRef {
@@ -23,6 +24,8 @@ export interface EpochResult {
   weightsSha256: string;
   backend: string;
   durationMs: number;
+  /** The backend queue of the worker that trained it (absent on a worker without routing). */
+  route?: string;
 }
 
 /** What the epoch activity heartbeats; `ckpt` is already durable when it appears here. */
@@ -32,6 +35,8 @@ export interface HeartbeatDetails {
   batches: number;
   loss: number;
   ckpt?: CheckpointRef;
+  /** The backend queue of the worker training (absent on a worker without routing). */
+  route?: string;
 }
 
 export interface TrainEpochInput {
@@ -94,4 +99,12 @@ export interface PreparedRun {
   resumeFrom?: CheckpointRef;
   /** `spec.forkedFrom.ckpt` (a fork with new hparams): verified; its weights start the run. */
   initFrom?: CheckpointRef;
+  /**
+   * The backend queue every epoch of this run goes to (src/worker/routing.ts): that of the
+   * `resumeFrom` checkpoint's backend, else that of the worker that ran `prepareRun`. Absent on a
+   * worker without routing: epochs then go to the run's task queue.
+   */
+  route?: string;
+  /** The `resumeFrom` checkpoint's backend: routing reads it, and strips it from the result. */
+  resumeBackend?: BackendInfo;
 }

@@ -1,6 +1,6 @@
 /** `durable-fit worker`: a training worker process. */
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker } from '../worker/create-worker';
 import { BACKEND_REQUESTS } from '../training/backend';
@@ -21,7 +21,11 @@ export function workerCommand(): Command {
     .addOption(
       new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_REQUESTS]).env('DFIT_BACKEND'),
     )
-    .addOption(new Option('--concurrency <n>', 'training activities at once').default(1).argParser(Number))
+    .addOption(
+      new Option('--concurrency <n>', 'epochs trained at once, each in its own trainer process')
+        .default(1)
+        .argParser(parseConcurrency),
+    )
     .option('--identity <name>', 'worker identity shown in the Web UI')
     .option(
       '--task-module <path>',
@@ -46,18 +50,26 @@ export function workerCommand(): Command {
         const options = optionsFromFlags(flags);
         if (flags.backend) options.backend = flags.backend;
         options.taskModules.push(...flags.taskModule.map((file) => path.resolve(file)));
-        const { worker, connection } = await createWorker(options, process.env, {
+        const created = await createWorker(options, process.env, {
           maxConcurrentTrainings: flags.concurrency,
           identity: flags.identity,
         });
+        const route = created.route ? ` and backend queue "${created.route}"` : '';
         process.stderr.write(
-          `durable-fit worker ${worker.options.identity} polling task queue "${options.taskQueue}" ` +
-            `on ${options.temporalAddress} (backend ${options.backend})\n`,
+          `durable-fit worker ${created.worker.options.identity} polling task queue "${options.taskQueue}"${route} ` +
+            `on ${options.temporalAddress} (backend ${options.backend}, ${flags.concurrency} training slot(s))\n`,
         );
-        await worker.run();
-        await connection.close();
+        await created.run();
+        await created.connection.close();
       } catch (err) {
         fail(err);
       }
     });
+}
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('a whole number of trainer slots, at least 1');
+  return n;
 }

@@ -1,4 +1,10 @@
-/** Builds a durable-fit training worker from resolved options (the `durable-fit worker` command uses it). */
+/**
+ * Builds a durable-fit training worker process from resolved options (the `durable-fit worker`
+ * command uses it): two Temporal workers on one connection and one engine. One polls the shared
+ * task queue (workflows, `prepareRun`, retention); the other polls this backend's queue
+ * (`<taskQueue>@<fingerprint>`, src/worker/routing.ts) for epochs, so a run's epochs reach only
+ * workers that continue its checkpoints bit-exactly. Training slots: `maxConcurrentTrainings`.
+ */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
@@ -7,40 +13,95 @@ import type { DurableFitOptions, Env } from '../config/options';
 import { temporalConnectConfig } from '../config/temporal';
 import type { BackendRequest } from '../training/backend';
 import { DurableTrainingPlugin } from './plugin';
+import { workerRoute } from './routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
 
 export interface CreateWorkerOptions {
-  /** Engine to train with. @default a trainer child process on `options.backend` */
+  /** Engine to train with (closed when the worker stops). @default trainer child processes on `options.backend` */
   engine?: EpochEngine;
-  /** Training activities at once. @default 1 */
+  /** Epochs trained at once, each in its own trainer process (slot). @default 1 */
   maxConcurrentTrainings?: number;
   /** Worker identity shown in the Web UI. @default Temporal's `pid@host` */
   identity?: string;
+  /**
+   * Route each run's epochs to its backend's queue. Off, epochs run on the shared task queue on any
+   * worker: only safe when every worker has the same backend fingerprint. @default true
+   */
+  routing?: boolean;
+}
+
+/** A worker process: `run()` until SIGTERM/SIGINT or `shutdown()`; the engine closes after both workers. */
+export interface DurableFitWorker {
+  /** The shared-queue worker (workflows and short activities). */
+  worker: Worker;
+  /** The backend-queue worker (epochs); absent when routing is off. */
+  epochWorker?: Worker;
+  /** This worker's backend queue; absent when routing is off. */
+  route?: string;
+  connection: NativeConnection;
+  run(): Promise<void>;
+  /** Starts a graceful shutdown of both workers (running epochs save a checkpoint first). */
+  shutdown(): void;
 }
 
 export async function createWorker(
   options: DurableFitOptions,
   env: Env,
   extra: CreateWorkerOptions = {},
-): Promise<{ worker: Worker; connection: NativeConnection }> {
+): Promise<DurableFitWorker> {
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
+  const slots = extra.maxConcurrentTrainings ?? 1;
   const engine =
     extra.engine ??
-    createProcessEngine({ backend: options.backend as BackendRequest, taskModules: options.taskModules });
-  await engine.backend(); // start the trainer (and load its backend) now, not in the first recovery
-  const plugin = new DurableTrainingPlugin({
-    store: createStore(options),
-    engine,
-    maxConcurrentTrainings: extra.maxConcurrentTrainings,
-  });
-  const worker = await Worker.create({
+    createProcessEngine({
+      backend: options.backend as BackendRequest,
+      taskModules: options.taskModules,
+      slots,
+      hangTimeoutMs: options.trainerHangTimeoutMs,
+    });
+  // Start a trainer (and load its backend) now, not in the first recovery; routing needs its versions.
+  const backend = await engine.backendInfo();
+  const route = extra.routing === false ? undefined : workerRoute(options.taskQueue, backend);
+  const base = {
     connection,
     namespace: config.namespace ?? options.namespace,
-    taskQueue: options.taskQueue,
     ...(extra.identity ? { identity: extra.identity } : {}),
-    plugins: [plugin],
+  };
+  const pluginOptions = {
+    store: createStore(options),
+    engine,
+    maxConcurrentTrainings: slots,
+    closeEngine: false,
+  };
+  const worker = await Worker.create({
+    ...base,
+    taskQueue: options.taskQueue,
+    plugins: [new DurableTrainingPlugin({ ...pluginOptions, ...(route ? { route } : {}) })],
   });
-  return { worker, connection };
+  const epochWorker = route
+    ? await Worker.create({
+        ...base,
+        taskQueue: route,
+        plugins: [new DurableTrainingPlugin({ ...pluginOptions, route, role: 'epochs' })],
+      })
+    : undefined;
+  const workers = epochWorker ? [worker, epochWorker] : [worker];
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    worker,
+    ...(epochWorker ? { epochWorker, route } : {}),
+    connection,
+    shutdown,
+    async run() {
+      // One stopping (a signal, or a fatal error) stops the other; the engine outlives both.
+      const results = await Promise.allSettled(workers.map((w) => w.run().finally(shutdown)));
+      await engine.close();
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
 }

@@ -22,23 +22,39 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
    * the UI and CLI and deliver pause/cancel quickly; the SDK's default waits up to 0.8 × timeout. @default '1s'
    */
   maxHeartbeatThrottleInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
+  /**
+   * What this worker serves: `all` (workflows and every activity, on the shared task queue) or
+   * `epochs` (only `trainEpoch`/`resumeEpoch`, on the backend queue named by `route`). @default 'all'
+   */
+  role?: 'all' | 'epochs';
+  /**
+   * Close the engine when this worker stops. Pass false when two workers share one engine (the
+   * shared-queue and backend-queue workers of one process) and close it after both. @default true
+   */
+  closeEngine?: boolean;
 }
 
 /**
  * Use it on your own worker:
  * `Worker.create({ connection, taskQueue, plugins: [new DurableTrainingPlugin({ store, engine })] })`.
+ * For a fleet of mixed backends, also pass `route` and run a second worker on that queue with
+ * `role: 'epochs'` (README: Routing; `createWorker` does both).
  */
 export class DurableTrainingPlugin extends SimplePlugin {
   constructor(private readonly pluginOptions: DurableTrainingPluginOptions) {
+    const activities = createActivities(pluginOptions);
+    const epochsOnly = pluginOptions.role === 'epochs';
     super({
       name: 'durable-fit',
-      activities: createActivities(pluginOptions),
-      workflowsPath: require.resolve('../../workflows'),
+      activities: epochsOnly
+        ? { trainEpoch: activities.trainEpoch, resumeEpoch: activities.resumeEpoch }
+        : activities,
+      ...(epochsOnly ? {} : { workflowsPath: require.resolve('../../workflows') }),
       runContext: async (next) => {
         try {
           await next();
         } finally {
-          await pluginOptions.engine.close();
+          if (pluginOptions.closeEngine !== false) await pluginOptions.engine.close();
         }
       },
     });

@@ -50,14 +50,15 @@ export async function startTestWorker(options: DurableFitOptions, extra: CreateW
     Runtime.install({ logger: new DefaultLogger('ERROR') }); // keep test output readable
     runtimeInstalled = true;
   }
-  const { worker, connection } = await createWorker(options, testEnv(), extra);
-  const running = worker.run();
+  const created = await createWorker(options, testEnv(), extra);
+  const running = created.run(); // both the shared-queue and the backend-queue worker
   return {
-    worker: worker as Worker,
+    worker: created.worker as Worker,
+    route: created.route,
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      created.shutdown();
       await running;
-      await connection.close();
+      await created.connection.close();
     },
   };
 }

@@ -1,0 +1,107 @@
+/**
+ * The trainer slots of one worker process: one trainer child per slot (started on first use), each
+ * with its own warm state. A slot runs one epoch at a time, so `worker --concurrency N` gets N
+ * slots and N epochs train at once, each in its own process (the data-parallel work places one
+ * shard per slot).
+ */
+import type { TrainingState } from '../src/state';
+import type { BackendInfo } from '../src/state';
+import type { BackendRequest } from '../src/training/backend';
+import { TrainerBusyError } from '../src/training/errors';
+import { TrainerProcess } from '../src/training/trainer-client';
+
+export interface TrainerSlotsOptions {
+  /** @default 'auto' */
+  backend?: BackendRequest;
+  /** Modules that register user tasks, loaded in every trainer process too. @default [] */
+  taskModules?: string[];
+  /** Trainer processes at most (one epoch each at a time). @default 1 */
+  slots?: number;
+  /** A trainer that uses no CPU and sends nothing this long while busy is killed. @default 60000 */
+  hangTimeoutMs?: number;
+}
+
+/** One trainer process and what it holds. */
+export interface TrainerSlot {
+  readonly index: number;
+  trainer?: Promise<TrainerProcess>;
+  busy: boolean;
+  /** The state this slot's last epoch ended with: exactly the checkpoint with `sha256`, once saved. */
+  warm?: { sha256?: string; state: TrainingState };
+  /** Monotonic use counter, to reuse the least recently used slot first. */
+  usedAt: number;
+}
+
+export class TrainerSlots {
+  readonly slots: TrainerSlot[];
+  private uses = 0;
+
+  constructor(private readonly options: TrainerSlotsOptions = {}) {
+    const n = options.slots ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`slots must be a positive integer, got ${n}`);
+    this.slots = Array.from({ length: n }, (_, index) => ({ index, busy: false, usedAt: 0 }));
+  }
+
+  /** The backend of the trainers (starts the first slot's process if none runs yet). */
+  async backend(): Promise<BackendInfo> {
+    const slot = this.slots.find((s) => s.trainer) ?? this.slots[0]!;
+    return (await this.trainerOf(slot)).backend;
+  }
+
+  /** A warm state whose saved checkpoint has this SHA-256, in any slot. */
+  warmState(sha256: string): TrainingState | undefined {
+    return this.slots.find((s) => s.warm?.sha256 === sha256)?.warm?.state;
+  }
+
+  /**
+   * Takes a free slot: the one warm for `sha256` (its process has that run's data cached), else one
+   * that holds nothing warm, else the least recently used. Throws `TrainerBusyError` when every slot
+   * trains: the worker took more epochs than it has slots.
+   */
+  acquire(sha256?: string): TrainerSlot {
+    const free = this.slots.filter((s) => !s.busy);
+    const slot =
+      free.find((s) => sha256 !== undefined && s.warm?.sha256 === sha256) ??
+      free.find((s) => !s.warm) ??
+      free.sort((a, b) => a.usedAt - b.usedAt)[0];
+    if (!slot) {
+      throw new TrainerBusyError(
+        `all ${this.slots.length} trainer slots are training; run at most as many epochs at once as ` +
+          'slots (worker --concurrency N gives N slots)',
+      );
+    }
+    slot.busy = true;
+    slot.usedAt = ++this.uses;
+    return slot;
+  }
+
+  release(slot: TrainerSlot): void {
+    slot.busy = false;
+  }
+
+  /** The slot's trainer process, started (again, after a crash) when needed. */
+  async trainerOf(slot: TrainerSlot): Promise<TrainerProcess> {
+    const pending = slot.trainer;
+    const current = pending && (await pending.catch(() => undefined));
+    if (slot.trainer !== pending) return this.trainerOf(slot); // another caller restarted it meanwhile
+    if (!current || !current.alive) {
+      slot.trainer = TrainerProcess.start({
+        backend: this.options.backend ?? 'auto',
+        taskModules: this.options.taskModules ?? [],
+        ...(this.options.hangTimeoutMs ? { hangTimeoutMs: this.options.hangTimeoutMs } : {}),
+      });
+    }
+    return slot.trainer as Promise<TrainerProcess>;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const current = slot.trainer && (await slot.trainer.catch(() => undefined));
+        slot.trainer = undefined;
+        slot.warm = undefined;
+        await current?.close();
+      }),
+    );
+  }
+}
