@@ -27,6 +27,10 @@ export { createStore, s3Connection } from './checkpoint/create-store';
 export { selectForDeletion, selectForKeeping } from './checkpoint/retention';
 export * from './checkpoint/errors';
 
+/** Error permanence: each error class declares `static readonly failureKind` (see the README). */
+export { classifyError, FAILURE_KINDS } from './failure-kind';
+export type { FailureKind, Classification } from './failure-kind';
+
 /** The training engine and the task plugin API (`registerTask`). */
 export * from './training';
 
