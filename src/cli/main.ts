@@ -4,6 +4,7 @@ import type { CommanderError } from 'commander';
 import { version } from '../../package.json';
 import { resolveOptions } from '../config/options';
 import { loadTaskModules } from '../training/tasks/load-modules';
+import { backendCommand } from './backend-command';
 import { ckptCommand } from './ckpt-command';
 import { controlCommands } from './control-command';
 import { forkCommand } from './fork-command';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(startCommand());
   program.addCommand(workerCommand());
   program.addCommand(stackCommand());
+  program.addCommand(backendCommand());
   program.addCommand(ckptCommand());
   program.addCommand(watchCommand());
   program.addCommand(statusCommand());
