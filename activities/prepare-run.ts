@@ -9,19 +9,24 @@ import { assertMonitorKnown } from '../src/checkpoint/monitor';
 import { getTask, taskMetricNames, validateHparams } from '../src/training/tasks';
 import type { CheckpointRef, PreparedRun, PrepareRunInput } from './types';
 import { assertS3Access } from './s3-errors';
+import { pinStart, prepareRunFolder } from './run-folder';
+import { defaultRunName } from '../src/checkpoint/keys';
 
 export interface PrepareRunDeps {
   store: CheckpointStore;
+  log?: (message: string, meta?: Record<string, unknown>) => void;
 }
 
 /** Applies defaults, checks task, hparams, S3 access and the explicit `resumeFrom` checkpoint. */
 export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): Promise<PreparedRun> {
-  const parsed = parseSpec(input.spec, input.workflowId);
+  const parsed = parseSpec(input.spec, defaultRunName(input.workflowId, input.firstExecutionRunId));
   const task = getTask(parsed.task);
   const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
   assertMonitorKnown(spec, taskMetricNames(task));
   await assertS3Access(deps.store, spec.runName ?? input.workflowId);
-  if (!spec.resumeFrom && spec.forkedFrom) return { spec, initFrom: await forkSource(deps, spec) };
+  await prepareRunFolder(deps.store, spec, deps.log);
+  if (!spec.resumeFrom && spec.forkedFrom)
+    return pinStart(deps.store, { spec, initFrom: await forkSource(deps, spec) });
   if (!spec.resumeFrom) return { spec };
   const stat = await deps.store.stat(spec.resumeFrom);
   const state = await deps.store.load(spec.resumeFrom, { sha256: stat.sha256 });
@@ -48,7 +53,7 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
     batch: meta.cursor.batch,
     step: meta.cursor.step,
   };
-  return { spec, resumeFrom, resumeBackend: meta.backend };
+  return pinStart(deps.store, { spec, resumeFrom, resumeBackend: meta.backend });
 }
 
 /**

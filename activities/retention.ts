@@ -4,7 +4,7 @@
  * retention policy no longer keeps.
  */
 import type { CheckpointStore } from '../src/checkpoint/store';
-import { selectForDeletion } from '../src/checkpoint/retention';
+import { planRetention } from '../src/checkpoint/run-retention';
 import type { EpochResult, RetentionInput } from './types';
 
 /** Where an epoch's log entry lives inside the run's folder. */
@@ -19,20 +19,14 @@ export async function applyRetention(
   if (input.epochLog) await writeEpochLog(store, input.runName, input.epochLog);
   const { policy } = input;
   if (!policy.keepLast && !policy.topK) return { deleted: [] };
-  const metricsByUrl = new Map(input.epochCheckpoints.map((e) => [e.ckpt.url, e.metrics]));
-  // Only epoch-end checkpoints are ranked; intra-epoch ones go once a newer epoch end exists.
-  const ours = input.checkpoints.filter((c) => c.url.split('/')[3] === input.runName); // never another run's
-  const records = ours.map((c) => ({
-    url: c.url,
-    epoch: c.epoch,
-    step: c.step,
-    metrics: metricsByUrl.get(c.url),
-  }));
-  const deleted = selectForDeletion(
-    records,
-    { keepLast: policy.keepLast || undefined, topK: policy.topK },
-    { resumeTarget: input.resumeTarget },
-  );
+  // The folder's real contents, not only the record: intra-epoch checkpoints and other runs' pins.
+  const deleted = await planRetention(store, {
+    runName: input.runName,
+    recorded: input.checkpoints,
+    epochEnds: input.epochCheckpoints.map((e) => ({ url: e.ckpt.url, metrics: e.metrics })),
+    policy: { keepLast: policy.keepLast || undefined, topK: policy.topK },
+    resumeTarget: input.resumeTarget,
+  });
   for (const url of deleted) await store.remove(url);
   return { deleted };
 }

@@ -91,6 +91,11 @@ export interface PrepareRunInput {
   /** The spec as the user wrote it (validated and given defaults here, not in the workflow). */
   spec: unknown;
   workflowId: string;
+  /**
+   * `workflowInfo().firstExecutionRunId`: with the workflow id it names the default run folder, so a
+   * reused workflow id gets a fresh folder. Absent (older workflows): the folder is the workflow id.
+   */
+  firstExecutionRunId?: string;
 }
 
 export interface PreparedRun {

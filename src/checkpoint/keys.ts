@@ -74,15 +74,14 @@ export function parseCheckpointKey(key: string): CheckpointKeyParts | undefined 
 }
 
 /**
- * The run folder of a run started without `runName`: the workflow id (made key-safe) plus the first
- * 8 characters of its `firstExecutionRunId`, e.g. `nightly-0193a2f4`. Unique per workflow *run*, so
+ * The run folder of a run started without `runName`: the workflow id (made key-safe) plus the last
+ * 8 characters of its `firstExecutionRunId`, e.g. `nightly-567890ab`. Unique per workflow *run*, so
  * reusing a workflow id (a nightly job, a Schedule) starts a fresh folder, and stable across
  * continue-as-new (which changes the run id, not the first one). Without a run id: the workflow id.
  */
 export function defaultRunName(workflowId: string, firstExecutionRunId?: string): string {
-  const suffix = firstExecutionRunId
-    ? `-${firstExecutionRunId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8)}`
-    : '';
+  // The *last* 8: Temporal's run ids are UUIDv7, whose first characters are a timestamp.
+  const suffix = firstExecutionRunId ? `-${firstExecutionRunId.replace(/[^A-Za-z0-9]/g, '').slice(-8)}` : '';
   let safe = workflowId.replace(/[^A-Za-z0-9._-]/g, '-').replace(/\.{2,}/g, '-');
   if (!/^[A-Za-z0-9]/.test(safe)) safe = `run-${safe}`;
   return safe.slice(0, MAX_RUN_NAME - suffix.length) + suffix;

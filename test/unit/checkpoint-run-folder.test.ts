@@ -13,14 +13,16 @@ import { sampleState } from '../helpers/checkpoint-fixtures';
 
 const RUN_ID = '0193a2f4-7c1e-7b7a-9d3e-1234567890ab';
 
-test('the default run folder is the workflow id plus 8 characters of the first run id, always a valid name', () => {
-  assert.equal(defaultRunName('nightly', RUN_ID), 'nightly-0193a2f4');
-  assert.notEqual(defaultRunName('nightly', RUN_ID), defaultRunName('nightly', 'ffff0000-0000'));
+test('the default run folder is the workflow id plus the last 8 characters of the first run id, always a valid name', () => {
+  assert.equal(defaultRunName('nightly', RUN_ID), 'nightly-567890ab');
+  // Run ids are UUIDv7: two started within a minute share their first characters, not their last.
+  const a = defaultRunName('nightly', '019ad1a2-0000-7000-8000-bbbbbbbbbbbb');
+  assert.notEqual(a, defaultRunName('nightly', '019ad1a2-7c1e-7b7a-9d3e-aaaaaaaaaaaa'));
   assert.equal(defaultRunName('nightly'), 'nightly', 'no run id: the workflow id, as before');
   for (const id of ['a b/c', '..', '-x', 'é'.repeat(200), 'x'.repeat(300), 'a..b']) {
     const name = defaultRunName(id, RUN_ID);
     assert.ok(isValidRunName(name), `${JSON.stringify(id)} → ${name}`);
-    assert.ok(name.endsWith('-0193a2f4'), name);
+    assert.ok(name.endsWith('-567890ab'), name);
   }
 });
 
