@@ -1,10 +1,15 @@
 // Fuzzes the .ckpt reader: mutated, truncated and hostile inputs must yield typed CheckpointErrors
-// only — no crash, no hang, no allocation proportional to what a header claims.
+// only — no crash, no hang, no allocation proportional to what a header claims. And detection: the
+// decoder alone cannot see a flipped tensor byte (safetensors has no checksum), so every load goes
+// through the store, which checks the payload's SHA-256 first; there, every mutation of header or
+// tensor bytes must be caught as a typed CheckpointCorruptError unless the bytes are unchanged.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { CheckpointCorruptError, CheckpointError } from '../../src/checkpoint/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../src/checkpoint/format';
+import { CheckpointStore } from '../../src/checkpoint/store';
+import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
 const VALID = encodeCheckpoint(sampleState());
@@ -43,15 +48,19 @@ const hostileValue = fc.oneof(
 );
 const FIELDS = ['dtype', 'shape', 'data_offsets'] as const;
 
-test('10,000+ mutated, truncated and hostile inputs give only typed errors, quickly', () => {
+test('10,000+ mutated, truncated and hostile inputs give only typed errors, quickly; any the decoder accepts, the store rejects', async () => {
   const started = Date.now();
   const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
   let slowest = 0;
   const seen = new Map<string, number>();
+  const acceptedChanged: Buffer[] = [];
   const record = (bytes: Uint8Array) => {
     const t0 = performance.now();
     const name = outcome(bytes);
     slowest = Math.max(slowest, performance.now() - t0);
+    // The decoder has no checksum, so it may accept a changed file; the store's hash must not.
+    if (name === 'ok' && !Buffer.from(bytes).equals(VALID) && acceptedChanged.length < 500)
+      acceptedChanged.push(Buffer.from(bytes));
     seen.set(name, (seen.get(name) ?? 0) + 1);
   };
   // 1. Random byte flips, biased to the header where they matter.
@@ -107,6 +116,7 @@ test('10,000+ mutated, truncated and hostile inputs give only typed errors, quic
   assert.ok(elapsed < 60_000, `fuzzing took ${elapsed} ms`);
   assert.ok(slowest < 500, `one input took ${slowest} ms`);
   assert.ok(grownMb < 64, `array buffers grew by ${grownMb} MB`);
+  for (const bytes of acceptedChanged) assert.equal(await loadMutated(bytes), 'detected');
 });
 
 test('a header claiming 2^60 bytes, or a tensor claiming 2^60 bytes, fails fast without allocating', () => {
@@ -131,4 +141,69 @@ test('overlapping, gapped and out-of-range offsets are named in the error', () =
   assert.throws(() => readCheckpointHeader(short), /truncated/);
   const tail = withHeader({ a: f32(0), b: f32(8) }, Buffer.alloc(20));
   assert.throws(() => readCheckpointHeader(tail), /4 bytes that no tensor covers/);
+});
+
+/** What a mutation of the stored bytes gives when loaded through the store ('no-op' when unchanged). */
+async function loadMutated(mutated: Buffer): Promise<'no-op' | 'detected'> {
+  const objects = createMemoryObjectClient('fuzz');
+  const store = new CheckpointStore(objects);
+  const saved = await store.save('fuzz', sampleState());
+  const stored = objects.objects.get(saved.key);
+  assert.ok(stored && stored.body.equals(VALID), 'the store writes the encoded bytes');
+  stored.body = mutated;
+  const unchanged = mutated.equals(VALID);
+  // As the workflow loads (it recorded size and hash) and as a user's resumeFrom does (object metadata).
+  for (const expected of [{ sha256: saved.sha256, bytes: saved.bytes }, {}]) {
+    try {
+      await store.load(saved.url, expected);
+      assert.ok(unchanged, `a mutation of ${mutated.length} bytes loaded without an error`);
+    } catch (err) {
+      assert.ok(!unchanged, `unchanged bytes were rejected: ${String(err)}`);
+      assert.ok(err instanceof CheckpointCorruptError, `untyped or wrong error ${String(err)}`);
+    }
+  }
+  return unchanged ? 'no-op' : 'detected';
+}
+
+test('every mutation of header or tensor bytes is detected on load (typed), unless the bytes are unchanged', async () => {
+  const outcomes = { 'no-op': 0, detected: 0 };
+  const dataStart = HEADER_END;
+  const mutations = fc.oneof(
+    // Flips anywhere, in the header only, or in the tensor data only (where the decoder sees nothing).
+    fc.tuple(byteFlips, fc.constantFrom('anywhere', 'header', 'data')).map(([flips, where]) => {
+      const bytes = Buffer.from(VALID);
+      for (const [at, value] of flips) {
+        const i =
+          where === 'data'
+            ? dataStart + (at % (VALID.length - dataStart))
+            : at % (where === 'header' ? HEADER_END : VALID.length);
+        bytes[i] = value;
+      }
+      return bytes;
+    }),
+    fc.nat().map((cut) => Buffer.from(VALID.subarray(0, cut % VALID.length))),
+    fc
+      .tuple(
+        fc.constantFrom(...Object.keys(HEADER).filter((k) => k !== '__metadata__')),
+        fc.constantFrom(...FIELDS),
+        hostileValue,
+      )
+      .map(([name, field, value]) => {
+        const header = structuredClone(HEADER);
+        (header[name] as Record<string, unknown>)[field] = value;
+        return withHeader(header);
+      }),
+  );
+  await fc.assert(
+    fc.asyncProperty(mutations, async (bytes) => {
+      outcomes[await loadMutated(bytes)]++;
+    }),
+    { numRuns: 1500 },
+  );
+  assert.ok(outcomes.detected > 1000, `only ${outcomes.detected} mutations changed the bytes`);
+  // A flipped tensor byte decodes "fine" on its own: only the hash catches it, so the check above matters.
+  const silent = Buffer.from(VALID);
+  silent[VALID.length - 1] = (silent[VALID.length - 1] ?? 0) ^ 0x01;
+  assert.equal(outcome(silent), 'ok');
+  assert.equal(await loadMutated(silent), 'detected');
 });
