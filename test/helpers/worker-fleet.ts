@@ -14,6 +14,15 @@ export interface WorkerProcess {
   identity: string;
   child: ChildProcess;
   exited: Promise<void>;
+  /** The tfjs backend it trains on (`--backend`). */
+  backend: string;
+}
+
+export interface StartWorkerOptions {
+  /** @default the fleet's backend */
+  backend?: string;
+  /** `--concurrency`: trainer slots. @default 1 */
+  concurrency?: number;
 }
 
 export class WorkerFleet {
@@ -30,7 +39,8 @@ export class WorkerFleet {
   }
 
   /** Starts one more worker process and waits until it polls. */
-  async start(): Promise<WorkerProcess> {
+  async start(options: StartWorkerOptions = {}): Promise<WorkerProcess> {
+    const backend = options.backend ?? this.backend;
     const identity = `fault-worker-${++this.count}`;
     const log = fs.openSync(path.join(this.logDir, `${identity}.log`), 'a');
     const args = [
@@ -41,12 +51,14 @@ export class WorkerFleet {
       '--identity',
       identity,
       '--backend',
-      this.backend,
+      backend,
+      '--concurrency',
+      String(options.concurrency ?? 1),
     ];
     const child = spawn(process.execPath, args, { env: this.env, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const worker = { identity, child, exited };
+    const worker = { identity, child, exited, backend };
     this.workers.set(identity, worker);
     await this.waitReady(identity);
     return worker;

@@ -1,0 +1,181 @@
+// A mixed fleet: one task queue served by a wasm and a cpu worker (their checkpoints differ in the
+// last bits). Four runs, two prepared on each backend, and a seeded schedule of SIGKILLs; each kill
+// leaves the other backend's worker alone on the queue until the run's resume is scheduled. Every
+// run's epochs must reach only workers of its own backend, and every run ends with the golden
+// weights of that backend.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import seedrandom from 'seedrandom';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { EpochResult } from '../../activities/types';
+import type { TrainingSpecInput } from '../../src/spec';
+import type { TrainingResult } from '../../workflows/run-record';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, pendingEpoch } from '../helpers/worker-fleet';
+
+const taskQueue = `mixed-${process.pid}`;
+const SEED = 'issue-10-mixed-fleet';
+const SEEDED_KILLS = 3;
+const specOf = (seed: number): TrainingSpecInput => ({
+  task: 'synthetic',
+  epochs: 3,
+  seed,
+  batchSize: 16,
+  hparams: { samples: 16384, hidden: 128 },
+  checkpoint: { everyBatches: 100, everySeconds: 0 },
+  recovery: { heartbeatTimeoutSeconds: 2, backoffSeconds: 0 },
+});
+type Backend = 'wasm' | 'cpu';
+interface Run {
+  name: string;
+  spec: TrainingSpecInput;
+  handle: WorkflowHandle;
+}
+
+let client: Client;
+let close: () => Promise<void>;
+const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/mixed-fleet');
+const startWorker = (backend: Backend) => fleet.start({ backend, concurrency: 2 });
+
+before(async () => {
+  ({ client, close } = await testClient());
+});
+after(async () => {
+  await fleet.stopAll();
+  await close();
+});
+
+test('a wasm + cpu fleet on one queue: four runs, seeded SIGKILLs, each run golden on its own backend', async () => {
+  const stamp = Date.now();
+  const start = async (name: string, seed: number): Promise<Run> => {
+    const spec = specOf(seed);
+    const handle = await client.workflow.start('trainModel', {
+      taskQueue,
+      workflowId: `mixed-${name}-${stamp}`,
+      args: [spec],
+    });
+    return { name, spec, handle };
+  };
+  const log: string[] = [];
+
+  // Two runs prepared by the cpu worker, the only one polling at first.
+  const cpu = await startWorker('cpu');
+  const cpuRuns = [await start('cpu-1', 71), await start('cpu-2', 72)];
+  for (const run of cpuRuns) await waitFor(run, (p) => (p?.details?.batch ?? 0) > 0, 'train');
+  // The first kill: the wasm worker joins, the cpu worker dies while both cpu runs train. Their
+  // resumes must wait for a cpu worker; the wasm worker prepares the next two runs meanwhile.
+  await startWorker('wasm');
+  await fleet.kill(cpu.identity, 'SIGKILL');
+  log.push(`killed ${cpu.identity} (cpu) while cpu-1 and cpu-2 trained`);
+  const wasmRuns = [await start('wasm-1', 81), await start('wasm-2', 82)];
+  for (const run of cpuRuns) await waitForResumeScheduled(run);
+  for (const run of wasmRuns) await waitFor(run, (p) => (p?.details?.batch ?? 0) > 0, 'train');
+  await startWorker('cpu');
+
+  // Seeded kills: a running run, a batch in it, SIGKILL its worker, restart that backend only
+  // after the run's resume is scheduled (while the other backend's worker polls alone).
+  const rng = seedrandom(SEED);
+  const runs = [...cpuRuns, ...wasmRuns];
+  for (let i = 0; i < SEEDED_KILLS; i++) {
+    const running = [];
+    for (const run of runs) if (await isRunning(run)) running.push(run);
+    if (running.length === 0) break;
+    const target = running[Math.floor(rng() * running.length)]!;
+    const batch = 50 + Math.floor(rng() * 500);
+    const victim = await waitFor(
+      target,
+      (p) => p === undefined || (p.details?.batch ?? 0) >= batch,
+      'reach batch',
+    );
+    if (!victim || !(await isRunning(target))) continue; // it finished first: nothing to kill
+    const backend = fleet.workers.get(victim.identity)?.backend as Backend;
+    await fleet.kill(victim.identity, 'SIGKILL');
+    log.push(`killed ${victim.identity} (${backend}) at ${target.name} ${JSON.stringify(victim.details)}`);
+    await waitForResumeScheduled(target);
+    await startWorker(backend);
+  }
+
+  const outcomes = await Promise.all(
+    runs.map(async (run) => ({ run, result: (await run.handle.result()) as TrainingResult })),
+  );
+  const backends = new Set<string>();
+  for (const { run, result } of outcomes) {
+    const epochs = await epochResults(run.handle);
+    const used = new Set(epochs.map((e) => e.backend));
+    const routes = new Set(epochs.map((e) => e.route));
+    assert.equal(result.status, 'completed', run.name);
+    assert.deepEqual(
+      result.epochs.map((e) => e.epoch),
+      [0, 1, 2],
+    );
+    assert.equal(used.size, 1, `${run.name}: every epoch on one backend (${[...used].join(', ')})`);
+    assert.equal(routes.size, 1, `${run.name}: every epoch from one backend queue`);
+    assert.match([...routes][0] ?? '', new RegExp(`^${taskQueue}@(wasm|cpu)-[0-9a-f]{8}$`));
+    const backend = [...used][0] as Backend;
+    assert.equal(backend, run.name.split('-')[0], `${run.name} stayed on the backend that prepared it`);
+    backends.add(backend);
+    const golden = await goldenWeightsSha256(run.spec, backend);
+    assert.equal(
+      result.weightsSha256,
+      golden,
+      `${run.name}: bit-exact with its uninterrupted ${backend} run`,
+    );
+  }
+  assert.deepEqual([...backends].sort(), ['cpu', 'wasm']);
+  const crashes = outcomes.reduce(
+    (n, o) => n + o.result.recoveries.filter((r) => r.kind === 'crash').length,
+    0,
+  );
+  assert.ok(crashes >= 2 + log.length - 1, `${crashes} crash recoveries; ${log.join('; ')}`);
+});
+
+async function isRunning(run: Run): Promise<boolean> {
+  return (await run.handle.describe()).status.name === 'RUNNING';
+}
+
+/** Polls the run's running epoch until `ok` holds; ends early (undefined) when the run closes. */
+async function waitFor(
+  run: Run,
+  ok: (p: Awaited<ReturnType<typeof pendingEpoch>>) => boolean,
+  what: string,
+): Promise<Awaited<ReturnType<typeof pendingEpoch>>> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const pending = await pendingEpoch(run.handle);
+    if (pending && ok(pending)) return pending;
+    if (!pending && !(await isRunning(run))) return undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${run.name} did not ${what} in time`);
+}
+
+/** Waits until the run's crashed epoch has been timed out and its next attempt scheduled. */
+async function waitForResumeScheduled(run: Run): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const description = await run.handle.describe();
+    if (description.status.name !== 'RUNNING') return; // e.g. failed on another backend's worker
+    const pending = description.raw.pendingActivities ?? [];
+    // A resumeEpoch, or a fresh trainEpoch when no checkpoint was durable yet, waiting for a worker.
+    if (pending.some((a) => /Epoch$/.test(a.activityType?.name ?? '') && a.state === 1 /* SCHEDULED */))
+      return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const d = await run.handle.describe();
+  const events = ((await run.handle.fetchHistory()).events ?? []).slice(-8).map((e) => e.eventType);
+  throw new Error(
+    `${run.name}: no epoch attempt was scheduled after the kill; ${d.status.name} ` +
+      `${JSON.stringify(d.raw.pendingActivities?.map((a) => [a.activityType?.name, a.state, a.lastWorkerIdentity]))} ${JSON.stringify(events)}`,
+  );
+}
+
+/** Every completed epoch activity's result, from the run's history. */
+async function epochResults(handle: WorkflowHandle): Promise<EpochResult[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events
+    .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0])
+    .filter((p) => p !== undefined && p !== null)
+    .map((p) => defaultPayloadConverter.fromPayload<Partial<EpochResult>>(p))
+    .filter((r): r is EpochResult => typeof r.weightsSha256 === 'string' && typeof r.epoch === 'number');
+}
