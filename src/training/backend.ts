@@ -1,13 +1,16 @@
 /**
  * The one place that decides and loads the tfjs backend. Order for `auto`: tfjs-node-gpu →
- * tfjs-node → wasm → cpu. The native packages are optional dependencies (their install downloads
- * libtensorflow, which fails offline), so they are loaded with a guarded require. Library code
- * never reads the environment: entry points pass DFIT_BACKEND in as `request`.
+ * tfjs-node → wasm → cpu. The native packages' JS comes from npm with their install script denied;
+ * their addon and libtensorflow come from `durable-fit backend build` (src/native), so a native
+ * backend is tried only when its addon is present, and a GPU one only when a GPU device is.
+ * Entry points pass DFIT_BACKEND in as `request`.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../state';
 import { BackendUnavailableError } from './errors';
+import { applyNativeEnv, nativeSettings } from './native-runtime';
 
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_REQUESTS: readonly BackendRequest[] = [
@@ -51,6 +54,7 @@ export async function selectBackend(request: BackendRequest = 'auto'): Promise<B
   for (const candidate of candidates) {
     try {
       await activate(candidate);
+      activeBackend = candidate;
       return describeBackend(candidate);
     } catch (error) {
       failures.push(`${candidate}: ${(error as Error).message.split('\n')[0]}`);
@@ -62,11 +66,19 @@ export async function selectBackend(request: BackendRequest = 'auto'): Promise<B
 /** The active backend as recorded in checkpoints and results. */
 export function currentBackendInfo(): BackendInfo {
   const name = tf.getBackend();
-  const concrete = AUTO_ORDER.find((b) => tfName(b) === name) ?? 'cpu';
+  // Both native packages register as `tensorflow`: the one we activated tells them apart.
+  const concrete =
+    activeBackend && tfName(activeBackend) === name
+      ? activeBackend
+      : (AUTO_ORDER.find((b) => b !== 'tensorflow-gpu' && tfName(b) === name) ?? 'cpu');
   return describeBackend(concrete);
 }
 
+/** The backend `selectBackend` last activated in this process. */
+let activeBackend: ConcreteBackend | undefined;
+
 async function activate(backend: ConcreteBackend): Promise<void> {
+  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') checkNative(backend);
   // Packages register their backend on import; a missing native binding throws here. A guarded
   // require (not an import) because the native packages are optional and often absent.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -82,6 +94,36 @@ async function activate(backend: ConcreteBackend): Promise<void> {
   await tf.ready();
 }
 
+/**
+ * Refuses a native backend before loading it when it cannot work here, with the reason a user
+ * needs (loading a half-installed tfjs-node registers its kernels and then throws).
+ */
+function checkNative(backend: 'tensorflow' | 'tensorflow-gpu'): void {
+  const build =
+    backend === 'tensorflow-gpu' ? 'durable-fit backend build --gpu' : 'durable-fit backend build';
+  let packageDir: string;
+  try {
+    packageDir = path.dirname(require.resolve(`${PACKAGES[backend]}/package.json`));
+  } catch {
+    throw new Error(`${PACKAGES[backend]} is not installed (npm ci with npm ≥ 11.19, then \`${build}\`)`);
+  }
+  if (!fs.existsSync(path.join(packageDir, 'lib', 'napi-v8', 'tfjs_binding.node')))
+    throw new Error(`not built: run \`${build}\``);
+  if (backend === 'tensorflow-gpu' && !hasNvidiaDevice())
+    throw new Error('no NVIDIA GPU device here (/dev/nvidia0 is absent)');
+  applyNativeEnv();
+}
+
+function hasNvidiaDevice(): boolean {
+  return fs.existsSync('/dev/nvidia0') || fs.existsSync('/dev/dxg');
+}
+
+/** TensorFlow's own version string, from the loaded binding. */
+function tensorflowVersion(): string {
+  const backend = tf.findBackend('tensorflow') as { binding?: { TF_Version?: string } } | null;
+  return backend?.binding?.TF_Version ?? 'unknown';
+}
+
 function tfName(backend: ConcreteBackend): string {
   return backend === 'tensorflow-gpu' ? 'tensorflow' : backend;
 }
@@ -92,6 +134,12 @@ function describeBackend(backend: ConcreteBackend): BackendInfo {
     'tfjs-layers': packageVersion('@tensorflow/tfjs-layers'),
   };
   versions[PACKAGES[backend].replace('@tensorflow/', '')] = packageVersion(PACKAGES[backend]);
+  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') {
+    // The bits change with TF's version and these settings (measured), so they are part of the
+    // backend's identity: checkpoints record them and routing fingerprints hash them.
+    versions.tensorflow = tensorflowVersion();
+    Object.assign(versions, nativeSettings());
+  }
   return { name: tfName(backend), versions };
 }
 
