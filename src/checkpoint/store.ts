@@ -141,6 +141,12 @@ export class CheckpointStore {
     return records.filter((r) => r.runName === runName);
   }
 
+  /** Names of the run folders (holding checkpoints) that start with `prefix`, sorted. */
+  async runsStartingWith(prefix: string): Promise<string[]> {
+    const runs = new Set((await this.listUnder(prefix)).map((r) => r.runName));
+    return [...runs].sort();
+  }
+
   /** Size, hash and time of one checkpoint. */
   async stat(url: string): Promise<CheckpointStat> {
     const key = await this.existingCkptKey(url);

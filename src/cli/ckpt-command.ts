@@ -3,6 +3,7 @@ import { Argument, Command, InvalidArgumentError } from 'commander';
 import { readCheckpointHeader } from '../checkpoint/format';
 import type { CheckpointHeader } from '../checkpoint/format';
 import { parseCheckpointUrl, runNameProblem } from '../checkpoint/keys';
+import type { CheckpointStore } from '../checkpoint/store';
 import { parseExact } from '../checkpoint/meta-codec';
 import { createStore } from '../checkpoint/create-store';
 import type { ConnectionFlags } from './common';
@@ -11,11 +12,13 @@ import { fail, optionsFromFlags, withConnectionFlags } from './common';
 type JsonFlag = ConnectionFlags & { json?: boolean };
 
 const runNameArg = () =>
-  new Argument('<runName>', 'the run whose checkpoints to list').argParser((value: string) => {
-    const problem = runNameProblem(value);
-    if (problem) throw new InvalidArgumentError(`run name ${JSON.stringify(value)}: ${problem}`);
-    return value;
-  });
+  new Argument('<runName>', 'the run folder (or the workflow id) whose checkpoints to list').argParser(
+    (value: string) => {
+      const problem = runNameProblem(value);
+      if (problem) throw new InvalidArgumentError(`run name ${JSON.stringify(value)}: ${problem}`);
+      return value;
+    },
+  );
 
 const urlArg = () =>
   new Argument('<url>', 'checkpoint URL, s3://bucket/<run>/epoch=EEEE-step=SSSSSSS.ckpt').argParser(
@@ -42,7 +45,8 @@ export function ckptCommand(): Command {
     .action(async (runName: string, flags: JsonFlag) => {
       await guarded(async () => {
         const options = optionsFromFlags(flags);
-        const records = await createStore(options, options.bucket).list(runName);
+        const store = createStore(options, options.bucket);
+        const records = await listRunOrWorkflow(store, runName);
         if (flags.json) return printJson(records);
         if (records.length === 0)
           return print(`no checkpoints for run "${runName}" in bucket ${options.bucket}`);
@@ -157,4 +161,17 @@ function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * A run folder's checkpoints; for a name with none, those of the runs of workflow id `name` (a run
+ * started without runName lives in `<workflowId>-<last 8 characters of its run id>`).
+ */
+async function listRunOrWorkflow(store: CheckpointStore, name: string) {
+  const own = await store.list(name);
+  if (own.length > 0) return own;
+  const runs = (await store.runsStartingWith(`${name}-`)).filter((r) =>
+    /^[A-Za-z0-9]{8}$/.test(r.slice(name.length + 1)),
+  );
+  return (await Promise.all(runs.map((r) => store.list(r)))).flat();
 }
