@@ -18,7 +18,13 @@ export type { StartTrainingOptions } from './client';
 export { DurableTrainingPlugin } from './worker/plugin';
 export type { DurableTrainingPluginOptions } from './worker/plugin';
 export { createWorker } from './worker/create-worker';
-export type { CreateWorkerOptions } from './worker/create-worker';
+export type { CreateWorkerOptions, DurableFitWorker } from './worker/create-worker';
+/** Routing of a run's epochs to workers of one backend fingerprint (README: Routing). */
+export { backendFingerprint, backendQueue, workerRoute, chooseRoute } from './worker/routing';
+/** The training engine for your own worker: trainer child processes, one per slot. */
+export { createProcessEngine } from '../activities/process-engine';
+export type { ProcessEngineOptions } from '../activities/process-engine';
+export type { EpochEngine } from '../activities/epoch-engine';
 
 /** Checkpoints: the `.ckpt` format, the verified store, retention, errors. */
 export { encodeCheckpoint, decodeCheckpoint, readCheckpointHeader } from './checkpoint/format';

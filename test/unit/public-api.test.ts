@@ -11,6 +11,8 @@ test('src/index.ts exports the documented entry points', () => {
     'connectClient',
     'DurableTrainingPlugin',
     'createWorker',
+    'createProcessEngine',
+    'workerRoute',
     'CheckpointStore',
     'createStore',
     'encodeCheckpoint',
