@@ -8,11 +8,13 @@ import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { Progress, TrainingResult } from '../../workflows/run-record';
 import { EPOCH_WINDOW } from '../../workflows/record-update';
+import { replayFiles, saveHistories } from '../helpers/histories';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
 
 const taskQueue = `controls-${process.pid}`;
+const historyDir = 'test-artifacts/workflow-controls/histories';
 let client: Client;
 let closeClient: () => Promise<void>;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
@@ -60,6 +62,7 @@ test('stop while paused mid-epoch: the run ends stopped at the checkpoint it pau
     [],
     'no workflow task failed',
   );
+  await assertReplays(workflowId);
 });
 
 test('24 tiny epochs with continue-as-new every 5: golden, a bounded result, the full log in the bucket', async () => {
@@ -94,7 +97,14 @@ test('24 tiny epochs with continue-as-new every 5: golden, a bounded result, the
     query: `WorkflowId = '${handle.workflowId}'`,
   });
   assert.ok((executions?.length ?? 0) >= 5, `${executions?.length} executions`);
+  await assertReplays(workflowId);
 });
+
+/** The new command shapes (behind `wf.patched`) replay against the current code. */
+async function assertReplays(workflowId: string): Promise<void> {
+  const files = await saveHistories(client, testStack(), workflowId, historyDir);
+  assert.deepEqual(await replayFiles(files), []);
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
