@@ -12,6 +12,7 @@ import type {
   RetentionInput,
 } from '../activities/types';
 import type { RunRecord } from './run-record';
+import { better, monitored } from './run-record';
 
 /** Finished epochs kept in the record (the result's `epochs`, the progress query's `metrics`). */
 export const EPOCH_WINDOW = 20;
@@ -25,6 +26,7 @@ export function recordEpoch(record: RunRecord, result: EpochResult): void {
   record.epochs = [...record.epochs.filter((e) => e.epoch < result.epoch), result].slice(-EPOCH_WINDOW);
   addCheckpoint(record, result.ckpt);
   record.scores = [...(record.scores ?? []), { url: result.ckpt.url, metrics: result.metrics }];
+  record.best = better(record, record.best, monitored(record, result.metrics));
   record.position = result.ckpt;
   record.resumeReason = undefined;
   record.backend = result.backend;

@@ -45,6 +45,8 @@ export interface RunRecord {
   streak?: { infrastructure: number; fallback: number };
   /** Non-fatal problems, e.g. a failed retention (the most recent `RECOVERY_WINDOW`). */
   warnings?: string[];
+  /** The best monitored value over the whole run (`topK.monitor`, else `loss`). */
+  best?: number;
   /** Pause, stop and checkpoint-now requests, carried across continue-as-new. */
   controls?: ControlState;
 }
@@ -106,13 +108,20 @@ export function totalRecoveries(record: RunRecord): number {
   return Object.values(record.counts).reduce((sum, n) => sum + (n ?? 0), 0);
 }
 
-/** The best monitored value among the epochs the record still holds (window and kept scores). */
+/** The best monitored value of the run (older records: of the epochs they still hold). */
 export function bestMetric(record: RunRecord): number | undefined {
-  const monitor = record.spec.checkpoint.topK;
-  const key = monitor?.monitor ?? 'loss';
-  const values = [...record.epochs.map((e) => e.metrics), ...(record.scores ?? []).map((s) => s.metrics)]
-    .map((m) => m[key])
-    .filter((v): v is number => v !== undefined);
-  if (values.length === 0) return undefined;
-  return monitor?.mode === 'max' ? Math.max(...values) : Math.min(...values);
+  const values = record.epochs.map((e) => monitored(record, e.metrics));
+  return [record.best, ...values].reduce((a, b) => better(record, a, b), undefined);
+}
+
+/** The metric the run is ranked by: `topK.monitor`, else `loss`. */
+export function monitored(record: RunRecord, metrics: Record<string, number>): number | undefined {
+  return metrics[record.spec.checkpoint.topK?.monitor ?? 'loss'];
+}
+
+/** The better of two values under the run's mode (`max` for an accuracy, else `min`). */
+export function better(record: RunRecord, a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined || !Number.isFinite(a)) return b;
+  if (b === undefined || !Number.isFinite(b)) return a;
+  return record.spec.checkpoint.topK?.mode === 'max' ? Math.max(a, b) : Math.min(a, b);
 }
