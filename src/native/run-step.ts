@@ -42,7 +42,11 @@ export function createStepRunner(logFile: string, progress: (line: string) => vo
         () => progress(`  … ${label}: ${Math.round((Date.now() - started) / 1000)}s ${last}`),
         10_000,
       );
+      let finished = false;
       const finish = (error?: Error) => {
+        // A command that cannot start emits both 'error' and 'close'.
+        if (finished) return;
+        finished = true;
         clearInterval(timer);
         fs.closeSync(log);
         if (error) reject(error);

@@ -1,7 +1,8 @@
 /**
  * The exactness contract, as a property: interrupt a run at a random batch, write the state as
  * `.ckpt` bytes, restore it in another trainer process and finish — the final weights hash equals
- * the uninterrupted run's, bit for bit. On cpu and wasm; Adam, SGD-momentum, RMSprop, plain SGD,
+ * the uninterrupted run's, bit for bit. On cpu, wasm and native tensorflow (skipped locally when not
+ * built, failing in CI); Adam, SGD-momentum, RMSprop, plain SGD,
  * with and without dropout. Points include batch 0, the last batch and epoch boundaries.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import fc from 'fast-check';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/format';
 import type { RunConfig } from '../../src/training/session';
 import { TrainerProcess } from '../../src/training/trainer-client';
+import { skipUnlessNative } from '../helpers/native';
 
 const EPOCHS = 3;
 const BATCHES = 6; // synthetic defaults: 96 samples, batch 16
@@ -29,8 +31,8 @@ function configOf(variant: number, seed: number, epochs = EPOCHS): RunConfig {
   return { task: 'synthetic', hparams: { ...VARIANTS[variant] }, seed, batchSize: 16, epochs };
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
-  describe(`exact resume on ${backend}`, () => {
+for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
+  describe(`exact resume on ${backend}`, { skip: backend === 'tensorflow' && skipUnlessNative() }, () => {
     let first: TrainerProcess;
     let second: TrainerProcess;
     const reference = new Map<string, string>();
