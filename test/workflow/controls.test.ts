@@ -117,19 +117,22 @@ test('paused between epochs: the next epoch waits; resume trains it; stop ends t
   });
 });
 
-test('recovering: after a crash the resume runs; pause and resume it, stop finishes its epoch', async () => {
+test('recovering: after a crash the resume runs; checkpoint-now, pause and resume it, stop finishes its epoch', async () => {
   const stubs = new StubActivities();
   await run(stubs, spec(), async (h, id) => {
     (await stubs.call(0)).crash();
     const resumed = await stubs.call(1);
     assert.equal(resumed.type, 'trainEpoch', 'no checkpoint yet: a fresh start');
     await waitForProgress(h, (p) => p.status === 'recovering' && p.recoveries.length === 1);
+    await h.signal('checkpointNow'); // the resuming activity sees it through the controls query
+    assert.equal((await h.query<ControlState>('controls')).checkpointRequests, 1);
     await h.signal('pause');
     const saved = resumed.interrupt('Paused', 3);
     await waitForProgress(h, (p) => p.status === 'paused');
     await h.signal('resume');
     const again = await stubs.call(2);
     assert.equal(again.input.ckptPath, saved.url);
+    assert.equal(again.input.checkpointRequestsServed, 1, 'served by the checkpoint saved at the pause');
     await h.signal('stop');
     again.complete();
     const r = await result(h);
