@@ -1,0 +1,76 @@
+/**
+ * mnist-cnn on native TensorFlow through real Temporal and MinIO, on real worker processes
+ * (`durable-fit worker --backend tensorflow`): two separate worker processes produce the same
+ * weightsSha256 as the in-process golden run, and a worker SIGKILLed mid-epoch is recovered from
+ * its .ckpt bit-exactly. Skipped locally when native is not built; in CI it fails instead.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type { TrainingSpecInput } from '../../src/spec';
+import type { TrainingResult } from '../../workflows/run-record';
+import { skipUnlessNative } from '../helpers/native';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+
+const taskQueue = `native-${process.pid}`;
+const spec: TrainingSpecInput = {
+  task: 'mnist-cnn',
+  epochs: 2,
+  seed: 21,
+  batchSize: 32,
+  hparams: { trainSize: 6400, valSize: 500 }, // 200 batches an epoch: seconds on native
+  checkpoint: { everyBatches: 25, everySeconds: 0 },
+  recovery: { heartbeatTimeoutSeconds: 2, backoffSeconds: 0 },
+};
+
+describe('mnist-cnn on native TensorFlow workers', { skip: skipUnlessNative() }, () => {
+  let client: Client;
+  let close: () => Promise<void>;
+  const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/native-training', 'tensorflow');
+  let golden: Promise<string>;
+
+  before(async () => {
+    ({ client, close } = await testClient());
+    golden = goldenWeightsSha256(spec, 'tensorflow');
+  });
+  after(async () => {
+    await fleet.stopAll();
+    await close();
+  });
+
+  async function train(workflowId: string): Promise<TrainingResult> {
+    const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+    return (await handle.result()) as TrainingResult;
+  }
+
+  test('two separate worker processes give the golden weightsSha256, recorded as tensorflow', async () => {
+    const first = await fleet.start();
+    const a = await train(`native-a-${Date.now()}`);
+    await fleet.kill(first.identity, 'SIGTERM');
+    await fleet.start();
+    const b = await train(`native-b-${Date.now()}`);
+    assert.equal(a.status, 'completed');
+    assert.equal(a.backend, 'tensorflow');
+    assert.equal(b.weightsSha256, a.weightsSha256, 'another process, the same bits');
+    assert.equal(a.weightsSha256, await golden, 'and the same as the uninterrupted in-process run');
+  });
+
+  test('a worker SIGKILLed mid-epoch is recovered from its .ckpt with the golden weights', async () => {
+    while (fleet.workers.size < 2) await fleet.start();
+    const handle = await client.workflow.start('trainModel', {
+      taskQueue,
+      workflowId: `native-kill-${Date.now()}`,
+      args: [spec],
+    });
+    const victim = await waitForEpoch(handle, (p) => (p.details?.ckpt?.step ?? 0) >= 50);
+    await fleet.kill(victim.identity, 'SIGKILL');
+    const result = (await handle.result()) as TrainingResult;
+    assert.equal(result.status, 'completed');
+    assert.ok(
+      result.recoveries.some((r) => r.kind === 'crash'),
+      'the kill was a crash recovery',
+    );
+    assert.equal(result.weightsSha256, await golden, 'bit-exact on tensorflow');
+  });
+});
