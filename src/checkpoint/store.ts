@@ -137,7 +137,8 @@ export class CheckpointStore {
 
   /** A run's checkpoints, oldest first by (epoch, step). */
   async list(runName: string): Promise<CheckpointRecord[]> {
-    const records = await this.listUnder(runPrefix(runName));
+    // Checkpoints sit at the folder's top level: the run's log/, pins/ and .uploads/ are not listed.
+    const records = await this.listUnder(runPrefix(runName), false);
     return records.filter((r) => r.runName === runName);
   }
 
@@ -283,9 +284,9 @@ export class CheckpointStore {
     }
   }
 
-  private async listUnder(prefix: string): Promise<CheckpointRecord[]> {
+  private async listUnder(prefix: string, recursive = true): Promise<CheckpointRecord[]> {
     const out: CheckpointRecord[] = [];
-    for (const object of await this.objects.list(prefix)) {
+    for (const object of await this.objects.list(prefix, { recursive })) {
       const parts = parseCheckpointKey(object.key);
       if (!parts) continue;
       const url = formatCheckpointUrl(this.bucket, object.key);

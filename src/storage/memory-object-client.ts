@@ -57,8 +57,9 @@ export function createMemoryObjectClient(bucket = 'memory'): MemoryObjectClient 
     // Writes here are atomic: there is never an incomplete upload.
     listIncompleteUploads: () => Promise.resolve([]),
     abortIncompleteUploads: () => Promise.resolve(0),
-    list(prefix: string) {
-      const keys = [...objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    list(prefix: string, options: { recursive?: boolean } = {}) {
+      const here = (k: string) => options.recursive !== false || !k.slice(prefix.length).includes('/');
+      const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && here(k)).sort();
       return Promise.resolve(keys.map((k) => toStat(k, objects.get(k) as StoredObject, false)));
     },
   };

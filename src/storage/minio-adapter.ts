@@ -178,9 +178,10 @@ export function createMinioObjectClient(
       }
       return aborted;
     },
-    async list(prefix: string): Promise<ObjectStat[]> {
+    async list(prefix: string, options: { recursive?: boolean } = {}): Promise<ObjectStat[]> {
       const out: ObjectStat[] = [];
-      for await (const item of client.listObjectsV2(bucket, prefix, true)) {
+      // Non-recursive listings also yield common prefixes (no `name`): skipped below.
+      for await (const item of client.listObjectsV2(bucket, prefix, options.recursive !== false)) {
         const entry = item as { name?: string; size?: number; lastModified?: Date };
         if (entry.name) {
           out.push({

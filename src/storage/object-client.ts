@@ -41,8 +41,11 @@ export interface ObjectClient {
   get(key: string): Promise<Readable>;
   stat(key: string): Promise<ObjectStat | undefined>;
   remove(key: string): Promise<void>;
-  /** Objects whose key starts with `prefix`, recursively. */
-  list(prefix: string): Promise<ObjectStat[]>;
+  /**
+   * Objects whose key starts with `prefix`: recursively, or with `recursive: false` only those with
+   * no further `/` after the prefix (one "folder" level, as S3's delimiter listing).
+   */
+  list(prefix: string, options?: { recursive?: boolean }): Promise<ObjectStat[]>;
   /** Keys of the incomplete multipart uploads under `prefix` (one entry per upload). */
   listIncompleteUploads(prefix: string): Promise<string[]>;
   /** Aborts every incomplete multipart upload under `prefix`, freeing its parts; returns how many. */
