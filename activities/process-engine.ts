@@ -37,8 +37,9 @@ export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEn
 
 async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: EpochRequest): Promise<EpochJob> {
   const trainer = await slots.trainerOf(slot);
+  // The slot keeps its warm state until this job ends: another epoch that saw `isWarm` may still
+  // take it (states are parent-side copies, never changed by a run).
   const from = startState(request, slots);
-  slot.warm = undefined;
   const run = trainer.run(
     {
       config: request.config,

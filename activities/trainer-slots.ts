@@ -26,7 +26,10 @@ export interface TrainerSlot {
   readonly index: number;
   trainer?: Promise<TrainerProcess>;
   busy: boolean;
-  /** The state this slot's last epoch ended with: exactly the checkpoint with `sha256`, once saved. */
+  /**
+   * The state this slot's last finished epoch ended with: exactly the checkpoint with `sha256`, once
+   * saved. Kept while the slot trains the next one, replaced when that one ends.
+   */
   warm?: { sha256?: string; state: TrainingState };
   /** Monotonic use counter, to reuse the least recently used slot first. */
   usedAt: number;
