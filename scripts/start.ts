@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole story on the local default stack. Brings Temporal + MinIO up (building them
- * first if needed), starts two `durable-fit worker` processes, trains `mnist-mlp` for a few epochs,
+ * first if needed) and native TensorFlow (when missing; scripts/start-native.ts), starts two
+ * `durable-fit worker` processes, trains `mnist-cnn` on native TF (`mnist-mlp` on wasm without it),
  * SIGKILLs the worker that is mid-epoch, and narrates how the run resumes on the other worker from
  * the last durable `.ckpt`. Exits 0 when the run completes; stops its workers; leaves the stack up.
  * Ctrl-C at any point stops the workers (their trainer children die with them) and the demo run.
@@ -16,8 +17,9 @@ import { watchRun } from '../src/cli/render/watch-view';
 import { resolveOptions } from '../src/config/options';
 import type { TrainingSpecInput } from '../src/spec';
 import { stackUp } from '../src/stack/stack';
+import { CNN_SPEC, prepareNative } from './start-native';
 
-const SPEC: TrainingSpecInput = {
+const MLP_SPEC: TrainingSpecInput = {
   task: 'mnist-mlp',
   epochs: 4,
   seed: 1,
@@ -28,6 +30,8 @@ const SPEC: TrainingSpecInput = {
   checkpoint: { everyBatches: 60, everySeconds: 0 },
   recovery: { heartbeatTimeoutSeconds: 4, backoffSeconds: 0 },
 };
+/** mnist-cnn on native TensorFlow when it is built (scripts/start-native.ts), else mnist-mlp on wasm. */
+let SPEC = MLP_SPEC;
 
 interface DemoWorker {
   identity: string;
@@ -45,7 +49,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   const options = resolveOptions(process.env);
   const taskQueue = `durable-fit-demo-${process.pid}`;
-  say('▸ durable-fit demo: Temporal + MinIO, two workers, a real mnist-mlp run, and a kill -9');
+  say('▸ durable-fit demo: Temporal + MinIO, two workers, a real training run, and a kill -9');
+  if (await prepareNative(options, say)) SPEC = CNN_SPEC;
   const stack = await stackUp(options, (line) => say(`  ${line}`));
   say(`▸ stack up: Temporal ${stack.temporalAddress} · Web UI ${stack.uiUrl} · MinIO ${stack.s3Endpoint}`);
   const logDir = path.join(options.stateDir, 'logs');
@@ -53,7 +58,7 @@ async function main(): Promise<number> {
   say(`▸ 2 workers polling task queue "${taskQueue}" (logs in ${logDir}/demo-worker-*.log)`);
 
   client = await connectClient(options, process.env);
-  const workflowId = `demo-mnist-mlp-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const workflowId = `demo-${SPEC.task}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   await startTraining(client, options, SPEC, { workflowId, taskQueue });
   runId = workflowId;
   const ui = uiLink(options.uiUrl, options.namespace, workflowId);
@@ -72,6 +77,7 @@ async function main(): Promise<number> {
   const resumed = result.recoveries.map((r) => `resumed from ${r.fromCkpt} (${r.kind})`);
   say(`✓ done in ${Math.round((Date.now() - started) / 1000)} s: ${resumed.join('; ') || 'no recovery'}`);
   say(`  final accuracy   ${accuracyOf(result.epochs.at(-1)?.metrics ?? {})}`);
+  say(`  backend          ${result.backend ?? 'unknown'} (the workers' logs list its versions)`);
   say(`  checkpoint       ${result.finalCheckpoint.url}`);
   say(`  see the run      ${ui}`);
   say(`  more             durable-fit status ${workflowId}   (the stack stays up: durable-fit stack down)`);
@@ -84,7 +90,15 @@ async function killMidEpoch(c: Client, workflowId: string): Promise<void> {
     const run = await readRun(c, workflowId);
     const p = run.pending;
     const d = p?.details;
-    if (p?.identity && d && d.epoch >= 1 && d.ckpt && d.ckpt.epoch === d.epoch && d.batch >= d.batches / 3) {
+    if (
+      p?.identity &&
+      d &&
+      d.epoch >= 1 &&
+      d.ckpt &&
+      d.ckpt.epoch === d.epoch &&
+      d.batches > 0 &&
+      d.batch >= d.batches / 3
+    ) {
       const victim = workers.get(p.identity);
       if (!victim) return;
       say(
