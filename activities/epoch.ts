@@ -53,7 +53,12 @@ export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise
 /** Start-up: fetch and verify the starting checkpoint, start the engine. Gives way to a shutdown. */
 async function startJob(deps: EpochDeps, input: TrainEpochInput, ctx: Context, state: EpochProgress) {
   const { spec, epoch } = input;
-  const start = await untilCancelled(ctx, startFrom(deps, input));
+  // Without an injected logger, warnings go to the worker's Temporal logger with the activity's context.
+  const log = deps.log ?? ((message: string, meta?: Record<string, unknown>) => ctx.log.warn(message, meta));
+  const [start] = await untilCancelled(
+    ctx,
+    Promise.all([startFrom(deps, input), abortLeftoverUploads(deps, input, log)]),
+  );
   const initWeights =
     !start && input.initFrom
       ? await untilCancelled(
@@ -64,8 +69,12 @@ async function startJob(deps: EpochDeps, input: TrainEpochInput, ctx: Context, s
           }),
         )
       : undefined;
-  const saver = new CheckpointSaver(deps.store, spec.runName ?? input.workflowId, start?.ref, (err) =>
-    deps.log?.('intra-epoch checkpoint failed; training goes on', { error: String(err) }),
+  const saver = new CheckpointSaver(
+    deps.store,
+    spec.runName ?? input.workflowId,
+    start?.ref,
+    (err) => log('intra-epoch checkpoint failed; training goes on', { error: String(err) }),
+    log,
   );
   state.saver = saver;
   let lastSave = { at: Date.now(), step: start?.ref.step ?? 0 };
@@ -143,6 +152,26 @@ function preemptedAtStartup(err: StartupCancelledError, ckpt: CheckpointRef | un
     details: [{ ckpt }],
     nonRetryable: false,
   });
+}
+
+/**
+ * A resume follows an attempt that died or stopped, perhaps in the middle of a multipart upload
+ * whose parts nobody would ever complete. No other writer of this run is alive now, and this
+ * attempt uploads nothing before its engine starts, so abort them here. Never fatal.
+ */
+async function abortLeftoverUploads(
+  deps: EpochDeps,
+  input: TrainEpochInput,
+  log: (message: string, meta?: Record<string, unknown>) => void,
+): Promise<void> {
+  if (!('reason' in input)) return;
+  const runName = input.spec.runName ?? input.workflowId;
+  try {
+    const aborted = await deps.store.abortIncompleteUploads(runName);
+    if (aborted) log(`aborted ${aborted} incomplete upload(s) left by an earlier attempt`, { runName });
+  } catch (err) {
+    log('could not abort incomplete uploads; MinIO expires them later', { error: String(err) });
+  }
 }
 
 /**

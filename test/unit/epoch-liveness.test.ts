@@ -102,3 +102,33 @@ test('an activity cancelled before it began never starts the engine', async () =
   await sleep(20);
   assert.ok(!events.includes('job started') || events.includes('job stopped'), events.join(', '));
 });
+
+test('a resume aborts the run folder’s leftover uploads before its engine starts', async () => {
+  const { engine, release, events } = gatedEngine();
+  const calls: string[] = [];
+  class RecordingStore extends CheckpointStore {
+    override async abortIncompleteUploads(runName: string): Promise<number> {
+      calls.push(`abort ${runName} (${events.length ? 'after' : 'before'} the engine start)`);
+      return 2;
+    }
+  }
+  const store = new RecordingStore(createMemoryObjectClient());
+  const env = new MockActivityEnvironment(undefined, quiet);
+  const resume = { ...input, ckptPath: '', reason: 'crash' as const };
+  const running = env.run(runEpoch, { store, engine, log: () => {} }, resume);
+  while (!events.includes('start called')) await sleep(5);
+  assert.deepEqual(calls, ['abort liveness (before the engine start)']);
+  env.cancel();
+  release();
+  await assert.rejects(running);
+  const fresh = new RecordingStore(createMemoryObjectClient());
+  calls.length = 0;
+  const second = gatedEngine();
+  const plain = new MockActivityEnvironment(undefined, quiet);
+  const train = plain.run(runEpoch, { store: fresh, engine: second.engine }, input);
+  while (!second.events.includes('start called')) await sleep(5);
+  assert.deepEqual(calls, [], 'a first attempt has no earlier attempt to clean up after');
+  plain.cancel();
+  second.release();
+  await assert.rejects(train);
+});
