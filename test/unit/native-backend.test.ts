@@ -75,6 +75,21 @@ describe('native trainer processes', { skip }, () => {
     assert.equal(resumed.state.meta.weightsSha256, a.state.meta.weightsSha256, 'Adam state and RNG restored');
   });
 
+  test('digits-resnet (residual blocks, augmentation) resumes mid-epoch in another process exactly', async () => {
+    const resnet: RunConfig = {
+      task: 'digits-resnet',
+      hparams: { trainSize: 256, valSize: 64, width: 8 },
+      seed: 5,
+      batchSize: 32,
+      epochs: 2,
+    };
+    const whole = await oneA.run({ config: resnet }).result;
+    const half = await oneA.run({ config: resnet, stopAtStep: 21 }).result;
+    const resumed = await oneB.run({ config: resnet, from: half.state }).result;
+    assert.equal(resumed.state.meta.cursor.step, 32, '256 + 256 augmented samples, 16 batches an epoch');
+    assert.equal(resumed.state.meta.weightsSha256, whole.state.meta.weightsSha256);
+  });
+
   test('1 vs 2 intra-op threads change the bits, so they are different fingerprints and routes', async () => {
     const one = await oneA.run({ config }).result;
     const other = await two.run({ config }).result;

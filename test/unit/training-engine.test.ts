@@ -28,7 +28,7 @@ before(async () => {
 
 describe('task registry and hparams', () => {
   test('built-in tasks are registered', () => {
-    assert.deepEqual(listTasks(), ['mnist-cnn', 'mnist-mlp', 'synthetic']);
+    assert.deepEqual(listTasks(), ['digits-resnet', 'mnist-cnn', 'mnist-mlp', 'synthetic']);
   });
   test('unknown task names the registered ones', () => {
     assert.throws(
