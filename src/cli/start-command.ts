@@ -79,7 +79,7 @@ async function report(
     process.stdout.write(
       `${result.status}: ${handle.workflowId}\n  final checkpoint ${result.finalCheckpoint.url}\n` +
         `  weights sha256   ${result.weightsSha256}\n  last metrics     ${JSON.stringify(last?.metrics ?? {})}\n` +
-        `  recoveries       ${result.recoveries.length}\n  UI               ${link}\n`,
+        `  recoveries       ${result.recoveryCount ?? result.recoveries.length}\n  UI               ${link}\n`,
     );
   }
 }

@@ -1,19 +1,22 @@
 /** What changed between two looks at a run, as lines a person reads (used by `watch` and `npm start`). */
 import type { RecoveryEvent } from '../../../activities/types';
 import type { RunSnapshot } from './run-state';
-import { epochMetrics } from './run-state';
+import { epochMetrics, epochsDone, firstWindowEpoch, recoveryTotal } from './run-state';
 
 /** Lines that describe what happened between `prev` (undefined: first look) and `next`. */
 export function narrate(prev: RunSnapshot | undefined, next: RunSnapshot): string[] {
   const lines: string[] = [];
-  const before = prev ? epochMetrics(prev).length : 0;
+  // The result and progress query list only the most recent epochs and recoveries: count by totals.
   const metrics = epochMetrics(next);
-  for (let epoch = before; epoch < metrics.length; epoch++) {
-    const ckpt = epoch === metrics.length - 1 ? epochCheckpoint(next, epoch) : undefined;
-    lines.push(`✓ epoch ${epoch} done: ${formatMetrics(metrics[epoch] ?? {})}${ckpt ? ` → ${ckpt}` : ''}`);
+  const first = firstWindowEpoch(next);
+  const done = epochsDone(next);
+  for (let epoch = Math.max(prev ? epochsDone(prev) : 0, first); epoch < done; epoch++) {
+    const ckpt = epoch === done - 1 ? epochCheckpoint(next, epoch) : undefined;
+    const line = formatMetrics(metrics[epoch - first] ?? {});
+    lines.push(`✓ epoch ${epoch} done: ${line}${ckpt ? ` → ${ckpt}` : ''}`);
   }
-  const seen = prev ? recoveriesOf(prev).length : 0;
-  for (const r of recoveriesOf(next).slice(seen)) lines.push(formatRecovery(r));
+  const fresh = recoveryTotal(next) - (prev ? recoveryTotal(prev) : 0);
+  if (fresh > 0) for (const r of recoveriesOf(next).slice(-fresh)) lines.push(formatRecovery(r));
   const status = next.progress?.status ?? next.attributes.status;
   const prevStatus = prev && (prev.progress?.status ?? prev.attributes.status);
   if (prev && status && status !== prevStatus && ['paused', 'stopping'].includes(status))
@@ -39,7 +42,7 @@ export function closingLines(s: RunSnapshot): string[] {
   if (s.result) {
     const last = s.result.epochs[s.result.epochs.length - 1];
     return [
-      `■ ${s.result.status}: ${s.result.epochs.length} epochs, ${s.result.recoveries.length} ${s.result.recoveries.length === 1 ? 'recovery' : 'recoveries'}`,
+      `■ ${s.result.status}: ${epochsDone(s)} epochs, ${recoveryTotal(s)} ${recoveryTotal(s) === 1 ? 'recovery' : 'recoveries'}`,
       `  final metrics     ${formatMetrics(last?.metrics ?? {})}`,
       `  final checkpoint  ${s.result.finalCheckpoint.url}`,
       `  weights sha256    ${s.result.weightsSha256}`,
@@ -61,8 +64,8 @@ function epochCheckpoint(s: RunSnapshot, epoch: number): string | undefined {
 /** "▶ epoch 2: trainEpoch on worker-1" when another activity, worker or epoch took over. */
 function startedActivity(prev: RunSnapshot | undefined, next: RunSnapshot): string | undefined {
   const key = (s: RunSnapshot | undefined) =>
-    s?.pending?.identity && `${s.pending.activityType}|${s.pending.identity}|${epochMetrics(s).length}`;
+    s?.pending?.identity && `${s.pending.activityType}|${s.pending.identity}|${epochsDone(s)}`;
   const now = key(next);
   if (!now || now === key(prev)) return undefined;
-  return `▶ epoch ${epochMetrics(next).length}: ${next.pending?.activityType} on ${next.pending?.identity}`;
+  return `▶ epoch ${epochsDone(next)}: ${next.pending?.activityType} on ${next.pending?.identity}`;
 }

@@ -134,7 +134,24 @@ export function uiLink(uiUrl: string, namespace: string, workflowId: string): st
   return `${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** Metrics per finished epoch, from the result or the progress query. */
+/** Finished epochs: the result and the progress query keep only a window of them, so count by the cursor. */
+export function epochsDone(snapshot: RunSnapshot): number {
+  if (snapshot.result) return snapshot.result.finalCheckpoint.epoch;
+  return snapshot.progress?.epoch ?? epochMetrics(snapshot).length;
+}
+
+/** The epoch number of the first entry of `epochMetrics` (the window ends at the last finished epoch). */
+export function firstWindowEpoch(snapshot: RunSnapshot): number {
+  return Math.max(0, epochsDone(snapshot) - epochMetrics(snapshot).length);
+}
+
+/** All recoveries of the run, not only the window the result or progress query lists. */
+export function recoveryTotal(snapshot: RunSnapshot): number {
+  const listed = snapshot.result?.recoveries ?? snapshot.progress?.recoveries ?? [];
+  return snapshot.result?.recoveryCount ?? snapshot.progress?.recoveryCount ?? listed.length;
+}
+
+/** Metrics per finished epoch (the most recent window), from the result or the progress query. */
 export function epochMetrics(snapshot: RunSnapshot): Record<string, number>[] {
   if (snapshot.result) return snapshot.result.epochs.map((e) => e.metrics);
   return snapshot.progress?.metrics ?? [];

@@ -3,7 +3,7 @@ import * as asciichart from 'asciichart';
 import Table from 'cli-table3';
 import { formatMetrics } from './narrate';
 import type { RunSnapshot } from './run-state';
-import { epochMetrics } from './run-state';
+import { epochMetrics, epochsDone, firstWindowEpoch } from './run-state';
 
 /** The JSON that `status --json` prints. */
 export function statusJson(s: RunSnapshot, ui: string) {
@@ -14,8 +14,8 @@ export function statusJson(s: RunSnapshot, ui: string) {
     execution: s.execution,
     status: s.progress?.status ?? s.result?.status ?? s.attributes.status,
     task: s.attributes.task,
-    epoch: metrics.length,
-    epochs: s.progress?.epochs ?? (s.result ? s.result.epochs.length : undefined),
+    epoch: epochsDone(s),
+    epochs: s.progress?.epochs ?? (s.result ? epochsDone(s) : undefined),
     lastCheckpoint: s.result?.finalCheckpoint ?? s.progress?.lastCheckpoint,
     metrics,
     recoveries: s.result?.recoveries ?? s.progress?.recoveries ?? [],
@@ -74,9 +74,11 @@ function epochTable(s: RunSnapshot, style: Table.TableConstructorOptions): strin
   const metrics = epochMetrics(s);
   const names = [...new Set(metrics.flatMap((m) => Object.keys(m)))];
   const table = new Table({ ...style, head: ['epoch', ...names, ...(s.result ? ['checkpoint'] : [])] });
+  const first = firstWindowEpoch(s);
   metrics.forEach((m, i) => {
     const ckpt = s.result?.epochs[i]?.ckpt.url;
-    table.push([String(i), ...names.map((n) => fmt(m[n])), ...(s.result ? [ckpt ?? ''] : [])]);
+    const epoch = s.result?.epochs[i]?.epoch ?? first + i;
+    table.push([String(epoch), ...names.map((n) => fmt(m[n])), ...(s.result ? [ckpt ?? ''] : [])]);
   });
   return table.toString();
 }

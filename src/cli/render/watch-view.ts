@@ -7,7 +7,7 @@ import type { SingleBar } from 'cli-progress';
 import type { Client } from '@temporalio/client';
 import { closingLines, narrate } from './narrate';
 import type { RunSnapshot } from './run-state';
-import { epochMetrics, isClosed, readRun } from './run-state';
+import { epochsDone, isClosed, readRun } from './run-state';
 
 export interface WatchOptions {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -64,8 +64,8 @@ function barsView(out: NodeJS.WritableStream): View {
   return {
     update(s, lines) {
       for (const line of lines) multi.log(`${line}\n`);
-      const total = s.progress?.epochs ?? s.result?.epochs.length ?? 1;
-      const done = epochMetrics(s).length;
+      const done = epochsDone(s);
+      const total = s.progress?.epochs ?? done;
       const status = s.progress?.status ?? s.attributes.status ?? s.execution.toLowerCase();
       epochs ??= multi.create(total, 0, { label: 'epochs ', info: '' });
       epochs.setTotal(total);
