@@ -4,6 +4,7 @@
 // run's epochs must reach only workers of its own backend, and every run ends with the golden
 // weights of that backend.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import seedrandom from 'seedrandom';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -13,6 +14,7 @@ import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainingResult } from '../../workflows/run-record';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, pendingEpoch } from '../helpers/worker-fleet';
+import type { PendingEpoch } from '../helpers/worker-fleet';
 
 const taskQueue = `mixed-${process.pid}`;
 const SEED = 'issue-10-mixed-fleet';
@@ -47,88 +49,95 @@ after(async () => {
 });
 
 test('a wasm + cpu fleet on one queue: four runs, seeded SIGKILLs, each run golden on its own backend', async () => {
-  const stamp = Date.now();
-  const start = async (name: string, seed: number): Promise<Run> => {
-    const spec = specOf(seed);
-    const handle = await client.workflow.start('trainModel', {
-      taskQueue,
-      workflowId: `mixed-${name}-${stamp}`,
-      args: [spec],
-    });
-    return { name, spec, handle };
-  };
-  const log: string[] = [];
-
-  // Two runs prepared by the cpu worker, the only one polling at first.
-  const cpu = await startWorker('cpu');
-  const cpuRuns = [await start('cpu-1', 71), await start('cpu-2', 72)];
-  for (const run of cpuRuns) await waitFor(run, (p) => (p?.details?.batch ?? 0) > 0, 'train');
-  // The first kill: the wasm worker joins, the cpu worker dies while both cpu runs train. Their
-  // resumes must wait for a cpu worker; the wasm worker prepares the next two runs meanwhile.
-  await startWorker('wasm');
-  await fleet.kill(cpu.identity, 'SIGKILL');
-  log.push(`killed ${cpu.identity} (cpu) while cpu-1 and cpu-2 trained`);
-  const wasmRuns = [await start('wasm-1', 81), await start('wasm-2', 82)];
-  for (const run of cpuRuns) await waitForResumeScheduled(run);
-  for (const run of wasmRuns) await waitFor(run, (p) => (p?.details?.batch ?? 0) > 0, 'train');
-  await startWorker('cpu');
-
-  // Seeded kills: a running run, a batch in it, SIGKILL its worker, restart that backend only
-  // after the run's resume is scheduled (while the other backend's worker polls alone).
-  const rng = seedrandom(SEED);
-  const runs = [...cpuRuns, ...wasmRuns];
-  for (let i = 0; i < SEEDED_KILLS; i++) {
-    const running = [];
-    for (const run of runs) if (await isRunning(run)) running.push(run);
-    if (running.length === 0) break;
-    const target = running[Math.floor(rng() * running.length)]!;
-    const batch = 50 + Math.floor(rng() * 500);
-    const victim = await waitFor(
-      target,
-      (p) => p === undefined || (p.details?.batch ?? 0) >= batch,
-      'reach batch',
-    );
-    if (!victim || !(await isRunning(target))) continue; // it finished first: nothing to kill
-    const backend = fleet.workers.get(victim.identity)?.backend as Backend;
-    await fleet.kill(victim.identity, 'SIGKILL');
-    log.push(`killed ${victim.identity} (${backend}) at ${target.name} ${JSON.stringify(victim.details)}`);
-    await waitForResumeScheduled(target);
-    await startWorker(backend);
-  }
-
+  const kills: string[] = [];
+  const runs = await startTwoRunsPerBackend(kills);
+  await killSeeded(runs, kills);
   const outcomes = await Promise.all(
     runs.map(async (run) => ({ run, result: (await run.handle.result()) as TrainingResult })),
   );
-  const backends = new Set<string>();
-  for (const { run, result } of outcomes) {
-    const epochs = await epochResults(run.handle);
-    const used = new Set(epochs.map((e) => e.backend));
-    const routes = new Set(epochs.map((e) => e.route));
-    assert.equal(result.status, 'completed', run.name);
-    assert.deepEqual(
-      result.epochs.map((e) => e.epoch),
-      [0, 1, 2],
-    );
-    assert.equal(used.size, 1, `${run.name}: every epoch on one backend (${[...used].join(', ')})`);
-    assert.equal(routes.size, 1, `${run.name}: every epoch from one backend queue`);
-    assert.match([...routes][0] ?? '', new RegExp(`^${taskQueue}@(wasm|cpu)-[0-9a-f]{8}$`));
-    const backend = [...used][0] as Backend;
-    assert.equal(backend, run.name.split('-')[0], `${run.name} stayed on the backend that prepared it`);
-    backends.add(backend);
-    const golden = await goldenWeightsSha256(run.spec, backend);
-    assert.equal(
-      result.weightsSha256,
-      golden,
-      `${run.name}: bit-exact with its uninterrupted ${backend} run`,
-    );
-  }
-  assert.deepEqual([...backends].sort(), ['cpu', 'wasm']);
+  fs.writeFileSync('test-artifacts/mixed-fleet/kills.json', JSON.stringify({ SEED, kills }, null, 2));
+  for (const { run, result } of outcomes) await assertGoldenOnItsBackend(run, result);
   const crashes = outcomes.reduce(
     (n, o) => n + o.result.recoveries.filter((r) => r.kind === 'crash').length,
     0,
   );
-  assert.ok(crashes >= 2 + log.length - 1, `${crashes} crash recoveries; ${log.join('; ')}`);
+  // The first kill hits both cpu runs; every seeded kill at least one.
+  assert.ok(crashes >= kills.length + 1, `${crashes} crash recoveries; ${kills.join('; ')}`);
 });
+
+/**
+ * Two runs prepared by the cpu worker (alone at first), then the first kill: the wasm worker joins
+ * and the cpu worker dies while both cpu runs train, so their resumes wait for a cpu worker while
+ * the wasm worker, alone, prepares the next two runs.
+ */
+async function startTwoRunsPerBackend(kills: string[]): Promise<Run[]> {
+  const stamp = Date.now();
+  const start = async (name: string, seed: number): Promise<Run> => {
+    const spec = specOf(seed);
+    const workflowId = `mixed-${name}-${stamp}`;
+    return {
+      name,
+      spec,
+      handle: await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] }),
+    };
+  };
+  const training = (p: PendingEpoch) => (p.details?.batch ?? 0) > 0;
+  const cpu = await startWorker('cpu');
+  const cpuRuns = [await start('cpu-1', 71), await start('cpu-2', 72)];
+  for (const run of cpuRuns) await waitFor(run, training, 'train');
+  await startWorker('wasm');
+  await fleet.kill(cpu.identity, 'SIGKILL');
+  kills.push(`${cpu.identity} (cpu) while cpu-1 and cpu-2 trained`);
+  const wasmRuns = [await start('wasm-1', 81), await start('wasm-2', 82)];
+  for (const run of cpuRuns) await waitForResumeScheduled(run);
+  for (const run of wasmRuns) await waitFor(run, training, 'train');
+  await startWorker('cpu');
+  return [...cpuRuns, ...wasmRuns];
+}
+
+/**
+ * Seeded kills: a running run, a batch in it, SIGKILL its worker, and restart that backend only
+ * after the run's next attempt is scheduled (while the other backend's worker polls alone).
+ */
+async function killSeeded(runs: Run[], kills: string[]): Promise<void> {
+  const rng = seedrandom(SEED);
+  for (let i = 0; i < SEEDED_KILLS; i++) {
+    const running = [];
+    for (const run of runs) if (await isRunning(run)) running.push(run);
+    if (running.length === 0) return;
+    // Alternate the backends (wasm, cpu, wasm: wasm runs end sooner) while both have running runs; the rest is seeded.
+    const side = running.filter((r) => r.name.startsWith(i % 2 === 0 ? 'wasm' : 'cpu'));
+    if (side.length > 0) running.splice(0, running.length, ...side);
+    const target = running[Math.floor(rng() * running.length)]!;
+    const batch = 50 + Math.floor(rng() * 500);
+    const victim = await waitFor(target, (p) => (p.details?.batch ?? 0) >= batch, 'reach batch');
+    if (!victim || !(await isRunning(target))) continue; // it finished first: nothing to kill
+    const backend = fleet.workers.get(victim.identity)?.backend as Backend;
+    await fleet.kill(victim.identity, 'SIGKILL');
+    kills.push(`${victim.identity} (${backend}) at ${target.name} ${JSON.stringify(victim.details)}`);
+    await waitForResumeScheduled(target);
+    await startWorker(backend);
+  }
+}
+
+/** Every epoch from one backend queue, on the backend that prepared the run, golden for it. */
+async function assertGoldenOnItsBackend(run: Run, result: TrainingResult): Promise<void> {
+  const epochs = await epochResults(run.handle);
+  const used = new Set(epochs.map((e) => e.backend));
+  const routes = new Set(epochs.map((e) => e.route));
+  assert.equal(result.status, 'completed', run.name);
+  assert.deepEqual(
+    result.epochs.map((e) => e.epoch),
+    [0, 1, 2],
+  );
+  assert.equal(used.size, 1, `${run.name}: every epoch on one backend (${[...used].join(', ')})`);
+  assert.equal(routes.size, 1, `${run.name}: every epoch from one backend queue`);
+  assert.match([...routes][0] ?? '', new RegExp(`^${taskQueue}@(wasm|cpu)-[0-9a-f]{8}$`));
+  const backend = [...used][0] as Backend;
+  assert.equal(backend, run.name.split('-')[0], `${run.name} stayed on the backend that prepared it`);
+  const golden = await goldenWeightsSha256(run.spec, backend);
+  assert.equal(result.weightsSha256, golden, `${run.name}: bit-exact with its uninterrupted ${backend} run`);
+}
 
 async function isRunning(run: Run): Promise<boolean> {
   return (await run.handle.describe()).status.name === 'RUNNING';
@@ -137,9 +146,9 @@ async function isRunning(run: Run): Promise<boolean> {
 /** Polls the run's running epoch until `ok` holds; ends early (undefined) when the run closes. */
 async function waitFor(
   run: Run,
-  ok: (p: Awaited<ReturnType<typeof pendingEpoch>>) => boolean,
+  ok: (p: PendingEpoch) => boolean,
   what: string,
-): Promise<Awaited<ReturnType<typeof pendingEpoch>>> {
+): Promise<PendingEpoch | undefined> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const pending = await pendingEpoch(run.handle);
