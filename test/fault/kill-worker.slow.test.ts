@@ -111,7 +111,7 @@ test('five SIGKILLs in one run: it completes with the golden weights, resuming f
   const resumeInputs = await resumeEpochInputs(handle.workflowId);
   assert.ok(resumeInputs.length >= KILL_POINTS.length);
   for (const input of resumeInputs)
-    assert.match(input.ckptPath, /^s3:\/\/durable-fit\/kill-\d+\/epoch=\d{4}-step=\d{7}\.ckpt$/);
+    assert.match(input.ckptPath, /^s3:\/\/durable-fit\/kill-\d+-[0-9a-f]{8}\/epoch=\d{4}-step=\d{7}\.ckpt$/);
   for (const r of crashes)
     assert.ok(
       resumeInputs.some((i) => i.ckptPath === r.fromCkpt),
