@@ -4,7 +4,7 @@
  * batch size and backend. Rounds alternate so drift (thermal, GC) hits both alike; each round is
  * one sample, and the ratio is of the medians.
  *
- *   npx tsx bench/engine.ts [task…]        prints a table for cpu and wasm
+ *   npx tsx bench/engine.ts [task…]        prints a table for tensorflow (when built), wasm and cpu
  */
 import type { BackendRequest } from '../src/training/backend';
 import { selectBackend } from '../src/training/backend';
@@ -81,26 +81,28 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
 export interface EngineSuiteOptions {
   tasks: string[];
   backends: BackendRequest[];
-  /** Batches per round for a task on a backend. */
-  batchesFor(task: string, backend: BackendRequest): number;
+  /** Batches per round for a task on a backend; undefined leaves the pair out (too slow there). */
+  batchesFor(task: string, backend: BackendRequest): number | undefined;
   rounds: number;
+  /** Called for a backend that does not load here (e.g. native TensorFlow not built); it is left out. */
+  onSkip?(backend: BackendRequest, reason: string): void;
 }
 
-/** Every (backend, task) pair the task supports; mnist-cnn cannot train on wasm (no conv gradient). */
+/** Every (backend, task) pair the task supports; conv tasks cannot train on wasm (no conv gradient). */
 export async function runEngineSuite(options: EngineSuiteOptions): Promise<EngineBenchResult[]> {
   const rows: EngineBenchResult[] = [];
   for (const backend of options.backends) {
-    await selectBackend(backend);
+    try {
+      await selectBackend(backend);
+    } catch (err) {
+      options.onSkip?.(backend, err instanceof Error ? err.message : String(err));
+      continue;
+    }
     for (const task of options.tasks) {
       if (backend !== 'auto' && getTask(task).unsupportedBackends?.[backend]) continue;
-      rows.push(
-        await runEngineBench({
-          task,
-          backend,
-          batches: options.batchesFor(task, backend),
-          rounds: options.rounds,
-        }),
-      );
+      const batches = options.batchesFor(task, backend);
+      if (batches === undefined) continue;
+      rows.push(await runEngineBench({ task, backend, batches, rounds: options.rounds }));
     }
   }
   return rows;
@@ -110,8 +112,10 @@ async function main(): Promise<void> {
   const tasks = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['mnist-mlp', 'mnist-cnn'];
   const rows = await runEngineSuite({
     tasks,
-    backends: ['wasm', 'cpu'],
-    batchesFor: (task) => (task === 'mnist-cnn' ? 8 : 150),
+    backends: ['tensorflow', 'wasm', 'cpu'],
+    batchesFor: (task, backend) =>
+      backend === 'tensorflow' ? 100 : task === 'digits-resnet' ? undefined : task === 'mnist-cnn' ? 8 : 150,
+    onSkip: (backend, reason) => console.error(`${backend} left out: ${reason}`),
     rounds: 5,
   });
   console.log('| task | backend | engine steps/s | bare steps/s | engine/bare |');

@@ -16,6 +16,7 @@ import type { BenchStack } from './bench-stack';
 import { startBenchStack } from './bench-stack';
 import { runCheckpointIoBench } from './checkpoint-io';
 import { runEngineSuite } from './engine';
+import { isNativeLoadable } from './native';
 import { runOverheadBench } from './overhead';
 import { runRecoveryBench } from './recovery';
 import { renderMarkdown } from './report';
@@ -31,8 +32,17 @@ const PLANS = {
   full: {
     io: { sizesMb: [10, 100, 500], repeats: 5 },
     warpS: 10,
-    // cpu is ~10× slower than wasm: fewer batches there keep each round ~2 s.
-    engine: { rounds: 5, tasks: ['mnist-mlp', 'mnist-cnn'], mlp: { wasm: 200, cpu: 25 }, cnn: 3 },
+    // Batches per round keep each round ~2-4 s: cpu is ~10× slower than wasm, native ~50-250× faster
+    // than cpu. digits-resnet takes > 60 s a step on cpu: left out there.
+    engine: {
+      rounds: 5,
+      tasks: ['mnist-mlp', 'mnist-cnn', 'digits-resnet'],
+      batches: {
+        'mnist-mlp': { tensorflow: 1000, wasm: 200, cpu: 25 },
+        'mnist-cnn': { tensorflow: 150, cpu: 3 },
+        'digits-resnet': { tensorflow: 40 },
+      } as EngineBatches,
+    },
     stall: { snapshots: 25 },
     overhead: { epochSeconds: [1, 3, 10], epochs: 6, everySeconds: 5 },
     recovery: { heartbeatTimeoutsS: [5, 15], kills: 5, sigterms: 5, everyBatches: 100 },
@@ -41,7 +51,11 @@ const PLANS = {
   quick: {
     io: { sizesMb: [10], repeats: 3 },
     warpS: 0,
-    engine: { rounds: 3, tasks: ['mnist-mlp'], mlp: { wasm: 30, cpu: 8 }, cnn: 2 },
+    engine: {
+      rounds: 3,
+      tasks: ['mnist-mlp'],
+      batches: { 'mnist-mlp': { tensorflow: 100, wasm: 30, cpu: 8 } } as EngineBatches,
+    },
     stall: { snapshots: 8 },
     overhead: { epochSeconds: [1], epochs: 3, everySeconds: 5 },
     recovery: { heartbeatTimeoutsS: [3], kills: 1, sigterms: 1, everyBatches: 100 },
@@ -49,7 +63,9 @@ const PLANS = {
   },
 };
 type Plan = (typeof PLANS)['full'];
-const SECTIONS = ['io', 'stall', 'engine', 'overhead', 'recovery', 'scale'] as const;
+/** Batches per timed round, by task and backend; a missing pair is not run. */
+type EngineBatches = Record<string, Partial<Record<BackendRequest, number>>>;
+const SECTIONS = ['io', 'stall', 'engine', 'overhead', 'overhead-native', 'recovery', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const log = (line: string) =>
@@ -92,13 +108,26 @@ function sectionsOf(
       ];
     },
     engine: async () => {
-      const { tasks, rounds, mlp, cnn } = plan.engine;
-      const batchesFor = (task: string, backend: BackendRequest) =>
-        task === 'mnist-cnn' ? cnn : backend === 'cpu' ? mlp.cpu : mlp.wasm;
-      results.engine = await runEngineSuite({ tasks, backends: ['wasm', 'cpu'], batchesFor, rounds });
+      const { tasks, rounds, batches } = plan.engine;
+      const batchesFor = (task: string, backend: BackendRequest) => batches[task]?.[backend];
+      const onSkip = (backend: string, reason: string) => log(`engine: ${backend} left out: ${reason}`);
+      const backends: BackendRequest[] = ['tensorflow', 'wasm', 'cpu'];
+      results.engine = await runEngineSuite({ tasks, backends, batchesFor, rounds, onSkip });
     },
     overhead: async () => {
       results.overhead = await runOverheadBench(stack, { ...plan.overhead, backend: BACKEND, log });
+    },
+    // The same on native TensorFlow: steps are ~10× faster, so fixed per-epoch costs weigh more.
+    'overhead-native': async () => {
+      if (!isNativeLoadable()) {
+        log('overhead-native: skipped (run `durable-fit backend build`)');
+        return;
+      }
+      results.overheadNative = await runOverheadBench(stack, {
+        ...plan.overhead,
+        backend: 'tensorflow',
+        log,
+      });
     },
     recovery: async () => {
       results.recovery = await runRecoveryBench(stack, { ...plan.recovery, backend: BACKEND, log });

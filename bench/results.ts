@@ -27,6 +27,8 @@ export interface BenchResults {
   engine?: EngineBenchResult[];
   stall?: StallResult[];
   overhead?: OverheadRow[];
+  /** The overhead rows again with native TensorFlow workers. */
+  overheadNative?: OverheadRow[];
   recovery?: RecoveryRow[];
   scale?: ScaleResult;
   /** Sections that failed, with the error. */
@@ -59,6 +61,9 @@ export function headline(r: BenchResults) {
     overheadEpochS: longest?.targetEpochS ?? null,
     overheadRatioByEpochS: Object.fromEntries(
       (r.overhead ?? []).map((x) => [x.targetEpochS, round(x.ratio)]),
+    ),
+    overheadRatioNativeByEpochS: Object.fromEntries(
+      (r.overheadNative ?? []).map((x) => [x.targetEpochS, round(x.ratio)]),
     ),
     stallFraction: stall?.stallFraction ?? null,
     stallBlockedMs: stall?.blockedMs.median ?? null,
