@@ -91,7 +91,7 @@ test('the Web UI shows a recovered run: search attributes, resumeEpoch with its 
 
   await page.goto(`${runUrl}/${runId}/history/events/${resume.eventId}`);
   await waitForText(page, ['Activity Task Scheduled', 'resumeEpoch', `"ckptPath": "${resume.ckptPath}"`]);
-  assert.match(resume.ckptPath, /^s3:\/\/[^/]+\/ui-\d+\/epoch=\d{4}-step=\d{7}\.ckpt$/);
+  assert.match(resume.ckptPath, /^s3:\/\/[^/]+\/ui-\d+-[0-9a-f]{8}\/epoch=\d{4}-step=\d{7}\.ckpt$/);
   await page.screenshot({ path: `${ARTIFACTS}/resume-epoch-event.png` });
 });
 
