@@ -1,8 +1,9 @@
 /**
  * mnist-cnn on native TensorFlow through real Temporal and MinIO, on real worker processes
  * (`durable-fit worker --backend tensorflow`): two separate worker processes produce the same
- * weightsSha256 as the in-process golden run, and a worker SIGKILLed mid-epoch is recovered from
- * its .ckpt bit-exactly. Skipped locally when native is not built; in CI it fails instead.
+ * weightsSha256 as the in-process golden run; a worker SIGKILLed mid-epoch is recovered from its
+ * .ckpt bit-exactly; a SIGTERMed one saves a preemption checkpoint and the run resumes from it,
+ * bit-exactly. Skipped locally when native is not built; in CI it fails instead.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -72,5 +73,24 @@ describe('mnist-cnn on native TensorFlow workers', { skip: skipUnlessNative() },
       'the kill was a crash recovery',
     );
     assert.equal(result.weightsSha256, await golden, 'bit-exact on tensorflow');
+  });
+
+  test('a SIGTERMed worker saves a preemption checkpoint; the run resumes from it with the golden weights', async () => {
+    while (fleet.workers.size < 2) await fleet.start();
+    const handle = await client.workflow.start('trainModel', {
+      taskQueue,
+      workflowId: `native-term-${Date.now()}`,
+      args: [{ ...spec, checkpoint: { everyBatches: 0, everySeconds: 0 } }],
+    });
+    const victim = await waitForEpoch(
+      handle,
+      (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 40,
+    );
+    await fleet.kill(victim.identity, 'SIGTERM'); // returns once the worker exited gracefully
+    const result = (await handle.result()) as TrainingResult;
+    assert.equal(result.status, 'completed');
+    const preemption = result.recoveries.find((r) => r.kind === 'preemption');
+    assert.match(preemption?.fromCkpt ?? '', /epoch=0000-step=\d{7}\.ckpt$/, 'resumed from a mid-epoch save');
+    assert.equal(result.weightsSha256, await golden, 'checkpoint policy does not change the bits');
   });
 });
