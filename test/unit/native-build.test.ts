@@ -14,7 +14,7 @@ import type { NativeManifest } from '../../src/native/cache';
 import { NativeToolMissingError, WheelHashMismatchError } from '../../src/native/errors';
 import { isLinkedTo, linkIntoPackage } from '../../src/native/link';
 import { createStepRunner } from '../../src/native/run-step';
-import { downloadWheel } from '../../src/native/wheel';
+import { downloadWheel, extraRequirements } from '../../src/native/wheel';
 import { detectIsa } from '../../src/training/native-runtime';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-native-'));
@@ -76,6 +76,24 @@ test('a cached build is linked into the package (deps/ and lib/), idempotently',
   assert.ok(isLinkedTo(pkg, cache));
   assert.equal(fs.readFileSync(addonPath(pkg), 'utf8'), 'addon');
   assert.ok(fs.lstatSync(path.join(pkg, 'deps')).isSymbolicLink());
+});
+
+test('the GPU build reads the CUDA wheels it needs from the tensorflow wheel (its and-cuda extra)', async () => {
+  const dir = tmp();
+  const wheel = path.join(dir, 'tensorflow-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl');
+  const metadata = [
+    'Name: tensorflow',
+    'Requires-Dist: numpy>=1.26.0',
+    'Requires-Dist: nvidia-cublas-cu12==12.5.3.2; extra == "and-cuda"',
+    'Requires-Dist: nvidia-cudnn-cu12 == 9.3.0.75 ; extra == "and-cuda"',
+    'Requires-Dist: tensorflow-io-gcs-filesystem; extra == "gcs"',
+  ].join('\n');
+  const make = `import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("tensorflow-2.21.0.dist-info/METADATA", sys.argv[2])`;
+  await runner(dir)('make a wheel', 'python3', ['-c', make, wheel, metadata]);
+  assert.deepEqual(await extraRequirements(wheel, 'and-cuda', 'python3', runner(dir)), [
+    'nvidia-cublas-cu12==12.5.3.2',
+    'nvidia-cudnn-cu12==9.3.0.75',
+  ]);
 });
 
 test("oneDNN's ISA class comes from the CPU flags", () => {
