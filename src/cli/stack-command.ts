@@ -1,5 +1,6 @@
 /** `durable-fit stack …` */
 import { Command } from 'commander';
+import { ensureNativeBuild, nativeCacheRoot } from '../native';
 import { ensureTool } from '../stack/tools';
 import { TOOLS } from '../stack/versions';
 import { stackDown, stackReset, stackStatus, stackUp } from '../stack/stack';
@@ -26,12 +27,15 @@ export function stackCommand(): Command {
       }
     });
   withConnectionFlags(stack.command('build'))
-    .description('build the pinned Temporal CLI and MinIO binaries into the tools cache (when absent)')
+    .description(
+      'build the pinned Temporal CLI and MinIO binaries, and native TensorFlow, into the tools cache (when absent)',
+    )
     .action(async (flags: ConnectionFlags) => {
       try {
         const { toolsDir } = optionsFromFlags(flags);
         for (const tool of TOOLS)
           process.stdout.write(`${await ensureTool(tool, { toolsDir, progress: log })}\n`);
+        await buildNativeOptional(toolsDir);
       } catch (err) {
         fail(err);
       }
@@ -63,6 +67,15 @@ export function stackCommand(): Command {
       }
     });
   return stack;
+}
+
+/** Native TensorFlow is optional: without it workers run on wasm, so a failure is a warning here. */
+async function buildNativeOptional(toolsDir: string): Promise<void> {
+  try {
+    await ensureNativeBuild({ cacheRoot: nativeCacheRoot(toolsDir), progress: log });
+  } catch (err) {
+    log(`warning: native TensorFlow not built (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 function print(status: StackStatus, json?: boolean): void {
