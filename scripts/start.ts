@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   const resumed = result.recoveries.map((r) => `resumed from ${r.fromCkpt} (${r.kind})`);
   say(`✓ done in ${Math.round((Date.now() - started) / 1000)} s: ${resumed.join('; ') || 'no recovery'}`);
   say(`  final accuracy   ${accuracyOf(result.epochs.at(-1)?.metrics ?? {})}`);
-  say(`  backend          ${result.backend ?? 'unknown'} (the workers' logs list its versions)`);
+  say(`  backend          ${result.backend ?? 'unknown'} (its versions: durable-fit backend status)`);
   say(`  checkpoint       ${result.finalCheckpoint.url}`);
   say(`  see the run      ${ui}`);
   say(`  more             durable-fit status ${workflowId}   (the stack stays up: durable-fit stack down)`);
