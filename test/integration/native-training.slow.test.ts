@@ -3,14 +3,20 @@
  * (`durable-fit worker --backend tensorflow`): two separate worker processes produce the same
  * weightsSha256 as the in-process golden run; a worker SIGKILLed mid-epoch is recovered from its
  * .ckpt bit-exactly; a SIGTERMed one saves a preemption checkpoint and the run resumes from it,
- * bit-exactly. Skipped locally when native is not built; in CI it fails instead.
+ * bit-exactly; a corrupted checkpoint is detected and the run falls back, still golden. Skipped
+ * locally when native is not built; in CI it fails instead.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainingResult } from '../../workflows/run-record';
+import { buffer } from 'node:stream/consumers';
+import { parseCheckpointUrl } from '../../src/checkpoint/keys';
+import { createMinioObjectClient } from '../../src/storage/minio-adapter';
+import type { Progress } from '../../workflows/run-record';
 import { skipUnlessNative } from '../helpers/native';
+import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
 
@@ -92,5 +98,35 @@ describe('mnist-cnn on native TensorFlow workers', { skip: skipUnlessNative() },
     const preemption = result.recoveries.find((r) => r.kind === 'preemption');
     assert.match(preemption?.fromCkpt ?? '', /epoch=0000-step=\d{7}\.ckpt$/, 'resumed from a mid-epoch save');
     assert.equal(result.weightsSha256, await golden, 'checkpoint policy does not change the bits');
+  });
+
+  test('a corrupted epoch-end checkpoint is detected after a crash; the run falls back and ends golden', async () => {
+    const epochEndsOnly = { ...spec, epochs: 3, checkpoint: { everyBatches: 0, everySeconds: 0 } };
+    const golden3 = goldenWeightsSha256(epochEndsOnly, 'tensorflow');
+    await fleet.stopAll();
+    await fleet.start(); // one worker: the one that resumes later holds nothing warm
+    const handle = await client.workflow.start('trainModel', {
+      taskQueue,
+      workflowId: `native-corrupt-${Date.now()}`,
+      args: [epochEndsOnly],
+    });
+    const victim = await waitForEpoch(handle, (p) => p.details?.epoch === 2 && p.details.batch >= 1);
+    const bad = (await handle.query<Progress>('progress')).lastCheckpoint;
+    assert.equal(bad?.epoch, 2, 'the run trains epoch 2 from the end of epoch 1');
+    const objects = createMinioObjectClient(testStack().s3);
+    const { key } = parseCheckpointUrl(bad.url);
+    const bytes = await buffer(await objects.get(key));
+    const stat = await objects.stat(key);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 5) ^ 0x01, bytes.length - 5); // one bit, same size
+    await objects.put(key, bytes, { metadata: stat?.metadata });
+    await fleet.kill(victim.identity, 'SIGKILL');
+    await fleet.start();
+    const result = (await handle.result()) as TrainingResult;
+    assert.equal(result.status, 'completed');
+    assert.ok(
+      result.recoveries.some((r) => r.kind === 'fallback'),
+      JSON.stringify(result.recoveries),
+    );
+    assert.equal(result.weightsSha256, await golden3);
   });
 });
