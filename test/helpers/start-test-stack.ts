@@ -35,13 +35,39 @@ export interface RunningTestStack {
   stop(): Promise<void>;
 }
 
+/** Attempts at picking ports: a free port can be taken by another process before a server binds it. */
+const PORT_ATTEMPTS = 4;
+
 export async function startTestStack(
   toolsDir: string,
   log = (l: string) => console.error(l),
 ): Promise<RunningTestStack> {
   const temporalBin = await ensureTool(TEMPORAL_CLI, { toolsDir, progress: log });
   const minioBin = await ensureTool(MINIO_SERVER, { toolsDir, progress: log });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-test-'));
+  for (let attempt = 1; ; attempt++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-test-'));
+    const stack = await configure(dir, temporalBin, minioBin);
+    try {
+      await stack.start();
+      return stack.running;
+    } catch (err) {
+      const clash = /address already in use/.test(readLogs(stack.running));
+      // Never leave a server behind: a live child would keep the test process from exiting.
+      await stack.halt();
+      if (!clash || attempt >= PORT_ATTEMPTS) throw err; // the logs it names stay for reading
+      fs.rmSync(dir, { recursive: true, force: true });
+      log(`test stack: a port was taken before its server bound it; retrying with new ports (${attempt})`);
+    }
+  }
+}
+
+function readLogs(running: RunningTestStack): string {
+  return [running.temporal.logFile, running.minio.logFile]
+    .map((file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''))
+    .join('\n');
+}
+
+async function configure(dir: string, temporalBin: string, minioBin: string) {
   const [port, uiPort, httpPort, metricsPort, s3Port, consolePort] = (await freePorts(6)) as [
     number,
     number,
@@ -106,8 +132,7 @@ export async function startTestStack(
     await exited;
     clearTimeout(timer);
   };
-  await Promise.all([startTemporal(), startMinio()]);
-  return {
+  const running: RunningTestStack = {
     stack: {
       temporalAddress: `127.0.0.1:${port}`,
       namespace: 'default',
@@ -126,8 +151,10 @@ export async function startTestStack(
     stopMinio: () => kill(children.minio, 'SIGKILL'),
     startMinio,
     async stop() {
-      await Promise.all([kill(children.temporal), kill(children.minio)]);
+      await halt();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+  const halt = async () => void (await Promise.all([kill(children.temporal), kill(children.minio)]));
+  return { running, halt, start: () => Promise.all([startTemporal(), startMinio()]) };
 }
