@@ -6,7 +6,10 @@ import { digitsResnetTask, validateHparams } from '../../src/training/tasks';
 
 const load = (h: Record<string, unknown>) =>
   digitsResnetTask.loadDataset(validateHparams(digitsResnetTask, h) as never);
-const sha = (a: Float32Array) => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+const sha = (a: Float32Array) =>
+  createHash('sha256')
+    .update(Buffer.from(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 
 test('augmented copies are seeded: same hparams, same bytes; another seed, other shifts', () => {
   const a = load({ trainSize: 200, valSize: 50, augmentCopies: 2 });
