@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveOptions } from '../src/config/options';
+import { ensureNativeForTests } from './test-native';
 import { ensurePrerequisites, thisMachine } from './test-prerequisites';
 import { STACK_ENV } from '../test/helpers/stack-env';
 import { startTestStack } from '../test/helpers/start-test-stack';
@@ -51,7 +52,7 @@ async function main(): Promise<number> {
   const files = selectFiles();
   if (files.length === 0) throw new Error('no test files selected');
   // Before any server or test starts: a missing browser must not be a failed assertion at the end.
-  const unmet = ensurePrerequisites(files, thisMachine);
+  const unmet = ensurePrerequisites(files, thisMachine) ?? (await ensureNativeForTests(files));
   if (unmet) {
     console.error(unmet);
     return 2;
