@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker } from '../worker/create-worker';
 import { BACKEND_REQUESTS } from '../training/backend';
+import type { BackendInfo } from '../state';
 import type { ConnectionFlags } from './common';
 import { fail, optionsFromFlags, withConnectionFlags } from './common';
 
@@ -60,7 +61,8 @@ export function workerCommand(): Command {
         const route = created.route ? ` and backend queue "${created.route}"` : '';
         process.stderr.write(
           `durable-fit worker ${created.worker.options.identity} polling task queue "${options.taskQueue}"${route} ` +
-            `on ${options.temporalAddress} (backend ${options.backend}, ${flags.concurrency} training slot(s))\n`,
+            `on ${options.temporalAddress} (backend ${describeBackend(created.backend)}, ` +
+            `${flags.concurrency} training slot(s))\n`,
         );
         await created.run();
         await created.connection.close();
@@ -75,4 +77,10 @@ function parseConcurrency(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('a whole number of trainer slots, at least 1');
   return n;
+}
+
+/** `tensorflow (tfjs-node 4.22.0, tensorflow 2.21.0, …)`: what trains here, not what was asked for. */
+function describeBackend(backend: BackendInfo): string {
+  const versions = Object.entries(backend.versions).map(([k, v]) => `${k} ${v}`);
+  return versions.length ? `${backend.name} (${versions.join(', ')})` : backend.name;
 }

@@ -9,6 +9,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
 import { createStore } from '../checkpoint/create-store';
+import type { BackendInfo } from '../state';
 import type { DurableFitOptions, Env } from '../config/options';
 import { temporalConnectConfig } from '../config/temporal';
 import type { BackendRequest } from '../training/backend';
@@ -38,6 +39,8 @@ export interface DurableFitWorker {
   epochWorker?: Worker;
   /** This worker's backend queue; absent when routing is off. */
   route?: string;
+  /** The backend its trainers loaded, with the versions and settings that fingerprint it. */
+  backend: BackendInfo;
   connection: NativeConnection;
   run(): Promise<void>;
   /** Starts a graceful shutdown of both workers (running epochs save a checkpoint first). */
@@ -94,6 +97,7 @@ export async function createWorker(
   return {
     worker,
     ...(epochWorker ? { epochWorker, route } : {}),
+    backend,
     connection,
     shutdown,
     async run() {
