@@ -50,7 +50,7 @@ export function workerCommand(): Command {
     )
     .action(async (flags: WorkerFlags) => {
       try {
-        Runtime.install({ logger: new DefaultLogger(flags.logLevel as 'WARN') });
+        Runtime.install({ logger: new WorkerLogger(flags.logLevel as 'WARN') });
         const options = optionsFromFlags(flags);
         if (flags.backend) options.backend = flags.backend;
         options.taskModules.push(...flags.taskModule.map((file) => path.resolve(file)));
@@ -83,4 +83,15 @@ function parseConcurrency(value: string): number {
 function describeBackend(backend: BackendInfo): string {
   const versions = Object.entries(backend.versions).map(([k, v]) => `${k} ${v}`);
   return versions.length ? `${backend.name} (${versions.join(', ')})` : backend.name;
+}
+
+/**
+ * The SDK's logger, less one expected warning: the backend-queue worker runs epochs only, so the
+ * SDK's "No workflows registered" at its start is by design and would only puzzle a reader.
+ */
+class WorkerLogger extends DefaultLogger {
+  override log(...args: Parameters<DefaultLogger['log']>): void {
+    if (args[1].startsWith('No workflows registered')) return;
+    super.log(...args);
+  }
 }
