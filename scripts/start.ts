@@ -59,7 +59,7 @@ async function main(): Promise<number> {
 
   client = await connectClient(options, process.env);
   const workflowId = `demo-${SPEC.task}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  await startTraining(client, options, SPEC, { workflowId, taskQueue });
+  await startTraining(client, SPEC, { workflowId, taskQueue });
   runId = workflowId;
   const ui = uiLink(options.uiUrl, options.namespace, workflowId);
   say(`▸ started ${workflowId}: ${SPEC.epochs} epochs of ${SPEC.task}, seed ${SPEC.seed}`);

@@ -1,13 +1,35 @@
-/** Starting and steering training runs from code: what the CLI uses, and what users can call. */
+/**
+ * Starting and steering training runs from code (`durable-fit/client`): what the CLI uses, and what
+ * users call. Safe in a plain client process: the signal and query definitions are plain objects,
+ * and the workflow itself is imported as a type only.
+ */
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { DurableFitOptions, Env } from './config/options';
+import { DEFAULTS } from './config/options';
 import { temporalConnectConfig } from './config/temporal';
 import { parseSpec } from './spec';
 import type { TrainingSpec, TrainingSpecInput } from './spec';
 import { assertMonitorKnown } from './checkpoint/monitor';
 import { getTask, taskMetricNames, validateHparams } from './training/tasks';
 import { RUN_NAME, STATUS, TASK } from '../workflows/search-attributes';
+import type { trainModel } from '../workflows/train-model';
+
+/** The training workflow's type, for typed handles: `client.workflow.getHandle<TrainModel>(id)`. */
+export type TrainModel = typeof trainModel;
+/** A handle on a training run: `result()` is its `TrainingResult`. */
+export type TrainingHandle = WorkflowHandle<TrainModel>;
+/** The run's signals and queries: `handle.signal(pauseSignal)`, `handle.query(progressQuery)`. */
+export {
+  pauseSignal,
+  resumeSignal,
+  stopSignal,
+  checkpointNowSignal,
+  progressQuery,
+  controlsQuery,
+} from '../workflows/controls';
+export type { TrainingResult, Progress } from '../workflows/run-record';
+export type { TrainingSpecInput } from './spec';
 
 /** A connected Temporal client for the configured namespace. */
 export async function connectClient(options: DurableFitOptions, env: Env): Promise<Client> {
@@ -19,24 +41,23 @@ export async function connectClient(options: DurableFitOptions, env: Env): Promi
 export interface StartTrainingOptions {
   /** @default `<task>-<timestamp>` */
   workflowId?: string;
-  /** @default options.taskQueue */
+  /** The task queue durable-fit's workers poll. @default 'durable-fit' */
   taskQueue?: string;
 }
 
 /**
  * Validates the spec here (the same checks the first activity makes, so mistakes fail before a
- * workflow exists) and starts `trainModel`. Returns the handle.
+ * workflow exists) and starts `trainModel`. Returns its typed handle.
  */
 export async function startTraining(
   client: Client,
-  options: DurableFitOptions,
   input: TrainingSpecInput,
   start: StartTrainingOptions = {},
-): Promise<WorkflowHandleWithFirstExecutionRunId> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<TrainModel>> {
   const workflowId = start.workflowId ?? defaultWorkflowId(input);
   const spec = validateSpecInput(input, workflowId);
-  return client.workflow.start('trainModel', {
-    taskQueue: start.taskQueue ?? options.taskQueue,
+  return client.workflow.start<TrainModel>('trainModel', {
+    taskQueue: start.taskQueue ?? DEFAULTS.taskQueue,
     workflowId,
     args: [input],
     typedSearchAttributes: [

@@ -12,7 +12,16 @@ export type { TrainingSpec, TrainingSpecInput } from './spec';
 
 /** Starting runs from code, with the same checks as the CLI. */
 export { connectClient, startTraining, validateSpecInput, defaultWorkflowId } from './client';
-export type { StartTrainingOptions } from './client';
+export type { StartTrainingOptions, TrainModel, TrainingHandle } from './client';
+/** The run's signals and queries, for typed handles: `handle.signal(pauseSignal)`. */
+export {
+  pauseSignal,
+  resumeSignal,
+  stopSignal,
+  checkpointNowSignal,
+  progressQuery,
+  controlsQuery,
+} from './client';
 
 /** Workers: the plugin for your own worker, or a ready-made one. */
 export { DurableTrainingPlugin } from './worker/plugin';

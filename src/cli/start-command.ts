@@ -40,7 +40,7 @@ export function startCommand(): Command {
         fail(err, 2); // bad arguments: nothing was started
       }
       client = await connectClient(options, process.env);
-      const handle = await startTraining(client, options, input, { workflowId });
+      const handle = await startTraining(client, input, { workflowId, taskQueue: options.taskQueue });
       await report(handle, options.uiUrl, options.namespace, flags);
     } catch (err) {
       fail(err);

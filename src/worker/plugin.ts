@@ -1,4 +1,8 @@
-/** `DurableTrainingPlugin`: adds durable-fit's workflows and activities to any Temporal worker. */
+/**
+ * `DurableTrainingPlugin`: adds durable-fit's activities and worker defaults to any Temporal worker.
+ * A host with workflows of its own keeps them: its workflows file re-exports ours
+ * (`export * from 'durable-fit/workflows'`); a host with none gets ours.
+ */
 import { SimplePlugin } from '@temporalio/plugin';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -34,9 +38,14 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
   closeEngine?: boolean;
 }
 
+/** durable-fit's workflows module (`durable-fit/workflows`), compiled or in source form. */
+export const DURABLE_FIT_WORKFLOWS = require.resolve('../../workflows');
+
 /**
  * Use it on your own worker:
- * `Worker.create({ connection, taskQueue, plugins: [new DurableTrainingPlugin({ store, engine })] })`.
+ * `Worker.create({ connection, taskQueue, workflowsPath, plugins: [new DurableTrainingPlugin({ store, engine })] })`,
+ * where your workflows file has `export * from 'durable-fit/workflows'` next to your own workflows
+ * (README: Use it in your own worker). Without a `workflowsPath` the worker runs durable-fit's alone.
  * For a fleet of mixed backends, also pass `route` and run a second worker on that queue with
  * `role: 'epochs'` (README: Routing; `createWorker` does both).
  */
@@ -49,7 +58,8 @@ export class DurableTrainingPlugin extends SimplePlugin {
       activities: epochsOnly
         ? { trainEpoch: activities.trainEpoch, resumeEpoch: activities.resumeEpoch }
         : activities,
-      ...(epochsOnly ? {} : { workflowsPath: require.resolve('../../workflows') }),
+      // The host's own workflowsPath wins (it re-exports ours); only a worker without one gets ours.
+      ...(epochsOnly ? {} : { workflowsPath: (host?: string) => host ?? DURABLE_FIT_WORKFLOWS }),
       runContext: async (next) => {
         try {
           await next();
@@ -62,6 +72,8 @@ export class DurableTrainingPlugin extends SimplePlugin {
 
   override configureWorker(options: WorkerOptions): WorkerOptions {
     const configured = super.configureWorker(options);
+    // A prebuilt bundle is the host's workflows too: adding our path would make the worker refuse both.
+    if (options.workflowBundle) delete configured.workflowsPath;
     return {
       ...configured,
       maxConcurrentActivityTaskExecutions:

@@ -17,6 +17,7 @@ import {
   STATUS,
   TASK,
 } from '../../../workflows/search-attributes';
+import { progressQuery } from '../../client';
 
 /** The epoch activity that is running (or waiting for a worker), with its last heartbeat. */
 export interface PendingEpoch {
@@ -112,7 +113,7 @@ function pendingEpochOf(d: WorkflowExecutionDescription): PendingEpoch | undefin
 /** The progress query, or undefined when no worker answers within a few seconds. */
 async function queryProgress(client: Client, handle: WorkflowHandle): Promise<Progress | undefined> {
   try {
-    return await client.withDeadline(Date.now() + 5000, () => handle.query<Progress>('progress'));
+    return await client.withDeadline(Date.now() + 5000, () => handle.query(progressQuery));
   } catch {
     return undefined;
   }
