@@ -10,6 +10,7 @@ import { DEFAULTS } from './config/options';
 import { temporalConnectConfig } from './config/temporal';
 import { parseSpec } from './spec';
 import type { TrainingSpec, TrainingSpecInput } from './spec';
+import { assertCkptUrl } from './checkpoint/keys';
 import { assertMonitorKnown } from './checkpoint/monitor';
 import { getTask, taskMetricNames, validateHparams } from './training/tasks';
 import { RUN_NAME, STATUS, TASK } from '../workflows/search-attributes';
@@ -74,11 +75,12 @@ export function defaultWorkflowId(input: { task?: unknown }): string {
   return `${String(input.task)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }
 
-/** Client-side checks: the spec, the task and its hparams (throws InvalidSpecError and friends). */
+/** Client-side checks: the spec, the task, its hparams and a `.ckpt` resumeFrom (throws InvalidSpecError and friends). */
 export function validateSpecInput(input: unknown, workflowId: string): TrainingSpec {
   const spec = parseSpec(input, workflowId);
   const task = getTask(spec.task);
   validateHparams(task, spec.hparams);
   assertMonitorKnown(spec, taskMetricNames(task));
+  if (spec.resumeFrom !== undefined) assertCkptUrl(spec.resumeFrom);
   return spec;
 }

@@ -2,7 +2,8 @@
  * The `.ckpt` format: a safetensors file (8-byte little-endian header length, JSON header padded
  * with spaces to 8-byte alignment, raw little-endian tensor bytes), laid out as the reference writer
  * does, so Python's `safetensors` loads our weights and optimizer slots. `__metadata__` holds the
- * format marker, version, kind and each `CheckpointMeta` field as JSON (see meta-codec.ts).
+ * format marker, version, kind and each `CheckpointMeta` field as JSON (see meta-codec.ts), and
+ * since format v2 the payload's own SHA-256 (see payload-hash.ts), checked on every decode.
  */
 import type { NamedTensor, TrainingState } from '../state';
 import { compareForLayout, DTYPE_SIZES, isTensorDType } from './dtypes';
@@ -10,6 +11,8 @@ import { InvalidCheckpointStateError } from './errors';
 import type { CheckpointHeader } from './header';
 import { readCheckpointHeader } from './header';
 import { decodeMeta, encodeMeta } from './meta-codec';
+import type { HashedTensor } from './payload-hash';
+import { PAYLOAD_SHA256_KEY, payloadSha256, verifyPayloadSha256 } from './payload-hash';
 
 export { readCheckpointHeader } from './header';
 export type { CheckpointHeader, TensorInfo } from './header';
@@ -44,8 +47,10 @@ export function encodeCheckpoint(state: TrainingState): Buffer {
  * into `bytes` (no copy). `target` names the file in errors.
  */
 export function decodeCheckpoint(bytes: Uint8Array, target?: string): TrainingState {
-  const { tensors, metadata } = decodeContainer(bytes);
-  return { tensors, meta: decodeMeta(metadata, target) };
+  const { tensors, metadata, header } = decodeContainer(bytes);
+  const meta = decodeMeta(metadata, target); // marker and version first: a newer file says so
+  verifyPayloadSha256(header, bytes, target, meta.formatVersion >= 2);
+  return { tensors, meta };
 }
 
 /** Encodes tensors plus metadata strings in the safetensors layout. */
@@ -56,14 +61,25 @@ export function encodeContainerParts(
   tensors.forEach(checkTensor);
   checkUniqueNames(tensors);
   const ordered = [...tensors].sort(compareForLayout);
-  const entries = [`"__metadata__":${JSON.stringify(metadata)}`];
+  const layout: HashedTensor[] = [];
   let offset = 0;
   for (const t of ordered) {
-    const end = offset + t.data.byteLength;
+    layout.push({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      begin: offset,
+      end: offset + t.data.byteLength,
+    });
+    offset += t.data.byteLength;
+  }
+  const data = ordered.map((t) => t.data);
+  const hashed = { ...metadata, [PAYLOAD_SHA256_KEY]: payloadSha256(metadata, layout, data) };
+  const entries = [`"__metadata__":${JSON.stringify(hashed)}`];
+  for (const t of layout) {
     entries.push(
-      `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, end] })}`,
+      `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] })}`,
     );
-    offset = end;
   }
   // Keys are joined by hand: a JS object would move integer-like tensor names to the front.
   const json = Buffer.from(`{${entries.join(',')}}`, 'utf8');
@@ -71,7 +87,7 @@ export function encodeContainerParts(
   const head = Buffer.alloc(8 + json.length + padding, 0x20);
   head.writeBigUInt64LE(BigInt(json.length + padding), 0);
   json.copy(head, 8);
-  const parts: Uint8Array[] = [head, ...ordered.map((t) => t.data).filter((d) => d.byteLength > 0)];
+  const parts: Uint8Array[] = [head, ...data.filter((d) => d.byteLength > 0)];
   return { parts, bytes: head.length + offset };
 }
 

@@ -17,11 +17,15 @@ export function sha256OfParts(parts: readonly Uint8Array[]): string {
   return hash.digest('hex');
 }
 
-/** What a download must match: the size the store reported and the hash it must have. */
+/**
+ * What a download must match: the size the store reported and the hash it must have. Without
+ * `sha256` (a file copied without our object metadata) only the size is checked here, and the
+ * caller must verify the hash the file embeds (payload-hash.ts).
+ */
 export interface IntegrityTarget {
   url: string;
   bytes: number;
-  sha256: string;
+  sha256?: string;
 }
 
 /** Reads a whole object into one buffer of exactly `target.bytes`, verifying its SHA-256. */
@@ -39,12 +43,20 @@ export async function readVerified(body: Readable, target: IntegrityTarget): Pro
     received += chunk.length;
   }
   if (received !== target.bytes) throw sizeError(target, received);
-  checkHash(target, hash.digest('hex'));
+  if (target.sha256) checkHash(target, hash.digest('hex'));
   return out;
 }
 
-/** Streams an object to `file` (via a temporary sibling, renamed only once verified). */
-export async function writeVerified(body: Readable, file: string, target: IntegrityTarget): Promise<void> {
+/**
+ * Streams an object to `file` (via a temporary sibling, renamed only once verified, or handed to
+ * `check` when the target has no hash). Returns the file's SHA-256.
+ */
+export async function writeVerified(
+  body: Readable,
+  file: string,
+  target: IntegrityTarget,
+  check: (partial: string) => Promise<void> = async () => undefined,
+): Promise<string> {
   const hash = createHash('sha256');
   let received = 0;
   const meter = new Transform({
@@ -59,8 +71,11 @@ export async function writeVerified(body: Readable, file: string, target: Integr
   try {
     await pipeline(body, meter, createWriteStream(partial));
     if (received !== target.bytes) throw sizeError(target, received);
-    checkHash(target, hash.digest('hex'));
+    const actual = hash.digest('hex');
+    if (target.sha256) checkHash(target, actual);
+    else await check(partial);
     await rename(partial, file);
+    return actual;
   } finally {
     await rm(partial, { force: true });
   }
@@ -68,7 +83,7 @@ export async function writeVerified(body: Readable, file: string, target: Integr
 
 /** Throws `CheckpointCorruptError('hash-mismatch')` unless `actual` is the target hash. */
 export function checkHash(target: IntegrityTarget, actual: string): void {
-  if (actual !== target.sha256.toLowerCase()) {
+  if (actual !== target.sha256?.toLowerCase()) {
     throw new CheckpointCorruptError(
       'hash-mismatch',
       `SHA-256 is ${actual}, expected ${target.sha256}`,

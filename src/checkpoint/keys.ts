@@ -5,7 +5,7 @@
  * checkpoint (corrupt, or other state), the save goes to the next free version,
  * `…-step=SSSSSSS-v1.ckpt`, `-v2`, … as Lightning does for a clashing filename.
  */
-import { InvalidCheckpointUrlError, InvalidRunNameError } from './errors';
+import { InvalidCheckpointUrlError, InvalidRunNameError, NotACkptError } from './errors';
 
 export const CKPT_EXTENSION = '.ckpt';
 const MAX_RUN_NAME = 128;
@@ -114,4 +114,16 @@ export function formatCheckpointUrl(bucket: string, key: string): string {
 /** Orders checkpoints by (epoch, step, version), oldest first. */
 export function compareCheckpointParts(a: CheckpointKeyParts, b: CheckpointKeyParts): number {
   return a.epoch - b.epoch || a.step - b.step || (a.version ?? 0) - (b.version ?? 0);
+}
+
+/**
+ * Throws `NotACkptError` unless `url` is an `s3://` URL whose key names a `.ckpt` file (Lightning's
+ * first pitfall: `ckpt_path` names a file, not a folder). Pure: the client refuses a folder URL
+ * before any workflow starts, with the message the server would give.
+ */
+export function assertCkptUrl(url: string): string {
+  const { key } = parseCheckpointUrl(url);
+  if (!key.endsWith(CKPT_EXTENSION) || key.endsWith(`/${CKPT_EXTENSION}`))
+    throw new NotACkptError(url, 'the key does not name a .ckpt file');
+  return key;
 }

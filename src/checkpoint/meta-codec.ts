@@ -12,15 +12,25 @@ import {
   NotACkptError,
   UnsupportedFormatVersionError,
 } from './errors';
+import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY } from './payload-hash';
 
 /** Value of `__metadata__.format` in every durable-fit checkpoint. */
 export const CKPT_FORMAT_MARKER = 'durable-fit.ckpt';
-/** The layout version this code writes and the newest it reads. */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/**
+ * The layout version this code writes and the newest it reads. v2 adds `payload_sha256` (the file
+ * verifies itself without object metadata); v1 files are still read.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2;
 /** What a checkpoint holds: a full training state, or a tfjs model saved through `tf.io`. */
 export type CheckpointKind = 'training-state' | 'model';
 
-export const RESERVED_METADATA_KEYS = ['format', 'format_version', 'kind'] as const;
+export const RESERVED_METADATA_KEYS = [
+  'format',
+  'format_version',
+  'kind',
+  PAYLOAD_SHA256_KEY,
+  PAYLOAD_SIGNATURE_KEY,
+] as const;
 
 // z.number() refuses NaN and ±Infinity, which metrics and optimizer scalars may legitimately hold.
 const anyNumber = z.custom<number>((v) => typeof v === 'number', 'expected a number');

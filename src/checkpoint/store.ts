@@ -3,6 +3,7 @@
  * create-only; a checkpoint counts only once its PUT succeeded; every load checks size and SHA-256
  * before a byte is decoded. Its input is an `ObjectClient`, so unit tests run it on the in-memory fake.
  */
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ObjectClient } from '../storage/object-client';
 import { ObjectExistsError, ObjectNotFoundError } from '../storage/object-client';
@@ -16,12 +17,14 @@ import {
   NotACkptError,
 } from './errors';
 import type { EncodedCheckpoint } from './format';
-import { decodeCheckpoint, encodeCheckpointParts } from './format';
+import { decodeCheckpoint, encodeCheckpointParts, readCheckpointHeader } from './format';
 import type { IntegrityTarget } from './integrity';
 import { readVerified, sha256OfParts, writeVerified } from './integrity';
+import { checkMarker } from './meta-codec';
+import { verifyPayloadSha256 } from './payload-hash';
 import type { CheckpointKeyParts } from './keys';
 import {
-  CKPT_EXTENSION,
+  assertCkptUrl,
   compareCheckpointParts,
   formatCheckpointKey,
   formatCheckpointUrl,
@@ -122,17 +125,38 @@ export class CheckpointStore {
     }
   }
 
-  /** The verified bytes of a checkpoint (size and SHA-256 checked), not decoded. */
+  /**
+   * The verified bytes of a checkpoint (size and SHA-256 checked), not decoded. A file copied in
+   * without our object metadata is checked against the hash it embeds (format v2).
+   */
   async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
     const target = await this.integrityTarget(url, expected);
-    return readVerified(await this.open(url), target);
+    const bytes = await readVerified(await this.open(url), target);
+    if (!target.sha256) verifyEmbedded(bytes, url);
+    return bytes;
   }
 
   /** Downloads a checkpoint to a local file; the file appears only once its hash verified. */
   async getToFile(url: string, file: string, expected: ExpectedIntegrity = {}): Promise<IntegrityTarget> {
     const target = await this.integrityTarget(url, expected);
-    await writeVerified(await this.open(url), file, target);
-    return target;
+    const check = async (partial: string) => verifyEmbedded(await readFile(partial), url);
+    const sha256 = await writeVerified(await this.open(url), file, target, check);
+    return { ...target, sha256 };
+  }
+
+  /**
+   * Uploads a local checkpoint file into a run folder, under the key its cursor names, with our
+   * object metadata: only a training state whose embedded hash verifies (format v2) is taken.
+   * Create-only, like every save.
+   */
+  async importFile(runName: string, bytes: Buffer, source: string): Promise<SavedCheckpoint> {
+    const { meta } = decodeCheckpoint(bytes, source);
+    verifyEmbedded(bytes, source);
+    const url = formatCheckpointUrl(
+      this.bucket,
+      formatCheckpointKey(runName, meta.cursor.epoch, meta.cursor.step),
+    );
+    return this.saveEncoded(url, { parts: [bytes], bytes: bytes.length });
   }
 
   /** A run's checkpoints, oldest first by (epoch, step). */
@@ -224,15 +248,9 @@ export class CheckpointStore {
         url,
       );
     }
+    // Neither: a copy made with another tool. The caller checks the hash the file embeds.
     const sha256 = wanted ?? recorded;
-    if (!sha256) {
-      throw new CheckpointCorruptError(
-        'bad-metadata',
-        'no SHA-256 in object metadata and none expected',
-        url,
-      );
-    }
-    return { url, bytes: stat.bytes, sha256 };
+    return sha256 ? { url, bytes: stat.bytes, sha256 } : { url, bytes: stat.bytes };
   }
 
   private async open(url: string): Promise<Readable> {
@@ -255,17 +273,14 @@ export class CheckpointStore {
 
   /** Parses the URL, checks the bucket and the `.ckpt` extension (without touching the store). */
   private ckptKey(url: string): string {
-    const { bucket, key } = parseCheckpointUrl(url);
+    const { bucket } = parseCheckpointUrl(url);
     if (bucket !== this.bucket) {
       throw new InvalidCheckpointUrlError(
         url,
         `bucket "${bucket}" is not the configured bucket "${this.bucket}"`,
       );
     }
-    if (!key.endsWith(CKPT_EXTENSION) || key.endsWith(`/${CKPT_EXTENSION}`)) {
-      throw new NotACkptError(url, 'the key does not name a .ckpt file');
-    }
-    return key;
+    return assertCkptUrl(url);
   }
 
   /** Like `ckptKey`, but tells a prefix full of checkpoints apart from a plain wrong name. */
@@ -293,5 +308,18 @@ export class CheckpointStore {
       out.push({ ...parts, url, key: object.key, bytes: object.size, lastModified: object.lastModified });
     }
     return out.sort((a, b) => compareCheckpointParts(a, b) || a.key.localeCompare(b.key));
+  }
+}
+
+/** Checks a whole file against the hash in its own header; a file that embeds none is refused. */
+function verifyEmbedded(bytes: Uint8Array, target: string): void {
+  try {
+    const header = readCheckpointHeader(bytes);
+    checkMarker(header.metadata, header.metadata.kind === 'model' ? 'model' : 'training-state', target);
+    verifyPayloadSha256(header, bytes, target);
+  } catch (err) {
+    if (err instanceof CheckpointCorruptError && !err.url)
+      throw new CheckpointCorruptError(err.kind, err.detail, target);
+    throw err;
   }
 }

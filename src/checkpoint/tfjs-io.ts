@@ -11,6 +11,7 @@ import { DTYPE_SIZES } from './dtypes';
 import { CheckpointCorruptError, InvalidCheckpointStateError, NotACkptError } from './errors';
 import { decodeContainer, encodeContainerParts } from './format';
 import { checkMarker, markerMetadata, parseExact, stringifyExact } from './meta-codec';
+import { verifyPayloadSha256 } from './payload-hash';
 import type { CheckpointStore, SavedCheckpoint } from './store';
 
 const TO_SAFETENSORS: Readonly<Record<string, TensorDType>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
@@ -102,9 +103,9 @@ export function encodeModelArtifacts(
 
 /** `.ckpt` bytes (kind `model` or `training-state`) → model artifacts. */
 export function decodeModelArtifacts(bytes: Uint8Array, url: string): tf.io.ModelArtifacts {
-  const { tensors, metadata } = decodeContainer(bytes);
+  const { tensors, metadata, header } = decodeContainer(bytes);
   const kind = metadata.kind === 'model' ? 'model' : 'training-state';
-  checkMarker(metadata, kind, url);
+  verifyPayloadSha256(header, bytes, url, checkMarker(metadata, kind, url) >= 2);
   const topology = parseField(metadata.topology, 'topology', url) as object;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const specs: tf.io.WeightsManifestEntry[] =

@@ -1,4 +1,5 @@
-/** `durable-fit ckpt …`: list, inspect and download checkpoints (every read is hash-verified). */
+/** `durable-fit ckpt …`: list, inspect, download and import checkpoints (every read is hash-verified). */
+import { readFile } from 'node:fs/promises';
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import { readCheckpointHeader } from '../checkpoint/format';
 import type { CheckpointHeader } from '../checkpoint/format';
@@ -33,7 +34,7 @@ const urlArg = () =>
   );
 
 export function ckptCommand(): Command {
-  const ckpt = new Command('ckpt').description('list, inspect and download .ckpt checkpoints');
+  const ckpt = new Command('ckpt').description('list, inspect, download and import .ckpt checkpoints');
   withConnectionFlags(ckpt.command('ls'))
     .description("list a run's checkpoints, oldest first by (epoch, step)")
     .addArgument(runNameArg())
@@ -88,7 +89,29 @@ export function ckptCommand(): Command {
         print(`${file}  ${formatBytes(target.bytes)}  sha256 ${target.sha256} (verified)`);
       });
     });
+  addImportCommand(ckpt);
   return ckpt;
+}
+
+/** `ckpt import <file> <run>`: the way back in for a checkpoint that travelled as a plain file. */
+function addImportCommand(ckpt: Command): void {
+  withConnectionFlags(ckpt.command('import'))
+    .description('upload a local .ckpt into a run folder, after verifying it in full (format v2 hash)')
+    .argument('<file>', 'local .ckpt file, e.g. one downloaded with `ckpt get` or copied from elsewhere')
+    .addArgument(runNameArg().argRequired())
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ durable-fit ckpt import ./epoch=0002-step=0000750.ckpt mnist-copy\n' +
+        '  $ durable-fit start --task mnist-mlp --epochs 5 --seed 1 --resume-from <the printed url>',
+    )
+    .action(async (file: string, runName: string, flags: ConnectionFlags) => {
+      await guarded(async () => {
+        const options = optionsFromFlags(flags);
+        const store = createStore(options, options.bucket);
+        const saved = await store.importFile(runName, await readFile(file), file);
+        print(`${saved.url}  ${formatBytes(saved.bytes)}  sha256 ${saved.sha256} (verified, imported)`);
+      });
+    });
 }
 
 interface Inspection {

@@ -1,4 +1,5 @@
 /** Shared CLI plumbing: connection flags → options, and clean exits with clear messages. */
+import { WorkflowFailedError } from '@temporalio/client';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { DurableFitOptions } from '../config/options';
@@ -66,9 +67,20 @@ export function optionsFromFlags(flags: ConnectionFlags): DurableFitOptions {
   });
 }
 
+/**
+ * What to tell the user about an error: for a failed workflow, the message of its root cause (our
+ * errors say what happened and what to do), not the SDK's "Workflow execution failed".
+ */
+export function failureMessage(err: unknown): string {
+  let cause: unknown = err;
+  if (err instanceof WorkflowFailedError)
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
 /** Prints an error's message (not a stack trace) and exits (1, or 2 for bad arguments). */
 export function fail(err: unknown, code = 1): never {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = failureMessage(err);
   process.stderr.write(`durable-fit: ${message}\n`);
   process.exit(code);
 }

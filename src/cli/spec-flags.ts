@@ -1,6 +1,7 @@
 /** Flags that build a TrainingSpec, shared by `start` and `fork`. */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
+import { parseDurationMs } from '../config/duration';
 import type { TrainingSpecInput } from '../spec';
 
 export interface SpecFlags {
@@ -12,6 +13,8 @@ export interface SpecFlags {
   resumeFrom?: string;
   runName?: string;
   heartbeatTimeout?: number;
+  backoff?: number;
+  maxBackoff?: number;
   checkpointEveryBatches?: number;
   checkpointEverySeconds?: number;
   keepLast?: number;
@@ -26,6 +29,14 @@ const num = (value: string) => {
   if (value.trim() === '' || !Number.isFinite(n))
     throw new InvalidArgumentError(`"${value}" is not a number`);
   return n;
+};
+
+/** A duration flag in seconds: Temporal CLI units (`30s`, `2m`, `500ms`, `1h30m`) or bare seconds. */
+const seconds = (value: string) => {
+  const millis = parseDurationMs(value, 's');
+  if (millis === undefined)
+    throw new InvalidArgumentError(`"${value}" is not a duration: use e.g. 30s, 2m, 500ms or bare seconds`);
+  return millis / 1000;
 };
 
 /** `k=v`: v is parsed as JSON when it can be (numbers, booleans), else kept as a string. */
@@ -59,9 +70,15 @@ export function withSpecFlags(command: Command): Command {
     .option('--hparam <key=value>', 'a task hyperparameter (repeatable)', hparam, {})
     .option('--resume-from <s3url>', 'start from this explicit s3://bucket/key.ckpt')
     .option('--run-name <name>', 'checkpoint folder name (default: the workflow id)')
-    .option('--heartbeat-timeout <seconds>', 'crash detection time (default 10)', num)
+    .option('--heartbeat-timeout <duration>', 'crash detection time, e.g. 30s or 2m (default 10s)', seconds)
+    .option('--backoff <duration>', 'wait before resuming after a failure, e.g. 500ms (default 1s)', seconds)
+    .option('--max-backoff <duration>', 'cap of the doubling backoff, e.g. 2m (default 60s)', seconds)
     .option('--checkpoint-every-batches <n>', 'intra-epoch checkpoint every N batches', num)
-    .option('--checkpoint-every-seconds <s>', 'intra-epoch checkpoint every T seconds (default 30)', num)
+    .option(
+      '--checkpoint-every-seconds <duration>',
+      'intra-epoch checkpoint every T, e.g. 45s (default 30s)',
+      seconds,
+    )
     .option('--keep-last <k>', 'keep only the last K epoch checkpoints', num)
     .option('--top-k <k:metric:mode>', 'also keep the best K by a metric, e.g. 3:valLoss:min', topK)
     .option('--max-crashes <n>', 'crash recoveries before the run fails (default 10)', num)
@@ -86,6 +103,8 @@ export function specFromFlags(
   const recovery = pick({
     ...(base.recovery ?? {}),
     heartbeatTimeoutSeconds: flags.heartbeatTimeout,
+    backoffSeconds: flags.backoff,
+    maxBackoffSeconds: flags.maxBackoff,
     maxCrashRecoveries: flags.maxCrashes,
     maxPreemptions: flags.maxPreemptions,
     allowBackendChange: flags.allowBackendChange,

@@ -1,11 +1,12 @@
 /** `durable-fit start`: start a training run (optionally wait for it and print the result). */
 import { Command } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import { connectClient, defaultWorkflowId, startTraining, validateSpecInput } from '../client';
 import type { TrainingSpecInput } from '../spec';
 import type { TrainingResult } from '../../workflows/run-record';
 import type { ConnectionFlags } from './common';
-import { fail, optionsFromFlags, withConnectionFlags } from './common';
+import { fail, failureMessage, optionsFromFlags, withConnectionFlags } from './common';
 import type { SpecFlags } from './spec-flags';
 import { specFromFlags, withSpecFlags } from './spec-flags';
 
@@ -71,7 +72,19 @@ async function report(
       );
     return;
   }
-  const result = (await handle.result()) as TrainingResult;
+  let result: TrainingResult;
+  try {
+    result = (await handle.result()) as TrainingResult;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    // The reason, where the user looks: the failure's own message and hint, then where to see more.
+    process.stderr.write(
+      `durable-fit: run ${handle.workflowId} failed: ${failureMessage(err)}\n` +
+        `  status: durable-fit status ${handle.workflowId}\n  UI:     ${link}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   const summary = resultSummary(handle, result);
   if (flags.json) print(summary);
   else {

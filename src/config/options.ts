@@ -6,8 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import ms from 'ms';
-import type { StringValue } from 'ms';
+import { parseDurationMs } from './duration';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {
@@ -155,8 +154,8 @@ function parsePort(value: string | undefined, key: keyof DurableFitOptions): num
 /** A Temporal-style duration (`90s`, `2m`, `1.5h`) or plain milliseconds, as a positive number of ms. */
 function parseDuration(value: string | undefined, key: keyof DurableFitOptions): number | undefined {
   if (value === undefined) return undefined;
-  const millis = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : ms(value as StringValue);
-  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
+  const millis = parseDurationMs(value, 'ms');
+  if (millis === undefined || millis <= 0) {
     throw new Error(`${OPTION_ENV[key]}="${value}" is not a duration: use e.g. "90s", "2m" or milliseconds`);
   }
   return millis;

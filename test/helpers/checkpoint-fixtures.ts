@@ -2,13 +2,14 @@
 import fc from 'fast-check';
 import { DTYPE_SIZES } from '../../src/checkpoint/dtypes';
 import type { CheckpointMeta, NamedTensor, TensorDType, TrainingState } from '../../src/state';
+import { CHECKPOINT_FORMAT_VERSION } from '../../src/checkpoint/meta-codec';
 
 export const DTYPES = Object.keys(DTYPE_SIZES) as TensorDType[];
 
 /** A complete, plausible meta. */
 export function sampleMeta(overrides: Partial<CheckpointMeta> = {}): CheckpointMeta {
   return {
-    formatVersion: 1,
+    formatVersion: CHECKPOINT_FORMAT_VERSION,
     task: 'boring',
     hparams: { lr: 0.01, units: 8 },
     spec: { task: 'boring', epochs: 3, seed: 7 },
@@ -99,7 +100,7 @@ const metricValue = fc.double();
 /** Random, valid meta: arbitrary JSON where the contract allows it, special floats in numbers. */
 export const metaArb: fc.Arbitrary<CheckpointMeta> = fc.record(
   {
-    formatVersion: fc.constant(1),
+    formatVersion: fc.constant(CHECKPOINT_FORMAT_VERSION),
     task: fc.string(),
     hparams: fc.dictionary(fc.string(), anyJson, { maxKeys: 4, noNullPrototype: true }),
     spec: fc.dictionary(fc.string(), anyJson, { maxKeys: 4, noNullPrototype: true }),

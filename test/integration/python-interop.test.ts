@@ -69,7 +69,7 @@ test('Python safetensors + numpy read our checkpoint exactly', { timeout: 180_00
     tensors: specs.map(([name, dtype, shape, values]) => ({ name, dtype, shape, values })),
     metadata: {
       format: 'durable-fit.ckpt',
-      format_version: '1',
+      format_version: '2',
       kind: 'training-state',
       cursor: meta.cursor,
       task: meta.task,

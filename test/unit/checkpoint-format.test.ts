@@ -17,7 +17,7 @@ import {
   encodeContainerParts,
   readCheckpointHeader,
 } from '../../src/checkpoint/format';
-import { markerMetadata } from '../../src/checkpoint/meta-codec';
+import { CHECKPOINT_FORMAT_VERSION, markerMetadata } from '../../src/checkpoint/meta-codec';
 import { normalisedTensors, sampleMeta, sampleState, stateArb } from '../helpers/checkpoint-fixtures';
 
 describe('checkpoint format round trip', () => {
@@ -87,7 +87,7 @@ describe('checkpoint format round trip', () => {
   test('metadata is stored as one JSON string per meta field, readable without our code', () => {
     const header = readCheckpointHeader(encodeCheckpoint(sampleState()));
     assert.equal(header.metadata.format, 'durable-fit.ckpt');
-    assert.equal(header.metadata.format_version, '1');
+    assert.equal(header.metadata.format_version, String(CHECKPOINT_FORMAT_VERSION));
     assert.deepEqual(JSON.parse(header.metadata.cursor ?? ''), sampleMeta().cursor);
   });
 });
@@ -115,12 +115,16 @@ describe('checkpoint format errors', () => {
   });
 
   test('a newer format version is refused with what to do', () => {
-    const { parts } = encodeContainerParts([], { ...markerMetadata('training-state'), format_version: '2' });
+    const newer = CHECKPOINT_FORMAT_VERSION + 1;
+    const { parts } = encodeContainerParts([], {
+      ...markerMetadata('training-state'),
+      format_version: String(newer),
+    });
     assert.throws(
       () => decodeCheckpoint(Buffer.concat(parts)),
       (err: unknown) => {
         assert.ok(err instanceof UnsupportedFormatVersionError);
-        assert.equal(err.found, 2);
+        assert.equal(err.found, newer);
         assert.match(err.message, /upgrade durable-fit/);
         return true;
       },

@@ -27,8 +27,11 @@ export function narrate(prev: RunSnapshot | undefined, next: RunSnapshot): strin
   return lines;
 }
 
+/** How a recovery line starts. */
+export const RECOVERY_MARK = '⟲ ';
+
 export function formatRecovery(r: RecoveryEvent): string {
-  return `⟲ ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch} (${r.reason}) → resumed from ${r.fromCkpt}`;
+  return `${RECOVERY_MARK}${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch} (${r.reason}) → resumed from ${r.fromCkpt}`;
 }
 
 export function formatMetrics(metrics: Record<string, number>): string {

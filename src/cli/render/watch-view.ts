@@ -5,7 +5,7 @@
 import { MultiBar, Presets } from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
 import type { Client } from '@temporalio/client';
-import { closingLines, narrate } from './narrate';
+import { closingLines, narrate, RECOVERY_MARK } from './narrate';
 import type { RunSnapshot } from './run-state';
 import { epochsDone, isClosed, readRun } from './run-state';
 
@@ -19,7 +19,7 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-interface View {
+export interface View {
   update(snapshot: RunSnapshot, lines: string[]): void;
   stop(): void;
 }
@@ -47,7 +47,7 @@ export async function watchRun(
   return prev;
 }
 
-function barsView(out: NodeJS.WritableStream): View {
+export function barsView(out: NodeJS.WritableStream): View {
   const multi = new MultiBar(
     {
       stream: out,
@@ -63,7 +63,8 @@ function barsView(out: NodeJS.WritableStream): View {
   let batches: SingleBar | undefined;
   return {
     update(s, lines) {
-      for (const line of lines) multi.log(`${line}\n`);
+      // Logged lines land where the bars were: erase each line's rest (ESC[K), or bar fragments stay.
+      for (const line of lines) multi.log(`${line}${ERASE_TO_END}\n`);
       const done = epochsDone(s);
       const total = s.progress?.epochs ?? done;
       const status = s.progress?.status ?? s.attributes.status ?? s.execution.toLowerCase();
@@ -85,13 +86,24 @@ function linesView(out: NodeJS.WritableStream): View {
     update(s, lines) {
       for (const line of lines) out.write(`${line}\n`);
       const d = s.pending?.details;
-      if (d && Date.now() - lastProgressAt > 5000 && !isClosed(s)) {
+      if (d && Date.now() - lastProgressAt > 5000 && !isClosed(s) && !reportsRecovery(lines)) {
         lastProgressAt = Date.now();
         out.write(`  … ${batchInfo(s)} (batch ${d.batch}/${d.batches})\n`);
       }
     },
     stop: () => undefined,
   };
+}
+
+const ERASE_TO_END = '\x1b[K';
+
+/**
+ * A look that reports a recovery read the pending activity (describe) before the progress query that
+ * revealed the recovery: its batch line may be the dead attempt's, so it is not printed after the
+ * "resumed from" line; the next look shows the resumed activity.
+ */
+export function reportsRecovery(lines: readonly string[]): boolean {
+  return lines.some((line) => line.startsWith(RECOVERY_MARK));
 }
 
 function batchInfo(s: RunSnapshot): string {
