@@ -2,6 +2,7 @@
 import * as wf from '@temporalio/workflow';
 import type { Progress, RunRecord, RunStatus, TrainingResult } from './run-record';
 import { totalRecoveries } from './run-record';
+import type { TrainingSpecInput } from '../src/spec';
 
 export function progressOf(record: RunRecord, status: RunStatus): Progress {
   return {
@@ -15,6 +16,12 @@ export function progressOf(record: RunRecord, status: RunStatus): Progress {
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     backend: record.backend,
   };
+}
+
+/** What `progress` says before the run's first activity has validated its spec. */
+export function startingProgress(input: TrainingSpecInput): Progress {
+  const epochs = typeof input.epochs === 'number' ? input.epochs : 0;
+  return { status: 'starting', epoch: 0, epochs, metrics: [], recoveries: [], recoveryCount: 0 };
 }
 
 /**

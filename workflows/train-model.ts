@@ -13,7 +13,7 @@ import { recordEpoch, recordRetention, recordWarning, retentionInput } from './r
 import { recover } from './recover';
 import { setupControls } from './controls';
 import { loopGuard } from './loop-guard';
-import { progressOf, resultOf } from './results';
+import { progressOf, resultOf, startingProgress } from './results';
 import { publishProgress } from './visibility';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -31,10 +31,15 @@ const { prepareRun, applyRetention } = wf.proxyActivities<Activities>({
 
 export async function trainModel(input: TrainingSpecInput, carried?: RunRecord): Promise<TrainingResult> {
   const { workflowId } = wf.workflowInfo();
-  const record: RunRecord = carried ?? (await startRecord(input, workflowId));
+  let status: RunStatus = carried ? 'running' : 'starting';
+  let prepared: RunRecord | undefined = carried;
+  // Handlers first: `progress` answers (status `starting`) and controls count while prepareRun runs.
+  const controls = setupControls(
+    () => (prepared ? progressOf(prepared, status) : startingProgress(input)),
+    carried?.controls,
+  );
+  const record: RunRecord = (prepared ??= await startRecord(input, workflowId));
   const spec = record.spec;
-  let status: RunStatus = 'running';
-  const controls = setupControls(() => progressOf(record, status), record.controls);
   let epochsThisRun = 0;
   const publish = (s: RunStatus) => publishProgress(record, (status = s));
   const guard = loopGuard();

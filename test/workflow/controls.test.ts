@@ -205,3 +205,21 @@ async function assertNoWorkflowTaskFailures(h: WorkflowHandle): Promise<void> {
   const failed = (events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
   assert.deepEqual(failed, [], 'no workflow task failed');
 }
+
+test('starting: progress answers while prepareRun still runs, and a pause sent then is kept', async () => {
+  const stubs = new StubActivities();
+  let release!: () => void;
+  stubs.prepareGate = new Promise<void>((r) => (release = r));
+  await run(stubs, spec({ epochs: 2 }), async (h) => {
+    const starting = await waitForProgress(h, (p) => p.status === 'starting');
+    assert.deepEqual({ epoch: starting.epoch, epochs: starting.epochs }, { epoch: 0, epochs: 2 });
+    await h.signal('pause');
+    release();
+    await waitForProgress(h, (p) => p.status === 'paused');
+    assert.equal(stubs.calls.length, 0, 'no epoch started while paused');
+    await h.signal('resume');
+    (await stubs.call(0)).complete();
+    (await stubs.call(1)).complete();
+    assert.equal((await result(h)).status, 'completed');
+  });
+});

@@ -76,6 +76,8 @@ export class StubActivities {
   readonly retention: RetentionInput[] = [];
   /** What each new epoch call does at once; by default the test settles it. */
   onCall: (call: EpochCall) => void = () => {};
+  /** `prepareRun` waits for this (a slow first activity). */
+  prepareGate: Promise<void> = Promise.resolve();
   /** Make `applyRetention` fail (non-retryably) this many times. */
   retentionFailures = 0;
   private waiters: (() => void)[] = [];
@@ -95,9 +97,10 @@ export class StubActivities {
 
   activities() {
     return {
-      prepareRun: async (input: PrepareRunInput): Promise<PreparedRun> => ({
-        spec: parseSpec(input.spec, input.workflowId),
-      }),
+      prepareRun: async (input: PrepareRunInput): Promise<PreparedRun> => {
+        await this.prepareGate;
+        return { spec: parseSpec(input.spec, input.workflowId) };
+      },
       trainEpoch: (input: TrainEpochInput) => this.epoch(new EpochCall('trainEpoch', input)),
       resumeEpoch: (input: TrainEpochInput) => this.epoch(new EpochCall('resumeEpoch', input)),
       applyRetention: async (input: RetentionInput): Promise<{ deleted: string[] }> => {
