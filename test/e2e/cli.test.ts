@@ -207,3 +207,32 @@ test('bad arguments exit 2 with a message; every command has --help with example
 async function inBatches<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += 3) await Promise.all(items.slice(i, i + 3).map(fn));
 }
+
+test('start --wait prints why a run failed where the user looks; a folder URL is refused before starting', async () => {
+  const missing = 's3://durable-fit/no-such-run/epoch=0001-step=0000010.ckpt';
+  const failed = await cli(
+    ['start', '--task', 'synthetic', '--epochs', '1', '--seed', '1', '--resume-from', missing, '--wait'],
+    taskQueue,
+  );
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.doesNotMatch(failed.stderr, /^durable-fit: Workflow execution failed$/m);
+  assert.match(failed.stderr, /no-such-run\/epoch=0001-step=0000010\.ckpt/);
+  assert.match(failed.stderr, /durable-fit status /);
+  const folder = await cli(
+    [
+      'start',
+      '--task',
+      'synthetic',
+      '--epochs',
+      '1',
+      '--seed',
+      '1',
+      '--resume-from',
+      's3://durable-fit/run/',
+      '--wait',
+    ],
+    taskQueue,
+  );
+  assert.equal(folder.code, 2, folder.stderr);
+  assert.match(folder.stderr, /prefix, not a checkpoint|\.ckpt/);
+});
