@@ -142,6 +142,7 @@ export class TrainerProcess {
       (m) => this.send(m),
       () => (this.current = undefined),
     );
+    this.watchdog?.touch();
     this.current = run;
     this.send({ type: 'run', runId, ...request, ...(from ? { from } : {}) });
     return run;

@@ -44,11 +44,17 @@ export function watchTrainer(options: TrainerWatchdogOptions): TrainerWatchdog {
   const { pid, hangTimeoutMs } = options;
   let lastActive = Date.now();
   let lastTicks = -1;
+  let wasBusy = false;
   let fired = false;
   const check = () => {
     const cpu = readProcessCpu(pid);
-    // Without /proc there is no way to tell a long batch from a hang: never kill on a guess.
-    if (!cpu || !options.isBusy() || cpu.ticks !== lastTicks) {
+    const busy = options.isBusy();
+    // Without /proc there is no way to tell a long batch from a hang: never kill on a guess. The
+    // hang clock starts at the first look that finds the child busy, never at the last idle look:
+    // a job handed over just before a tick must get its full `hangTimeoutMs`.
+    const justBusy = busy && !wasBusy;
+    wasBusy = busy;
+    if (!cpu || !busy || justBusy || cpu.ticks !== lastTicks) {
       lastActive = Date.now();
       lastTicks = cpu?.ticks ?? -1;
       return;

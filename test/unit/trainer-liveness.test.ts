@@ -12,7 +12,8 @@ import type { TrainingState } from '../../src/state';
 import { TrainerHungError } from '../../src/training/errors';
 import { createTransferDir, packState, unpackState } from '../../src/training/state-transfer';
 import { TrainerProcess } from '../../src/training/trainer-client';
-import { readProcessCpu } from '../../src/training/trainer-watchdog';
+import { readProcessCpu, watchTrainer } from '../../src/training/trainer-watchdog';
+import { spawn } from 'node:child_process';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,4 +89,31 @@ test('an idle trainer is never killed, however long it waits for work', async ()
   const outcome = await trainer.run({ ...longRun, config: { ...longRun.config, epochs: 1 } }).result;
   assert.equal(outcome.stopped, false);
   await trainer.close();
+});
+
+test('the hang clock starts when the watchdog first sees a job, not at its last idle look', async () => {
+  // A sleeping process uses no CPU, like a SIGSTOPped one. The job arrives between two looks; the
+  // first look that sees it must not count the idle time before it (the watchdog fired at once).
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const looks: boolean[] = [];
+  let firedAfterBusyLooks = -1;
+  const done = new Promise<void>((resolve) => {
+    const dog = watchTrainer({
+      pid: sleeper.pid as number,
+      hangTimeoutMs: 100,
+      intervalMs: 100,
+      isBusy: () => {
+        looks.push(looks.length >= 3);
+        return looks.length > 3;
+      },
+      onHung: () => {
+        firedAfterBusyLooks = looks.filter(Boolean).length;
+        dog.stop();
+        resolve();
+      },
+    });
+  });
+  await done;
+  sleeper.kill('SIGKILL');
+  assert.ok(firedAfterBusyLooks >= 2, `fired at busy look ${firedAfterBusyLooks}: the idle time counted`);
 });
