@@ -4,7 +4,7 @@
  */
 export interface ToolSpec {
   /** Binary name. */
-  name: 'temporal' | 'minio';
+  name: 'temporal' | 'minio' | 'mc';
   /** Go package to `go install`. */
   module: string;
   /** Version passed to `go install module@version`. */
@@ -24,4 +24,14 @@ export const MINIO_SERVER: ToolSpec = {
   version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
 };
 
-export const TOOLS: readonly ToolSpec[] = [TEMPORAL_CLI, MINIO_SERVER];
+/**
+ * MinIO's client, for its admin API (users and policies; minio-js has no admin calls). No semver tags
+ * either: this is what `go list -m github.com/minio/mc@latest` resolves on the Go proxy (Mar 2025 tip).
+ */
+export const MINIO_CLIENT: ToolSpec = {
+  name: 'mc',
+  module: 'github.com/minio/mc',
+  version: 'v0.0.0-20250313080218-cf909e1063a9',
+};
+
+export const TOOLS: readonly ToolSpec[] = [TEMPORAL_CLI, MINIO_SERVER, MINIO_CLIENT];
