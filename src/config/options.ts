@@ -50,6 +50,17 @@ export interface DurableFitOptions {
    * (`90s`, `2m`) or milliseconds. @default 60000 (60 s)
    */
   trainerHangTimeoutMs: number;
+  /**
+   * Payload encryption keys file: JSON or `id=base64key` lines, the current (encrypting) key first.
+   * Setting it turns AES-256-GCM encryption of workflow payloads on (README: Security). Env
+   * `DFIT_ENCRYPTION_KEYS_FILE`. @default undefined (payloads in clear text)
+   */
+  encryptionKeysFile?: string;
+  /**
+   * The same keys inline, `id1:base64,id2:base64`, when there is no file; secret (masked by
+   * `redactOptions`). Env `DFIT_ENCRYPTION_KEYS`. @default undefined
+   */
+  encryptionKeys?: string;
 }
 
 /** Environment variable name for each option, for error messages and docs. */
@@ -70,6 +81,8 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
   trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
+  encryptionKeysFile: 'DFIT_ENCRYPTION_KEYS_FILE',
+  encryptionKeys: 'DFIT_ENCRYPTION_KEYS',
 };
 
 /** Defaults shared by the code, the docs and docker-compose.yml. */
@@ -122,6 +135,7 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => path.resolve(file)),
     trainerHangTimeoutMs:
       parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
+    ...encryptionOptions(pick('encryptionKeysFile'), pick('encryptionKeys')),
   };
   const merged = { ...resolved, ...definedOnly(overrides) };
   if (overrides.temporalUiPort !== undefined && overrides.uiUrl === undefined && !pick('uiUrl')) {
@@ -132,7 +146,7 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
 
 /** A copy that is safe to print or log: the secret key is masked. */
 export function redactOptions(options: DurableFitOptions): DurableFitOptions {
-  return { ...options, s3SecretKey: '***' };
+  return { ...options, s3SecretKey: '***', ...(options.encryptionKeys ? { encryptionKeys: '***' } : {}) };
 }
 
 /** Splits `host:port` (Temporal address) into its parts. */
@@ -159,6 +173,13 @@ function parseDuration(value: string | undefined, key: keyof DurableFitOptions):
     throw new Error(`${OPTION_ENV[key]}="${value}" is not a duration: use e.g. "90s", "2m" or milliseconds`);
   }
   return millis;
+}
+
+function encryptionOptions(file: string | undefined, inline: string | undefined) {
+  return {
+    ...(file ? { encryptionKeysFile: path.resolve(file) } : {}),
+    ...(inline ? { encryptionKeys: inline } : {}),
+  };
 }
 
 function definedOnly<T extends object>(value: Partial<T>): Partial<T> {
