@@ -8,7 +8,17 @@ import type { FailureKind } from './failure-kind';
 import { z } from 'zod';
 import { runNameProblem } from './checkpoint/keys';
 
-const positiveInt = z.number().int().positive();
+/**
+ * Ceilings on what a spec may ask for. A spec is untrusted input (anyone who can start a workflow
+ * writes one), so counts get limits far above real use but below what would exhaust a worker or a
+ * workflow history. The message gives the allowed range.
+ */
+const intInRange = (min: number, max: number) => {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.number().int(message).min(min, message).max(max, message);
+};
+/** An `s3://bucket/key` URL: S3 keys are at most 1024 bytes, bucket names 63. */
+const MAX_URL_LENGTH = 1100;
 const DAY_SECONDS = 86_400;
 /** A duration in seconds that the workflow turns into whole timers: 0, or 1 ms to 1 day. */
 const seconds = (name: string) =>
@@ -21,14 +31,18 @@ const seconds = (name: string) =>
 const checkpointPolicy = z
   .object({
     /** Save an intra-epoch checkpoint every N batches (0 = off). @default 0 */
-    everyBatches: z.number().int().min(0).default(0),
+    everyBatches: intInRange(0, 1_000_000_000).default(0),
     /** Save an intra-epoch checkpoint every T seconds (0 = off). @default 30 */
     everySeconds: z.number().min(0).default(30),
     /** Keep the last K epoch checkpoints (0 = keep all). @default 0 */
-    keepLast: z.number().int().min(0).default(0),
+    keepLast: intInRange(0, 100_000).default(0),
     /** Also keep the best K by a monitored metric. */
     topK: z
-      .object({ k: positiveInt, monitor: z.string().min(1), mode: z.enum(['min', 'max']) })
+      .object({
+        k: intInRange(1, 100_000),
+        monitor: z.string().min(1).max(100),
+        mode: z.enum(['min', 'max']),
+      })
       .strict()
       .optional(),
   })
@@ -43,11 +57,11 @@ const recoveryPolicy = z
       .max(DAY_SECONDS, 'heartbeatTimeoutSeconds must be at most 1 day (86400)')
       .default(10),
     /** Crash (heartbeat timeout) recoveries before the run fails. @default 10 */
-    maxCrashRecoveries: z.number().int().min(0).default(10),
+    maxCrashRecoveries: intInRange(0, 10_000).default(10),
     /** Preemptions (worker shutdown) before the run fails. @default 20 */
-    maxPreemptions: z.number().int().min(0).default(20),
+    maxPreemptions: intInRange(0, 10_000).default(20),
     /** Consecutive transient infrastructure failures (S3, network) without progress before the run fails. @default 10 */
-    maxInfraRetries: z.number().int().min(0).default(10),
+    maxInfraRetries: intInRange(0, 10_000).default(10),
     /**
      * Wait before resuming after a failure: 0 (no wait) or 0.001 s to 1 day. Doubles for each
      * consecutive infrastructure failure, up to `maxBackoffSeconds`. @default 1
@@ -59,7 +73,7 @@ const recoveryPolicy = z
      * Fallbacks to an older checkpoint (the one resumed from was missing or corrupt) allowed in a
      * row, without a finished epoch in between, before the run fails. @default 3
      */
-    maxFallbacks: z.number().int().min(0).default(3),
+    maxFallbacks: intInRange(0, 10_000).default(3),
     /** Allow resuming on another tfjs backend (results will differ in the last bits). @default false */
     allowBackendChange: z.boolean().default(false),
   })
@@ -67,22 +81,25 @@ const recoveryPolicy = z
 
 export const trainingSpecSchema = z
   .object({
-    task: z.string().min(1),
-    epochs: positiveInt,
+    task: z.string().min(1).max(100),
+    epochs: intInRange(1, 1_000_000),
     seed: z.number().int(),
-    batchSize: positiveInt.default(32),
+    batchSize: intInRange(1, 65_536).default(32),
     hparams: z.record(z.string(), z.unknown()).default({}),
     /** Name of the run's checkpoint folder; defaults to the workflow id. */
     runName: z.string().optional(),
     /** Start from this checkpoint: an explicit `s3://bucket/key.ckpt`. */
-    resumeFrom: z.string().optional(),
+    resumeFrom: z.string().max(MAX_URL_LENGTH).optional(),
     /** tfjs backend the worker should use, when the worker allows a choice (else the worker's). */
     checkpoint: checkpointPolicy.default(checkpointPolicy.parse({})),
     recovery: recoveryPolicy.default(recoveryPolicy.parse({})),
     /** Continue-as-new after this many epochs in one workflow run. @default 100 */
-    continueAsNewEvery: positiveInt.default(100),
+    continueAsNewEvery: intInRange(1, 10_000).default(100),
     /** Link to the run this one was forked from (set by `durable-fit fork`). */
-    forkedFrom: z.object({ workflowId: z.string().optional(), ckpt: z.string() }).strict().optional(),
+    forkedFrom: z
+      .object({ workflowId: z.string().max(1000).optional(), ckpt: z.string().max(MAX_URL_LENGTH) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

@@ -3,6 +3,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { BatchScalarFn, OptimizerConfig } from './types';
 
+/**
+ * An integer hparam limited to `[min, max]`. Hparams come from users (and from anyone who can start a
+ * workflow), so sizes get ceilings that keep a worker alive (`hidden: 1e9` would exhaust its memory);
+ * the message gives the allowed range.
+ */
+export function intInRange(min: number, max: number) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.number().int(message).min(min, message).max(max, message);
+}
+
 /** The optimizer choices of the built-in tasks. */
 export const optimizerHparams = {
   optimizer: z.enum(['adam', 'sgd', 'sgd-momentum', 'rmsprop']).default('adam'),

@@ -1,20 +1,20 @@
 /** `mnist-mlp` and `mnist-cnn`: the built-in MNIST tasks (small, CPU-friendly models). */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { accuracy, optimizerHparams, softmaxCrossEntropy, toOptimizerConfig } from './common';
+import { accuracy, intInRange, optimizerHparams, softmaxCrossEntropy, toOptimizerConfig } from './common';
 import { MNIST_AVAILABLE, loadMnist } from './mnist-data';
 import { createSeedSequence } from './seeds';
 import type { TaskDefinition } from './types';
 
 const dataHparams = {
-  trainSize: z.number().int().min(1).max(MNIST_AVAILABLE).default(8000),
-  valSize: z.number().int().min(1).max(MNIST_AVAILABLE).default(1000),
+  trainSize: intInRange(1, MNIST_AVAILABLE).default(8000),
+  valSize: intInRange(1, MNIST_AVAILABLE).default(1000),
   /** Dropout rate before the output layer (0 leaves the layer out). */
   dropout: z.number().min(0).max(0.95).default(0.2),
   ...optimizerHparams,
 };
 
-const mlpHparams = z.object({ ...dataHparams, hidden: z.number().int().min(1).default(128) });
+const mlpHparams = z.object({ ...dataHparams, hidden: intInRange(1, 65_536).default(128) });
 
 export const mnistMlpTask: TaskDefinition<typeof mlpHparams> = {
   name: 'mnist-mlp',
@@ -42,7 +42,7 @@ export const mnistMlpTask: TaskDefinition<typeof mlpHparams> = {
   metrics: { accuracy },
 };
 
-const cnnHparams = z.object({ ...dataHparams, filters: z.number().int().min(1).default(8) });
+const cnnHparams = z.object({ ...dataHparams, filters: intInRange(1, 256).default(8) });
 
 export const mnistCnnTask: TaskDefinition<typeof cnnHparams> = {
   name: 'mnist-cnn',

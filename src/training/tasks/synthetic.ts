@@ -5,16 +5,23 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { createPrng } from '../rng';
-import { accuracy, oneHotRows, optimizerHparams, softmaxCrossEntropy, toOptimizerConfig } from './common';
+import {
+  accuracy,
+  intInRange,
+  oneHotRows,
+  optimizerHparams,
+  softmaxCrossEntropy,
+  toOptimizerConfig,
+} from './common';
 import { createSeedSequence } from './seeds';
 import type { DatasetSplit, TaskDataset, TaskDefinition } from './types';
 
 const hparams = z.object({
-  samples: z.number().int().min(1).default(96),
-  valSamples: z.number().int().min(1).default(32),
-  features: z.number().int().min(1).default(6),
-  classes: z.number().int().min(2).default(3),
-  hidden: z.number().int().min(1).default(8),
+  samples: intInRange(1, 100_000).default(96),
+  valSamples: intInRange(1, 100_000).default(32),
+  features: intInRange(1, 1024).default(6),
+  classes: intInRange(2, 1000).default(3),
+  hidden: intInRange(1, 65_536).default(8),
   /** Adds a Dropout layer with this rate after the hidden layer when > 0. */
   dropout: z.number().min(0).max(0.95).default(0),
   /** Seed of the data (not of the run): the same dataset for every run seed. */
