@@ -13,6 +13,7 @@ import type { BackendInfo } from '../state';
 import type { DurableFitOptions, Env } from '../config/options';
 import { temporalConnectConfig } from '../config/temporal';
 import type { BackendRequest } from '../training/backend';
+import { dataConverterFor } from '../security/codec-data-converter';
 import { DurableTrainingPlugin } from './plugin';
 import { workerRoute } from './routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
@@ -72,7 +73,9 @@ export async function createWorker(
     namespace: config.namespace ?? options.namespace,
     ...(extra.identity ? { identity: extra.identity } : {}),
   };
+  const dataConverter = dataConverterFor(options); // encryption on when keys are configured
   const pluginOptions = {
+    ...(dataConverter ? { dataConverter } : {}),
     store: createStore(options),
     engine,
     maxConcurrentTrainings: slots,

@@ -4,7 +4,8 @@
  * (`export * from 'durable-fit/workflows'`); a host with none gets ours.
  */
 import { SimplePlugin } from '@temporalio/plugin';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import type { BundleOptions, WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { ActivityDeps } from '../../activities';
 
@@ -36,6 +37,12 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
    * shared-queue and backend-queue workers of one process) and close it after both. @default true
    */
   closeEngine?: boolean;
+  /**
+   * Payload encryption (and anything else a data converter does) for this worker: pass
+   * `dataConverterFor(options)` from durable-fit's security module, and give the client the same one.
+   * Failure messages are encrypted too (README: Security). @default none: payloads in clear text
+   */
+  dataConverter?: DataConverter;
 }
 
 /** durable-fit's workflows module (`durable-fit/workflows`), compiled or in source form. */
@@ -55,6 +62,7 @@ export class DurableTrainingPlugin extends SimplePlugin {
     const epochsOnly = pluginOptions.role === 'epochs';
     super({
       name: 'durable-fit',
+      ...(pluginOptions.dataConverter ? { dataConverter: pluginOptions.dataConverter } : {}),
       activities: epochsOnly
         ? { trainEpoch: activities.trainEpoch, resumeEpoch: activities.resumeEpoch }
         : activities,
@@ -68,6 +76,14 @@ export class DurableTrainingPlugin extends SimplePlugin {
         }
       },
     });
+  }
+
+  /** A host that bundles its workflows ahead of time gets the encrypting failure converter in the bundle. */
+  override configureBundler(options: BundleOptions): BundleOptions {
+    const configured = super.configureBundler(options);
+    const failureConverterPath = this.pluginOptions.dataConverter?.failureConverterPath;
+    if (!failureConverterPath || configured.failureConverterPath) return configured;
+    return { ...configured, failureConverterPath };
   }
 
   override configureWorker(options: WorkerOptions): WorkerOptions {
