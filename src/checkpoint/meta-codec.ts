@@ -35,6 +35,9 @@ export const RESERVED_METADATA_KEYS = [
 // z.number() refuses NaN and ±Infinity, which metrics and optimizer scalars may legitimately hold.
 const anyNumber = z.custom<number>((v) => typeof v === 'number', 'expected a number');
 const numbers = z.record(z.string(), anyNumber);
+// The cursor names keys and batch offsets: a checkpoint is untrusted input (anyone with bucket write
+// access can upload one), so a negative or fractional position is refused before it is used.
+const cursorField = z.number().int('must be a non-negative integer').min(0, 'must be a non-negative integer');
 const metaSchema = z.looseObject({
   task: z.string(),
   hparams: z.record(z.string(), z.unknown()),
@@ -46,10 +49,10 @@ const metaSchema = z.looseObject({
     scalars: numbers,
   }),
   cursor: z.looseObject({
-    epoch: z.number(),
-    batch: z.number(),
-    step: z.number(),
-    batchesPerEpoch: z.number(),
+    epoch: cursorField,
+    batch: cursorField,
+    step: cursorField,
+    batchesPerEpoch: cursorField,
   }),
   rng: z.unknown(),
   metrics: z.array(z.looseObject({ epoch: anyNumber })),
