@@ -6,6 +6,7 @@ import { resolveOptions } from '../config/options';
 import { loadTaskModules } from '../training/tasks/load-modules';
 import { backendCommand } from './backend-command';
 import { ckptCommand } from './ckpt-command';
+import { codecServerCommand } from './codec-server-command';
 import { controlCommands } from './control-command';
 import { forkCommand } from './fork-command';
 import { listCommand } from './list-command';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   for (const control of controlCommands()) program.addCommand(control);
   program.addCommand(forkCommand());
   program.addCommand(tasksCommand());
+  program.addCommand(codecServerCommand());
   applyEverywhere(program);
   return program;
 }
