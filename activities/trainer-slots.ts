@@ -4,6 +4,8 @@
  * slots and N epochs train at once, each in its own process (the data-parallel work places one
  * shard per slot).
  */
+import { readRssBytes, RSS_SAMPLE_MS } from '../src/metrics/trainer-rss';
+import type { MetricsRecorder } from '../src/metrics/recorder';
 import type { TrainingState } from '../src/state';
 import type { BackendInfo } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
@@ -19,6 +21,8 @@ export interface TrainerSlotsOptions {
   slots?: number;
   /** A trainer that uses no CPU and sends nothing this long while busy is killed. @default 60000 */
   hangTimeoutMs?: number;
+  /** Where each trainer's resident memory is reported (every 2 s, labels backend and slot). @default none */
+  metrics?: MetricsRecorder;
 }
 
 /** One trainer process and what it holds. */
@@ -38,11 +42,18 @@ export interface TrainerSlot {
 export class TrainerSlots {
   readonly slots: TrainerSlot[];
   private uses = 0;
+  private readonly rssTimer: NodeJS.Timeout | undefined;
+  private sampling = false;
 
   constructor(private readonly options: TrainerSlotsOptions = {}) {
     const n = options.slots ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`slots must be a positive integer, got ${n}`);
     this.slots = Array.from({ length: n }, (_, index) => ({ index, busy: false, usedAt: 0 }));
+    const metrics = options.metrics;
+    if (metrics) {
+      this.rssTimer = setInterval(() => void this.reportRss(metrics), RSS_SAMPLE_MS);
+      this.rssTimer.unref();
+    }
   }
 
   /** The backend of the trainers (starts the first slot's process if none runs yet). */
@@ -98,6 +109,7 @@ export class TrainerSlots {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.rssTimer);
     await Promise.all(
       this.slots.map(async (slot) => {
         const current = slot.trainer && (await slot.trainer.catch(() => undefined));
@@ -106,5 +118,21 @@ export class TrainerSlots {
         await current?.close();
       }),
     );
+  }
+
+  /** Each live trainer's resident memory, read from outside (a busy or hung trainer is measured too). */
+  private async reportRss(metrics: MetricsRecorder): Promise<void> {
+    if (this.sampling) return; // a trainer still starting holds the previous sample up
+    this.sampling = true;
+    try {
+      for (const slot of this.slots) {
+        const trainer = slot.trainer && (await slot.trainer.catch(() => undefined));
+        const rss = trainer?.alive && trainer.pid !== undefined ? await readRssBytes(trainer.pid) : undefined;
+        if (trainer && rss !== undefined)
+          metrics.withLabels({ backend: trainer.backend.name, slot: String(slot.index) }).setTrainerRss(rss);
+      }
+    } finally {
+      this.sampling = false;
+    }
   }
 }

@@ -1,7 +1,8 @@
 /** `durable-fit worker`: a training worker process. */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
+import { installRuntimeWithMetrics } from '../metrics/prometheus';
 import { createWorker } from '../worker/create-worker';
 import { BACKEND_REQUESTS } from '../training/backend';
 import type { BackendInfo } from '../state';
@@ -14,6 +15,8 @@ interface WorkerFlags extends ConnectionFlags {
   concurrency: number;
   identity?: string;
   logLevel: string;
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export function workerCommand(): Command {
@@ -39,9 +42,23 @@ export function workerCommand(): Command {
         .choices(['DEBUG', 'INFO', 'WARN', 'ERROR'])
         .default('WARN'),
     )
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics (Temporal SDK and durable-fit) on this port',
+      )
+        .env('DFIT_METRICS_PORT')
+        .argParser(parseMetricsPort),
+    )
+    .addOption(
+      new Option('--metrics-host <host>', 'address the metrics endpoint binds to (default 127.0.0.1)').env(
+        'DFIT_METRICS_HOST',
+      ),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ durable-fit worker\n  $ durable-fit worker --concurrency 2\n' +
+        '  $ durable-fit worker --metrics-port 9464    # scrape http://127.0.0.1:9464/metrics\n' +
         '  $ DFIT_BACKEND=wasm durable-fit worker --task-queue gpu-a100 --identity trainer-1\n\n' +
         "The worker polls the task queue and its backend queue <task queue>@<backend fingerprint>: a run's epochs\n" +
         'go only to workers of the backend that wrote its checkpoints (README: Routing).\n' +
@@ -50,19 +67,26 @@ export function workerCommand(): Command {
     )
     .action(async (flags: WorkerFlags) => {
       try {
-        Runtime.install({ logger: new WorkerLogger(flags.logLevel as 'WARN') });
         const options = optionsFromFlags(flags);
+        if (flags.metricsPort !== undefined) options.metricsPort = flags.metricsPort;
+        if (flags.metricsHost) options.metricsHost = flags.metricsHost;
+        // Once per process, before any connection: the Runtime carries the metrics exporter.
+        const metrics = installRuntimeWithMetrics(
+          { logger: new WorkerLogger(flags.logLevel as 'WARN') },
+          { port: options.metricsPort, host: options.metricsHost },
+        );
         if (flags.backend) options.backend = flags.backend;
         options.taskModules.push(...flags.taskModule.map((file) => path.resolve(file)));
         const created = await createWorker(options, process.env, {
           maxConcurrentTrainings: flags.concurrency,
           identity: flags.identity,
+          metrics: metrics.recorder,
         });
         const route = created.route ? ` and backend queue "${created.route}"` : '';
         process.stderr.write(
           `durable-fit worker ${created.worker.options.identity} polling task queue "${options.taskQueue}"${route} ` +
             `on ${options.temporalAddress} (backend ${describeBackend(created.backend)}, ` +
-            `${flags.concurrency} training slot(s))\n`,
+            `${flags.concurrency} training slot(s))${metrics.url ? `; metrics on ${metrics.url}` : ''}\n`,
         );
         await created.run();
         await created.connection.close();
@@ -77,6 +101,13 @@ function parseConcurrency(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('a whole number of trainer slots, at least 1');
   return n;
+}
+
+function parseMetricsPort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a port number (1-65535)`);
+  return port;
 }
 
 /** `tensorflow (tfjs-node 4.22.0, tensorflow 2.21.0, …)`: what trains here, not what was asked for. */

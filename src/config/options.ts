@@ -51,6 +51,13 @@ export interface DurableFitOptions {
    */
   trainerHangTimeoutMs: number;
   /**
+   * Port of the worker's Prometheus endpoint (`/metrics`: the Temporal SDK's `temporal_*` series and
+   * durable-fit's `dfit_*` ones). Env `DFIT_METRICS_PORT`. @default undefined (no endpoint, nothing recorded)
+   */
+  metricsPort?: number;
+  /** Address the metrics endpoint binds to; `0.0.0.0` exposes it to the network. Env `DFIT_METRICS_HOST`. @default '127.0.0.1' */
+  metricsHost: string;
+  /**
    * Payload encryption keys file: JSON or `id=base64key` lines, the current (encrypting) key first.
    * Setting it turns AES-256-GCM encryption of workflow payloads on (README: Security). Env
    * `DFIT_ENCRYPTION_KEYS_FILE`. @default undefined (payloads in clear text)
@@ -81,6 +88,8 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
   trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
+  metricsPort: 'DFIT_METRICS_PORT',
+  metricsHost: 'DFIT_METRICS_HOST',
   encryptionKeysFile: 'DFIT_ENCRYPTION_KEYS_FILE',
   encryptionKeys: 'DFIT_ENCRYPTION_KEYS',
 };
@@ -99,6 +108,7 @@ export const DEFAULTS = {
   s3SecretKey: 'durable-fit-dev-secret',
   backend: 'auto',
   trainerHangTimeoutMs: 60_000,
+  metricsHost: '127.0.0.1',
 } as const;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -113,6 +123,7 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
     return undefined;
   };
   const temporalUiPort = overrides.temporalUiPort ?? parsePort(pick('temporalUiPort'), 'temporalUiPort');
+  const metricsPort = parsePort(pick('metricsPort'), 'metricsPort');
   const resolved: DurableFitOptions = {
     temporalAddress: pick('temporalAddress') ?? DEFAULTS.temporalAddress,
     namespace: pick('namespace') ?? DEFAULTS.namespace,
@@ -135,6 +146,8 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => path.resolve(file)),
     trainerHangTimeoutMs:
       parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    metricsHost: pick('metricsHost') ?? DEFAULTS.metricsHost,
     ...encryptionOptions(pick('encryptionKeysFile'), pick('encryptionKeys')),
   };
   const merged = { ...resolved, ...definedOnly(overrides) };

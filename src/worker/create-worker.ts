@@ -2,7 +2,7 @@
  * Builds a durable-fit training worker process from resolved options (the `durable-fit worker`
  * command uses it): two Temporal workers on one connection and one engine. One polls the shared
  * task queue (workflows, `prepareRun`, retention); the other polls this backend's queue
- * (`<taskQueue>@<fingerprint>`, src/worker/routing.ts) for epochs, so a run's epochs reach only
+ * (`<taskQueue>@<fingerprint>`, src/training/routing.ts) for epochs, so a run's epochs reach only
  * workers that continue its checkpoints bit-exactly. Training slots: `maxConcurrentTrainings`.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -11,11 +11,13 @@ import type { EpochEngine } from '../../activities/epoch-engine';
 import { createStore } from '../checkpoint/create-store';
 import type { BackendInfo } from '../state';
 import type { DurableFitOptions, Env } from '../config/options';
+import { NO_METRICS } from '../metrics/recorder';
+import type { MetricsRecorder } from '../metrics/recorder';
 import { temporalConnectConfig } from '../config/temporal';
 import type { BackendRequest } from '../training/backend';
 import { dataConverterFor } from '../security/codec-data-converter';
 import { DurableTrainingPlugin } from './plugin';
-import { workerRoute } from './routing';
+import { workerRoute } from '../training/routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
 
 export interface CreateWorkerOptions {
@@ -30,6 +32,12 @@ export interface CreateWorkerOptions {
    * worker: only safe when every worker has the same backend fingerprint. @default true
    */
   routing?: boolean;
+  /**
+   * Where training, checkpoint and trainer numbers are recorded (labels `backend` and `task` are
+   * added here and by the activities). `installRuntimeWithMetrics` (src/metrics) gives one on the
+   * Runtime's Prometheus endpoint. @default nothing is recorded
+   */
+  metrics?: MetricsRecorder;
 }
 
 /** A worker process: `run()` until SIGTERM/SIGINT or `shutdown()`; the engine closes after both workers. */
@@ -57,6 +65,7 @@ export async function createWorker(
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
   const slots = extra.maxConcurrentTrainings ?? 1;
+  const metrics = extra.metrics ?? NO_METRICS;
   const engine =
     extra.engine ??
     createProcessEngine({
@@ -64,6 +73,7 @@ export async function createWorker(
       taskModules: options.taskModules,
       slots,
       hangTimeoutMs: options.trainerHangTimeoutMs,
+      metrics,
     });
   // Start a trainer (and load its backend) now, not in the first recovery; routing needs its versions.
   const backend = await engine.backendInfo();
@@ -80,6 +90,7 @@ export async function createWorker(
     engine,
     maxConcurrentTrainings: slots,
     closeEngine: false,
+    metrics: metrics.withLabels({ backend: backend.name }),
   };
   const worker = await Worker.create({
     ...base,

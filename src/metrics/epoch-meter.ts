@@ -1,0 +1,79 @@
+/**
+ * What one epoch activity reports while it runs, computed from numbers the activity already has:
+ * steps and steps/s from batch progress, the loss, the lag since its last heartbeat (on a timer),
+ * and at the end the epoch's wall time. A resumed attempt counts once as a recovery of its kind.
+ */
+import type { MetricsRecorder } from './recorder';
+
+/** Steps/s is the rate over windows of at least this long, so 50 ms progress ticks do not jitter it. */
+const RATE_WINDOW_MS = 1000;
+/** How often the heartbeat lag gauge is refreshed between heartbeats. */
+const LAG_TICK_MS = 500;
+
+export interface EpochMeterOptions {
+  /** The step count the attempt starts from (its checkpoint's cursor; 0 for a fresh run). */
+  startStep: number;
+  /** The recovery kind when this attempt resumes after a failure or pause (`resumeEpoch`). */
+  recoveryKind?: string;
+  /** The activity attempt: attempts after the first are retries of a failed one. @default 1 */
+  attempt?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export class EpochMeter {
+  private steps: number;
+  /** Starts at the first progress message: start-up (download, trainer start) is not training. */
+  private window: { at: number; steps: number } | undefined;
+  private lastBeat: number;
+  private readonly lagTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly metrics: MetricsRecorder,
+    options: EpochMeterOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.steps = options.startStep;
+    this.lastBeat = this.now();
+    if (options.recoveryKind) metrics.countRecovery(options.recoveryKind);
+    else if ((options.attempt ?? 1) > 1) metrics.countRecovery('retry');
+    this.lagTimer = setInterval(() => this.reportLag(), LAG_TICK_MS);
+    this.lagTimer.unref();
+  }
+
+  /** A progress message: `steps` is the count of steps trained so far (the cursor after the batch). */
+  progress(steps: number, loss: number): void {
+    if (steps > this.steps) this.metrics.addSteps(steps - this.steps);
+    this.steps = Math.max(this.steps, steps);
+    this.metrics.setLoss(loss);
+    const at = this.now();
+    if (!this.window) this.window = { at, steps: this.steps };
+    else if (at - this.window.at >= RATE_WINDOW_MS) {
+      this.metrics.setStepsPerSecond(((this.steps - this.window.steps) * 1000) / (at - this.window.at));
+      this.window = { at, steps: this.steps };
+    }
+  }
+
+  /** Called just before each heartbeat: the gauge shows the gap that this heartbeat ends. */
+  heartbeat(): void {
+    this.reportLag();
+    this.lastBeat = this.now();
+  }
+
+  /** The epoch finished (not stopped, not failed): its wall time goes into the histogram. */
+  finished(durationMs: number): void {
+    this.metrics.observeEpochSeconds(durationMs / 1000);
+  }
+
+  /** The attempt is over, however it ended: nothing trains and no heartbeat is owed any more. */
+  close(): void {
+    clearInterval(this.lagTimer);
+    this.metrics.setHeartbeatLag(0);
+    this.metrics.setStepsPerSecond(0);
+  }
+
+  private reportLag(): void {
+    this.metrics.setHeartbeatLag((this.now() - this.lastBeat) / 1000);
+  }
+}
