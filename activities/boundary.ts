@@ -2,7 +2,7 @@
  * The activity boundary: every activity's error becomes an `ApplicationFailure` here, once. Its type
  * is the error's class name and `nonRetryable` comes from the class's declared `failureKind`
  * (src/failure-kind.ts), so the workflow needs no list of names: it reads `nonRetryable`, and tells
- * an unusable starting checkpoint by `CHECKPOINT_UNUSABLE_TYPES` (workflows/failure-types.ts).
+ * an unusable starting checkpoint by `CHECKPOINT_UNUSABLE_TYPES` (src/contract/failures.ts).
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { classifyError } from '../src/failure-kind';

@@ -5,7 +5,7 @@
 import { CheckpointError, CheckpointExistsError, CheckpointKeyConflictError } from '../src/checkpoint/errors';
 import type { CheckpointStore, SavedCheckpoint } from '../src/checkpoint/store';
 import type { TrainingState } from '../src/state';
-import type { CheckpointRef } from './types';
+import type { CheckpointRef } from '../src/contract';
 
 /** The plain key and up to this many `-vN` versions are tried before a save gives up. */
 export const MAX_KEY_VERSIONS = 8;

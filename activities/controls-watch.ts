@@ -1,6 +1,6 @@
 /** Polls the workflow's `controls` query so a running epoch sees pause and checkpoint-now requests. */
 import type { Context } from '@temporalio/activity';
-import type { ControlState } from './types';
+import type { ControlState } from '../src/contract';
 
 export interface ControlHandlers {
   onPause(): void;

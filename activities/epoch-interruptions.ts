@@ -1,11 +1,11 @@
 /** How a running epoch is interrupted: worker shutdown, pause and checkpoint-now. */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Context } from '@temporalio/activity';
-import { PAUSED, PREEMPTED } from '../workflows/failure-types';
+import { PAUSED, PREEMPTED } from '../src/contract';
 import type { CheckpointSaver } from './checkpoint-saver';
 import { watchControls } from './controls-watch';
 import type { EpochJob } from './epoch-engine';
-import type { TrainEpochInput } from './types';
+import type { TrainEpochInput } from '../src/contract';
 
 /**
  * Cancellation (worker shutdown / preemption) and the workflow's pause and checkpoint-now controls.

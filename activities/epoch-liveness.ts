@@ -7,7 +7,7 @@
  */
 import type { FailureKind } from '../src/failure-kind';
 import type { Context } from '@temporalio/activity';
-import type { HeartbeatDetails } from './types';
+import type { HeartbeatDetails } from '../src/contract';
 
 /** Longest gap between heartbeat calls; the SDK throttles what it sends to the server. */
 const MAX_INTERVAL_MS = 1000;

@@ -6,21 +6,13 @@
  * upload completed.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { CheckpointStore } from '../src/checkpoint/store';
-import { PREEMPTED } from '../workflows/failure-types';
-import type { EpochEngine, EpochJob } from './epoch-engine';
+import { PREEMPTED } from '../src/contract';
+import type { ActivityDeps } from './deps';
+import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
 import { watchInterruptions } from './epoch-interruptions';
 import { StartupCancelledError, startHeartbeats, untilCancelled } from './epoch-liveness';
-import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from './types';
-
-export interface EpochDeps {
-  store: CheckpointStore;
-  engine: EpochEngine;
-  log?: (message: string, meta?: Record<string, unknown>) => void;
-  /** This worker's backend queue (src/worker/routing.ts), reported so the workflow routes the run there. */
-  route?: string;
-}
+import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from '../src/contract';
 
 /** What the activity knows while it runs; heartbeats send it. */
 interface EpochProgress {
@@ -28,7 +20,8 @@ interface EpochProgress {
   saver?: CheckpointSaver;
 }
 
-export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise<EpochResult> {
+/** Trains `input.epoch` to its end from `input.ckptPath` (fresh at epoch 0); resumeEpoch is the same. */
+export async function trainEpoch(deps: ActivityDeps, input: TrainEpochInput): Promise<EpochResult> {
   const started = Date.now();
   const ctx = Context.current();
   const batch = input.ckptPath ? (input.ckpt?.batch ?? 0) : 0;
@@ -51,7 +44,7 @@ export async function runEpoch(deps: EpochDeps, input: TrainEpochInput): Promise
 }
 
 /** Start-up: fetch and verify the starting checkpoint, start the engine. Gives way to a shutdown. */
-async function startJob(deps: EpochDeps, input: TrainEpochInput, ctx: Context, state: EpochProgress) {
+async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context, state: EpochProgress) {
   const { spec, epoch } = input;
   // Without an injected logger, warnings go to the worker's Temporal logger with the activity's context.
   const log = deps.log ?? ((message: string, meta?: Record<string, unknown>) => ctx.log.warn(message, meta));
@@ -110,7 +103,7 @@ async function startJob(deps: EpochDeps, input: TrainEpochInput, ctx: Context, s
 
 /** Trains to the end of the epoch (or an interruption) and saves the epoch-end checkpoint. */
 async function finishEpoch(
-  deps: EpochDeps,
+  deps: ActivityDeps,
   input: TrainEpochInput,
   ctx: Context,
   state: EpochProgress,
@@ -160,7 +153,7 @@ function preemptedAtStartup(err: StartupCancelledError, ckpt: CheckpointRef | un
  * attempt uploads nothing before its engine starts, so abort them here. Never fatal.
  */
 async function abortLeftoverUploads(
-  deps: EpochDeps,
+  deps: ActivityDeps,
   input: TrainEpochInput,
   log: (message: string, meta?: Record<string, unknown>) => void,
 ): Promise<void> {
@@ -178,7 +171,7 @@ async function abortLeftoverUploads(
  * The starting checkpoint. Its bytes are downloaded and verified (size and SHA-256) before the
  * engine sees them, unless the engine holds exactly that checkpoint already (it wrote it).
  */
-async function startFrom(deps: EpochDeps, input: TrainEpochInput) {
+async function startFrom(deps: ActivityDeps, input: TrainEpochInput) {
   const ref = input.ckpt;
   if (!input.ckptPath || !ref) return undefined;
   if (ref.url !== input.ckptPath)

@@ -7,7 +7,7 @@ import type { TrainingState } from '../src/state';
 import { canonicalJson } from '../src/training/fingerprints';
 import { assertMonitorKnown } from '../src/checkpoint/monitor';
 import { getTask, taskMetricNames, validateHparams } from '../src/training/tasks';
-import type { CheckpointRef, PreparedRun, PrepareRunInput } from './types';
+import type { CheckpointRef, PreparedRun, PrepareRunInput } from '../src/contract';
 import { assertS3Access } from './s3-errors';
 import { pinStart, prepareRunFolder } from './run-folder';
 import { defaultRunName } from '../src/checkpoint/keys';

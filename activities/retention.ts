@@ -5,7 +5,7 @@
  */
 import type { CheckpointStore } from '../src/checkpoint/store';
 import { planRetention } from '../src/checkpoint/run-retention';
-import type { EpochResult, RetentionInput } from './types';
+import type { EpochResult, RetentionInput } from '../src/contract';
 
 /** Where an epoch's log entry lives inside the run's folder. */
 export function epochLogName(epoch: number): string {

@@ -8,7 +8,7 @@ import { parseCheckpointUrl, runPrefix } from '../src/checkpoint/keys';
 import { pinCheckpoint } from '../src/checkpoint/pins';
 import type { CheckpointStore } from '../src/checkpoint/store';
 import type { TrainingSpec } from '../src/spec';
-import type { PreparedRun } from './types';
+import type { PreparedRun } from '../src/contract';
 
 type Log = (message: string, meta?: Record<string, unknown>) => void;
 

@@ -1,6 +1,7 @@
 /** Turns S3 authentication failures into one clear, non-retryable error. */
 import type { FailureKind } from '../src/failure-kind';
 import type { CheckpointStore } from '../src/checkpoint/store';
+import { s3ErrorCode } from '../src/storage/minio-adapter';
 
 const CREDENTIAL_CODES = ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken'];
 
@@ -28,11 +29,4 @@ export async function assertS3Access(store: CheckpointStore, runName: string): P
     if (code && CREDENTIAL_CODES.includes(code)) throw new S3CredentialsError(store.bucket, code);
     throw err;
   }
-}
-
-export function s3ErrorCode(err: unknown): string | undefined {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (typeof e === 'object' && e !== null && 'code' in e) return String((e as { code: unknown }).code);
-  }
-  return undefined;
 }

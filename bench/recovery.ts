@@ -7,7 +7,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { HeartbeatDetails } from '../activities/types';
+import type { HeartbeatDetails } from '../src/contract';
 import type { BenchStack } from './bench-stack';
 import { benchQueue } from './bench-stack';
 import type { Summary } from './stats';

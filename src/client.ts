@@ -1,23 +1,23 @@
 /**
  * Starting and steering training runs from code (`durable-fit/client`): what the CLI uses, and what
  * users call. Safe in a plain client process: the signal and query definitions are plain objects,
- * and the workflow itself is imported as a type only.
+ * and the workflow is known by its contract (src/contract), never imported.
  */
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { DurableFitOptions, Env } from './config/options';
 import { DEFAULTS } from './config/options';
 import { temporalConnectConfig } from './config/temporal';
+import { dataConverterFor } from './security/codec-data-converter';
 import { parseSpec } from './spec';
 import type { TrainingSpec, TrainingSpecInput } from './spec';
 import { assertCkptUrl } from './checkpoint/keys';
 import { assertMonitorKnown } from './checkpoint/monitor';
 import { getTask, taskMetricNames, validateHparams } from './training/tasks';
-import { RUN_NAME, STATUS, TASK } from '../workflows/search-attributes';
-import type { trainModel } from '../workflows/train-model';
+import { RUN_NAME, STATUS, TASK, TRAIN_MODEL } from './contract';
+import type { TrainModel } from './contract';
 
-/** The training workflow's type, for typed handles: `client.workflow.getHandle<TrainModel>(id)`. */
-export type TrainModel = typeof trainModel;
+export type { TrainModel } from './contract';
 /** A handle on a training run: `result()` is its `TrainingResult`. */
 export type TrainingHandle = WorkflowHandle<TrainModel>;
 /** The run's signals and queries: `handle.signal(pauseSignal)`, `handle.query(progressQuery)`. */
@@ -28,15 +28,24 @@ export {
   checkpointNowSignal,
   progressQuery,
   controlsQuery,
-} from '../workflows/controls';
-export type { TrainingResult, Progress } from '../workflows/run-record';
+} from './contract';
+export type { TrainingResult, Progress } from './contract';
 export type { TrainingSpecInput } from './spec';
 
-/** A connected Temporal client for the configured namespace. */
+/**
+ * A connected Temporal client for the configured namespace. With encryption keys configured
+ * (`DFIT_ENCRYPTION_KEYS_FILE` / `DFIT_ENCRYPTION_KEYS`) it encrypts what it sends and decrypts what
+ * it reads, with the same data converter as the workers.
+ */
 export async function connectClient(options: DurableFitOptions, env: Env): Promise<Client> {
   const config = temporalConnectConfig(options, env);
+  const dataConverter = dataConverterFor(options); // read keys before connecting: a bad file fails fast
   const connection = await Connection.connect(config.connectionOptions);
-  return new Client({ connection, namespace: config.namespace ?? options.namespace });
+  return new Client({
+    connection,
+    namespace: config.namespace ?? options.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
 }
 
 export interface StartTrainingOptions {
@@ -44,6 +53,10 @@ export interface StartTrainingOptions {
   workflowId?: string;
   /** The task queue durable-fit's workers poll. @default 'durable-fit' */
   taskQueue?: string;
+  /** Memo fields shown in the UI (e.g. a fork's parent). */
+  memo?: Record<string, unknown>;
+  /** The one-line summary the UI shows. @default `train <task> for <epochs> epochs (seed <seed>)` */
+  summary?: string;
 }
 
 /**
@@ -57,7 +70,7 @@ export async function startTraining(
 ): Promise<WorkflowHandleWithFirstExecutionRunId<TrainModel>> {
   const workflowId = start.workflowId ?? defaultWorkflowId(input);
   const spec = validateSpecInput(input, workflowId);
-  return client.workflow.start<TrainModel>('trainModel', {
+  return client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue: start.taskQueue ?? DEFAULTS.taskQueue,
     workflowId,
     args: [input],
@@ -66,7 +79,8 @@ export async function startTraining(
       { key: STATUS, value: 'starting' },
       { key: RUN_NAME, value: spec.runName ?? workflowId },
     ],
-    staticSummary: `train ${spec.task} for ${spec.epochs} epochs (seed ${spec.seed})`,
+    ...(start.memo ? { memo: start.memo } : {}),
+    staticSummary: start.summary ?? `train ${spec.task} for ${spec.epochs} epochs (seed ${spec.seed})`,
   });
 }
 

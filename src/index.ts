@@ -29,7 +29,7 @@ export type { DurableTrainingPluginOptions } from './worker/plugin';
 export { createWorker } from './worker/create-worker';
 export type { CreateWorkerOptions, DurableFitWorker } from './worker/create-worker';
 /** Routing of a run's epochs to workers of one backend fingerprint (README: Routing). */
-export { backendFingerprint, backendQueue, workerRoute, chooseRoute } from './worker/routing';
+export { backendFingerprint, backendQueue, workerRoute, chooseRoute } from './training/routing';
 /** The training engine for your own worker: trainer child processes, one per slot. */
 export { createProcessEngine } from '../activities/process-engine';
 export type { ProcessEngineOptions } from '../activities/process-engine';
@@ -51,6 +51,6 @@ export * from './training';
 
 /** Shapes shared by the engine, the checkpoint format and the workflow. */
 export type { TrainingState, CheckpointMeta, NamedTensor, TrainingCursor } from './state';
-export type { TrainingResult, Progress, RunRecord } from '../workflows/run-record';
-export type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryEvent } from '../activities/types';
-export { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+export type { TrainingResult, Progress, RunRecord } from './contract';
+export type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryEvent } from './contract';
+export { SEARCH_ATTRIBUTES } from './contract';

@@ -8,6 +8,23 @@
 export type TensorDType =
   'F32' | 'F64' | 'I32' | 'I64' | 'U8' | 'I8' | 'BOOL' | 'F16' | 'BF16' | 'I16' | 'U16' | 'U32' | 'U64';
 
+/** The tfjs dtypes a state can hold, by their safetensors name (the one table for both directions). */
+export const TFJS_DTYPES = { F32: 'float32', I32: 'int32', BOOL: 'bool' } as const;
+export type TfjsDType = (typeof TFJS_DTYPES)[keyof typeof TFJS_DTYPES];
+
+/** The safetensors name of a tfjs dtype, or undefined when a state cannot hold it. */
+export function safetensorsDType(dtype: string): TensorDType | undefined {
+  return (Object.keys(TFJS_DTYPES) as (keyof typeof TFJS_DTYPES)[]).find((k) => TFJS_DTYPES[k] === dtype);
+}
+
+/** The tfjs dtype of a safetensors one, or undefined when tfjs has no such dtype. */
+export function tfjsDType(dtype: TensorDType): TfjsDType | undefined {
+  return dtype in TFJS_DTYPES ? TFJS_DTYPES[dtype as keyof typeof TFJS_DTYPES] : undefined;
+}
+
+/** Tensors of the model's weights are named `model/<weight name>`; the rest is optimizer and RNG state. */
+export const MODEL_PREFIX = 'model/';
+
 /** One tensor: bytes are little-endian, row-major, exactly `product(shape) * itemsize` long. */
 export interface NamedTensor {
   /** `model/<layer weight name>` or `optimizer/<layer weight name>/<slot>`, e.g. `model/dense_1/kernel`. */

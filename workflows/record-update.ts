@@ -10,8 +10,8 @@ import type {
   RecoveryEvent,
   RecoveryKind,
   RetentionInput,
-} from '../activities/types';
-import type { RunRecord } from './run-record';
+} from '../src/contract';
+import type { RunRecord } from '../src/contract';
 import { better, monitored } from './run-record';
 
 /** Finished epochs kept in the record (the result's `epochs`, the progress query's `metrics`). */

@@ -5,11 +5,11 @@
  * durable checkpoint), so a storage outage of any length the backoff outlasts is ridden through.
  */
 import * as wf from '@temporalio/workflow';
-import type { ControlState, RecoveryEvent } from '../activities/types';
+import type { ControlState, RecoveryEvent } from '../src/contract';
 import type { FailureClass } from './recovery';
 import { classifyFailure, isNewer, newestUsable } from './recovery';
 import { backoffMs, recordCheckpoint, recordRecovery, streakOf } from './record-update';
-import type { RunRecord } from './run-record';
+import type { RunRecord } from '../src/contract';
 import { countRecoveries } from './run-record';
 
 /** Patch ids: each guards a change of the workflow's commands, so older histories still replay. */

@@ -1,7 +1,7 @@
 /** Pure decisions of the recovery story: what failed, and which durable checkpoint to resume from. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import type { CheckpointRef, HeartbeatDetails, RecoveryKind } from '../activities/types';
-import { isUnusableCheckpoint, PAUSED, PREEMPTED } from './failure-types';
+import type { CheckpointRef, HeartbeatDetails, RecoveryKind } from '../src/contract';
+import { isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
 
 export type FailureClass =
   | {

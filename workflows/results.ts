@@ -1,8 +1,8 @@
 /** What the workflow shows of a run: the `progress` query's answer and the final result. */
 import * as wf from '@temporalio/workflow';
-import type { Progress, RunRecord, RunStatus, TrainingResult } from './run-record';
+import type { Progress, RunRecord, RunStatus, TrainingResult } from '../src/contract';
 import { totalRecoveries } from './run-record';
-import type { TrainingSpecInput } from '../src/spec';
+import type { TrainingSpecInput } from '../src/contract';
 
 export function progressOf(record: RunRecord, status: RunStatus): Progress {
   return {

@@ -4,11 +4,18 @@
  * that `.ckpt` path explicitly. Deterministic: no I/O here, only Temporal APIs.
  */
 import * as wf from '@temporalio/workflow';
-import type { ControlState, ResumeEpochInput, TrainEpochInput } from '../activities/types';
-import type { createActivities } from '../activities';
-import type { TrainingSpecInput } from '../src/spec';
-import { CHECKPOINT_UNUSABLE_TYPES } from './failure-types';
-import type { RunRecord, RunStatus, TrainingResult } from './run-record';
+import type {
+  ControlState,
+  ResumeEpochInput,
+  RetentionInput,
+  RunRecord,
+  RunStatus,
+  TrainEpochInput,
+  TrainingActivities,
+  TrainingResult,
+  TrainingSpecInput,
+} from '../src/contract';
+import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
 import { recordEpoch, recordRetention, recordWarning, retentionInput } from './record-update';
 import { recover } from './recover';
 import { setupControls } from './controls';
@@ -16,14 +23,12 @@ import { loopGuard } from './loop-guard';
 import { progressOf, resultOf, startingProgress } from './results';
 import { publishProgress } from './visibility';
 
-type Activities = ReturnType<typeof createActivities>;
-
 /** Patch ids: each guards a change of the workflow's commands, so older histories still replay. */
 const PATCH_STOP_IN_ANY_STATE = 'stop-while-paused-or-recovering';
 const PATCH_PAUSE_BEFORE_CONTINUE_AS_NEW = 'pause-before-continue-as-new';
 const PATCH_RETENTION_FAILURE_IS_A_WARNING = 'retention-failure-is-a-warning';
 
-const { prepareRun, applyRetention } = wf.proxyActivities<Activities>({
+const { prepareRun, applyRetention } = wf.proxyActivities<TrainingActivities>({
   startToCloseTimeout: '2 minutes',
   // Permanent errors arrive as non-retryable failures (the activity boundary marks them).
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...CHECKPOINT_UNUSABLE_TYPES] },
@@ -65,7 +70,7 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
     try {
       // Requests made while no epoch ran are served by the position: it is the run's current state.
       if (record.position) record.checkpointRequestsServed = controls.checkpointRequests;
-      const result = await runEpoch(record, epoch, workflowId).finally(() => {
+      const result = await callEpochActivity(record, epoch, workflowId).finally(() => {
         // Whatever ended the activity saved a checkpoint newer than every request so far.
         record.checkpointRequestsServed = controls.checkpointRequests;
       });
@@ -101,7 +106,7 @@ async function waitWhilePaused(controls: ControlState, publish: (s: RunStatus) =
 }
 
 /** Retention deletes and logs; a failure of it is a warning, not a reason to fail the training. */
-async function retain(record: RunRecord, input: Parameters<Activities['applyRetention']>[0]): Promise<void> {
+async function retain(record: RunRecord, input: RetentionInput): Promise<void> {
   try {
     const { deleted } = await applyRetention(input);
     recordRetention(record, deleted);
@@ -139,9 +144,9 @@ async function startRecord(input: TrainingSpecInput, workflowId: string): Promis
 }
 
 /** Runs one epoch: `trainEpoch` normally, `resumeEpoch` with the explicit `.ckpt` after a failure. */
-function runEpoch(record: RunRecord, epoch: number, workflowId: string) {
+function callEpochActivity(record: RunRecord, epoch: number, workflowId: string) {
   const { spec, position, resumeReason } = record;
-  const acts = wf.proxyActivities<Activities>({
+  const acts = wf.proxyActivities<TrainingActivities>({
     startToCloseTimeout: '7 days',
     // Only workers of the run's backend fingerprint continue its checkpoints exactly (README: Routing).
     ...(record.route ? { taskQueue: record.route } : {}),

@@ -1,8 +1,8 @@
 /** What the Temporal Web UI shows of a run: search attributes, memo, and the current-details line. */
 import * as wf from '@temporalio/workflow';
-import type { RunRecord, RunStatus } from './run-record';
+import type { RunRecord, RunStatus } from '../src/contract';
 import { bestMetric, epochsDone, summaryLine, totalRecoveries } from './run-record';
-import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from './search-attributes';
+import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from '../src/contract';
 
 export function publishProgress(record: RunRecord, status: RunStatus): void {
   const last = record.epochs[record.epochs.length - 1];

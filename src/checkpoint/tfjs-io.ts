@@ -6,21 +6,14 @@
  * and `model/` tensors describe the same model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor, TensorDType } from '../state';
+import type { NamedTensor } from '../state';
+import { MODEL_PREFIX, safetensorsDType, tfjsDType } from '../state';
 import { DTYPE_SIZES } from './dtypes';
 import { CheckpointCorruptError, InvalidCheckpointStateError, NotACkptError } from './errors';
 import { decodeContainer, encodeContainerParts } from './format';
 import { checkMarker, markerMetadata, parseExact, stringifyExact } from './meta-codec';
 import { verifyPayloadSha256 } from './payload-hash';
 import type { CheckpointStore, SavedCheckpoint } from './store';
-
-const TO_SAFETENSORS: Readonly<Record<string, TensorDType>> = { float32: 'F32', int32: 'I32', bool: 'BOOL' };
-const TO_TFJS: Readonly<Partial<Record<TensorDType, tf.DataType>>> = {
-  F32: 'float32',
-  I32: 'int32',
-  BOOL: 'bool',
-};
-const MODEL_PREFIX = 'model/';
 
 /** An `IOHandler` that saves to / loads from one `s3://…/*.ckpt` URL through `store`. */
 export function createS3IOHandler(
@@ -74,7 +67,7 @@ export function encodeModelArtifacts(
   const tensors: NamedTensor[] = [];
   let offset = 0;
   for (const spec of specs) {
-    const dtype = TO_SAFETENSORS[spec.dtype];
+    const dtype = safetensorsDType(spec.dtype);
     if (!dtype || spec.quantization) {
       throw new InvalidCheckpointStateError(
         `weight ${spec.name} has dtype ${spec.dtype}${spec.quantization ? ' (quantized)' : ''}`,
@@ -125,7 +118,7 @@ export function decodeModelArtifacts(bytes: Uint8Array, url: string): tf.io.Mode
 }
 
 function specOf(t: NamedTensor, url: string): tf.io.WeightsManifestEntry {
-  const dtype = TO_TFJS[t.dtype];
+  const dtype = tfjsDType(t.dtype);
   if (!dtype)
     throw new NotACkptError(url, `model weight ${t.name} has dtype ${t.dtype}, which tfjs cannot load`);
   return {

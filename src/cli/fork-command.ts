@@ -6,15 +6,13 @@
  */
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { defaultWorkflowId, validateSpecInput } from '../client';
+import { defaultWorkflowId, startTraining, validateSpecInput } from '../client';
 import { parseCheckpointUrl } from '../checkpoint/keys';
-import { CheckpointStore } from '../checkpoint/store';
+import { createStore } from '../checkpoint/create-store';
 import type { DurableFitOptions } from '../config/options';
 import type { CheckpointMeta } from '../state';
 import type { TrainingSpecInput } from '../spec';
-import { createMinioObjectClient } from '../storage/minio-adapter';
 import { canonicalJson } from '../training/fingerprints';
-import { RUN_NAME, STATUS, TASK } from '../../workflows/search-attributes';
 import type { ConnectionFlags } from './common';
 import { fail, withConnectionFlags } from './common';
 import { printJson, withClient } from './render/connect';
@@ -51,18 +49,11 @@ export function forkCommand(): Command {
           fail(err, 2);
         }
         const overrides = { ...flags.hparam, ...(flags.epochs ? { epochs: flags.epochs } : {}) };
-        const spec = validateSpecInput(input, workflowId);
-        const handle = await client.workflow.start('trainModel', {
+        const handle = await startTraining(client, input, {
           taskQueue: options.taskQueue,
           workflowId,
-          args: [input],
-          typedSearchAttributes: [
-            { key: TASK, value: spec.task },
-            { key: STATUS, value: 'starting' },
-            { key: RUN_NAME, value: spec.runName ?? workflowId },
-          ],
           memo: { forkedFrom: parent, overrides },
-          staticSummary: `fork of ${parent.workflowId ?? parent.ckpt} (${JSON.stringify(overrides)})`,
+          summary: `fork of ${parent.workflowId ?? parent.ckpt} (${JSON.stringify(overrides)})`,
         });
         const ui = uiLink(options.uiUrl, options.namespace, workflowId);
         const mode = input.resumeFrom ? 'continuation' : 'weights-only fork';
@@ -92,17 +83,7 @@ async function resolveSource(client: Client, source: string): Promise<ForkSource
 }
 
 async function checkpointMeta(options: DurableFitOptions, url: string): Promise<CheckpointMeta> {
-  const { bucket } = parseCheckpointUrl(url);
-  const store = new CheckpointStore(
-    createMinioObjectClient({
-      endpoint: options.s3Endpoint,
-      accessKey: options.s3AccessKey,
-      secretKey: options.s3SecretKey,
-      region: options.s3Region,
-      bucket,
-    }),
-  );
-  return (await store.load(url)).meta;
+  return (await createStore(options, parseCheckpointUrl(url).bucket).load(url)).meta;
 }
 
 /** The child's spec: the parent's (from the checkpoint's metadata), overrides applied. */

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import Table from 'cli-table3';
-import { EPOCH, LOSS, RECOVERIES, STATUS, TASK } from '../../workflows/search-attributes';
+import { EPOCH, LOSS, RECOVERIES, STATUS, TASK } from '../contract';
 import type { ConnectionFlags } from './common';
 import { withConnectionFlags } from './common';
 import { printJson, withClient } from './render/connect';

@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import { connectClient, defaultWorkflowId, startTraining, validateSpecInput } from '../client';
 import type { TrainingSpecInput } from '../spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../contract';
 import type { ConnectionFlags } from './common';
 import { fail, failureMessage, optionsFromFlags, withConnectionFlags } from './common';
 import type { SpecFlags } from './spec-flags';

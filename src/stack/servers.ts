@@ -5,8 +5,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
+import tls from 'node:tls';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../contract';
 import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { MinioConnection } from '../storage/minio-adapter';
 import { ServerUnhealthyError } from './errors';
@@ -24,6 +26,8 @@ export interface TemporalServerConfig {
   /** HTTP API and metrics ports; random free ones when unset. */
   httpPort?: number;
   metricsPort?: number;
+  /** A codec server the Web UI decodes payloads through (`--ui-codec-endpoint`); none when unset. */
+  codecEndpoint?: string;
 }
 
 export interface MinioServerConfig {
@@ -43,6 +47,11 @@ export interface MinioServerConfig {
   staleUploadsExpiry?: string;
   /** How often MinIO looks for stale uploads. @default '10m' */
   staleUploadsCleanupInterval?: string;
+  /**
+   * MinIO's `--certs-dir` (`public.crt`, `private.key`, `CAs/`; src/stack/tls.ts): MinIO then serves
+   * only TLS on `port`. @default undefined (plain HTTP)
+   */
+  certsDir?: string;
 }
 
 const SA_TYPE_NAMES: Record<string, string> = {
@@ -62,6 +71,7 @@ export function temporalArgs(config: TemporalServerConfig): string[] {
   if (config.namespace !== 'default') args.push('--namespace', config.namespace);
   if (config.httpPort) args.push('--http-port', String(config.httpPort));
   if (config.metricsPort) args.push('--metrics-port', String(config.metricsPort));
+  if (config.codecEndpoint) args.push('--ui-codec-endpoint', config.codecEndpoint);
   for (const key of SEARCH_ATTRIBUTES)
     args.push('--search-attribute', `${key.name}=${SA_TYPE_NAMES[key.type]}`);
   return args;
@@ -75,8 +85,14 @@ export function minioArgs(config: MinioServerConfig): string[] {
     `${config.host}:${config.port}`,
     '--console-address',
     `${config.host}:${config.consolePort}`,
+    ...(config.certsDir ? ['--certs-dir', config.certsDir] : []),
     '--quiet',
   ];
+}
+
+/** `https://host:port` when MinIO serves TLS, else `http://host:port`. */
+export function minioEndpoint(config: MinioServerConfig): string {
+  return `${config.certsDir ? 'https' : 'http'}://${config.host}:${config.port}`;
 }
 
 export function minioEnv(config: MinioServerConfig): NodeJS.ProcessEnv {
@@ -137,8 +153,8 @@ export async function waitMinioHealthy(
   connection: MinioConnection,
   timeoutMs = 60_000,
 ): Promise<void> {
-  const live = `http://${config.host}:${config.port}/minio/health/live`;
-  const ready = await waitFor(async () => (await httpStatus(live)) === 200, timeoutMs);
+  const live = `${minioEndpoint(config)}/minio/health/live`;
+  const ready = await waitFor(async () => (await liveStatus(live, connection.ca)) === 200, timeoutMs);
   if (!ready.ok)
     throw new ServerUnhealthyError(`MinIO at ${config.host}:${config.port}`, config.logFile, ready.detail);
   const objects = createMinioObjectClient(connection);
@@ -148,6 +164,23 @@ export async function waitMinioHealthy(
   }, 15_000);
   if (!bucket.ok)
     throw new ServerUnhealthyError(`MinIO bucket "${connection.bucket}"`, config.logFile, bucket.detail);
+}
+
+/** HTTP status of a GET; over TLS it trusts `ca` (the stack's local CA) as well as the system's. */
+function liveStatus(url: string, ca: string | undefined): Promise<number> {
+  if (!url.startsWith('https:')) return httpStatus(url);
+  return new Promise((resolve, reject) => {
+    const request = https.get(
+      url,
+      { ca: ca ? [...tls.rootCertificates, ca] : undefined, timeout: 2000 },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within 2 s`)));
+    request.on('error', reject);
+  });
 }
 
 /** Rejects when a just-started server exits before it became healthy (race it against the health wait). */

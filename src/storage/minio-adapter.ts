@@ -9,6 +9,8 @@
  * write never overwrites (see test/integration/checkpoint-store.test.ts).
  */
 import { createHash } from 'node:crypto';
+import https from 'node:https';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import { ObjectExistsError, ObjectNotFoundError } from './object-client';
@@ -22,6 +24,8 @@ export interface MinioConnection {
   secretKey: string;
   region: string;
   bucket: string;
+  /** PEM CA certificate(s) to trust for an `https://` endpoint, besides the system's (a local CA). */
+  ca?: string;
 }
 
 export interface MinioAdapterOptions {
@@ -207,6 +211,9 @@ function connect(connection: MinioConnection): Minio.Client {
     accessKey: connection.accessKey,
     secretKey: connection.secretKey,
     region: connection.region,
+    ...(useSSL && connection.ca
+      ? { transportAgent: new https.Agent({ ca: [...tls.rootCertificates, connection.ca], keepAlive: true }) }
+      : {}),
   });
 }
 
@@ -248,19 +255,21 @@ function lowerKeys(metadata: Record<string, unknown>): Record<string, string> {
   );
 }
 
-function errorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err
-    ? String((err as { code: unknown }).code)
-    : undefined;
+/** The S3 error code of an error (`NoSuchKey`, `AccessDenied`…), looking through `cause` chains. */
+export function s3ErrorCode(err: unknown): string | undefined {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (typeof e === 'object' && e !== null && 'code' in e) return String((e as { code: unknown }).code);
+  }
+  return undefined;
 }
 
 function isNotFound(err: unknown): boolean {
-  const code = errorCode(err);
+  const code = s3ErrorCode(err);
   return code === 'NotFound' || code === 'NoSuchKey';
 }
 
 function isPreconditionFailed(err: unknown): boolean {
-  const code = errorCode(err);
+  const code = s3ErrorCode(err);
   return (
     code === 'PreconditionFailed' || code === 'At least one of the pre-conditions you specified did not hold'
   );

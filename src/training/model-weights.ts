@@ -7,10 +7,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { IncompatibleTopologyError, diffTopology } from '../checkpoint/errors';
 import type { NamedTensor } from '../state';
+import { MODEL_PREFIX, safetensorsDType } from '../state';
 import { TaskDefinitionError } from './errors';
 import { fromNamedTensor, toNamedTensor } from './tensor-bytes';
-
-export const MODEL_PREFIX = 'model/';
 
 /** The stable names of `model.weights`, in the model's order; checks they are usable. */
 export function weightNamesOf(model: LayersModel, task: string): string[] {
@@ -56,7 +55,7 @@ export function restoreModelWeights(
   const expected = model.weights.map((w, i) => ({
     name: names[i] as string,
     shape: w.shape as number[],
-    dtype: w.dtype === 'int32' ? 'I32' : 'F32',
+    dtype: safetensorsDType(w.dtype) ?? w.dtype,
   }));
   const actual = [...saved.values()].map((t) => ({
     name: t.name.slice(MODEL_PREFIX.length),

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NamedTensor } from '../state';
-import { MODEL_PREFIX } from './model-weights';
+import { MODEL_PREFIX } from '../state';
 
 export function computeWeightsSha256(tensors: readonly NamedTensor[]): string {
   const hash = createHash('sha256');

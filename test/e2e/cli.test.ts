@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Progress, TrainingResult } from '../../workflows/run-record';
+import type { Progress, TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';

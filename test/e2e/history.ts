@@ -1,7 +1,7 @@
 /** Reads a run's history the way the UI shows it: the resumeEpoch activities and their inputs. */
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { ResumeEpochInput } from '../../activities/types';
+import type { ResumeEpochInput } from '../../src/contract';
 
 export interface ResumeEvent {
   eventId: string;

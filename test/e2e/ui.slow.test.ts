@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { Progress, TrainingResult } from '../../workflows/run-record';
+import type { Progress, TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';

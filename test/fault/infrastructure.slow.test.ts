@@ -8,7 +8,7 @@ import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { Progress, TrainingResult } from '../../workflows/run-record';
+import type { Progress, TrainingResult } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, pendingEpoch, waitForEpoch } from '../helpers/worker-fleet';
 

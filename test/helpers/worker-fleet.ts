@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { HeartbeatDetails } from '../../activities/types';
+import type { HeartbeatDetails } from '../../src/contract';
 
 export interface WorkerProcess {
   identity: string;

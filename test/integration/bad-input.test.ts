@@ -8,7 +8,7 @@ import { validateSpecInput } from '../../src/client';
 import { readCheckpointHeader } from '../../src/checkpoint/format';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { buffer } from 'node:stream/consumers';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Progress, TrainingResult } from '../../workflows/run-record';
+import type { Progress, TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `routing-${process.pid}`;

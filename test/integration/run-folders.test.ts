@@ -11,7 +11,7 @@ import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 

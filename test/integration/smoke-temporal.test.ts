@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES, TASK } from '../../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES, TASK } from '../../src/contract';
 import { createSmokeActivities } from '../fixtures/smoke-activities';
 import { testStack } from '../helpers/stack-env';
 

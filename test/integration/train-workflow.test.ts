@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 

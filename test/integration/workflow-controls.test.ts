@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { Progress, TrainingResult } from '../../workflows/run-record';
+import type { Progress, TrainingResult } from '../../src/contract';
 import { EPOCH_WINDOW } from '../../workflows/record-update';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { testStack } from '../helpers/stack-env';

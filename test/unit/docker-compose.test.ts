@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { DEFAULTS, OPTION_ENV } from '../../src/config/options';
 import { splitHostPort } from '../../src/config/options';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../src/contract';
 
 interface Service {
   ports?: string[];

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { runEpoch } from '../../activities/epoch';
+import { trainEpoch } from '../../activities/epoch';
 import type { EpochEngine, EpochJob, EpochRequest } from '../../activities/epoch-engine';
-import type { TrainEpochInput } from '../../activities/types';
+import type { TrainEpochInput } from '../../src/contract';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseSpec } from '../../src/spec';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
@@ -60,7 +60,7 @@ test('heartbeats flow on a timer while the epoch has not trained a single batch'
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));
   const store = new CheckpointStore(createMemoryObjectClient());
-  const running = env.run(runEpoch, { store, engine }, input);
+  const running = env.run(trainEpoch, { store, engine }, input);
   running.catch(() => undefined);
   await sleep(1200);
   assert.ok(beats.length >= 8, `${beats.length} heartbeats in 1.2 s with a 400 ms timeout`);
@@ -77,7 +77,7 @@ test('a shutdown while the engine starts fails the attempt at once as a preempti
   const { engine, release, events } = gatedEngine();
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, quiet);
   const store = new CheckpointStore(createMemoryObjectClient());
-  const running = env.run(runEpoch, { store, engine }, input);
+  const running = env.run(trainEpoch, { store, engine }, input);
   while (!events.includes('start called')) await sleep(5);
   env.cancel('WORKER_SHUTDOWN');
   await assert.rejects(running, (err: unknown) => {
@@ -98,7 +98,7 @@ test('an activity cancelled before it began never starts the engine', async () =
   const env = new MockActivityEnvironment(undefined, quiet);
   env.cancel('WORKER_SHUTDOWN');
   const store = new CheckpointStore(createMemoryObjectClient());
-  await assert.rejects(env.run(runEpoch, { store, engine }, input), /before training began/);
+  await assert.rejects(env.run(trainEpoch, { store, engine }, input), /before training began/);
   await sleep(20);
   assert.ok(!events.includes('job started') || events.includes('job stopped'), events.join(', '));
 });
@@ -115,7 +115,7 @@ test('a resume aborts the run folder’s leftover uploads before its engine star
   const store = new RecordingStore(createMemoryObjectClient());
   const env = new MockActivityEnvironment(undefined, quiet);
   const resume = { ...input, ckptPath: '', reason: 'crash' as const };
-  const running = env.run(runEpoch, { store, engine, log: () => {} }, resume);
+  const running = env.run(trainEpoch, { store, engine, log: () => {} }, resume);
   while (!events.includes('start called')) await sleep(5);
   assert.deepEqual(calls, ['abort liveness (before the engine start)']);
   env.cancel();
@@ -125,7 +125,7 @@ test('a resume aborts the run folder’s leftover uploads before its engine star
   calls.length = 0;
   const second = gatedEngine();
   const plain = new MockActivityEnvironment(undefined, quiet);
-  const train = plain.run(runEpoch, { store: fresh, engine: second.engine }, input);
+  const train = plain.run(trainEpoch, { store: fresh, engine: second.engine }, input);
   while (!second.events.includes('start called')) await sleep(5);
   assert.deepEqual(calls, [], 'a first attempt has no earlier attempt to clean up after');
   plain.cancel();

@@ -17,7 +17,7 @@ import type { FailureKind } from '../../src/failure-kind';
 import { BackendUnsupportedError } from '../../src/training/errors';
 import { serializeError } from '../../src/training/protocol';
 import { toError } from '../../src/training/trainer-client';
-import { CHECKPOINT_UNUSABLE_TYPES } from '../../workflows/failure-types';
+import { CHECKPOINT_UNUSABLE_TYPES } from '../../src/contract';
 import { classifyFailure } from '../../workflows/recovery';
 
 type ErrorClass = (abstract new (...args: never[]) => Error) & { failureKind?: FailureKind };

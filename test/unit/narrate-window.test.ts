@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RecoveryEvent } from '../../activities/types';
+import type { RecoveryEvent } from '../../src/contract';
 import { closingLines, narrate } from '../../src/cli/render/narrate';
 import type { RunSnapshot } from '../../src/cli/render/run-state';
 import { epochsDone, firstWindowEpoch } from '../../src/cli/render/run-state';
-import type { Progress, TrainingResult } from '../../workflows/run-record';
+import type { Progress, TrainingResult } from '../../src/contract';
 
 const ckpt = (epoch: number) => ({
   url: `s3://b/r/epoch=${epoch}.ckpt`,

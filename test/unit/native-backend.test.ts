@@ -11,7 +11,7 @@ import { BackendUnavailableError } from '../../src/training/errors';
 import type { RunConfig } from '../../src/training/session';
 import { TrainerProcess } from '../../src/training/trainer-client';
 import { TF_VERSION } from '../../src/native';
-import { backendFingerprint, chooseRoute, workerRoute } from '../../src/worker/routing';
+import { backendFingerprint, chooseRoute, workerRoute } from '../../src/training/routing';
 import { skipUnlessNative } from '../helpers/native';
 
 const skip = skipUnlessNative();

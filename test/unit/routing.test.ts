@@ -2,7 +2,7 @@
 // epochs go to its resumed checkpoint's backend or else to the backend of the worker preparing it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backendFingerprint, backendQueue, chooseRoute, workerRoute } from '../../src/worker/routing';
+import { backendFingerprint, backendQueue, chooseRoute, workerRoute } from '../../src/training/routing';
 import { TrainerSlots } from '../../activities/trainer-slots';
 import { TrainerBusyError } from '../../src/training/errors';
 import type { TrainingState } from '../../src/state';

@@ -2,7 +2,7 @@
 // and retention leave a record (and a retention input) about as big as after 50.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CheckpointRef, EpochResult } from '../../activities/types';
+import type { CheckpointRef, EpochResult } from '../../src/contract';
 import { parseSpec } from '../../src/spec';
 import type { TrainingSpecInput } from '../../src/spec';
 import {
@@ -16,7 +16,7 @@ import {
   recordWarning,
   retentionInput,
 } from '../../workflows/record-update';
-import type { RunRecord } from '../../workflows/run-record';
+import type { RunRecord } from '../../src/contract';
 import { bestMetric, countRecoveries, epochsDone, totalRecoveries } from '../../workflows/run-record';
 
 const ref = (epoch: number, batch: number): CheckpointRef => ({

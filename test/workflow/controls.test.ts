@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { ControlState } from '../../activities/types';
+import type { ControlState } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, waitForProgress, withWorker } from './harness';
 import { ckptAt, StubActivities } from './stub-activities';

@@ -10,8 +10,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { resolveOptions } from '../../src/config/options';
 import { ensureTool } from '../../src/stack/tools';
 import { TEMPORAL_CLI } from '../../src/stack/versions';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import type { Progress } from '../../workflows/run-record';
+import { SEARCH_ATTRIBUTES } from '../../src/contract';
+import type { Progress } from '../../src/contract';
 import type { StubActivities } from './stub-activities';
 
 export interface WorkflowTestEnv {

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../workflows/run-record';
+import type { TrainingResult } from '../../src/contract';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
 import type { EpochCall } from './stub-activities';

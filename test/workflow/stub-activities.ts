@@ -12,7 +12,7 @@ import type {
   PrepareRunInput,
   RetentionInput,
   TrainEpochInput,
-} from '../../activities/types';
+} from '../../src/contract';
 import { parseSpec } from '../../src/spec';
 
 export const BATCHES = 10;

@@ -1,5 +1,5 @@
 /** What changed between two looks at a run, as lines a person reads (used by `watch` and `npm start`). */
-import type { RecoveryEvent } from '../../../activities/types';
+import type { RecoveryEvent } from '../../contract';
 import type { RunSnapshot } from './run-state';
 import { epochMetrics, epochsDone, firstWindowEpoch, recoveryTotal } from './run-state';
 

@@ -5,8 +5,8 @@
  */
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { HeartbeatDetails } from '../../../activities/types';
-import type { Progress, TrainingResult } from '../../../workflows/run-record';
+import type { HeartbeatDetails } from '../../contract';
+import type { Progress, TrainingResult } from '../../contract';
 import {
   BACKEND,
   BEST_METRIC,
@@ -16,7 +16,7 @@ import {
   RUN_NAME,
   STATUS,
   TASK,
-} from '../../../workflows/search-attributes';
+} from '../../contract';
 import { progressQuery } from '../../client';
 
 /** The epoch activity that is running (or waiting for a worker), with its last heartbeat. */

@@ -2,8 +2,8 @@
  * The contract between the workflow and the training activities. Small, JSON-only values: keys and
  * hashes, never tensors (Temporal payloads are limited to 2 MiB).
  */
-import type { TrainingSpec } from '../src/spec';
-import type { BackendInfo } from '../src/state';
+import type { TrainingSpec } from '../spec';
+import type { BackendInfo } from '../state';
 
 /** A checkpoint that is durable in the object store: its PUT succeeded and its hash is recorded. */
 export interface CheckpointRef {
@@ -105,7 +105,7 @@ export interface PreparedRun {
   /** `spec.forkedFrom.ckpt` (a fork with new hparams): verified; its weights start the run. */
   initFrom?: CheckpointRef;
   /**
-   * The backend queue every epoch of this run goes to (src/worker/routing.ts): that of the
+   * The backend queue every epoch of this run goes to (src/training/routing.ts): that of the
    * `resumeFrom` checkpoint's backend, else that of the worker that ran `prepareRun`. Absent on a
    * worker without routing: epochs then go to the run's task queue.
    */

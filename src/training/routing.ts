@@ -6,7 +6,7 @@
  * The native-TF, speed, data-parallel and GPU work reuse these names: add the fields that change
  * the bits to `BackendInfo.versions` (or `flags`), never anything else.
  */
-import { canonicalJson, sha256Hex } from '../training/fingerprints';
+import { canonicalJson, sha256Hex } from './fingerprints';
 
 /** What decides the bits a backend produces. `flags`: e.g. `{ TF_ENABLE_ONEDNN_OPTS: '0' }`. */
 export interface FingerprintInput {

@@ -20,6 +20,8 @@ export const PAUSED = 'Paused';
 export const CHECKPOINT_UNUSABLE_TYPES: readonly string[] = [
   'CheckpointCorruptError',
   'CheckpointNotFoundError',
+  'CheckpointSignatureError',
+  'CheckpointUnsignedError',
 ];
 
 /** Whether a failure of this type means "the starting checkpoint is unusable". */
