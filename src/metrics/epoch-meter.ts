@@ -1,7 +1,9 @@
 /**
  * What one epoch activity reports while it runs, computed from numbers the activity already has:
  * steps and steps/s from batch progress, the loss, the lag since its last heartbeat (on a timer),
- * and at the end the epoch's wall time. A resumed attempt counts once as a recovery of its kind.
+ * and at the end the epoch's wall time. A resumed attempt counts once as a recovery of its kind
+ * (crash, preemption, infrastructure, fallback; `retry` for a retried attempt), a resume after a
+ * pause does not.
  */
 import type { MetricsRecorder } from './recorder';
 
@@ -36,8 +38,9 @@ export class EpochMeter {
     this.now = options.now ?? Date.now;
     this.steps = options.startStep;
     this.lastBeat = this.now();
-    if (options.recoveryKind) metrics.countRecovery(options.recoveryKind);
-    else if ((options.attempt ?? 1) > 1) metrics.countRecovery('retry');
+    // A resume after a pause is not a recovery (the workflow does not record it as one either).
+    if (options.recoveryKind && options.recoveryKind !== 'pause') metrics.countRecovery(options.recoveryKind);
+    else if (!options.recoveryKind && (options.attempt ?? 1) > 1) metrics.countRecovery('retry');
     this.lagTimer = setInterval(() => this.reportLag(), LAG_TICK_MS);
     this.lagTimer.unref();
   }
