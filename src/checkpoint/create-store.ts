@@ -16,5 +16,7 @@ export function s3Connection(options: DurableFitOptions, bucket = options.bucket
 }
 
 export function createStore(options: DurableFitOptions, bucket = options.bucket): CheckpointStore {
-  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket)));
+  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket)), {
+    maxCheckpointBytes: options.maxCheckpointBytes,
+  });
 }

@@ -21,6 +21,7 @@ import { decodeCheckpoint, encodeCheckpointParts, readCheckpointHeader } from '.
 import type { IntegrityTarget } from './integrity';
 import { readVerified, sha256OfParts, writeVerified } from './integrity';
 import { checkMarker } from './meta-codec';
+import { assertCheckpointSize, DEFAULT_MAX_CHECKPOINT_BYTES } from './size-limit';
 import { verifyPayloadSha256 } from './payload-hash';
 import type { CheckpointKeyParts } from './keys';
 import {
@@ -76,8 +77,20 @@ export interface SaveOptions {
   version?: number;
 }
 
+export interface CheckpointStoreOptions {
+  /** Refuse to download a checkpoint larger than this (size-limit.ts). @default 2 GiB */
+  maxCheckpointBytes?: number;
+}
+
 export class CheckpointStore {
-  constructor(private readonly objects: ObjectClient) {}
+  private readonly maxCheckpointBytes: number;
+
+  constructor(
+    private readonly objects: ObjectClient,
+    options: CheckpointStoreOptions = {},
+  ) {
+    this.maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
+  }
 
   /** Bucket this store writes to. */
   get bucket(): string {
@@ -228,9 +241,12 @@ export class CheckpointStore {
    * before a byte is decoded. Otherwise the object's size and recorded hash come from a `stat`.
    */
   private async integrityTarget(url: string, expected: ExpectedIntegrity): Promise<IntegrityTarget> {
-    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url))
+    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url)) {
+      assertCheckpointSize(url, expected.bytes, this.maxCheckpointBytes);
       return { url, bytes: expected.bytes, sha256: expected.sha256.toLowerCase() };
+    }
     const stat = await this.stat(url);
+    assertCheckpointSize(url, stat.bytes, this.maxCheckpointBytes); // before a byte is downloaded
     if (expected.bytes !== undefined && expected.bytes !== stat.bytes) {
       const kind = stat.bytes < expected.bytes ? 'truncated' : 'size-mismatch';
       throw new CheckpointCorruptError(
