@@ -2,6 +2,7 @@
 import type { DurableFitOptions } from '../config/options';
 import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { MinioConnection } from '../storage/minio-adapter';
+import { signingFromOptions } from './signing-keys';
 import { CheckpointStore } from './store';
 
 /** The S3 connection the options describe, for `bucket` (default: the configured one). */
@@ -16,7 +17,8 @@ export function s3Connection(options: DurableFitOptions, bucket = options.bucket
 }
 
 export function createStore(options: DurableFitOptions, bucket = options.bucket): CheckpointStore {
+  // Signing keys come from the options (env or file), never from a workflow's input.
   return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket)), {
-    maxCheckpointBytes: options.maxCheckpointBytes,
+    signing: signingFromOptions(options),
   });
 }

@@ -70,6 +70,44 @@ export class CheckpointCorruptError extends CheckpointError {
   }
 }
 
+/**
+ * A signing key is configured and the checkpoint carries a signature that does not verify: its
+ * bytes (and hashes) were replaced by someone without the key, or it was signed with a key this
+ * worker does not hold. See src/checkpoint/signing.ts.
+ */
+export class CheckpointSignatureError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'unusable-checkpoint';
+  constructor(
+    readonly reason: string,
+    readonly url?: string,
+  ) {
+    super(
+      `checkpoint${url ? ` ${url}` : ''} failed signature verification (${reason}); ` +
+        'do not resume from it: resume from an earlier checkpoint (`durable-fit ckpt ls <runName>`), ' +
+        'and find out who can write to the bucket',
+    );
+  }
+}
+
+/** A signing key is configured and the checkpoint carries no signature (written without a key, or v1). */
+export class CheckpointUnsignedError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'unusable-checkpoint';
+  constructor(
+    readonly url?: string,
+    /** Whether the file embeds a payload hash (format v2), so `ckpt import --sign` can take it. */
+    readonly signable = true,
+  ) {
+    const fix = signable
+      ? 'if you trust it, download it (`durable-fit ckpt get`) and sign it into a run with ' +
+        '`durable-fit ckpt import --sign <file> <runName>`'
+      : 'it embeds no payload hash (format v1), so it cannot be signed: resume from a newer checkpoint';
+    super(
+      `checkpoint${url ? ` ${url}` : ''} is not signed and a checkpoint signing key is configured; ${fix}; ` +
+        'or, deliberately, accept unsigned checkpoints with DFIT_CKPT_ACCEPT_UNSIGNED=1',
+    );
+  }
+}
+
 /** Written by a newer durable-fit whose layout this version cannot read. */
 export class UnsupportedFormatVersionError extends CheckpointError {
   static readonly failureKind: FailureKind = 'permanent';

@@ -3,7 +3,8 @@
  * with spaces to 8-byte alignment, raw little-endian tensor bytes), laid out as the reference writer
  * does, so Python's `safetensors` loads our weights and optimizer slots. `__metadata__` holds the
  * format marker, version, kind and each `CheckpointMeta` field as JSON (see meta-codec.ts), and
- * since format v2 the payload's own SHA-256 (see payload-hash.ts), checked on every decode.
+ * since format v2 the payload's own SHA-256 (see payload-hash.ts), checked on every decode, and,
+ * when the writer had a signing key, a signature over that hash (see signing.ts).
  */
 import type { NamedTensor, TrainingState } from '../state';
 import { compareForLayout, DTYPE_SIZES, isTensorDType } from './dtypes';
@@ -75,7 +76,31 @@ export function encodeContainerParts(
   }
   const data = ordered.map((t) => t.data);
   const hashed = { ...metadata, [PAYLOAD_SHA256_KEY]: payloadSha256(metadata, layout, data) };
-  const entries = [`"__metadata__":${JSON.stringify(hashed)}`];
+  const head = encodeHeaderChunk(hashed, layout);
+  const parts: Uint8Array[] = [head, ...data.filter((d) => d.byteLength > 0)];
+  return { parts, bytes: head.length + offset };
+}
+
+/**
+ * The same checkpoint with `entries` added to (or replacing those in) its `__metadata__`; the data
+ * chunks are reused as they are. For entries the payload hash leaves out (the signature), so the
+ * embedded hash still holds. The first part must hold the whole header.
+ */
+export function withHeaderEntries(
+  encoded: EncodedCheckpoint,
+  entries: Record<string, string>,
+): EncodedCheckpoint {
+  const [first, ...rest] = encoded.parts;
+  if (!first) throw new InvalidCheckpointStateError('an encoded checkpoint has no parts');
+  const header = readCheckpointHeader(first, encoded.bytes);
+  const head = encodeHeaderChunk({ ...header.metadata, ...entries }, header.tensors);
+  const data = [first.subarray(header.dataStart), ...rest].filter((d) => d.byteLength > 0);
+  return { parts: [head, ...data], bytes: head.length + header.dataBytes };
+}
+
+/** Length prefix, header JSON (tensors in data order) and space padding to 8-byte alignment. */
+function encodeHeaderChunk(metadata: Record<string, string>, layout: readonly HashedTensor[]): Buffer {
+  const entries = [`"__metadata__":${JSON.stringify(metadata)}`];
   for (const t of layout) {
     entries.push(
       `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] })}`,
@@ -87,8 +112,7 @@ export function encodeContainerParts(
   const head = Buffer.alloc(8 + json.length + padding, 0x20);
   head.writeBigUInt64LE(BigInt(json.length + padding), 0);
   json.copy(head, 8);
-  const parts: Uint8Array[] = [head, ...data.filter((d) => d.byteLength > 0)];
-  return { parts, bytes: head.length + offset };
+  return head;
 }
 
 /** Validates and decodes the container; tensor data are views into `bytes`. */

@@ -48,8 +48,8 @@ export async function readVerified(body: Readable, target: IntegrityTarget): Pro
 }
 
 /**
- * Streams an object to `file` (via a temporary sibling, renamed only once verified, or handed to
- * `check` when the target has no hash). Returns the file's SHA-256.
+ * Streams an object to `file` via a temporary sibling, renamed only once its size and hash (when
+ * the target has one) verified and `check` accepted it. Returns the file's SHA-256.
  */
 export async function writeVerified(
   body: Readable,
@@ -73,7 +73,7 @@ export async function writeVerified(
     if (received !== target.bytes) throw sizeError(target, received);
     const actual = hash.digest('hex');
     if (target.sha256) checkHash(target, actual);
-    else await check(partial);
+    await check(partial);
     await rename(partial, file);
     return actual;
   } finally {

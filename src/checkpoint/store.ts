@@ -1,7 +1,9 @@
 /**
  * `CheckpointStore`: the one module that knows the key layout and integrity rules. Writes are
  * create-only; a checkpoint counts only once its PUT succeeded; every load checks size and SHA-256
- * before a byte is decoded. Its input is an `ObjectClient`, so unit tests run it on the in-memory fake.
+ * before a byte is decoded. With signing keys, every `.ckpt` it writes is signed and every one it
+ * reads must carry a valid signature (signing.ts). Its input is an `ObjectClient`, so unit tests run
+ * it on the in-memory fake.
  */
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -17,12 +19,13 @@ import {
   NotACkptError,
 } from './errors';
 import type { EncodedCheckpoint } from './format';
-import { decodeCheckpoint, encodeCheckpointParts, readCheckpointHeader } from './format';
+import { decodeCheckpoint, encodeCheckpointParts, readCheckpointHeader, withHeaderEntries } from './format';
 import type { IntegrityTarget } from './integrity';
 import { readVerified, sha256OfParts, writeVerified } from './integrity';
 import { checkMarker } from './meta-codec';
-import { assertCheckpointSize, DEFAULT_MAX_CHECKPOINT_BYTES } from './size-limit';
-import { verifyPayloadSha256 } from './payload-hash';
+import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY, verifyPayloadSha256 } from './payload-hash';
+import type { CheckpointSigning } from './signing';
+import { signatureKeyId, signPayload, verifySignature } from './signing';
 import type { CheckpointKeyParts } from './keys';
 import {
   assertCkptUrl,
@@ -78,18 +81,31 @@ export interface SaveOptions {
 }
 
 export interface CheckpointStoreOptions {
-  /** Refuse to download a checkpoint larger than this (size-limit.ts). @default 2 GiB */
-  maxCheckpointBytes?: number;
+  /** Sign every save and refuse loads that are not validly signed. @default undefined (no signing) */
+  signing?: CheckpointSigning;
+}
+
+export interface ImportOptions {
+  /**
+   * Sign the file with the store's key (it must verify by its embedded hash first). Without it, a
+   * store with keys takes only a file already validly signed. @default false
+   */
+  sign?: boolean;
 }
 
 export class CheckpointStore {
-  private readonly maxCheckpointBytes: number;
+  private readonly signing: CheckpointSigning | undefined;
 
   constructor(
     private readonly objects: ObjectClient,
     options: CheckpointStoreOptions = {},
   ) {
-    this.maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
+    this.signing = options.signing;
+  }
+
+  /** The id of the key saves are signed with; undefined when the store does not sign. */
+  get signingKeyId(): string | undefined {
+    return this.signing?.signWith.id;
   }
 
   /** Bucket this store writes to. */
@@ -109,8 +125,9 @@ export class CheckpointStore {
    * computed before the upload starts because S3 sends metadata (and the signed payload hash)
    * ahead of the body; the chunks then stream without being concatenated.
    */
-  async saveEncoded(url: string, encoded: EncodedCheckpoint): Promise<SavedCheckpoint> {
+  async saveEncoded(url: string, unsigned: EncodedCheckpoint): Promise<SavedCheckpoint> {
     const key = this.ckptKey(url);
+    const encoded = this.signed(unsigned);
     const sha256 = sha256OfParts(encoded.parts);
     try {
       await this.objects.put(key, Readable.from(encoded.parts, { objectMode: false }), {
@@ -145,31 +162,60 @@ export class CheckpointStore {
   async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
     const target = await this.integrityTarget(url, expected);
     const bytes = await readVerified(await this.open(url), target);
-    if (!target.sha256) verifyEmbedded(bytes, url);
+    // Object metadata is no proof of origin: with keys, the embedded hash and signature are checked too.
+    if (!target.sha256 || this.signing) verifyEmbedded(bytes, url, this.signing, !!target.sha256);
     return bytes;
   }
 
-  /** Downloads a checkpoint to a local file; the file appears only once its hash verified. */
+  /** Downloads a checkpoint to a local file; the file appears only once its hash (and signature) verified. */
   async getToFile(url: string, file: string, expected: ExpectedIntegrity = {}): Promise<IntegrityTarget> {
     const target = await this.integrityTarget(url, expected);
-    const check = async (partial: string) => verifyEmbedded(await readFile(partial), url);
+    const check = async (partial: string) => {
+      if (!target.sha256 || this.signing)
+        verifyEmbedded(await readFile(partial), url, this.signing, !!target.sha256);
+    };
     const sha256 = await writeVerified(await this.open(url), file, target, check);
     return { ...target, sha256 };
   }
 
   /**
    * Uploads a local checkpoint file into a run folder, under the key its cursor names, with our
-   * object metadata: only a training state whose embedded hash verifies (format v2) is taken.
+   * object metadata: only a training state whose embedded hash verifies (format v2) is taken. With
+   * keys, the file must be validly signed already, or `sign` must ask for it to be signed (never a
+   * file whose signature names one of our keys and fails: that is a forgery, not a stranger).
    * Create-only, like every save.
    */
-  async importFile(runName: string, bytes: Buffer, source: string): Promise<SavedCheckpoint> {
+  async importFile(
+    runName: string,
+    bytes: Buffer,
+    source: string,
+    options: ImportOptions = {},
+  ): Promise<SavedCheckpoint> {
     const { meta } = decodeCheckpoint(bytes, source);
     verifyEmbedded(bytes, source);
+    let encoded: EncodedCheckpoint = { parts: [bytes], bytes: bytes.length };
+    if (options.sign) {
+      if (!this.signing)
+        throw new Error(
+          'ckpt import --sign needs a signing key: set DFIT_CKPT_SIGNING_KEY or DFIT_CKPT_SIGNING_KEYS_FILE',
+        );
+      const header = readCheckpointHeader(bytes);
+      const keyId = signatureKeyId(header.metadata);
+      if (keyId !== undefined && this.signing.keys.has(keyId)) verifyEmbedded(bytes, source, this.signing);
+      encoded = withHeaderEntries(encoded, {
+        [PAYLOAD_SIGNATURE_KEY]: signPayload(
+          header.metadata[PAYLOAD_SHA256_KEY] ?? '',
+          this.signing.signWith,
+        ),
+      });
+    } else if (this.signing) {
+      verifyEmbedded(bytes, source, { ...this.signing, acceptUnsigned: false });
+    }
     const url = formatCheckpointUrl(
       this.bucket,
       formatCheckpointKey(runName, meta.cursor.epoch, meta.cursor.step),
     );
-    return this.saveEncoded(url, { parts: [bytes], bytes: bytes.length });
+    return this.saveEncoded(url, encoded);
   }
 
   /** A run's checkpoints, oldest first by (epoch, step). */
@@ -241,12 +287,9 @@ export class CheckpointStore {
    * before a byte is decoded. Otherwise the object's size and recorded hash come from a `stat`.
    */
   private async integrityTarget(url: string, expected: ExpectedIntegrity): Promise<IntegrityTarget> {
-    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url)) {
-      assertCheckpointSize(url, expected.bytes, this.maxCheckpointBytes);
+    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url))
       return { url, bytes: expected.bytes, sha256: expected.sha256.toLowerCase() };
-    }
     const stat = await this.stat(url);
-    assertCheckpointSize(url, stat.bytes, this.maxCheckpointBytes); // before a byte is downloaded
     if (expected.bytes !== undefined && expected.bytes !== stat.bytes) {
       const kind = stat.bytes < expected.bytes ? 'truncated' : 'size-mismatch';
       throw new CheckpointCorruptError(
@@ -267,6 +310,19 @@ export class CheckpointStore {
     // Neither: a copy made with another tool. The caller checks the hash the file embeds.
     const sha256 = wanted ?? recorded;
     return sha256 ? { url, bytes: stat.bytes, sha256 } : { url, bytes: stat.bytes };
+  }
+
+  /** With keys, a checkpoint that carries no signature yet gets one (its payload hash is ours). */
+  private signed(encoded: EncodedCheckpoint): EncodedCheckpoint {
+    if (!this.signing) return encoded;
+    const first = encoded.parts[0];
+    const header = first && readCheckpointHeader(first, encoded.bytes);
+    const payloadSha256 = header?.metadata[PAYLOAD_SHA256_KEY];
+    if (!header || header.metadata[PAYLOAD_SIGNATURE_KEY] !== undefined || payloadSha256 === undefined)
+      return encoded;
+    return withHeaderEntries(encoded, {
+      [PAYLOAD_SIGNATURE_KEY]: signPayload(payloadSha256, this.signing.signWith),
+    });
   }
 
   private async open(url: string): Promise<Readable> {
@@ -327,12 +383,25 @@ export class CheckpointStore {
   }
 }
 
-/** Checks a whole file against the hash in its own header; a file that embeds none is refused. */
-function verifyEmbedded(bytes: Uint8Array, target: string): void {
+/**
+ * Checks a whole file against the hash in its own header (a file that embeds none is refused unless
+ * `hashedByMetadata`: its object metadata's hash was checked), and its signature when `signing` is given.
+ */
+function verifyEmbedded(
+  bytes: Uint8Array,
+  target: string,
+  signing?: CheckpointSigning,
+  hashedByMetadata = false,
+): void {
   try {
     const header = readCheckpointHeader(bytes);
     checkMarker(header.metadata, header.metadata.kind === 'model' ? 'model' : 'training-state', target);
+    if (signing && header.metadata[PAYLOAD_SHA256_KEY] === undefined) {
+      verifySignature(header.metadata, signing, target); // format v1: unsigned (unless accepted)
+      if (hashedByMetadata) return;
+    }
     verifyPayloadSha256(header, bytes, target);
+    if (signing) verifySignature(header.metadata, signing, target);
   } catch (err) {
     if (err instanceof CheckpointCorruptError && !err.url)
       throw new CheckpointCorruptError(err.kind, err.detail, target);

@@ -1,4 +1,7 @@
-/** `durable-fit ckpt …`: list, inspect, download and import checkpoints (every read is hash-verified). */
+/**
+ * `durable-fit ckpt …`: list, inspect, download and import checkpoints (every read is hash-verified,
+ * and signature-verified when a checkpoint signing key is configured).
+ */
 import { readFile } from 'node:fs/promises';
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import { readCheckpointHeader } from '../checkpoint/format';
@@ -6,6 +9,7 @@ import type { CheckpointHeader } from '../checkpoint/format';
 import { parseCheckpointUrl, runNameProblem } from '../checkpoint/keys';
 import type { CheckpointStore } from '../checkpoint/store';
 import { parseExact } from '../checkpoint/meta-codec';
+import { signatureKeyId } from '../checkpoint/signing';
 import { createStore } from '../checkpoint/create-store';
 import type { ConnectionFlags } from './common';
 import { fail, optionsFromFlags, withConnectionFlags } from './common';
@@ -68,7 +72,7 @@ export function ckptCommand(): Command {
         const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
         const stat = await store.stat(url);
         const header = readCheckpointHeader(await store.loadBytes(url));
-        const report = inspection(url, stat.sha256 ?? '', header);
+        const report = inspection(url, stat.sha256 ?? '', header, store.signingKeyId !== undefined);
         if (flags.json) printJson(report);
         else printInspection(report);
       });
@@ -96,20 +100,35 @@ export function ckptCommand(): Command {
 /** `ckpt import <file> <run>`: the way back in for a checkpoint that travelled as a plain file. */
 function addImportCommand(ckpt: Command): void {
   withConnectionFlags(ckpt.command('import'))
-    .description('upload a local .ckpt into a run folder, after verifying it in full (format v2 hash)')
+    .description(
+      'upload a local .ckpt into a run folder, after verifying it in full (format v2 hash; with a ' +
+        'signing key configured, its signature too)',
+    )
     .argument('<file>', 'local .ckpt file, e.g. one downloaded with `ckpt get` or copied from elsewhere')
     .addArgument(runNameArg().argRequired())
+    .option(
+      '--sign',
+      'sign the file with the configured key (DFIT_CKPT_SIGNING_KEY or DFIT_CKPT_SIGNING_KEYS_FILE): only ' +
+        'for a file you trust; its embedded hash must verify, and a file whose signature names one of ' +
+        'your keys but fails is refused',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ durable-fit ckpt import ./epoch=0002-step=0000750.ckpt mnist-copy\n' +
+        '  $ durable-fit ckpt import --sign ./from-before-signing.ckpt mnist-copy\n' +
         '  $ durable-fit start --task mnist-mlp --epochs 5 --seed 1 --resume-from <the printed url>',
     )
-    .action(async (file: string, runName: string, flags: ConnectionFlags) => {
+    .action(async (file: string, runName: string, flags: ConnectionFlags & { sign?: boolean }) => {
       await guarded(async () => {
         const options = optionsFromFlags(flags);
         const store = createStore(options, options.bucket);
-        const saved = await store.importFile(runName, await readFile(file), file);
-        print(`${saved.url}  ${formatBytes(saved.bytes)}  sha256 ${saved.sha256} (verified, imported)`);
+        const saved = await store.importFile(runName, await readFile(file), file, { sign: flags.sign });
+        const signed = store.signingKeyId
+          ? `, ${flags.sign ? 'signed with' : 'signature verified,'} key ${store.signingKeyId}`
+          : '';
+        print(
+          `${saved.url}  ${formatBytes(saved.bytes)}  sha256 ${saved.sha256} (verified${signed}, imported)`,
+        );
       });
     });
 }
@@ -119,15 +138,18 @@ interface Inspection {
   bytes: number;
   sha256: string;
   verified: true;
+  /** The key id the file's signature names, and whether it was verified (only with keys configured). */
+  signature: { keyId: string | null; verified: boolean };
   metadata: Record<string, unknown>;
   tensors: { name: string; dtype: string; shape: number[]; bytes: number }[];
 }
 
-function inspection(url: string, sha256: string, header: CheckpointHeader): Inspection {
+function inspection(url: string, sha256: string, header: CheckpointHeader, keyed: boolean): Inspection {
   const metadata = Object.fromEntries(
     Object.entries(header.metadata).map(([k, v]) => {
       try {
-        return [k, ['format', 'format_version', 'kind'].includes(k) ? v : parseExact(v)];
+        const plain = ['format', 'format_version', 'kind', 'payload_sha256', 'payload_signature'];
+        return [k, plain.includes(k) ? v : parseExact(v)];
       } catch {
         return [k, v];
       }
@@ -139,7 +161,9 @@ function inspection(url: string, sha256: string, header: CheckpointHeader): Insp
     shape: t.shape,
     bytes: t.end - t.begin,
   }));
-  return { url, bytes: header.totalBytes, sha256, verified: true, metadata, tensors };
+  const keyId = signatureKeyId(header.metadata) ?? null;
+  const signature = { keyId, verified: keyed && keyId !== null };
+  return { url, bytes: header.totalBytes, sha256, verified: true, signature, metadata, tensors };
 }
 
 function printInspection(r: Inspection): void {
@@ -150,6 +174,9 @@ function printInspection(r: Inspection): void {
   };
   print(`${r.url}\n  size     ${formatBytes(r.bytes)}\n  sha256   ${r.sha256} (verified)`);
   print(`  format   ${String(m.format)} v${String(m.format_version)} (${String(m.kind)})`);
+  const { keyId, verified } = r.signature;
+  const check = verified ? 'verified' : 'not checked: no signing key configured';
+  print(`  signed   ${keyId === null ? 'no' : `key ${keyId} (${check})`}`);
   for (const key of ['task', 'cursor', 'backend', 'createdAt', 'weightsSha256', 'fingerprints']) {
     if (key in m) print(`  ${key.padEnd(8)} ${short(m[key])}`);
   }

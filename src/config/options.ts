@@ -7,11 +7,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseDurationMs } from './duration';
-import {
-  DEFAULT_MAX_CHECKPOINT_BYTES,
-  MAX_CHECKPOINT_BYTES_ENV,
-  parseByteSize,
-} from '../checkpoint/size-limit';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {
@@ -37,6 +32,23 @@ export interface DurableFitOptions {
   s3AccessKey: string;
   /** S3 secret key; never leaves the worker process. Env `DFIT_S3_SECRET_KEY` (or `AWS_SECRET_ACCESS_KEY`). @default 'durable-fit-dev-secret' (local dev stack only) */
   s3SecretKey: string;
+  /**
+   * Checkpoint signing key, `<keyId>:<secret>` (a secret of at least 32 characters, e.g. from
+   * `openssl rand -hex 32`): stores sign every checkpoint they write and refuse to load one that is not
+   * validly signed (README: Signed checkpoints). Secret: masked by `redactOptions`, never in workflow
+   * input. Env `DFIT_CKPT_SIGNING_KEY`. @default undefined (checkpoints are not signed)
+   */
+  ckptSigningKey?: string;
+  /**
+   * Checkpoint signing keys file, for rotation: JSON `{ "sign": "<keyId>", "keys": { "<keyId>": "<secret>" } }`;
+   * `sign` signs new checkpoints, every key verifies. Env `DFIT_CKPT_SIGNING_KEYS_FILE`. @default undefined
+   */
+  ckptSigningKeysFile?: string;
+  /**
+   * With a signing key, still load checkpoints that carry no signature at all (while a fleet moves to
+   * signing); badly signed ones are refused regardless. Env `DFIT_CKPT_ACCEPT_UNSIGNED` (1/0). @default false
+   */
+  ckptAcceptUnsigned?: boolean;
   /** Where `stack up` keeps its databases, logs and pid files. Env `DFIT_STATE_DIR`. @default '~/.local/share/durable-fit' */
   stateDir: string;
   /** Where the built server binaries are cached, keyed by version. Env `DFIT_TOOLS_DIR`. @default '~/.cache/durable-fit/bin' */
@@ -55,12 +67,6 @@ export interface DurableFitOptions {
    * (`90s`, `2m`) or milliseconds. @default 60000 (60 s)
    */
   trainerHangTimeoutMs: number;
-  /**
-   * Largest checkpoint a worker or the CLI downloads; a larger `resumeFrom` (or any other checkpoint)
-   * is refused before download. Env `DFIT_MAX_CHECKPOINT_BYTES`: bytes, or e.g. `500MB`, `4GiB`.
-   * @default 2147483648 (2 GiB)
-   */
-  maxCheckpointBytes: number;
   /**
    * Port of the worker's Prometheus endpoint (`/metrics`: the Temporal SDK's `temporal_*` series and
    * durable-fit's `dfit_*` ones). Env `DFIT_METRICS_PORT`. @default undefined (no endpoint, nothing recorded)
@@ -94,12 +100,14 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   s3Region: 'DFIT_S3_REGION',
   s3AccessKey: 'DFIT_S3_ACCESS_KEY',
   s3SecretKey: 'DFIT_S3_SECRET_KEY',
+  ckptSigningKey: 'DFIT_CKPT_SIGNING_KEY',
+  ckptSigningKeysFile: 'DFIT_CKPT_SIGNING_KEYS_FILE',
+  ckptAcceptUnsigned: 'DFIT_CKPT_ACCEPT_UNSIGNED',
   stateDir: 'DFIT_STATE_DIR',
   toolsDir: 'DFIT_TOOLS_DIR',
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
   trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
-  maxCheckpointBytes: MAX_CHECKPOINT_BYTES_ENV,
   metricsPort: 'DFIT_METRICS_PORT',
   metricsHost: 'DFIT_METRICS_HOST',
   encryptionKeysFile: 'DFIT_ENCRYPTION_KEYS_FILE',
@@ -120,7 +128,6 @@ export const DEFAULTS = {
   s3SecretKey: 'durable-fit-dev-secret',
   backend: 'auto',
   trainerHangTimeoutMs: 60_000,
-  maxCheckpointBytes: DEFAULT_MAX_CHECKPOINT_BYTES,
   metricsHost: '127.0.0.1',
 } as const;
 
@@ -149,6 +156,7 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
     s3Region: pick('s3Region') ?? DEFAULTS.s3Region,
     s3AccessKey: pick('s3AccessKey', 'AWS_ACCESS_KEY_ID') ?? DEFAULTS.s3AccessKey,
     s3SecretKey: pick('s3SecretKey', 'AWS_SECRET_ACCESS_KEY') ?? DEFAULTS.s3SecretKey,
+    ...signingOptions(pick('ckptSigningKey'), pick('ckptSigningKeysFile'), pick('ckptAcceptUnsigned')),
     stateDir: pick('stateDir') ?? path.join(dataHome(env), 'durable-fit'),
     toolsDir: pick('toolsDir') ?? path.join(cacheHome(env), 'durable-fit', 'bin'),
     backend: pick('backend') ?? DEFAULTS.backend,
@@ -159,7 +167,6 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => path.resolve(file)),
     trainerHangTimeoutMs:
       parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
-    maxCheckpointBytes: parseBytes(pick('maxCheckpointBytes')) ?? DEFAULTS.maxCheckpointBytes,
     ...(metricsPort === undefined ? {} : { metricsPort }),
     metricsHost: pick('metricsHost') ?? DEFAULTS.metricsHost,
     ...encryptionOptions(pick('encryptionKeysFile'), pick('encryptionKeys')),
@@ -173,7 +180,12 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
 
 /** A copy that is safe to print or log: the secret key is masked. */
 export function redactOptions(options: DurableFitOptions): DurableFitOptions {
-  return { ...options, s3SecretKey: '***', ...(options.encryptionKeys ? { encryptionKeys: '***' } : {}) };
+  return {
+    ...options,
+    s3SecretKey: '***',
+    ...(options.ckptSigningKey ? { ckptSigningKey: '***' } : {}),
+    ...(options.encryptionKeys ? { encryptionKeys: '***' } : {}),
+  };
 }
 
 /** Splits `host:port` (Temporal address) into its parts. */
@@ -181,6 +193,21 @@ export function splitHostPort(address: string): { host: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(address);
   if (!match) throw new Error(`address "${address}" is not host:port; set ${OPTION_ENV.temporalAddress}`);
   return { host: match[1] ?? '', port: Number(match[2]) };
+}
+
+function signingOptions(
+  key: string | undefined,
+  file: string | undefined,
+  acceptUnsigned: string | undefined,
+) {
+  const accept = acceptUnsigned === undefined ? undefined : /^(1|true|yes)$/i.test(acceptUnsigned);
+  if (acceptUnsigned !== undefined && !accept && !/^(0|false|no)$/i.test(acceptUnsigned))
+    throw new Error(`${OPTION_ENV.ckptAcceptUnsigned}="${acceptUnsigned}" is not 1 or 0`);
+  return {
+    ...(key ? { ckptSigningKey: key } : {}),
+    ...(file ? { ckptSigningKeysFile: path.resolve(file) } : {}),
+    ...(accept !== undefined ? { ckptAcceptUnsigned: accept } : {}),
+  };
 }
 
 function parsePort(value: string | undefined, key: keyof DurableFitOptions): number | undefined {
@@ -207,16 +234,6 @@ function encryptionOptions(file: string | undefined, inline: string | undefined)
     ...(file ? { encryptionKeysFile: path.resolve(file) } : {}),
     ...(inline ? { encryptionKeys: inline } : {}),
   };
-}
-
-function parseBytes(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const bytes = parseByteSize(value);
-  if (bytes === undefined)
-    throw new Error(
-      `${MAX_CHECKPOINT_BYTES_ENV}="${value}" is not a size: use bytes or e.g. "500MB", "4GiB"`,
-    );
-  return bytes;
 }
 
 function definedOnly<T extends object>(value: Partial<T>): Partial<T> {
