@@ -20,5 +20,6 @@ export function createStore(options: DurableFitOptions, bucket = options.bucket)
   // Signing keys come from the options (env or file), never from a workflow's input.
   return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket)), {
     signing: signingFromOptions(options),
+    maxCheckpointBytes: options.maxCheckpointBytes,
   });
 }

@@ -23,6 +23,7 @@ import { decodeCheckpoint, encodeCheckpointParts, readCheckpointHeader, withHead
 import type { IntegrityTarget } from './integrity';
 import { readVerified, sha256OfParts, writeVerified } from './integrity';
 import { checkMarker } from './meta-codec';
+import { assertCheckpointSize, DEFAULT_MAX_CHECKPOINT_BYTES } from './size-limit';
 import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY, verifyPayloadSha256 } from './payload-hash';
 import type { CheckpointSigning } from './signing';
 import { signatureKeyId, signPayload, verifySignature } from './signing';
@@ -83,6 +84,8 @@ export interface SaveOptions {
 export interface CheckpointStoreOptions {
   /** Sign every save and refuse loads that are not validly signed. @default undefined (no signing) */
   signing?: CheckpointSigning;
+  /** Refuse to download a checkpoint larger than this (size-limit.ts). @default 2 GiB */
+  maxCheckpointBytes?: number;
 }
 
 export interface ImportOptions {
@@ -95,12 +98,14 @@ export interface ImportOptions {
 
 export class CheckpointStore {
   private readonly signing: CheckpointSigning | undefined;
+  private readonly maxCheckpointBytes: number;
 
   constructor(
     private readonly objects: ObjectClient,
     options: CheckpointStoreOptions = {},
   ) {
     this.signing = options.signing;
+    this.maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
   }
 
   /** The id of the key saves are signed with; undefined when the store does not sign. */
@@ -287,9 +292,12 @@ export class CheckpointStore {
    * before a byte is decoded. Otherwise the object's size and recorded hash come from a `stat`.
    */
   private async integrityTarget(url: string, expected: ExpectedIntegrity): Promise<IntegrityTarget> {
-    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url))
+    if (expected.sha256 && expected.bytes !== undefined && this.isCkptUrl(url)) {
+      assertCheckpointSize(url, expected.bytes, this.maxCheckpointBytes);
       return { url, bytes: expected.bytes, sha256: expected.sha256.toLowerCase() };
+    }
     const stat = await this.stat(url);
+    assertCheckpointSize(url, stat.bytes, this.maxCheckpointBytes); // before a byte is downloaded
     if (expected.bytes !== undefined && expected.bytes !== stat.bytes) {
       const kind = stat.bytes < expected.bytes ? 'truncated' : 'size-mismatch';
       throw new CheckpointCorruptError(
