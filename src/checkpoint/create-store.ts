@@ -1,25 +1,63 @@
 /** The checkpoint store and S3 connection for resolved options (credentials stay in this process). */
+import fs from 'node:fs';
+import { DEFAULTS } from '../config/options';
 import type { DurableFitOptions } from '../config/options';
+import { resolveS3Credentials } from '../config/s3-credentials';
+import type { S3Role } from '../config/s3-credentials';
 import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { MinioConnection } from '../storage/minio-adapter';
 import { signingFromOptions } from './signing-keys';
 import { CheckpointStore } from './store';
 
-/** The S3 connection the options describe, for `bucket` (default: the configured one). */
-export function s3Connection(options: DurableFitOptions, bucket = options.bucket): MinioConnection {
+/**
+ * The S3 connection the options describe, for `bucket` (default: the configured one), with the
+ * credentials of `role` (src/config/s3-credentials.ts; throws `S3CredentialsMissingError` when there
+ * are none). Credentials from the local stack's file bring its endpoint and CA unless set explicitly.
+ */
+export function s3Connection(
+  options: DurableFitOptions,
+  bucket = options.bucket,
+  role: S3Role = 'worker',
+): MinioConnection {
+  const credentials = resolveS3Credentials(options, role);
+  // The stack's file knows whether its MinIO serves TLS: it wins for the default or the same host:port.
+  const endpoint =
+    credentials.endpoint &&
+    (options.s3Endpoint === DEFAULTS.s3Endpoint ||
+      new URL(options.s3Endpoint).host === new URL(credentials.endpoint).host)
+      ? credentials.endpoint
+      : options.s3Endpoint;
+  const caFile = options.s3CaFile || credentials.caFile;
   return {
-    endpoint: options.s3Endpoint,
-    accessKey: options.s3AccessKey,
-    secretKey: options.s3SecretKey,
+    endpoint,
+    accessKey: credentials.accessKey,
+    secretKey: credentials.secretKey,
     region: options.s3Region,
     bucket,
+    ...(caFile && endpoint.startsWith('https:') ? { ca: readCa(caFile) } : {}),
   };
 }
 
-export function createStore(options: DurableFitOptions, bucket = options.bucket): CheckpointStore {
+export function createStore(
+  options: DurableFitOptions,
+  bucket = options.bucket,
+  role: S3Role = 'worker',
+): CheckpointStore {
   // Signing keys come from the options (env or file), never from a workflow's input.
-  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket)), {
+  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket, role)), {
     signing: signingFromOptions(options),
-    maxCheckpointBytes: options.maxCheckpointBytes,
   });
+}
+
+function readCa(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `cannot read the S3 CA certificate ${file} (DFIT_S3_CA_FILE): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }

@@ -15,13 +15,16 @@ export function stackCommand(): Command {
   withConnectionFlags(stack.command('up'))
     .description('build (first time) and start the local stack; a no-op when it already runs')
     .option('--json', 'print the status as JSON')
+    .option('--tls', 'MinIO serves TLS only, with a certificate from a local CA made in the state folder')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json',
+      '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json\n  $ durable-fit stack up --tls\n\n' +
+        'Workers and the CLI find the MinIO users that `stack up` creates (credentials/worker.json and\n' +
+        'credentials/reader.json in the state folder, with the endpoint and CA): no root key leaves the stack.',
     )
-    .action(async (flags: ConnectionFlags & { json?: boolean }) => {
+    .action(async (flags: ConnectionFlags & { json?: boolean; tls?: boolean }) => {
       try {
-        print(await stackUp(optionsFromFlags(flags), log), flags.json);
+        print(await stackUp(optionsFromFlags(flags), log, { tls: flags.tls }), flags.json);
       } catch (err) {
         fail(err);
       }
@@ -90,6 +93,9 @@ function print(status: StackStatus, json?: boolean): void {
       `Web UI     ${status.uiUrl}`,
       `MinIO      ${status.s3Endpoint}  bucket ${status.bucket}  ${state(status.servers.minio)}`,
       `Console    ${status.s3ConsoleUrl}`,
+      ...(status.s3CaFile ? [`TLS CA     ${status.s3CaFile}  (DFIT_S3_CA_FILE for other clients)`] : []),
+      `S3 users   worker ${status.credentials.worker}`,
+      `           read-only ${status.credentials.reader}`,
       `Task queue ${status.taskQueue}`,
       `Data       ${status.stateDir}`,
       '',

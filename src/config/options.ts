@@ -7,11 +7,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseDurationMs } from './duration';
-import {
-  DEFAULT_MAX_CHECKPOINT_BYTES,
-  MAX_CHECKPOINT_BYTES_ENV,
-  parseByteSize,
-} from '../checkpoint/size-limit';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {
@@ -33,10 +28,21 @@ export interface DurableFitOptions {
   bucket: string;
   /** S3 region. Env `DFIT_S3_REGION`. @default 'us-east-1' */
   s3Region: string;
-  /** S3 access key. Env `DFIT_S3_ACCESS_KEY` (or `AWS_ACCESS_KEY_ID`). @default 'durable-fit' (local dev stack only) */
+  /**
+   * S3 access key. Env `DFIT_S3_ACCESS_KEY` (or `AWS_ACCESS_KEY_ID`). @default '' (none: then
+   * `s3CredentialsFile`, else the local stack's file for the role; see src/config/s3-credentials.ts)
+   */
   s3AccessKey: string;
-  /** S3 secret key; never leaves the worker process. Env `DFIT_S3_SECRET_KEY` (or `AWS_SECRET_ACCESS_KEY`). @default 'durable-fit-dev-secret' (local dev stack only) */
+  /** S3 secret key; never leaves the worker process. Env `DFIT_S3_SECRET_KEY` (or `AWS_SECRET_ACCESS_KEY`). @default '' */
   s3SecretKey: string;
+  /** JSON file `{"accessKey","secretKey"}` used when the keys are not in the environment. Env `DFIT_S3_CREDENTIALS_FILE`. @default '' (the local stack's `<stateDir>/credentials/<role>.json` when it exists) */
+  s3CredentialsFile: string;
+  /** CA certificate (PEM file) to trust for an `https://` S3 endpoint, besides the system's. Env `DFIT_S3_CA_FILE`. @default '' (the stack's CA after `stack up --tls`, else system CAs only) */
+  s3CaFile: string;
+  /** Root user of the local stack's MinIO (`stack up` only: it creates the workers' users with it). Env `DFIT_S3_ROOT_USER`. @default 'durable-fit' */
+  s3RootUser: string;
+  /** Root password of the local stack's MinIO; workers never get it. Env `DFIT_S3_ROOT_PASSWORD`. @default 'durable-fit-dev-secret' */
+  s3RootPassword: string;
   /**
    * Checkpoint signing key, `<keyId>:<secret>` (a secret of at least 32 characters, e.g. from
    * `openssl rand -hex 32`): stores sign every checkpoint they write and refuse to load one that is not
@@ -73,12 +79,6 @@ export interface DurableFitOptions {
    */
   trainerHangTimeoutMs: number;
   /**
-   * Largest checkpoint a worker or the CLI downloads; a larger `resumeFrom` (or any other checkpoint)
-   * is refused before download. Env `DFIT_MAX_CHECKPOINT_BYTES`: bytes, or e.g. `500MB`, `4GiB`.
-   * @default 2147483648 (2 GiB)
-   */
-  maxCheckpointBytes: number;
-  /**
    * Port of the worker's Prometheus endpoint (`/metrics`: the Temporal SDK's `temporal_*` series and
    * durable-fit's `dfit_*` ones). Env `DFIT_METRICS_PORT`. @default undefined (no endpoint, nothing recorded)
    */
@@ -111,6 +111,10 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   s3Region: 'DFIT_S3_REGION',
   s3AccessKey: 'DFIT_S3_ACCESS_KEY',
   s3SecretKey: 'DFIT_S3_SECRET_KEY',
+  s3CredentialsFile: 'DFIT_S3_CREDENTIALS_FILE',
+  s3CaFile: 'DFIT_S3_CA_FILE',
+  s3RootUser: 'DFIT_S3_ROOT_USER',
+  s3RootPassword: 'DFIT_S3_ROOT_PASSWORD',
   ckptSigningKey: 'DFIT_CKPT_SIGNING_KEY',
   ckptSigningKeysFile: 'DFIT_CKPT_SIGNING_KEYS_FILE',
   ckptAcceptUnsigned: 'DFIT_CKPT_ACCEPT_UNSIGNED',
@@ -119,7 +123,6 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
   trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
-  maxCheckpointBytes: MAX_CHECKPOINT_BYTES_ENV,
   metricsPort: 'DFIT_METRICS_PORT',
   metricsHost: 'DFIT_METRICS_HOST',
   encryptionKeysFile: 'DFIT_ENCRYPTION_KEYS_FILE',
@@ -136,11 +139,12 @@ export const DEFAULTS = {
   s3ConsolePort: 9001,
   bucket: 'durable-fit',
   s3Region: 'us-east-1',
+  /** The local stack's MinIO root user (no longer a client default: workers get their own user). */
   s3AccessKey: 'durable-fit',
+  /** The local stack's MinIO root password (no longer a client default). */
   s3SecretKey: 'durable-fit-dev-secret',
   backend: 'auto',
   trainerHangTimeoutMs: 60_000,
-  maxCheckpointBytes: DEFAULT_MAX_CHECKPOINT_BYTES,
   metricsHost: '127.0.0.1',
 } as const;
 
@@ -167,8 +171,12 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
     s3ConsolePort: parsePort(pick('s3ConsolePort'), 's3ConsolePort') ?? DEFAULTS.s3ConsolePort,
     bucket: pick('bucket') ?? DEFAULTS.bucket,
     s3Region: pick('s3Region') ?? DEFAULTS.s3Region,
-    s3AccessKey: pick('s3AccessKey', 'AWS_ACCESS_KEY_ID') ?? DEFAULTS.s3AccessKey,
-    s3SecretKey: pick('s3SecretKey', 'AWS_SECRET_ACCESS_KEY') ?? DEFAULTS.s3SecretKey,
+    s3AccessKey: pick('s3AccessKey', 'AWS_ACCESS_KEY_ID') ?? '',
+    s3SecretKey: pick('s3SecretKey', 'AWS_SECRET_ACCESS_KEY') ?? '',
+    s3CredentialsFile: pick('s3CredentialsFile') ?? '',
+    s3CaFile: pick('s3CaFile') ?? '',
+    s3RootUser: pick('s3RootUser') ?? DEFAULTS.s3AccessKey,
+    s3RootPassword: pick('s3RootPassword') ?? DEFAULTS.s3SecretKey,
     ...signingOptions(pick('ckptSigningKey'), pick('ckptSigningKeysFile'), pick('ckptAcceptUnsigned')),
     stateDir: pick('stateDir') ?? path.join(dataHome(env), 'durable-fit'),
     toolsDir: pick('toolsDir') ?? path.join(cacheHome(env), 'durable-fit', 'bin'),
@@ -180,7 +188,6 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => path.resolve(file)),
     trainerHangTimeoutMs:
       parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
-    maxCheckpointBytes: parseBytes(pick('maxCheckpointBytes')) ?? DEFAULTS.maxCheckpointBytes,
     ...(metricsPort === undefined ? {} : { metricsPort }),
     metricsHost: pick('metricsHost') ?? DEFAULTS.metricsHost,
     ...encryptionOptions(pick('encryptionKeysFile'), pick('encryptionKeys')),
@@ -197,6 +204,7 @@ export function redactOptions(options: DurableFitOptions): DurableFitOptions {
   return {
     ...options,
     s3SecretKey: '***',
+    s3RootPassword: '***',
     ...(options.ckptSigningKey ? { ckptSigningKey: '***' } : {}),
     ...(options.encryptionKeys ? { encryptionKeys: '***' } : {}),
   };
@@ -248,16 +256,6 @@ function encryptionOptions(file: string | undefined, inline: string | undefined)
     ...(file ? { encryptionKeysFile: path.resolve(file) } : {}),
     ...(inline ? { encryptionKeys: inline } : {}),
   };
-}
-
-function parseBytes(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const bytes = parseByteSize(value);
-  if (bytes === undefined)
-    throw new Error(
-      `${MAX_CHECKPOINT_BYTES_ENV}="${value}" is not a size: use bytes or e.g. "500MB", "4GiB"`,
-    );
-  return bytes;
 }
 
 function definedOnly<T extends object>(value: Partial<T>): Partial<T> {

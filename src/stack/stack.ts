@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DurableFitOptions } from '../config/options';
 import { splitHostPort } from '../config/options';
-import { s3Connection } from '../checkpoint/create-store';
+import { stackCredentialsFile } from '../config/s3-credentials';
+import type { MinioConnection } from '../storage/minio-adapter';
 import { PortInUseError } from './errors';
 import { isOurProcess, readPidFile, removePidFile, stopProcess, writePidFile } from './pid-file';
 import { isPortFree } from './ports';
@@ -11,6 +12,7 @@ import type { MinioServerConfig, TemporalServerConfig } from './servers';
 import {
   failOnEarlyExit,
   minioArgs,
+  minioEndpoint,
   minioEnv,
   spawnServer,
   temporalArgs,
@@ -18,7 +20,9 @@ import {
   waitTemporalHealthy,
 } from './servers';
 import { ensureTool, toolPath } from './tools';
-import { MINIO_SERVER, TEMPORAL_CLI } from './versions';
+import { ensureStackTls, makePrivateDir, stackTlsFiles } from './tls';
+import { ensureStackUsers } from './users';
+import { MINIO_CLIENT, MINIO_SERVER, TEMPORAL_CLI } from './versions';
 
 export interface StackStatus {
   temporalAddress: string;
@@ -31,6 +35,12 @@ export interface StackStatus {
   temporalBin: string;
   minioBin: string;
   stateDir: string;
+  /** MinIO serves TLS only (`stack up --tls`); clients trust `s3CaFile`. */
+  tls: boolean;
+  /** The local CA that signed MinIO's certificate, when `tls`. */
+  s3CaFile?: string;
+  /** Credentials files of the workers' and the CLI's read-only MinIO users (0600). */
+  credentials: Record<'worker' | 'reader', string>;
   /** True when both servers are running. */
   running: boolean;
   servers: Record<'temporal' | 'minio', { running: boolean; pid?: number; logFile: string }>;
@@ -38,14 +48,19 @@ export interface StackStatus {
 
 type Log = (line: string) => void;
 
+export interface StackUpOptions {
+  /** MinIO serves TLS with a certificate from a local CA the stack makes (src/stack/tls.ts). @default false */
+  tls?: boolean;
+}
+
 interface Layout {
   temporal: TemporalServerConfig;
   minio: MinioServerConfig;
   pidFile: Record<'temporal' | 'minio', string>;
 }
 
-/** Where `stack up` puts each thing, under `options.stateDir`. */
-export function stackLayout(options: DurableFitOptions): Layout {
+/** Where `stack up` puts each thing, under `options.stateDir`; MinIO's certs folder only with `tls`. */
+export function stackLayout(options: DurableFitOptions, tls = false): Layout {
   const dir = options.stateDir;
   const { host, port } = splitHostPort(options.temporalAddress);
   const s3 = new URL(options.s3Endpoint);
@@ -66,20 +81,34 @@ export function stackLayout(options: DurableFitOptions): Layout {
       consolePort: options.s3ConsolePort,
       dataDir: path.join(dir, 'minio-data'),
       logFile: path.join(dir, 'logs', 'minio.log'),
-      accessKey: options.s3AccessKey,
-      secretKey: options.s3SecretKey,
+      accessKey: options.s3RootUser,
+      secretKey: options.s3RootPassword,
+      ...(tls ? { certsDir: stackTlsFiles(tlsDir(options)).certsDir } : {}),
     },
     pidFile: { temporal: path.join(dir, 'run', 'temporal.json'), minio: path.join(dir, 'run', 'minio.json') },
   };
 }
 
 /** Builds the servers when needed, starts what is not running, and waits until both are healthy. */
-export async function stackUp(options: DurableFitOptions, log: Log): Promise<StackStatus> {
-  const layout = stackLayout(options);
+export async function stackUp(
+  options: DurableFitOptions,
+  log: Log,
+  up: StackUpOptions = {},
+): Promise<StackStatus> {
+  const running = stackStatus(options);
+  if (running.servers.minio.running && running.tls !== Boolean(up.tls)) {
+    throw new Error(
+      `MinIO already runs ${running.tls ? 'with' : 'without'} TLS: run \`durable-fit stack down\` first, ` +
+        `then \`stack up${up.tls ? ' --tls' : ''}\``,
+    );
+  }
+  const layout = stackLayout(options, up.tls);
   await ensureTool(TEMPORAL_CLI, { toolsDir: options.toolsDir, progress: log });
   await ensureTool(MINIO_SERVER, { toolsDir: options.toolsDir, progress: log });
-  for (const dir of [path.dirname(layout.temporal.logFile), layout.minio.dataDir])
-    fs.mkdirSync(dir, { recursive: true });
+  const mcBin = await ensureTool(MINIO_CLIENT, { toolsDir: options.toolsDir, progress: log });
+  makePrivateDir(options.stateDir);
+  for (const dir of [path.dirname(layout.temporal.logFile), layout.minio.dataDir]) makePrivateDir(dir);
+  const tls = up.tls ? ensureStackTls(tlsDir(options), [layout.minio.host]) : undefined;
 
   const earlyExits: Promise<never>[] = [];
   if (!isRunning(layout.pidFile.temporal, log, 'temporal')) {
@@ -105,9 +134,18 @@ export async function stackUp(options: DurableFitOptions, log: Log): Promise<Sta
   }
   const healthy = Promise.all([
     waitTemporalHealthy(layout.temporal),
-    waitMinioHealthy(layout.minio, connectionOf(options)),
+    waitMinioHealthy(layout.minio, rootConnection(options, layout)),
   ]);
   await Promise.race([healthy, ...earlyExits]);
+  const admin = {
+    mcBin,
+    endpoint: minioEndpoint(layout.minio),
+    rootUser: options.s3RootUser,
+    rootPassword: options.s3RootPassword,
+    ...(tls ? { caFile: tls.caFile } : {}),
+  };
+  for (const user of await ensureStackUsers(admin, options.bucket, options.stateDir))
+    log(`MinIO user ${user.accessKey} (${user.policy}): credentials in ${user.file}`);
   return stackStatus(options);
 }
 
@@ -145,7 +183,8 @@ export async function stackReset(options: DurableFitOptions, log: Log): Promise<
 }
 
 export function stackStatus(options: DurableFitOptions): StackStatus {
-  const layout = stackLayout(options);
+  const tls = readPidFile(stackLayout(options).pidFile.minio)?.args.includes('--certs-dir') ?? false;
+  const layout = stackLayout(options, tls);
   const server = (name: 'temporal' | 'minio', logFile: string) => {
     const rec = readPidFile(layout.pidFile[name]);
     const running = rec !== undefined && isOurProcess(rec);
@@ -159,20 +198,38 @@ export function stackStatus(options: DurableFitOptions): StackStatus {
     temporalAddress: options.temporalAddress,
     namespace: options.namespace,
     uiUrl: options.uiUrl,
-    s3Endpoint: options.s3Endpoint,
-    s3ConsoleUrl: `http://${layout.minio.host}:${layout.minio.consolePort}`,
+    s3Endpoint: minioEndpoint(layout.minio),
+    s3ConsoleUrl: `${tls ? 'https' : 'http'}://${layout.minio.host}:${layout.minio.consolePort}`,
     bucket: options.bucket,
     taskQueue: options.taskQueue,
     temporalBin: layout.temporal.bin,
     minioBin: layout.minio.bin,
     stateDir: options.stateDir,
+    tls,
+    ...(tls ? { s3CaFile: stackTlsFiles(tlsDir(options)).caFile } : {}),
+    credentials: {
+      worker: stackCredentialsFile(options.stateDir, 'worker'),
+      reader: stackCredentialsFile(options.stateDir, 'reader'),
+    },
     running: servers.temporal.running && servers.minio.running,
     servers,
   };
 }
 
-/** The S3 connection of the local stack. */
-export const connectionOf = (options: DurableFitOptions) => s3Connection(options);
+/** The local stack's MinIO as its root user (only `stack up` uses it: to make the bucket and users). */
+function rootConnection(options: DurableFitOptions, layout: Layout): MinioConnection {
+  const certsDir = layout.minio.certsDir;
+  return {
+    endpoint: minioEndpoint(layout.minio),
+    accessKey: options.s3RootUser,
+    secretKey: options.s3RootPassword,
+    region: options.s3Region,
+    bucket: options.bucket,
+    ...(certsDir ? { ca: fs.readFileSync(stackTlsFiles(tlsDir(options)).caFile, 'utf8') } : {}),
+  };
+}
+
+const tlsDir = (options: DurableFitOptions) => path.join(options.stateDir, 'tls');
 
 function isRunning(pidFile: string, log: Log, name: string): boolean {
   const rec = readPidFile(pidFile);
