@@ -30,7 +30,10 @@ test('AWS credential variables are accepted; the secret is redacted for printing
   const o = resolveOptions({ AWS_ACCESS_KEY_ID: 'ak', AWS_SECRET_ACCESS_KEY: 'sk' });
   assert.equal(o.s3AccessKey, 'ak');
   assert.equal(redactOptions(o).s3SecretKey, '***');
-  assert.equal(resolveOptions({}).s3SecretKey, DEFAULTS.s3SecretKey);
+  // No client default: the dev key is the local stack's root, which workers never get.
+  assert.equal(resolveOptions({}).s3SecretKey, '');
+  assert.equal(resolveOptions({}).s3RootPassword, DEFAULTS.s3SecretKey);
+  assert.equal(redactOptions(resolveOptions({})).s3RootPassword, '***');
 });
 
 test('a bad port says which variable to fix', () => {
