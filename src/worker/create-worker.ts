@@ -61,6 +61,8 @@ export async function createWorker(
   env: Env,
   extra: CreateWorkerOptions = {},
 ): Promise<DurableFitWorker> {
+  // First, so a worker without S3 credentials stops before it connects or starts a trainer.
+  const store = createStore(options);
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
@@ -86,7 +88,7 @@ export async function createWorker(
   const dataConverter = dataConverterFor(options); // encryption on when keys are configured
   const pluginOptions = {
     ...(dataConverter ? { dataConverter } : {}),
-    store: createStore(options),
+    store,
     engine,
     maxConcurrentTrainings: slots,
     closeEngine: false,
