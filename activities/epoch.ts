@@ -7,6 +7,9 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { PREEMPTED } from '../src/contract';
+import { EpochMeter } from '../src/metrics/epoch-meter';
+import { meteredStore } from '../src/metrics/metered-store';
+import { NO_METRICS } from '../src/metrics/recorder';
 import type { ActivityDeps } from './deps';
 import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
@@ -18,20 +21,32 @@ import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } fr
 interface EpochProgress {
   details: HeartbeatDetails;
   saver?: CheckpointSaver;
+  meter: EpochMeter;
 }
 
 /** Trains `input.epoch` to its end from `input.ckptPath` (fresh at epoch 0); resumeEpoch is the same. */
-export async function trainEpoch(deps: ActivityDeps, input: TrainEpochInput): Promise<EpochResult> {
+export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochInput): Promise<EpochResult> {
   const started = Date.now();
   const ctx = Context.current();
   const batch = input.ckptPath ? (input.ckpt?.batch ?? 0) : 0;
-  const state: EpochProgress = { details: { epoch: input.epoch, batch, batches: 0, loss: NaN } };
   const startCkpt = input.ckptPath ? input.ckpt : undefined;
-  const stopHeartbeats = startHeartbeats(ctx, () => ({
-    ...state.details,
-    ckpt: state.saver?.latest ?? startCkpt,
-    ...(deps.route ? { route: deps.route } : {}),
-  }));
+  // Metrics (a no-op unless the worker injects a recorder): labelled by task, never by run.
+  const metrics = (activityDeps.metrics ?? NO_METRICS).withLabels({ task: input.spec.task });
+  const deps = { ...activityDeps, store: meteredStore(activityDeps.store, metrics) };
+  const meter = new EpochMeter(metrics, {
+    startStep: startCkpt?.step ?? 0,
+    ...('reason' in input ? { recoveryKind: String(input.reason) } : {}),
+    attempt: ctx.info.attempt,
+  });
+  const state: EpochProgress = { details: { epoch: input.epoch, batch, batches: 0, loss: NaN }, meter };
+  const stopHeartbeats = startHeartbeats(ctx, () => {
+    meter.heartbeat();
+    return {
+      ...state.details,
+      ckpt: state.saver?.latest ?? startCkpt,
+      ...(deps.route ? { route: deps.route } : {}),
+    };
+  });
   try {
     const job = await startJob(deps, input, ctx, state);
     return await finishEpoch(deps, input, ctx, state, job, started);
@@ -40,6 +55,7 @@ export async function trainEpoch(deps: ActivityDeps, input: TrainEpochInput): Pr
     throw err;
   } finally {
     stopHeartbeats();
+    meter.close();
   }
 }
 
@@ -87,6 +103,7 @@ async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context
     specExtras: { training: spec },
     onProgress(p) {
       state.details = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
+      state.meter.progress(p.step + 1, p.loss);
       if (job && isSaveDue(spec.checkpoint, lastSave, p.step + 1) && !saver.busy) {
         lastSave = { at: Date.now(), step: p.step + 1 };
         saver.saveInBackground(job.snapshot());
@@ -119,7 +136,9 @@ async function finishEpoch(
     const ckpt = await saver.save(outcome.state);
     job.markWarm(ckpt.sha256);
     state.details = { ...state.details, batch: state.details.batches };
+    state.meter.heartbeat();
     ctx.heartbeat({ ...state.details, ckpt, ...(deps.route ? { route: deps.route } : {}) });
+    state.meter.finished(Date.now() - started);
     return {
       epoch: input.epoch,
       step: ckpt.step,
