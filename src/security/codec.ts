@@ -64,12 +64,14 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     return this.current.id;
   }
 
-  encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((payload) => this.encrypt(payload)));
+  // async: a bad payload must reject the promise, not throw before it exists
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => this.encrypt(payload));
   }
 
-  decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((payload) => this.decrypt(payload)));
+  // async: a bad payload must reject the promise, not throw before it exists
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => this.decrypt(payload));
   }
 
   private encrypt(payload: Payload): Payload {
