@@ -45,12 +45,14 @@ export function encodeCheckpoint(state: TrainingState): Buffer {
 
 /**
  * Decodes and validates a checkpoint. Tensors come back in file order and their `data` are views
- * into `bytes` (no copy). `target` names the file in errors.
+ * into `bytes` (no copy). `target` names the file in errors. `payloadVerified`: the caller has just
+ * checked the embedded payload hash of these very bytes (the store does, with signing keys), so the
+ * second pass over the data is skipped.
  */
-export function decodeCheckpoint(bytes: Uint8Array, target?: string): TrainingState {
+export function decodeCheckpoint(bytes: Uint8Array, target?: string, payloadVerified = false): TrainingState {
   const { tensors, metadata, header } = decodeContainer(bytes);
   const meta = decodeMeta(metadata, target); // marker and version first: a newer file says so
-  verifyPayloadSha256(header, bytes, target, meta.formatVersion >= 2);
+  if (!payloadVerified) verifyPayloadSha256(header, bytes, target, meta.formatVersion >= 2);
   return { tensors, meta };
 }
 

@@ -152,7 +152,7 @@ export class CheckpointStore {
   async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
     const bytes = await this.loadBytes(url, expected);
     try {
-      return decodeCheckpoint(bytes, url);
+      return decodeCheckpoint(bytes, url, this.signing !== undefined); // keyed: loadBytes checked it
     } catch (err) {
       if (err instanceof CheckpointCorruptError && !err.url)
         throw new CheckpointCorruptError(err.kind, err.detail, url);
