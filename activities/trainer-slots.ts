@@ -23,6 +23,8 @@ export interface TrainerSlotsOptions {
   hangTimeoutMs?: number;
   /** Where each trainer's resident memory is reported (every 2 s, labels backend and slot). @default none */
   metrics?: MetricsRecorder;
+  /** Secret values the trainer processes never see, and that are masked in their output. @default [] */
+  secrets?: readonly string[];
 }
 
 /** One trainer process and what it holds. */
@@ -103,6 +105,7 @@ export class TrainerSlots {
         backend: this.options.backend ?? 'auto',
         taskModules: this.options.taskModules ?? [],
         ...(this.options.hangTimeoutMs ? { hangTimeoutMs: this.options.hangTimeoutMs } : {}),
+        ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
       });
     }
     return slot.trainer as Promise<TrainerProcess>;

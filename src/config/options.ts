@@ -210,6 +210,19 @@ export function redactOptions(options: DurableFitOptions): DurableFitOptions {
   };
 }
 
+/**
+ * The secret values among the options: exactly those `redactOptions` masks. Workers keep them out of
+ * their trainer children's environment and mask them in what the children print.
+ */
+export function secretValues(options: DurableFitOptions): string[] {
+  const masked = redactOptions(options) as unknown as Record<string, unknown>;
+  const raw = options as unknown as Record<string, unknown>;
+  return Object.keys(raw).flatMap((key) => {
+    const value = raw[key];
+    return typeof value === 'string' && value !== '' && masked[key] !== value ? [value] : [];
+  });
+}
+
 /** Splits `host:port` (Temporal address) into its parts. */
 export function splitHostPort(address: string): { host: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(address);

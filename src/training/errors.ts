@@ -3,6 +3,7 @@
  * readonly fields so activities can map them to Temporal failures without parsing messages.
  */
 import type { FailureKind } from '../failure-kind';
+import { redactedTail } from './redact';
 
 /** Base class, so callers can tell engine errors from others. */
 export abstract class TrainingEngineError extends Error {
@@ -81,19 +82,29 @@ export class IncompatibleStateError extends TrainingEngineError {
   }
 }
 
-/** The trainer process exited while it was expected to be running. */
+/** Most characters of a crashed trainer's stderr a crash report carries (it lands in history). */
+export const CRASH_TAIL_MAX = 1000;
+
+/**
+ * The trainer process exited while it was expected to be running. Its message (which reaches the
+ * workflow history and the Web UI) holds at most the last `CRASH_TAIL_MAX` characters of the
+ * child's stderr, with credential-shaped values masked (redact.ts).
+ */
 export class TrainerCrashedError extends TrainingEngineError {
   static readonly failureKind: FailureKind = 'transient';
+  readonly stderrTail: string;
   constructor(
     readonly exitCode: number | null,
     readonly signal: string | null,
-    readonly stderrTail: string,
+    stderrTail: string,
   ) {
+    const tail = redactedTail(stderrTail, CRASH_TAIL_MAX);
     super(
       `trainer process exited unexpectedly (code ${exitCode}, signal ${signal})` +
-        (stderrTail ? `: ${stderrTail}` : '') +
+        (tail ? `: ${tail}` : '') +
         '; resume from the last checkpoint',
     );
+    this.stderrTail = tail;
   }
 }
 

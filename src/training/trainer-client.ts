@@ -10,21 +10,40 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BackendInfo } from '../state';
 import type { BackendRequest } from './backend';
-import { TrainerBusyError, TrainerCrashedError, TrainerHungError, TrainerRemoteError } from './errors';
+import {
+  CRASH_TAIL_MAX,
+  TrainerBusyError,
+  TrainerCrashedError,
+  TrainerHungError,
+  TrainerRemoteError,
+} from './errors';
 import type { RunRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
 import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
 import { createTransferDir, removeTransferDir } from './state-transfer';
 import { compactTensors } from './tensor-bytes';
 import { TrainerRun } from './trainer-run';
+import { RedactingLines, redactedTail } from './redact';
+import { trainerEnvironment } from './trainer-env';
 import type { TrainerWatchdog } from './trainer-watchdog';
 import { watchTrainer } from './trainer-watchdog';
 
 export interface TrainerProcessOptions {
   /** tfjs backend for the child (entry points pass DFIT_BACKEND). @default 'auto' */
   backend?: BackendRequest;
-  /** Extra environment for the child. @default process.env */
+  /**
+   * Environment to take the child's from: only its allow-listed part reaches the child
+   * (trainer-env.ts). @default process.env
+   */
   env?: NodeJS.ProcessEnv;
-  /** Called with the child's stderr; keep it quiet in tests. @default writes to process.stderr */
+  /**
+   * Secret values (S3 secret key, signing and encryption keys): no variable holding one reaches the
+   * child, and they are masked in its stderr and crash reports. @default []
+   */
+  secrets?: readonly string[];
+  /**
+   * Called with the child's stderr, whole lines, secrets masked; keep it quiet in tests.
+   * @default writes to process.stderr
+   */
   onStderr?(chunk: string): void;
   /** Absolute paths of modules that register user tasks; the child loads them first. @default [] */
   taskModules?: string[];
@@ -46,7 +65,8 @@ export interface RunHandlers {
   onEpochEnd?(end: EpochEnd): void;
 }
 
-const STDERR_TAIL = 2000;
+/** Raw stderr kept for a crash report; redacted before it is cut to `CRASH_TAIL`. */
+const STDERR_KEEP = 8000;
 
 export class TrainerProcess {
   private current: TrainerRun | undefined;
@@ -66,15 +86,20 @@ export class TrainerProcess {
     private readonly transferDir: string,
   ) {
     const onStderr = options.onStderr ?? ((chunk: string) => process.stderr.write(chunk));
+    const secrets = options.secrets ?? [];
+    const lines = new RedactingLines((text) => onStderr(text), secrets);
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
-      onStderr(chunk);
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_KEEP);
+      lines.push(chunk);
     });
     this.exitPromise = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': by then all of its stderr has arrived, so the crash report has the end.
+      child.once('close', (code, signal) => {
         this.watchdog?.stop();
         removeTransferDir(transferDir);
-        const exited = this.hung ?? new TrainerCrashedError(code, signal, this.stderrTail.trim());
+        lines.flush();
+        const tail = redactedTail(this.stderrTail, CRASH_TAIL_MAX, secrets);
+        const exited = this.hung ?? new TrainerCrashedError(code, signal, tail);
         this.exited = exited;
         this.current?.fail(this.closing ? new Error('trainer process closed during a run') : exited);
         this.current = undefined;
@@ -108,7 +133,7 @@ export class TrainerProcess {
       execArgv: ext === '.ts' ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      env: options.env ?? process.env,
+      env: trainerEnvironment(options.env ?? process.env, options.secrets),
     });
     const trainer = new TrainerProcess(child, options, transferDir);
     try {

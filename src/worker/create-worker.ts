@@ -10,6 +10,7 @@ import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
 import { createStore } from '../checkpoint/create-store';
 import type { BackendInfo } from '../state';
+import { secretValues } from '../config/options';
 import type { DurableFitOptions, Env } from '../config/options';
 import { NO_METRICS } from '../metrics/recorder';
 import type { MetricsRecorder } from '../metrics/recorder';
@@ -19,6 +20,7 @@ import { dataConverterFor } from '../security/codec-data-converter';
 import { DurableTrainingPlugin } from './plugin';
 import { workerRoute } from '../training/routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
+import { secretFragments } from '../training/redact';
 
 export interface CreateWorkerOptions {
   /** Engine to train with (closed when the worker stops). @default trainer child processes on `options.backend` */
@@ -75,6 +77,8 @@ export async function createWorker(
       taskModules: options.taskModules,
       slots,
       hangTimeoutMs: options.trainerHangTimeoutMs,
+      // The trainer children get no credential, and what they print is masked (src/training/redact.ts).
+      secrets: secretFragments(secretValues(options)),
       metrics,
     });
   // Start a trainer (and load its backend) now, not in the first recovery; routing needs its versions.
