@@ -29,6 +29,8 @@ export {
   progressQuery,
   controlsQuery,
 } from './contract';
+/** Sweeps: `startSweep(client, input)` next to `startTraining` (README "Sweeps"). */
+export { startSweep, sweepProgress, validateSweepInput, defaultSweepId } from './sweep/client';
 export type { TrainingResult, Progress } from './contract';
 export type { TrainingSpecInput } from './spec';
 

@@ -54,3 +54,9 @@ export type { TrainingState, CheckpointMeta, NamedTensor, TrainingCursor } from 
 export type { TrainingResult, Progress, RunRecord } from './contract';
 export type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryEvent } from './contract';
 export { SEARCH_ATTRIBUTES } from './contract';
+
+/** Sweeps: grid, random, ASHA and PBT searches whose trials are training runs (README "Sweeps"). */
+export { startSweep, validateSweepInput, sweepProgress, defaultSweepId } from './sweep/client';
+export type { SweepHandle, StartSweepOptions } from './sweep/client';
+export { sweepProgressQuery, SWEEP_ID, TRIAL_RUNG, SWEEP_METRIC } from './contract/sweep';
+export type { SweepInput, SweepResult, SweepProgress, SweepSpace, SweepSearch, TrialRecord } from './contract/sweep';

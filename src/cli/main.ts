@@ -13,6 +13,7 @@ import { listCommand } from './list-command';
 import { stackCommand } from './stack-command';
 import { startCommand } from './start-command';
 import { statusCommand } from './status-command';
+import { sweepCommand } from './sweep-command';
 import { tasksCommand } from './tasks-command';
 import { watchCommand } from './watch-command';
 import { workerCommand } from './worker-command';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   program.addCommand(listCommand());
   for (const control of controlCommands()) program.addCommand(control);
   program.addCommand(forkCommand());
+  program.addCommand(sweepCommand());
   program.addCommand(tasksCommand());
   program.addCommand(codecServerCommand());
   applyEverywhere(program);

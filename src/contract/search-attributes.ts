@@ -4,6 +4,7 @@
  * them on the dev server; on other clusters run `durable-fit stack register-attributes` once.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SWEEP_ID, SWEEP_METRIC, TRIAL_RUNG } from './sweep';
 
 export const TASK = defineSearchAttributeKey('DfitTask', SearchAttributeType.KEYWORD);
 export const STATUS = defineSearchAttributeKey('DfitStatus', SearchAttributeType.KEYWORD);
@@ -24,4 +25,7 @@ export const SEARCH_ATTRIBUTES = [
   RECOVERIES,
   BACKEND,
   RUN_NAME,
+  SWEEP_ID,
+  TRIAL_RUNG,
+  SWEEP_METRIC,
 ] as const;
