@@ -194,7 +194,7 @@ describe('signed checkpoints (MinIO)', () => {
     );
   });
 
-  test('ckpt import refuses unsigned and tampered files when keyed, and signs only with --sign', async () => {
+  test('ckpt import refuses unsigned and tampered files when keyed, signs only with --sign; inspect shows the key', async () => {
     const env = { DFIT_CKPT_SIGNING_KEY: `${K1.id}:${K1.secret}` };
     const unsignedFile = path.join(dir, 'unsigned.ckpt');
     writeFileSync(unsignedFile, encodeCheckpoint(sampleState()));
@@ -217,6 +217,10 @@ describe('signed checkpoints (MinIO)', () => {
     const [record] = await keyed.list('imported');
     assert.ok(record);
     assert.deepEqual((await keyed.load(record.url)).meta.cursor, sampleState().meta.cursor);
+    const inspected = await cli(['ckpt', 'inspect', record.url, '--json'], env);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    const report = JSON.parse(inspected.stdout) as { signature: { keyId: string; verified: boolean } };
+    assert.deepEqual(report.signature, { keyId: K1.id, verified: true });
   });
 });
 
