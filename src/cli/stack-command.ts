@@ -1,5 +1,5 @@
 /** `durable-fit stack …` */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ensureNativeBuild, nativeCacheRoot } from '../native';
 import { ensureTool } from '../stack/tools';
 import { TOOLS } from '../stack/versions';
@@ -16,15 +16,23 @@ export function stackCommand(): Command {
     .description('build (first time) and start the local stack; a no-op when it already runs')
     .option('--json', 'print the status as JSON')
     .option('--tls', 'MinIO serves TLS only, with a certificate from a local CA made in the state folder')
+    .addOption(
+      new Option(
+        '--codec-endpoint <url>',
+        'codec server the Web UI decodes encrypted payloads through (durable-fit codec-server)',
+      ).env('DFIT_CODEC_ENDPOINT'),
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json\n  $ durable-fit stack up --tls\n\n' +
+      '\nExamples:\n  $ durable-fit stack up\n  $ durable-fit stack up --ui-port 8300 --json\n  $ durable-fit stack up --tls\n' +
+        '  $ durable-fit stack up --codec-endpoint http://127.0.0.1:8888\n\n' +
         'Workers and the CLI find the MinIO users that `stack up` creates (credentials/worker.json and\n' +
         'credentials/reader.json in the state folder, with the endpoint and CA): no root key leaves the stack.',
     )
-    .action(async (flags: ConnectionFlags & { json?: boolean; tls?: boolean }) => {
+    .action(async (flags: ConnectionFlags & { json?: boolean; tls?: boolean; codecEndpoint?: string }) => {
       try {
-        print(await stackUp(optionsFromFlags(flags), log, { tls: flags.tls }), flags.json);
+        const up = { tls: flags.tls, ...(flags.codecEndpoint ? { codecEndpoint: flags.codecEndpoint } : {}) };
+        print(await stackUp(optionsFromFlags(flags), log, up), flags.json);
       } catch (err) {
         fail(err);
       }

@@ -51,6 +51,11 @@ type Log = (line: string) => void;
 export interface StackUpOptions {
   /** MinIO serves TLS with a certificate from a local CA the stack makes (src/stack/tls.ts). @default false */
   tls?: boolean;
+  /**
+   * Codec server the Web UI decodes encrypted payloads through (`--ui-codec-endpoint`; README:
+   * Security). Takes effect when the Temporal dev server starts. @default none
+   */
+  codecEndpoint?: string;
 }
 
 interface Layout {
@@ -103,6 +108,8 @@ export async function stackUp(
     );
   }
   const layout = stackLayout(options, up.tls);
+  if (up.codecEndpoint) layout.temporal.codecEndpoint = up.codecEndpoint;
+  warnCodecEndpointUnchanged(layout, up.codecEndpoint, log);
   await ensureTool(TEMPORAL_CLI, { toolsDir: options.toolsDir, progress: log });
   await ensureTool(MINIO_SERVER, { toolsDir: options.toolsDir, progress: log });
   const mcBin = await ensureTool(MINIO_CLIENT, { toolsDir: options.toolsDir, progress: log });
@@ -230,6 +237,19 @@ function rootConnection(options: DurableFitOptions, layout: Layout): MinioConnec
 }
 
 const tlsDir = (options: DurableFitOptions) => path.join(options.stateDir, 'tls');
+
+/** A running dev server keeps the codec endpoint it started with: say so instead of ignoring the flag. */
+function warnCodecEndpointUnchanged(layout: Layout, wanted: string | undefined, log: Log): void {
+  const rec = readPidFile(layout.pidFile.temporal);
+  if (!rec || !isOurProcess(rec)) return;
+  const at = rec.args.indexOf('--ui-codec-endpoint');
+  const current = at >= 0 ? rec.args[at + 1] : undefined;
+  if (wanted !== undefined && wanted !== current)
+    log(
+      `the Temporal dev server already runs with ${current ? `codec endpoint ${current}` : 'no codec endpoint'}: ` +
+        `run \`durable-fit stack down\` first, then \`stack up --codec-endpoint ${wanted}\``,
+    );
+}
 
 function isRunning(pidFile: string, log: Log, name: string): boolean {
   const rec = readPidFile(pidFile);
