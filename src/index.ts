@@ -28,6 +28,20 @@ export { DurableTrainingPlugin } from './worker/plugin';
 export type { DurableTrainingPluginOptions } from './worker/plugin';
 export { createWorker } from './worker/create-worker';
 export type { CreateWorkerOptions, DurableFitWorker } from './worker/create-worker';
+/** Payload encryption (README: Security): one data converter for workers, clients and the plugin. */
+export { dataConverterFor, encryptionDataConverter } from './security/codec-data-converter';
+export {
+  AesGcmPayloadCodec,
+  UnknownEncryptionKeyError,
+  PayloadDecryptionError,
+  ENCRYPTED_ENCODING,
+  KEY_ID_METADATA,
+} from './security/codec';
+export { loadEncryptionKeys, EncryptionKeyError } from './security/keys';
+export type { EncryptionKey, EncryptionKeySource } from './security/keys';
+/** The codec server the Temporal Web UI decodes payloads through (`durable-fit codec-server`). */
+export { startCodecServer } from './security/codec-server';
+export type { CodecServerOptions, RunningCodecServer } from './security/codec-server';
 /** Routing of a run's epochs to workers of one backend fingerprint (README: Routing). */
 export { backendFingerprint, backendQueue, workerRoute, chooseRoute } from './training/routing';
 /** The training engine for your own worker: trainer child processes, one per slot. */
