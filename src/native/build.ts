@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkCompiler, compileAddon, findNodeDir, findNodeGyp, stageSources } from './addon';
 import type { NativeManifest } from './cache';
-import { addonPath, buildDir, installedPackageDir, NAPI_VERSION, readManifest, writeManifest } from './cache';
+import {
+  addonPath,
+  buildDir,
+  createCacheRoot,
+  installedPackageDir,
+  NAPI_VERSION,
+  readManifest,
+  writeManifest,
+} from './cache';
 import { TfjsNodeMissingError } from './errors';
 import { addLibraryAliases, hasLibraries, linkDepsLib } from './layout';
 import { linkIntoPackage } from './link';
@@ -67,7 +75,7 @@ async function buildInto(
   checkCompiler(); // fail before a 274 MB download, naming what to install
   findNodeDir();
   findNodeGyp();
-  fs.mkdirSync(options.cacheRoot, { recursive: true });
+  createCacheRoot(options.cacheRoot);
   const staging = fs.mkdtempSync(path.join(options.cacheRoot, `.build-${spec.flavor}-`));
   fs.chmodSync(staging, 0o755); // mkdtemp makes it private; the cache may serve other users' checkouts
   const logFile = path.join(options.cacheRoot, `build-${spec.flavor}.log`);

@@ -29,6 +29,16 @@ export function nativeCacheRoot(toolsDir: string): string {
   return path.join(path.dirname(toolsDir), 'tfjs-node');
 }
 
+/**
+ * Creates the cache root owner-only (0700, missing parents too): workers load the addon and
+ * libtensorflow from it, so no other local user may replace them. An existing root keeps its mode
+ * (an operator may share one on purpose).
+ */
+export function createCacheRoot(cacheRoot: string): string {
+  fs.mkdirSync(cacheRoot, { recursive: true, mode: 0o700 });
+  return cacheRoot;
+}
+
 /** The folder of one pinned build. */
 export function buildDir(cacheRoot: string, spec: NativeBuildSpec): string {
   return path.join(cacheRoot, `${spec.tfjsVersion}-tf${spec.tfVersion}-${spec.flavor}`);

@@ -1,6 +1,7 @@
 /** Pid files that let `stack down` stop exactly what `stack up` started, and nothing else. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createPrivateDir } from './private-dir';
 
 export interface PidRecord {
   pid: number;
@@ -18,7 +19,7 @@ export function readPidFile(file: string): PidRecord | undefined {
 }
 
 export function writePidFile(file: string, record: PidRecord): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  createPrivateDir(path.dirname(file));
   fs.writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
 }
 

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GoMissingError, ToolBuildError } from './errors';
+import { createPrivateDir } from './private-dir';
 import type { ToolSpec } from './versions';
 
 export interface EnsureToolOptions {
@@ -24,8 +25,7 @@ export async function ensureTool(tool: ToolSpec, options: EnsureToolOptions): Pr
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!hasGo()) throw new GoMissingError(tool.name);
 
-  const dir = path.dirname(target);
-  fs.mkdirSync(dir, { recursive: true });
+  const dir = createPrivateDir(path.dirname(target)); // 0700: nobody else may swap the binary
   const staging = fs.mkdtempSync(path.join(dir, '.build-'));
   const logFile = path.join(dir, 'build.log');
   progress(
