@@ -12,6 +12,7 @@ import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY } from '../../src/checkpoint/
 import { createSigning, signPayload, verifySignature } from '../../src/checkpoint/signing';
 import { signingFromOptions } from '../../src/checkpoint/signing-keys';
 import { CheckpointStore } from '../../src/checkpoint/store';
+import { createS3IOHandler, encodeModelArtifacts } from '../../src/checkpoint/tfjs-io';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
@@ -199,6 +200,33 @@ describe('checkpoint signatures', () => {
       new CheckpointStore(createMemoryObjectClient('bkt')).importFile('x', plain, 'p', { sign: true }),
       /needs a signing key/,
     );
+  });
+});
+
+describe('signed model checkpoints (tf.io handlers)', () => {
+  test('model.save through a keyed store signs the file; a load verifies it and refuses a forgery', async () => {
+    const { objects, store } = storeWith();
+    const url = 's3://bkt/models/epoch=0000-step=0000000.ckpt';
+    const artifacts = {
+      modelTopology: { class_name: 'Sequential' },
+      weightSpecs: [{ name: 'dense/kernel', shape: [2], dtype: 'float32' as const }],
+      weightData: new Float32Array([1.5, -2]).buffer,
+    };
+    await createS3IOHandler(store, url).save(artifacts);
+    const body = objects.objects.get('models/epoch=0000-step=0000000.ckpt')?.body ?? Buffer.alloc(0);
+    assert.match(readCheckpointHeader(body).metadata[PAYLOAD_SIGNATURE_KEY] ?? '', /^hmac-sha256:k-2026:/);
+    const loaded = await createS3IOHandler(store, url).load();
+    assert.deepEqual([...new Float32Array(loaded.weightData as ArrayBuffer)], [1.5, -2]);
+    // A forgery: other weights, encoded by our own encoder (correct payload hash), the old signature.
+    const evil = encodeModelArtifacts({ ...artifacts, weightData: new Float32Array([9, 9]).buffer });
+    const signature = readCheckpointHeader(body).metadata[PAYLOAD_SIGNATURE_KEY] ?? '';
+    objects.objects.set('models/epoch=0000-step=0000000.ckpt', {
+      body: editHeader(Buffer.concat(evil.parts), (m) => (m[PAYLOAD_SIGNATURE_KEY] = signature)),
+      lastModified: new Date(),
+      metadata: {},
+    });
+    await assert.rejects(createS3IOHandler(store, url).load(), CheckpointSignatureError);
+    await new CheckpointStore(objects).loadBytes(url); // the threat: without a key it loads
   });
 });
 
