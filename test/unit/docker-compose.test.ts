@@ -1,5 +1,7 @@
-// No Docker engine runs on our machines, so this checks docker-compose.yml against the code's defaults
-// and its safe shape: ports on loopback only, no secret in the file (it comes from the environment).
+// No Docker engine runs on our machines, so this checks docker-compose.yml, the Dockerfile and
+// .dockerignore for their safe shape: ports on loopback only, credentials only from `.env` (documented
+// in .env.example, none in the compose file), the worker with its own MinIO user and never the root
+// one, a non-root image, and no local state, cache or secret in the build context.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
@@ -15,8 +17,34 @@ interface Service {
   entrypoint?: string[];
 }
 const text = fs.readFileSync('docker-compose.yml', 'utf8');
-const compose = parse(text) as { services: Record<string, Service> };
+const compose = parse(text, { merge: true }) as { services: Record<string, Service> };
 const { services } = compose;
+const CREDENTIAL_VARS = [
+  OPTION_ENV.s3RootUser,
+  OPTION_ENV.s3RootPassword,
+  OPTION_ENV.s3AccessKey,
+  OPTION_ENV.s3SecretKey,
+];
+
+/** The variables of `.env.example`, as compose would read a copy of it. */
+function readEnvExample(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of fs.readFileSync('.env.example', 'utf8').split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match) out[match[1] as string] = match[2] as string;
+  }
+  return out;
+}
+
+/** Compose's `${VAR:-default}` and `${VAR:?error}` interpolation, enough to check the file's shape. */
+function interpolate(value: string, env: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name: string, op?: string, arg?: string) => {
+    const set = env[name];
+    if (set) return set;
+    if (op === '?') throw new Error(`required variable ${name} is missing a value: ${arg}`);
+    return op === '-' ? (arg ?? '') : '';
+  });
+}
 
 test('compose has Temporal, MinIO, bucket creation and a worker', () => {
   for (const name of ['temporal', 'minio', 'create-bucket', 'worker'])
@@ -39,21 +67,52 @@ test('ports match the code defaults and are published on 127.0.0.1 only', () => 
   }
 });
 
-test('no secret is written in the file: compose refuses to start until DFIT_S3_SECRET_KEY is set', () => {
+test('every credential comes from .env: none is written in the file and each one is required', () => {
   assert.ok(!text.includes(DEFAULTS.s3SecretKey), 'the code default secret is not in the compose file');
-  const env = services.worker?.environment ?? {};
-  const minio = services.minio?.environment ?? {};
-  const secretVar = OPTION_ENV.s3SecretKey;
-  assert.throws(() => interpolate(minio.MINIO_ROOT_PASSWORD ?? '', {}), new RegExp(secretVar));
-  assert.throws(() => interpolate(env[secretVar] ?? '', {}), new RegExp(secretVar));
-  const shell = { [secretVar]: 'from-the-shell' };
-  assert.equal(interpolate(minio.MINIO_ROOT_PASSWORD ?? '', shell), 'from-the-shell');
-  assert.equal(interpolate(env[secretVar] ?? '', shell), 'from-the-shell', 'the worker gets the same secret');
-  assert.equal(interpolate(minio.MINIO_ROOT_USER ?? '', {}), DEFAULTS.s3AccessKey);
-  assert.equal(interpolate(env[OPTION_ENV.s3AccessKey] ?? '', {}), DEFAULTS.s3AccessKey);
-  // The bucket job reads the credentials in its container's shell ($$), not from its command line.
-  assert.deepEqual(services['create-bucket']?.environment, minio);
-  assert.match(JSON.stringify(services['create-bucket']?.entrypoint), /\$\$MINIO_ROOT_PASSWORD/);
+  const example = readEnvExample();
+  for (const name of CREDENTIAL_VARS) {
+    assert.ok(name in example, `.env.example documents ${name}`);
+    assert.ok(text.includes(`\${${name}:?`), `${name} is required (\${${name}:?…}), with no default`);
+  }
+  // Interpolated from an empty environment, every credential is refused, naming the variable.
+  for (const [name, service] of Object.entries(services)) {
+    for (const [key, value] of Object.entries(service.environment ?? {})) {
+      if (!/KEY|SECRET|PASSWORD|USER/.test(key)) continue;
+      assert.throws(() => interpolate(value, {}), /required variable DFIT_S3_/, `${name}.${key}`);
+    }
+  }
+});
+
+test('.env.example holds no secret value and .env stays out of git and the image', () => {
+  const example = readEnvExample();
+  for (const name of [OPTION_ENV.s3RootPassword, OPTION_ENV.s3SecretKey])
+    assert.equal(example[name], '', `${name} is left empty, so compose refuses to start until it is set`);
+  assert.notEqual(example[OPTION_ENV.s3RootUser], example[OPTION_ENV.s3AccessKey], 'root and worker differ');
+  assert.match(fs.readFileSync('.gitignore', 'utf8'), /^\.env$/m);
+});
+
+test('MinIO root credentials go to MinIO and the bucket job only; the worker gets its own user', () => {
+  const env = (name: string) => services[name]?.environment ?? {};
+  const filled = {
+    ...readEnvExample(),
+    [OPTION_ENV.s3RootPassword]: 'root-pw',
+    [OPTION_ENV.s3SecretKey]: 'w-pw',
+  };
+  const resolve = (name: string, key: string) => interpolate(env(name)[key] ?? '', filled);
+  assert.equal(resolve('minio', 'MINIO_ROOT_PASSWORD'), 'root-pw');
+  assert.equal(resolve('create-bucket', 'MINIO_ROOT_PASSWORD'), 'root-pw');
+  assert.equal(resolve('create-bucket', 'WORKER_SECRET_KEY'), 'w-pw');
+  assert.equal(resolve('worker', OPTION_ENV.s3SecretKey), 'w-pw');
+  assert.equal(resolve('worker', OPTION_ENV.s3AccessKey), filled[OPTION_ENV.s3AccessKey]);
+  const workerEnv = JSON.stringify(env('worker'));
+  assert.ok(!workerEnv.includes('ROOT'), `the worker never sees the root account: ${workerEnv}`);
+  // The bucket job reads credentials in the container's shell ($$), never from its command line,
+  // and gives the worker's user a policy limited to the checkpoint bucket's objects.
+  const script = JSON.stringify(services['create-bucket']?.entrypoint);
+  assert.match(script, /\$\$MINIO_ROOT_PASSWORD/);
+  assert.match(script, /mc admin user add local \\"\$\$WORKER_ACCESS_KEY\\" \\"\$\$WORKER_SECRET_KEY\\"/);
+  assert.match(script, new RegExp(`arn:aws:s3:::${DEFAULTS.bucket}/\\*`));
+  assert.doesNotMatch(script, /s3:\*|"Resource":\["\*"\]/, 'no wildcard action or resource');
 });
 
 test('the worker is configured through the documented environment variables', () => {
@@ -64,15 +123,38 @@ test('the worker is configured through the documented environment variables', ()
   assert.equal(env[OPTION_ENV.bucket], DEFAULTS.bucket);
 });
 
-/** Compose's `${VAR:-default}` and `${VAR:?error}` interpolation, enough to check the file's shape. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name: string, op?: string, arg?: string) => {
-    const set = env[name];
-    if (set) return set;
-    if (op === '?') throw new Error(`required variable ${name} is missing a value: ${arg}`);
-    return op === '-' ? (arg ?? '') : '';
-  });
-}
+test('the worker image runs as a non-root user', () => {
+  const lines = fs
+    .readFileSync('Dockerfile', 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z]+\s/.test(l));
+  const users = lines.filter((l) => l.startsWith('USER '));
+  assert.ok(users.length > 0, 'the Dockerfile sets USER');
+  const last = users.at(-1)?.split(/\s+/)[1] ?? '';
+  assert.ok(!['root', '0', '0:0'].includes(last), `runs as ${last}`);
+  const cmd = lines.findIndex((l) => l.startsWith('CMD '));
+  assert.ok(lines.indexOf(users.at(-1) as string) < cmd, 'USER comes before CMD');
+});
+
+test('.dockerignore keeps local state, caches, build outputs, test results and .env files out', () => {
+  const rules = fs
+    .readFileSync('.dockerignore', 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  for (const entry of [
+    '.git',
+    'node_modules',
+    'dist',
+    'test-artifacts',
+    '.tools',
+    '.durable-fit',
+    '.env',
+    '.env.*',
+  ])
+    assert.ok(rules.includes(entry), `.dockerignore lists ${entry}`);
+  assert.ok(rules.includes('!.env.example'), 'the documented example stays in');
+});
 
 test('Temporal registers every search attribute the workflow uses, with a persistent database', () => {
   const command = services.temporal?.command as string[];
