@@ -12,7 +12,12 @@ import { sweepProgressQuery } from '../src/contract/sweep';
 /** Running trial runs by workflow id; the handlers signal them. */
 export type RunningTrials = Map<string, ChildWorkflowHandle<wf.Workflow>>;
 
-export function setupSweepControls(state: SweepState, progress: () => SweepProgress): RunningTrials {
+/** `changed` runs after each control signal (to publish the sweep's status). */
+export function setupSweepControls(
+  state: SweepState,
+  progress: () => SweepProgress,
+  changed: () => void,
+): RunningTrials {
   const running: RunningTrials = new Map();
   const forward = (signal: wf.SignalDefinition) => {
     for (const [id, child] of running)
@@ -23,10 +28,12 @@ export function setupSweepControls(state: SweepState, progress: () => SweepProgr
   wf.setHandler(pauseSignal, () => {
     state.paused = true;
     forward(pauseSignal);
+    changed();
   });
   wf.setHandler(resumeSignal, () => {
     state.paused = false;
     forward(resumeSignal);
+    changed();
   });
   wf.setHandler(stopSignal, () => {
     state.stopRequested = true;

@@ -22,8 +22,19 @@ export async function sweep(input: SweepInput, carried?: SweepState): Promise<Sw
     throw wf.ApplicationFailure.nonRetryable(`invalid sweep: ${problems.join('; ')}`, 'InvalidSweepError');
   const state = carried ?? initialState(input);
   let status: SweepStatus = 'running';
-  const running = setupSweepControls(state, () => sweepProgressOf(input, state, status));
   const publish = (s: SweepStatus) => publishSweep(input, state, (status = s));
+  const running = setupSweepControls(
+    state,
+    () => sweepProgressOf(input, state, status),
+    () =>
+      publish(
+        state.paused && status === 'running'
+          ? 'paused'
+          : !state.paused && status === 'paused'
+            ? 'running'
+            : status,
+      ),
+  );
   let runsThisExecution = 0;
   publish(state.paused ? 'paused' : 'running');
 
@@ -51,7 +62,10 @@ export async function sweep(input: SweepInput, carried?: SweepState): Promise<Sw
   return sweepProgressOf(input, state, final);
 }
 
-/** Runs the phase's trial runs in order, at most `concurrency` at once; none starts while paused. */
+/**
+ * Starts the phase's trial runs in order, at most `concurrency` at once, none while paused or after
+ * a stop; returns when every started run has ended.
+ */
 async function runPhase(
   input: SweepInput,
   state: SweepState,
@@ -61,19 +75,14 @@ async function runPhase(
 ): Promise<void> {
   const limit = input.concurrency ?? 1;
   let active = 0;
-  await Promise.all(
-    jobs.map(async (job) => {
-      // Conditions are checked in the order they were made: runs start in job order.
-      await wf.condition(() => state.stopRequested || (!state.paused && active < limit));
-      if (state.stopRequested) return;
-      active++;
-      try {
-        await runTrial(input, state, job, running, changed);
-      } finally {
-        active--;
-      }
-    }),
-  );
+  const started: Promise<void>[] = [];
+  for (const job of jobs) {
+    await wf.condition(() => state.stopRequested || (!state.paused && active < limit));
+    if (state.stopRequested) break;
+    active++;
+    started.push(runTrial(input, state, job, running, changed).finally(() => void active--));
+  }
+  await Promise.all(started);
 }
 
 async function runTrial(
