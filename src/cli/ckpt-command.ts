@@ -50,7 +50,8 @@ export function ckptCommand(): Command {
     .action(async (runName: string, flags: JsonFlag) => {
       await guarded(async () => {
         const options = optionsFromFlags(flags);
-        const store = createStore(options, options.bucket);
+        // Read-only commands use the read-only user on the local stack (credentials/reader.json).
+        const store = createStore(options, options.bucket, 'reader');
         const records = await listRunOrWorkflow(store, runName);
         if (flags.json) return printJson(records);
         if (records.length === 0)
@@ -69,7 +70,7 @@ export function ckptCommand(): Command {
     )
     .action(async (url: string, flags: JsonFlag) => {
       await guarded(async () => {
-        const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
+        const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket, 'reader');
         const stat = await store.stat(url);
         const header = readCheckpointHeader(await store.loadBytes(url));
         const report = inspection(url, stat.sha256 ?? '', header, store.signingKeyId !== undefined);
@@ -88,7 +89,7 @@ export function ckptCommand(): Command {
     )
     .action(async (url: string, file: string, flags: ConnectionFlags) => {
       await guarded(async () => {
-        const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket);
+        const store = createStore(optionsFromFlags(flags), parseCheckpointUrl(url).bucket, 'reader');
         const target = await store.getToFile(url, file);
         print(`${file}  ${formatBytes(target.bytes)}  sha256 ${target.sha256} (verified)`);
       });
