@@ -240,7 +240,7 @@ describe('training with signing on (Temporal + MinIO)', () => {
     await closeClient();
   });
 
-  test('a run signs every checkpoint and ends with the same weights as without signing', async () => {
+  test('a run signs every checkpoint, keeps the key out of history, and ends with the same weights as without signing', async () => {
     const spec: TrainingSpecInput = {
       task: 'synthetic',
       epochs: 2,
@@ -249,12 +249,24 @@ describe('training with signing on (Temporal + MinIO)', () => {
       hparams: { samples: 64 },
       checkpoint: { everyBatches: 2, everySeconds: 0, keepLast: 0 },
     };
+    const workflowId = `signed-run-${Date.now()}`;
     const result = (await client.workflow.execute('trainModel', {
       taskQueue,
-      workflowId: `signed-run-${Date.now()}`,
+      workflowId,
       args: [spec],
     })) as TrainingResult;
     assert.equal(result.status, 'completed');
+    // The key lives in the worker's options only: neither it nor its secret reaches history.
+    const history = JSON.stringify(await client.workflow.getHandle(workflowId).fetchHistory());
+    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString(),
+    );
+    assert.ok(
+      payloads.some((p) => p.includes('synthetic')),
+      'payloads were decoded',
+    );
+    for (const text of [history, ...payloads])
+      assert.ok(!text.includes(K2.secret), 'no signing secret in history');
     assert.equal(result.weightsSha256, await goldenWeightsSha256(spec));
     const stack = createMinioObjectClient(testStack().s3);
     const keyedStack = new CheckpointStore(stack, { signing: createSigning([K2], K2.id) });
