@@ -17,7 +17,7 @@ import { createSeedSequence } from './seeds';
 import type { DatasetSplit, TaskDataset, TaskDefinition } from './types';
 
 const hparams = z.object({
-  samples: intInRange(1, 4_000_000).default(96),
+  samples: intInRange(1, 1_000_000).default(96),
   valSamples: intInRange(1, 100_000).default(32),
   features: intInRange(1, 1024).default(6),
   classes: intInRange(2, 1000).default(3),
