@@ -18,6 +18,8 @@ import type {
 import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
 import { recordEpoch, recordRetention, recordWarning, retentionInput } from './record-update';
 import { recover } from './recover';
+import type { LoopStep } from './decide';
+import { nextStep } from './decide';
 import { setupControls } from './controls';
 import { loopGuard } from './loop-guard';
 import { progressOf, resultOf, startingProgress } from './results';
@@ -52,25 +54,30 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
 
   for (;;) {
     guard(); // every pass must have waited for something: a busy loop would take down the worker
-    const epoch = record.position?.epoch ?? 0;
-    if (epoch >= spec.epochs || isStopDue(record, controls)) break;
-    if (controls.paused && wf.patched(PATCH_PAUSE_BEFORE_CONTINUE_AS_NEW)) {
+    const next = nextStep({
+      record,
+      controls,
+      epochsThisRun,
+      continueAsNewSuggested: wf.workflowInfo().continueAsNewSuggested,
+      patches: {
+        stopInAnyState: () => wf.patched(PATCH_STOP_IN_ANY_STATE),
+        pauseBeforeContinueAsNew: () => wf.patched(PATCH_PAUSE_BEFORE_CONTINUE_AS_NEW),
+      },
+    });
+    if (next.step === 'complete' || next.step === 'stop') break;
+    if (next.step === 'wait-while-paused') {
       await waitWhilePaused(controls, publish);
       continue;
     }
-    if (epochsThisRun >= spec.continueAsNewEvery || wf.workflowInfo().continueAsNewSuggested) {
+    if (next.step === 'continue-as-new') {
       await wf.condition(wf.allHandlersFinished);
       record.controls = { ...controls }; // a pause, stop or checkpoint-now must survive the new run
       return wf.continueAsNew<typeof trainModel>(input, record);
     }
-    if (controls.paused) {
-      await waitWhilePaused(controls, publish);
-      continue;
-    }
     try {
       // Requests made while no epoch ran are served by the position: it is the run's current state.
       if (record.position) record.checkpointRequestsServed = controls.checkpointRequests;
-      const result = await callEpochActivity(record, epoch, workflowId).finally(() => {
+      const result = await callEpochActivity(record, next, workflowId).finally(() => {
         // Whatever ended the activity saved a checkpoint newer than every request so far.
         record.checkpointRequestsServed = controls.checkpointRequests;
       });
@@ -80,23 +87,13 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
       publish('running');
       await retain(record, retentionInput(record, spec.runName ?? workflowId, result));
     } catch (err) {
-      await recover(record, err, epoch, controls, () => publish('recovering'));
+      await recover(record, err, next.epoch, controls, () => publish('recovering'));
       publish(controls.paused ? 'paused' : 'recovering');
     }
   }
   const final = (record.position?.epoch ?? 0) < spec.epochs ? 'stopped' : 'completed';
   publish(final);
   return resultOf(record, final);
-}
-
-/**
- * `stop` ends the run at the next point where no epoch activity runs: at once while paused or
- * backing off, otherwise at the end of the running epoch. Older histories stopped only between
- * epochs that ended normally.
- */
-function isStopDue(record: RunRecord, controls: ControlState): boolean {
-  if (!controls.stopRequested) return false;
-  return !record.resumeReason || wf.patched(PATCH_STOP_IN_ANY_STATE);
 }
 
 async function waitWhilePaused(controls: ControlState, publish: (s: RunStatus) => void): Promise<void> {
@@ -144,8 +141,13 @@ async function startRecord(input: TrainingSpecInput, workflowId: string): Promis
 }
 
 /** Runs one epoch: `trainEpoch` normally, `resumeEpoch` with the explicit `.ckpt` after a failure. */
-function callEpochActivity(record: RunRecord, epoch: number, workflowId: string) {
-  const { spec, position, resumeReason } = record;
+function callEpochActivity(
+  record: RunRecord,
+  next: Extract<LoopStep, { step: 'train' | 'resume' }>,
+  workflowId: string,
+) {
+  const { spec, position } = record;
+  const { epoch } = next;
   const acts = wf.proxyActivities<TrainingActivities>({
     startToCloseTimeout: '7 days',
     // Only workers of the run's backend fingerprint continue its checkpoints exactly (README: Routing).
@@ -153,11 +155,12 @@ function callEpochActivity(record: RunRecord, epoch: number, workflowId: string)
     heartbeatTimeout: spec.recovery.heartbeatTimeoutSeconds * 1000,
     retry: { maximumAttempts: 1 },
     cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    summary: resumeReason
-      ? `resume epoch ${epoch} from ${position?.url}`
-      : !position && record.initFrom
-        ? `train epoch ${epoch} from the weights of ${record.initFrom.url}`
-        : `train epoch ${epoch}`,
+    summary:
+      next.step === 'resume'
+        ? `resume epoch ${epoch} from ${next.from.url}`
+        : !position && record.initFrom
+          ? `train epoch ${epoch} from the weights of ${record.initFrom.url}`
+          : `train epoch ${epoch}`,
   });
   const base: TrainEpochInput = {
     spec,
@@ -168,8 +171,8 @@ function callEpochActivity(record: RunRecord, epoch: number, workflowId: string)
     checkpointRequestsServed: record.checkpointRequestsServed ?? 0,
     ...(!position && record.initFrom ? { initFrom: record.initFrom } : {}),
   };
-  if (resumeReason && position) {
-    const resume: ResumeEpochInput = { ...base, ckptPath: position.url, reason: resumeReason };
+  if (next.step === 'resume') {
+    const resume: ResumeEpochInput = { ...base, ckptPath: next.from.url, reason: next.reason };
     return acts.resumeEpoch(resume);
   }
   return acts.trainEpoch(base);

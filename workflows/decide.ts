@@ -1,0 +1,145 @@
+/**
+ * The training workflow's decisions as pure functions of its record: what the loop does next, and
+ * what a failed epoch activity leads to. No Temporal calls here (the caller applies a decision:
+ * sleeps, continue-as-new, throws), so every branch has its own unit test
+ * (test/unit/workflow-decisions.test.ts). Patches that changed a decision come in as functions.
+ */
+import type { CheckpointRef, ControlState, RecoveryEvent, RecoveryKind, RunRecord } from '../src/contract';
+import type { FailureClass } from './recovery';
+import { isNewer, newestUsable } from './recovery';
+import { backoffMs, recordCheckpoint, recordRecovery, streakOf } from './record-update';
+import { countRecoveries } from './run-record';
+
+/** What the loop does next. */
+export type LoopStep =
+  | { step: 'complete' }
+  | { step: 'stop' }
+  | { step: 'wait-while-paused' }
+  | { step: 'continue-as-new' }
+  | { step: 'train'; epoch: number }
+  | { step: 'resume'; epoch: number; from: CheckpointRef; reason: RecoveryKind };
+
+export interface LoopState {
+  record: RunRecord;
+  controls: ControlState;
+  /** Epochs finished since this execution started (continue-as-new counts them afresh). */
+  epochsThisRun: number;
+  /** The server suggests continue-as-new (history large). */
+  continueAsNewSuggested: boolean;
+  /**
+   * Patch checks, asked only where the decision depends on them (as `wf.patched` must be: asking
+   * records a marker): functions, not booleans.
+   */
+  patches: {
+    /** `stop` ends a paused or recovering run at once (older histories: only between epochs). */
+    stopInAnyState(): boolean;
+    /** A paused run waits before it would continue-as-new (older histories: after). */
+    pauseBeforeContinueAsNew(): boolean;
+  };
+}
+
+export function nextStep(state: LoopState): LoopStep {
+  const { record, controls, patches } = state;
+  const epoch = record.position?.epoch ?? 0;
+  if (epoch >= record.spec.epochs) return { step: 'complete' };
+  if (controls.stopRequested && (!record.resumeReason || patches.stopInAnyState())) return { step: 'stop' };
+  if (controls.paused && patches.pauseBeforeContinueAsNew()) return { step: 'wait-while-paused' };
+  if (state.epochsThisRun >= record.spec.continueAsNewEvery || state.continueAsNewSuggested)
+    return { step: 'continue-as-new' };
+  if (controls.paused) return { step: 'wait-while-paused' };
+  if (record.resumeReason && record.position)
+    return { step: 'resume', epoch, from: record.position, reason: record.resumeReason };
+  return { step: 'train', epoch };
+}
+
+/** What a failed epoch activity leads to; `record` is the run's record after the failure. */
+export type RecoveryDecision =
+  | { action: 'fail'; type: string; message: string }
+  /** Paused at a batch boundary: wait for `resume` (no recovery is counted). */
+  | { action: 'pause'; record: RunRecord }
+  /** Resume at once from an older checkpoint (this one was unusable): no backoff. */
+  | { action: 'fall-back'; record: RunRecord }
+  /** Resume after `backoffMs` (0: at once). */
+  | { action: 'resume'; record: RunRecord; kind: RecoveryKind; backoffMs: number };
+
+/**
+ * Budgets: crashes and preemptions count over the whole run; infrastructure failures and fallbacks
+ * count since the last progress (a finished epoch or a newer durable checkpoint), so an outage of
+ * any length that the backoff outlasts is ridden through.
+ */
+export function decideRecovery(current: RunRecord, failure: FailureClass, epoch: number): RecoveryDecision {
+  if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
+  const record = copyOf(current);
+  if (failure.kind === 'unusable-checkpoint') return fallBack(record, failure.reason, epoch);
+  if (failure.ckpt && isNewer(failure.ckpt, record.position)) recordCheckpoint(record, failure.ckpt);
+  record.resumeReason = record.position ? failure.kind : undefined;
+  if (failure.kind === 'pause') return { action: 'pause', record };
+  if (failure.kind === 'infrastructure') {
+    const streak = streakOf(record);
+    record.streak = { ...streak, infrastructure: streak.infrastructure + 1 };
+  }
+  const exhausted = budgetExhausted(record, failure.kind, failure.reason);
+  if (exhausted) return exhausted;
+  recordRecovery(record, {
+    kind: failure.kind,
+    reason: failure.reason,
+    atEpoch: epoch,
+    atBatch: failure.atBatch ?? (record.position?.epoch === epoch ? record.position.batch : 0),
+    fromCkpt: record.position?.url ?? '(fresh start)',
+  });
+  return { action: 'resume', record, kind: failure.kind, backoffMs: backoffMs(record, failure.kind) };
+}
+
+/** The checkpoint the attempt started from is unusable: mark it and resume from an older one. */
+function fallBack(record: RunRecord, reason: string, epoch: number): RecoveryDecision {
+  const bad = record.position;
+  if (!bad) return { action: 'fail', type: 'CheckpointCorruptError', message: reason };
+  const streak = streakOf(record);
+  const maxFallbacks = record.spec.recovery.maxFallbacks ?? 3; // records carried from before the budget
+  if (streak.fallback >= maxFallbacks) {
+    return budgetFailure(
+      `fallback budget of ${maxFallbacks} exhausted: ${reason}. Checkpoints found unusable: ` +
+        `${[...record.unusable, bad.url].join(', ')}. Check the object store, then start a new run ` +
+        `with resumeFrom set to a checkpoint you trust (durable-fit ckpt ls <run>).`,
+    );
+  }
+  record.streak = { ...streak, fallback: streak.fallback + 1 };
+  record.unusable = [...record.unusable, bad.url];
+  record.position = newestUsable(record.checkpoints, record.unusable);
+  if (!record.position && record.spec.resumeFrom) {
+    return {
+      action: 'fail',
+      type: 'NoValidCheckpointError',
+      message: `no usable checkpoint left: ${reason}. Point resumeFrom at another .ckpt (durable-fit ckpt ls <run>).`,
+    };
+  }
+  const fromCkpt = record.position?.url ?? '(fresh start: no earlier checkpoint)';
+  recordRecovery(record, { kind: 'fallback', reason, atEpoch: epoch, atBatch: bad.batch, fromCkpt });
+  record.resumeReason = record.position ? 'fallback' : undefined;
+  return { action: 'fall-back', record };
+}
+
+function budgetExhausted(record: RunRecord, kind: RecoveryEvent['kind'], reason: string) {
+  const { recovery } = record.spec;
+  const [budget, used] =
+    kind === 'crash'
+      ? [recovery.maxCrashRecoveries, countRecoveries(record, 'crash')]
+      : kind === 'preemption'
+        ? [recovery.maxPreemptions, countRecoveries(record, 'preemption')]
+        : [recovery.maxInfraRetries, streakOf(record).infrastructure - 1];
+  if (used < budget) return undefined;
+  const what = kind === 'infrastructure' ? 'consecutive infrastructure' : kind;
+  return budgetFailure(
+    `${what} budget of ${budget} exhausted: ${reason}. Recent recoveries: ` +
+      `${record.recoveries.map((r) => `${r.kind}@${r.atEpoch}:${r.atBatch}`).join(', ')}`,
+  );
+}
+
+function budgetFailure(message: string): RecoveryDecision {
+  return { action: 'fail', type: 'RecoveryBudgetExhaustedError', message };
+}
+
+/** A copy whose fields the record updates may replace without touching the caller's record. */
+function copyOf(record: RunRecord): RunRecord {
+  return { ...record, checkpoints: [...record.checkpoints], unusable: [...record.unusable] };
+}
