@@ -96,10 +96,10 @@ test('scraped during and after a run, the metrics move with it and add up to wha
   assert.ok(lag >= 0 && lag < 5, `heartbeat lag ${lag} s`);
   assert.ok(value(during, 'dfit_trainer_rss_bytes', { backend: 'cpu', slot: '0' }) > 20e6, 'trainer RSS');
   assert.equal(value(during, 'dfit_epoch_duration_seconds_count', labels), 0, 'no epoch finished yet');
-  assert.ok(
-    [...during.keys()].some((series) => series.startsWith('temporal_')),
-    "the Temporal SDK's own series are on the same endpoint",
-  );
+  // The SDK's own series on the same endpoint: the run's first activity has finished.
+  const sdkActivities = (m: Scrape, type: string) =>
+    value(m, 'temporal_activity_execution_latency_count', { activity_type: type, task_queue: taskQueue });
+  assert.equal(sdkActivities(during, 'prepareRun'), 1, 'temporal_* series next to ours');
 
   // A pause and a resume: the resume loads the paused-at checkpoint, and is not a recovery.
   await handle.signal('pause');
@@ -114,6 +114,7 @@ test('scraped during and after a run, the metrics move with it and add up to wha
   const end = await scrape();
   assert.equal(value(end, 'dfit_training_steps_total', labels), 3 * batches, 'every step once');
   assert.equal(value(end, 'dfit_epoch_duration_seconds_count', labels), 3, 'one observation per epoch');
+  assert.ok(value(end, 'temporal_activity_execution_latency_count', { workflow_type: 'trainModel' }) >= 6);
   assert.ok(value(end, 'dfit_epoch_duration_seconds_sum', labels) > 0);
   const objects = createMinioObjectClient(testStack().s3);
   const ckpts = (await objects.list(`${result.runName}/`)).filter((o) => o.key.endsWith('.ckpt'));
@@ -139,8 +140,10 @@ type Scrape = Map<string, number>;
 async function scrape(): Promise<Scrape> {
   const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
   assert.equal(response.status, 200);
+  const text = await response.text();
+  fs.writeFileSync(path.join(logDir, 'last-scrape.txt'), text); // what the endpoint served last
   const series: Scrape = new Map();
-  for (const line of (await response.text()).split('\n')) {
+  for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
     if (match?.[1] && match[2]) series.set(match[1], Number(match[2]));
   }
