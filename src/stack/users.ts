@@ -72,6 +72,9 @@ export async function ensureStackUsers(
       fs.copyFileSync(admin.caFile, path.join(configDir, 'certs', 'CAs', 'ca.crt'));
     }
     const mc = (...args: string[]) => runMc(admin, configDir, args);
+    // The secret goes on stdin (mc reads it there when it is not on the command line): no `ps` shows it.
+    const addUser = (accessKey: string, secretKey: string) =>
+      runMc(admin, configDir, ['admin', 'user', 'add', 'dfit', accessKey], `${secretKey}\n`);
     const users: StackUser[] = [];
     for (const role of ['worker', 'reader'] as const) {
       const name = `durable-fit-${role}`;
@@ -81,7 +84,7 @@ export async function ensureStackUsers(
       await mc('admin', 'policy', 'create', 'dfit', name, policyFile);
       const file = stackCredentialsFile(stateDir, role);
       const keys = existingKeys(file) ?? newKeys(role);
-      await mc('admin', 'user', 'add', 'dfit', keys.accessKey, keys.secretKey);
+      await addUser(keys.accessKey, keys.secretKey);
       await mc('admin', 'policy', 'attach', 'dfit', name, '--user', keys.accessKey).catch((err: Error) => {
         if (!/already/i.test(err.message)) throw err;
       });
@@ -114,18 +117,24 @@ export class MinioAdminError extends Error {
   }
 }
 
-async function runMc(admin: MinioAdminConfig, configDir: string, args: string[]): Promise<string> {
+async function runMc(
+  admin: MinioAdminConfig,
+  configDir: string,
+  args: string[],
+  input?: string,
+): Promise<string> {
   const url = new URL(admin.endpoint);
   url.username = encodeURIComponent(admin.rootUser);
   url.password = encodeURIComponent(admin.rootPassword);
   const full = ['--config-dir', configDir, '--no-color', ...args];
   try {
-    const { stdout } = await run(admin.mcBin, full, {
+    const running = run(admin.mcBin, full, {
       // The alias comes from the environment, so the root password never appears in a process listing.
       env: { ...process.env, MC_HOST_dfit: url.toString().replace(/\/$/, '') },
       timeout: 30_000,
     });
-    return stdout;
+    running.child.stdin?.end(input ?? '');
+    return (await running).stdout;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new MinioAdminError(args, `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message);
