@@ -63,8 +63,9 @@ export async function createWorker(
   env: Env,
   extra: CreateWorkerOptions = {},
 ): Promise<DurableFitWorker> {
-  // First, so a worker without S3 credentials stops before it connects or starts a trainer.
+  // First, so a worker without S3 credentials or with a bad keys file stops before it connects or starts a trainer.
   const store = createStore(options);
+  const dataConverter = dataConverterFor(options); // payload encryption on when keys are configured
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
@@ -89,7 +90,6 @@ export async function createWorker(
     namespace: config.namespace ?? options.namespace,
     ...(extra.identity ? { identity: extra.identity } : {}),
   };
-  const dataConverter = dataConverterFor(options); // encryption on when keys are configured
   const pluginOptions = {
     ...(dataConverter ? { dataConverter } : {}),
     store,
