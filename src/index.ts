@@ -52,6 +52,8 @@ export type { EpochEngine } from '../activities/epoch-engine';
 /** Checkpoints: the `.ckpt` format, the verified store, retention, errors. */
 export { encodeCheckpoint, decodeCheckpoint, readCheckpointHeader } from './checkpoint/format';
 export { CheckpointStore } from './checkpoint/store';
+/** `tf.loadLayersModel('s3://…/epoch=…ckpt')` and `model.save('s3://…/model.ckpt')` through a store. */
+export { registerS3IOHandlers } from './checkpoint/tfjs-io';
 export { createStore, s3Connection } from './checkpoint/create-store';
 export { selectForDeletion, selectForKeeping } from './checkpoint/retention';
 export * from './checkpoint/errors';
@@ -67,10 +69,18 @@ export * from './training';
 export type { TrainingState, CheckpointMeta, NamedTensor, TrainingCursor } from './state';
 export type { TrainingResult, Progress, RunRecord } from './contract';
 export type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryEvent } from './contract';
-export { SEARCH_ATTRIBUTES } from './contract';
+export { SEARCH_ATTRIBUTES, TRAIN_MODEL } from './contract';
+export type { TrainingActivities } from './contract';
 
 /** Sweeps: grid, random, ASHA and PBT searches whose trials are training runs (README "Sweeps"). */
 export { startSweep, validateSweepInput, sweepProgress, defaultSweepId } from './sweep/client';
 export type { SweepHandle, StartSweepOptions } from './sweep/client';
 export { sweepProgressQuery, SWEEP_ID, TRIAL_RUNG, SWEEP_METRIC } from './contract/sweep';
-export type { SweepInput, SweepResult, SweepProgress, SweepSpace, SweepSearch, TrialRecord } from './contract/sweep';
+export type {
+  SweepInput,
+  SweepResult,
+  SweepProgress,
+  SweepSpace,
+  SweepSearch,
+  TrialRecord,
+} from './contract/sweep';

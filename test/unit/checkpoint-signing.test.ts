@@ -212,10 +212,10 @@ describe('signed model checkpoints (tf.io handlers)', () => {
       weightSpecs: [{ name: 'dense/kernel', shape: [2], dtype: 'float32' as const }],
       weightData: new Float32Array([1.5, -2]).buffer,
     };
-    await createS3IOHandler(store, url).save(artifacts);
+    await createS3IOHandler(store, url).save!(artifacts);
     const body = objects.objects.get('models/epoch=0000-step=0000000.ckpt')?.body ?? Buffer.alloc(0);
     assert.match(readCheckpointHeader(body).metadata[PAYLOAD_SIGNATURE_KEY] ?? '', /^hmac-sha256:k-2026:/);
-    const loaded = await createS3IOHandler(store, url).load();
+    const loaded = await createS3IOHandler(store, url).load!();
     assert.deepEqual([...new Float32Array(loaded.weightData as ArrayBuffer)], [1.5, -2]);
     // A forgery: other weights, encoded by our own encoder (correct payload hash), the old signature.
     const evil = encodeModelArtifacts({ ...artifacts, weightData: new Float32Array([9, 9]).buffer });
@@ -225,7 +225,7 @@ describe('signed model checkpoints (tf.io handlers)', () => {
       lastModified: new Date(),
       metadata: {},
     });
-    await assert.rejects(createS3IOHandler(store, url).load(), CheckpointSignatureError);
+    await assert.rejects(createS3IOHandler(store, url).load!(), CheckpointSignatureError);
     await new CheckpointStore(objects).loadBytes(url); // the threat: without a key it loads
   });
 });

@@ -14,6 +14,7 @@ test('src/index.ts exports the documented entry points', () => {
     'createProcessEngine',
     'workerRoute',
     'CheckpointStore',
+    'registerS3IOHandlers',
     'createStore',
     'encodeCheckpoint',
     'decodeCheckpoint',
@@ -27,4 +28,10 @@ test('src/index.ts exports the documented entry points', () => {
     assert.ok(name in api, `${name} is exported`);
   }
   assert.ok(api.listTasks().includes('mnist-mlp'));
+});
+
+test('the training workflow implements its contract signature', async () => {
+  const { trainModel } = await import('../../workflows');
+  const typed: api.TrainModel = trainModel; // a compile-time check: tsc fails when they drift
+  assert.equal(typed.name, api.TRAIN_MODEL);
 });
