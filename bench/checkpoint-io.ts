@@ -5,6 +5,7 @@
  *
  *   DFIT_S3_ENDPOINT=http://127.0.0.1:9000 npx tsx bench/checkpoint-io.ts [sizeMb …]
  */
+import { s3Connection } from '../src/checkpoint/create-store';
 import { encodeCheckpoint } from '../src/checkpoint/format';
 import { CheckpointStore } from '../src/checkpoint/store';
 import { resolveOptions } from '../src/config/options';
@@ -84,13 +85,7 @@ async function benchOneSize(options: CheckpointIoBenchOptions, sizeMb: number): 
 
 async function main(): Promise<void> {
   const o = resolveOptions(process.env);
-  const connection = {
-    endpoint: o.s3Endpoint,
-    accessKey: o.s3AccessKey,
-    secretKey: o.s3SecretKey,
-    region: o.s3Region,
-    bucket: o.bucket,
-  };
+  const connection = s3Connection(o); // env keys, DFIT_S3_CREDENTIALS_FILE or the local stack's worker user
   const objects = createMinioObjectClient(connection);
   if (!(await objects.bucketExists())) await objects.makeBucket();
   const sizesMb = process.argv.slice(2).map(Number);
