@@ -42,6 +42,10 @@ export type { EncryptionKey, EncryptionKeySource } from './security/keys';
 /** The codec server the Temporal Web UI decodes payloads through (`durable-fit codec-server`). */
 export { startCodecServer } from './security/codec-server';
 export type { CodecServerOptions, RunningCodecServer } from './security/codec-server';
+/** Prometheus metrics: `createMeterRecorder(Runtime.instance().metricMeter)` into the plugin's `metrics` (README: Metrics). */
+export { createMeterRecorder, HISTOGRAM_BUCKETS } from './metrics/meter-recorder';
+export { installRuntimeWithMetrics } from './metrics/prometheus';
+export type { MetricsRecorder } from './metrics/recorder';
 /** Routing of a run's epochs to workers of one backend fingerprint (README: Routing). */
 export { backendFingerprint, backendQueue, workerRoute, chooseRoute } from './training/routing';
 /** The training engine for your own worker: trainer child processes, one per slot. */
