@@ -23,6 +23,14 @@ export interface TrialJob {
 }
 
 const HISTORY_LIMIT = 500;
+/** Decisions kept in the state (it travels through continue-as-new, whose payload is limited). */
+const DECISION_LIMIT = 200;
+
+function note(state: SweepState, decision: string): void {
+  state.decisions.push(decision);
+  if (state.decisions.length > DECISION_LIMIT)
+    state.decisions.splice(0, state.decisions.length - DECISION_LIMIT);
+}
 
 export function initialState(input: SweepInput): SweepState {
   const trials = planTrials(input).map((hparams, i): TrialRecord => ({
@@ -138,7 +146,7 @@ export function applyFailure(state: SweepState, job: TrialJob, message: string):
   trial.state = 'failed';
   trial.error = message;
   state.runsDone++;
-  state.decisions.push(`${job.trial} failed in ${job.workflowId}: ${message}`);
+  note(state, `${job.trial} failed in ${job.workflowId}: ${message}`);
 }
 
 /** The decisions after a phase: ASHA promotes and stops, PBT forks; then the next phase. */
@@ -150,7 +158,8 @@ export function decide(input: SweepInput, state: SweepState): void {
     const promoted = new Set(promote(ran, factor, input.mode).map((t) => t.id));
     for (const t of ran) t.state = promoted.has(t.id) ? 'promoted' : 'stopped';
     for (const t of ran) t.rung = state.phase;
-    state.decisions.push(
+    note(
+      state,
       `rung ${state.phase} (${ashaRungs(input)[state.phase]} epochs): promoted ${[...promoted].join(', ') || 'none'}; ` +
         `stopped ${
           ran
@@ -185,7 +194,8 @@ function exploitGeneration(input: SweepInput, state: SweepState, members: TrialR
       ...(target.metric !== undefined ? { metric: target.metric } : {}),
       ...(source.metric !== undefined ? { fromMetric: source.metric } : {}),
     });
-    state.decisions.push(
+    note(
+      state,
       `generation ${state.phase}: ${target.id} forks ${source.id} (${ckpt.url}) with ${JSON.stringify(fork.hparams)}`,
     );
     target.hparams = fork.hparams;
