@@ -7,13 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createStore, s3Connection } from '../../src/checkpoint/create-store';
+import { connectClient, startTraining } from '../../src/client';
 import { resolveOptions } from '../../src/config/options';
 import type { DurableFitOptions } from '../../src/config/options';
 import { freePorts } from '../../src/stack/ports';
 import { stackDown, stackUp } from '../../src/stack/stack';
 import type { StackStatus } from '../../src/stack/stack';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
+import { createWorker } from '../../src/worker/create-worker';
 import { normalisedTensors, sampleState } from '../helpers/checkpoint-fixtures';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-tls-minio-'));
@@ -96,4 +99,28 @@ test('without the CA the same store is refused: the certificate is not trusted',
     endpoint: untrusted.endpoint.replace('https', 'http'),
   });
   await assert.rejects(plain.stat('tls-run/any.txt'), 'plain HTTP gets no S3 answer from a TLS-only MinIO');
+});
+
+test('a worker with no S3 setting trains a run on the TLS stack as its own MinIO user', async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const env = { ...envWithoutS3(), DFIT_STATE_DIR: stateDir, TEMPORAL_ADDRESS: options.temporalAddress };
+  const taskQueue = `tls-minio-${process.pid}`;
+  const workerOptions = { ...options, taskQueue, backend: 'cpu' };
+  const worker = await createWorker(workerOptions, env);
+  const running = worker.run();
+  const client = await connectClient(workerOptions, env);
+  try {
+    const spec = { task: 'synthetic', epochs: 2, seed: 9, batchSize: 16, hparams: { samples: 64 } };
+    const handle = await startTraining(client, spec, { workflowId: `tls-run-${Date.now()}`, taskQueue });
+    const result = await handle.result();
+    assert.equal(result.epochs.length, 2);
+    const reader = createStore(options, options.bucket, 'reader');
+    const loaded = await reader.load(result.finalCheckpoint.url);
+    assert.equal(loaded.meta.weightsSha256, result.weightsSha256, 'the checkpoint is on the TLS MinIO');
+  } finally {
+    await client.connection.close();
+    worker.shutdown();
+    await running;
+    await worker.connection.close();
+  }
 });
