@@ -8,7 +8,7 @@ import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@tem
 import type { DurableFitOptions, Env } from './config/options';
 import { DEFAULTS } from './config/options';
 import { temporalConnectConfig } from './config/temporal';
-import { dataConverterFor } from './security/codec-data-converter';
+import { processDataConverter } from './security/codec-data-converter';
 import { parseSpec } from './spec';
 import type { TrainingSpec, TrainingSpecInput } from './spec';
 import { assertCkptUrl } from './checkpoint/keys';
@@ -41,12 +41,12 @@ export type { TrainingSpecInput } from './spec';
  */
 export async function connectClient(options: DurableFitOptions, env: Env): Promise<Client> {
   const config = temporalConnectConfig(options, env);
-  const dataConverter = dataConverterFor(options); // read keys before connecting: a bad file fails fast
+  const dataConverter = processDataConverter(options); // read keys before connecting: a bad file fails fast
   const connection = await Connection.connect(config.connectionOptions);
   return new Client({
     connection,
     namespace: config.namespace ?? options.namespace,
-    ...(dataConverter ? { dataConverter } : {}),
+    dataConverter,
   });
 }
 

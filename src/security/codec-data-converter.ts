@@ -4,7 +4,7 @@
  * Undefined when no keys are configured (the local stack's default: payloads in clear text).
  */
 import type { DataConverter } from '@temporalio/common';
-import { AesGcmPayloadCodec } from './codec';
+import { AesGcmPayloadCodec, MissingKeysCodec } from './codec';
 import type { EncryptionKey, EncryptionKeySource } from './keys';
 import { loadEncryptionKeys } from './keys';
 
@@ -30,4 +30,14 @@ export function dataConverterFor(options: {
   };
   const keys = loadEncryptionKeys(source);
   return keys ? encryptionDataConverter(keys) : undefined;
+}
+
+/**
+ * What durable-fit's own worker and client use: the encrypting converter with keys; without them,
+ * clear payloads and a clear error (which setting is missing) for an encrypted one, instead of the
+ * SDK's "Unknown encoding". Hosts with codecs of their own use `dataConverterFor`, which adds nothing
+ * when encryption is off.
+ */
+export function processDataConverter(options: Parameters<typeof dataConverterFor>[0]): DataConverter {
+  return dataConverterFor(options) ?? { payloadCodecs: [new MissingKeysCodec()] };
 }

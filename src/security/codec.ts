@@ -47,6 +47,35 @@ export class PayloadDecryptionError extends Error {
   }
 }
 
+/** An encrypted payload met by a process that has no encryption keys configured. */
+export class EncryptionKeysMissingError extends Error {
+  constructor(readonly keyId: string) {
+    super(
+      `this run's payloads are encrypted (key "${keyId}") and no encryption keys are configured here: ` +
+        'set DFIT_ENCRYPTION_KEYS_FILE (or DFIT_ENCRYPTION_KEYS) to the keys the workers use',
+    );
+  }
+}
+
+/** For processes without keys: payloads stay clear, and an encrypted one fails saying what to set. */
+export class MissingKeysCodec implements PayloadCodec {
+  // async: a bad payload must reject the promise, not throw before it exists
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    for (const payload of payloads) {
+      const encoding = payload.metadata?.encoding;
+      if (encoding && decoder.decode(encoding) === ENCRYPTED_ENCODING) {
+        const rawId = payload.metadata?.[KEY_ID_METADATA];
+        throw new EncryptionKeysMissingError(rawId ? decoder.decode(rawId) : '(none)');
+      }
+    }
+    return payloads;
+  }
+}
+
 /** Encrypts with `keys[0]`, decrypts with whichever key a payload names; plain payloads pass through. */
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly keys: ReadonlyMap<string, Buffer>;

@@ -16,7 +16,7 @@ import { NO_METRICS } from '../metrics/recorder';
 import type { MetricsRecorder } from '../metrics/recorder';
 import { temporalConnectConfig } from '../config/temporal';
 import type { BackendRequest } from '../training/backend';
-import { dataConverterFor } from '../security/codec-data-converter';
+import { processDataConverter } from '../security/codec-data-converter';
 import { DurableTrainingPlugin } from './plugin';
 import { workerRoute } from '../training/routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
@@ -65,7 +65,7 @@ export async function createWorker(
 ): Promise<DurableFitWorker> {
   // First, so a worker without S3 credentials or with a bad keys file stops before it connects or starts a trainer.
   const store = createStore(options);
-  const dataConverter = dataConverterFor(options); // payload encryption on when keys are configured
+  const dataConverter = processDataConverter(options); // encryption on when keys are configured
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
@@ -91,7 +91,7 @@ export async function createWorker(
     ...(extra.identity ? { identity: extra.identity } : {}),
   };
   const pluginOptions = {
-    ...(dataConverter ? { dataConverter } : {}),
+    dataConverter,
     store,
     engine,
     maxConcurrentTrainings: slots,

@@ -173,6 +173,13 @@ function describeRealRun(): void {
       'a client without the codec cannot read it',
     );
 
+    const withKeys = await cliStatus(workflowId, { DFIT_ENCRYPTION_KEYS: inline(keys) });
+    assert.equal(withKeys.code, 0, withKeys.stderr);
+    assert.ok(withKeys.stdout.includes(result.weightsSha256), 'durable-fit status reads it with the keys');
+    const withoutKeys = await cliStatus(workflowId, {});
+    assert.equal(withoutKeys.code, 1);
+    assert.match(withoutKeys.stderr, /payloads are encrypted \(key "k2"\).*set DFIT_ENCRYPTION_KEYS_FILE/);
+
     const show = shownPayloads(await temporalShow(workflowId));
     assert.ok(!show.includes(result.weightsSha256), 'temporal workflow show: ciphertext only');
     const server = await startCodecServer({ codec: new AesGcmPayloadCodec(keys), port: 0, authToken: 'tok' });
@@ -214,6 +221,19 @@ function describeRealRun(): void {
     assert.ok(raw.includes('Encoded failure'), 'failures carry the placeholder message');
     assert.ok(!raw.includes('no-such-task-7f3a') && !decodedText(history).includes('no-such-task-7f3a'));
   });
+
+  async function cliStatus(workflowId: string, env: NodeJS.ProcessEnv) {
+    const args = ['bin/durable-fit.cjs', 'status', workflowId, '--json'];
+    const options = { env: { ...testEnv(), DFIT_ENCRYPTION_KEYS: '', ...env }, timeout: 120_000 };
+    return run(process.execPath, args, options).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: err.code ?? 1,
+        stdout: err.stdout ?? '',
+        stderr: err.stderr ?? '',
+      }),
+    );
+  }
 
   async function temporalShow(workflowId: string, extra: string[] = []): Promise<string> {
     const { temporalBin, temporalAddress, namespace } = testStack();
