@@ -46,6 +46,7 @@ export function createStore(
   // Signing keys come from the options (env or file), never from a workflow's input.
   return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket, role)), {
     signing: signingFromOptions(options),
+    maxCheckpointBytes: options.maxCheckpointBytes,
   });
 }
 

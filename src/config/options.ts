@@ -7,6 +7,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseDurationMs } from './duration';
+import {
+  DEFAULT_MAX_CHECKPOINT_BYTES,
+  MAX_CHECKPOINT_BYTES_ENV,
+  parseByteSize,
+} from '../checkpoint/size-limit';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {
@@ -79,6 +84,12 @@ export interface DurableFitOptions {
    */
   trainerHangTimeoutMs: number;
   /**
+   * Largest checkpoint a worker or the CLI downloads; a larger `resumeFrom` (or any other checkpoint)
+   * is refused before download. Env `DFIT_MAX_CHECKPOINT_BYTES`: bytes, or e.g. `500MB`, `4GiB`.
+   * @default 2147483648 (2 GiB)
+   */
+  maxCheckpointBytes: number;
+  /**
    * Port of the worker's Prometheus endpoint (`/metrics`: the Temporal SDK's `temporal_*` series and
    * durable-fit's `dfit_*` ones). Env `DFIT_METRICS_PORT`. @default undefined (no endpoint, nothing recorded)
    */
@@ -123,6 +134,7 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
   trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
+  maxCheckpointBytes: MAX_CHECKPOINT_BYTES_ENV,
   metricsPort: 'DFIT_METRICS_PORT',
   metricsHost: 'DFIT_METRICS_HOST',
   encryptionKeysFile: 'DFIT_ENCRYPTION_KEYS_FILE',
@@ -145,6 +157,7 @@ export const DEFAULTS = {
   s3SecretKey: 'durable-fit-dev-secret',
   backend: 'auto',
   trainerHangTimeoutMs: 60_000,
+  maxCheckpointBytes: DEFAULT_MAX_CHECKPOINT_BYTES,
   metricsHost: '127.0.0.1',
 } as const;
 
@@ -188,6 +201,7 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => path.resolve(file)),
     trainerHangTimeoutMs:
       parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
+    maxCheckpointBytes: parseBytes(pick('maxCheckpointBytes')) ?? DEFAULTS.maxCheckpointBytes,
     ...(metricsPort === undefined ? {} : { metricsPort }),
     metricsHost: pick('metricsHost') ?? DEFAULTS.metricsHost,
     ...encryptionOptions(pick('encryptionKeysFile'), pick('encryptionKeys')),
@@ -269,6 +283,16 @@ function encryptionOptions(file: string | undefined, inline: string | undefined)
     ...(file ? { encryptionKeysFile: path.resolve(file) } : {}),
     ...(inline ? { encryptionKeys: inline } : {}),
   };
+}
+
+function parseBytes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseByteSize(value);
+  if (bytes === undefined)
+    throw new Error(
+      `${MAX_CHECKPOINT_BYTES_ENV}="${value}" is not a size: use bytes or e.g. "500MB", "4GiB"`,
+    );
+  return bytes;
 }
 
 function definedOnly<T extends object>(value: Partial<T>): Partial<T> {
