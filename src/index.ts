@@ -34,6 +34,7 @@ export {
   AesGcmPayloadCodec,
   UnknownEncryptionKeyError,
   PayloadDecryptionError,
+  EncryptionKeysMissingError,
   ENCRYPTED_ENCODING,
   KEY_ID_METADATA,
 } from './security/codec';
