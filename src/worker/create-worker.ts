@@ -8,7 +8,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
-import { createStore } from '../checkpoint/create-store';
+import { createStore, s3Connection } from '../checkpoint/create-store';
 import type { BackendInfo } from '../state';
 import { secretValues } from '../config/options';
 import type { DurableFitOptions, Env } from '../config/options';
@@ -78,8 +78,9 @@ export async function createWorker(
       taskModules: options.taskModules,
       slots,
       hangTimeoutMs: options.trainerHangTimeoutMs,
-      // The trainer children get no credential, and what they print is masked (src/training/redact.ts).
-      secrets: secretFragments(secretValues(options)),
+      // The trainer children get no credential, and what they print is masked (src/training/redact.ts):
+      // the configured secrets, and the S3 secret in use (it may come from a credentials file).
+      secrets: secretFragments([...secretValues(options), s3Connection(options).secretKey]),
       metrics,
     });
   // Start a trainer (and load its backend) now, not in the first recovery; routing needs its versions.
