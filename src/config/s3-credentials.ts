@@ -4,6 +4,7 @@
  * (`DFIT_S3_CREDENTIALS_FILE`), or the file `durable-fit stack up` wrote for this role in its state
  * folder. There is no built-in key: a worker without credentials stops at start-up and says why.
  */
+import type { FailureKind } from '../failure-kind';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DurableFitOptions } from './options';
@@ -28,6 +29,7 @@ export interface ResolvedS3Credentials extends S3CredentialsFile {
 
 /** No credentials anywhere: names every way to give them. */
 export class S3CredentialsMissingError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly role: S3Role,
     readonly stackFile: string,
@@ -43,6 +45,7 @@ export class S3CredentialsMissingError extends Error {
 
 /** A credentials file that exists but cannot be used. */
 export class S3CredentialsFileError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly file: string,
     reason: string,

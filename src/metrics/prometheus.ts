@@ -4,6 +4,7 @@
  * SDK's `temporal_*` series and our `dfit_*` series from one endpoint. `Runtime.install` may run
  * once per process, before any connection or worker exists: entry points call this first.
  */
+import type { FailureKind } from '../failure-kind';
 import { Runtime } from '@temporalio/worker';
 import type { RuntimeOptions } from '@temporalio/worker';
 import { HISTOGRAM_BUCKETS, createMeterRecorder } from './meter-recorder';
@@ -19,6 +20,7 @@ export interface MetricsEndpointOptions {
 
 /** The endpoint could not be served (most often: the port is taken). */
 export class MetricsEndpointError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly address: string,
     cause: unknown,

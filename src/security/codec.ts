@@ -4,6 +4,7 @@
  * decrypt old histories while the current (first) key encrypts everything new. The whole original
  * payload (its metadata and data) is encrypted, so the history shows neither values nor encodings.
  */
+import type { FailureKind } from '../failure-kind';
 import crypto from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -21,6 +22,7 @@ const decoder = new TextDecoder();
 
 /** A payload encrypted with a key this process does not have. */
 export class UnknownEncryptionKeyError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly keyId: string,
     readonly knownKeyIds: readonly string[],
@@ -35,6 +37,7 @@ export class UnknownEncryptionKeyError extends Error {
 
 /** A payload that fails authentication: tampered, truncated, or encrypted with another key of that id. */
 export class PayloadDecryptionError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly keyId: string,
     options?: { cause?: unknown },
@@ -49,6 +52,7 @@ export class PayloadDecryptionError extends Error {
 
 /** An encrypted payload met by a process that has no encryption keys configured. */
 export class EncryptionKeysMissingError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(readonly keyId: string) {
     super(
       `this run's payloads are encrypted (key "${keyId}") and no encryption keys are configured here: ` +

@@ -4,6 +4,7 @@
  * input. The first key is the current one (it encrypts); every key decrypts, so histories written
  * before a rotation stay readable.
  */
+import type { FailureKind } from '../failure-kind';
 import fs from 'node:fs';
 
 /** One AES-256 key and the id written next to every payload it encrypted. */
@@ -22,6 +23,7 @@ export interface EncryptionKeySource {
 
 /** A key set that cannot be used; the message says which entry and how to fix it. */
 export class EncryptionKeyError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     message: string,
     readonly source: string,

@@ -4,6 +4,7 @@
  * minio-js has no admin API. Their keys are generated once and kept in `<stateDir>/credentials/`
  * (0600 files in a 0700 folder), where workers and the CLI find them (src/config/s3-credentials.ts).
  */
+import type { FailureKind } from '../failure-kind';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -105,6 +106,7 @@ export async function ensureStackUsers(
 
 /** A failed `mc` call, with its output (which never holds the root password: it travels in the env). */
 export class MinioAdminError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   constructor(
     readonly args: string[],
     readonly output: string,

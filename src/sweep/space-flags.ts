@@ -2,9 +2,11 @@
  * `--space name=…` flags → a sweep space: `hidden=64,128,256` (choices), `dropout=0.1..0.5` (a
  * range), `learningRate=log:1e-4..1e-2` (a log range), `units=int:8..64` (an integer range).
  */
+import type { FailureKind } from '../failure-kind';
 import type { SweepParam, SweepSpace } from '../contract/sweep';
 
 export class InvalidSpaceError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'InvalidSpaceError';
 }
 
