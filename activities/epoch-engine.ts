@@ -15,10 +15,11 @@ export interface EpochRequest {
   /** The epoch to train; the job ends at its end. */
   epoch: number;
   /**
-   * The checkpoint to start from (absent for a fresh start): its verified bytes, or no bytes when
-   * `isWarm(sha256)` said the engine holds it already.
+   * The checkpoint to start from (absent for a fresh start). `bytes`: verified already. Without them
+   * (`isWarm(sha256)` said the engine holds it) the engine adopts its warm session, or, if that is
+   * gone or belongs to another run, calls `load` for the verified bytes.
    */
-  from?: { bytes?: Buffer; sha256: string };
+  from?: { sha256: string; url: string; bytes?: Buffer; load?(): Promise<Buffer> };
   /** A fork's first epoch: verified `.ckpt` bytes whose model weights (only) start the run. */
   initWeights?: Buffer;
   /** Allow a checkpoint from another backend (recorded in the state). */
@@ -45,11 +46,16 @@ export interface EpochJob {
   /** Settles when the epoch ends or the job stops; rejects when the engine fails or crashes. */
   readonly done: Promise<EpochOutcome>;
   /**
-   * The state this job ended with is exactly the checkpoint with this SHA-256 (it was just saved),
-   * so a next epoch from that checkpoint may skip loading it. Per job: with several trainer slots,
-   * only the job knows which slot holds that state.
+   * The state this job ended with is exactly this checkpoint (it was just saved), so a next epoch
+   * from that checkpoint may continue the engine's warm session instead of loading it. Per job:
+   * with several trainer slots, only the job knows which slot holds that session.
    */
-  markWarm(sha256: string): void;
+  markWarm(saved: { sha256: string; url: string }): void;
+  /**
+   * How this job began: it adopted the engine's warm continuation (batches already trained), or
+   * restored a checkpoint, or started fresh. @default 'restored' or 'fresh'
+   */
+  readonly began?: 'adopted' | 'restored' | 'fresh';
 }
 
 export interface EpochEngine {
@@ -59,7 +65,7 @@ export interface EpochEngine {
   backendInfo(): Promise<BackendInfo>;
   /** Starts an epoch on a free trainer; throws `TrainerBusyError` when none is free. */
   start(request: EpochRequest): Promise<EpochJob>;
-  /** True when the engine holds exactly the checkpoint with this SHA-256 (see `EpochJob.markWarm`). */
+  /** True when the engine holds a warm session saved as this checkpoint (see `EpochJob.markWarm`). */
   isWarm(sha256: string): boolean;
   /** Frees the engine (stops a trainer process). */
   close(): Promise<void>;

@@ -97,7 +97,12 @@ async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context
       epochs: spec.epochs,
     },
     epoch,
-    from: start && { bytes: start.bytes, sha256: start.ref.sha256 },
+    from: start && {
+      sha256: start.ref.sha256,
+      url: start.ref.url,
+      ...(start.bytes ? { bytes: start.bytes } : {}),
+      load: start.load,
+    },
     allowBackendChange: spec.recovery.allowBackendChange,
     ...(initWeights ? { initWeights } : {}),
     specExtras: { training: spec },
@@ -134,7 +139,7 @@ async function finishEpoch(
     await saver.idle();
     if (outcome.stopped) throw await interrupt.toFailure(outcome.state);
     const ckpt = await saver.save(outcome.state);
-    job.markWarm(ckpt.sha256);
+    job.markWarm(ckpt);
     state.details = { ...state.details, batch: state.details.batches };
     state.meter.heartbeat();
     ctx.heartbeat({ ...state.details, ckpt, ...(deps.route ? { route: deps.route } : {}) });
@@ -188,16 +193,17 @@ async function abortLeftoverUploads(
 
 /**
  * The starting checkpoint. Its bytes are downloaded and verified (size and SHA-256) before the
- * engine sees them, unless the engine holds exactly that checkpoint already (it wrote it).
+ * engine sees them, unless the engine holds a warm session saved as exactly that checkpoint (it
+ * wrote it): then the engine continues it, or loads the bytes through `load` if it cannot.
  */
 async function startFrom(deps: ActivityDeps, input: TrainEpochInput) {
   const ref = input.ckpt;
   if (!input.ckptPath || !ref) return undefined;
   if (ref.url !== input.ckptPath)
     throw new Error(`ckptPath ${input.ckptPath} does not match ckpt ${ref.url}`);
-  if (deps.engine.isWarm(ref.sha256)) return { ref };
-  const bytes = await deps.store.loadBytes(ref.url, { sha256: ref.sha256, bytes: ref.bytes });
-  return { ref, bytes };
+  const load = () => deps.store.loadBytes(ref.url, { sha256: ref.sha256, bytes: ref.bytes });
+  if (deps.engine.isWarm(ref.sha256)) return { ref, load };
+  return { ref, bytes: await load(), load };
 }
 
 function isSaveDue(

@@ -2,15 +2,18 @@
  * The production `EpochEngine`: training runs in trainer child processes, so CPU-bound tfjs never
  * blocks the worker's event loop (heartbeats keep flowing) and an engine crash is reported, not
  * silent. One trainer per slot (`slots`, the worker's concurrency), so N epochs train at once.
- * Each process stays warm between epochs (backend loaded, datasets cached); the epoch-end state a
- * slot just produced is kept in memory, so the next epoch from that checkpoint skips the download
- * and decode (the workflow's SHA-256 must match the one this worker wrote).
+ * Each process stays warm between epochs (backend loaded, datasets cached), and keeps its session:
+ * once an epoch ends it trains the next one speculatively while the activity saves and the workflow
+ * decides; a next epoch from exactly the checkpoint just saved (same SHA-256 and URL, same run)
+ * adopts those batches, anything else discards them and restores from verified bytes
+ * (src/training/warm-session.ts).
  */
 import { decodeCheckpoint } from '../src/checkpoint/format';
 import type { TrainingState } from '../src/state';
 import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from './epoch-engine';
 import type { TrainerSlot, TrainerSlotsOptions } from './trainer-slots';
 import { TrainerSlots } from './trainer-slots';
+import { decideWarmStart } from '../src/training/warm-session';
 
 export type ProcessEngineOptions = TrainerSlotsOptions;
 
@@ -21,7 +24,7 @@ export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEn
       return (await slots.backend()).name;
     },
     backendInfo: () => slots.backend(),
-    isWarm: (sha256: string) => slots.warmState(sha256) !== undefined,
+    isWarm: (sha256: string) => slots.isWarm(sha256),
     async start(request: EpochRequest): Promise<EpochJob> {
       const slot = slots.acquire(request.from?.sha256);
       try {
@@ -37,29 +40,53 @@ export function createProcessEngine(options: ProcessEngineOptions = {}): EpochEn
 
 async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: EpochRequest): Promise<EpochJob> {
   const trainer = await slots.trainerOf(slot);
-  // The slot keeps its warm state until this job ends: another epoch that saw `isWarm` may still
-  // take it (states are parent-side copies, never changed by a run).
-  const from = startState(request, slots);
+  const untilEpoch = request.epoch + 1;
+  const held = slot.warm?.trainer === trainer ? slot.warm.key : undefined;
+  const adopt = decideWarmStart(held, {
+    config: request.config,
+    specExtras: request.specExtras,
+    allowBackendChange: request.allowBackendChange,
+    untilEpoch,
+    ...(request.from ? { from: { sha256: request.from.sha256, url: request.from.url } } : {}),
+    initWeights: request.initWeights !== undefined,
+  }).adopt;
+  slot.warm = undefined; // this run adopts the child's continuation or the child discards it
+  const from = adopt ? undefined : await startState(request);
   const run = trainer.run(
     {
       config: request.config,
+      ...(adopt && request.from
+        ? { continueFrom: { sha256: request.from.sha256, url: request.from.url } }
+        : {}),
       ...(from ? { from } : {}),
-      ...(request.initWeights && !from ? { initWeights: decodeCheckpoint(request.initWeights) } : {}),
-      untilEpoch: request.epoch + 1,
+      ...(request.initWeights && !request.from ? { initWeights: decodeCheckpoint(request.initWeights) } : {}),
+      untilEpoch,
       allowBackendChange: request.allowBackendChange,
       specExtras: request.specExtras,
       // One progress message per 50 ms, not per batch: IPC off the hot path; heartbeats are
       // throttled to a second anyway. The epoch's last batch is always reported.
       progressIntervalMs: 50,
+      speculate: true,
     },
     { onProgress: (p) => request.onProgress(p) },
   );
-  let endState: TrainingState | undefined;
   const done: Promise<EpochOutcome> = run.result
     .then(
       (outcome) => {
-        endState = outcome.state;
-        slot.warm = { state: outcome.state };
+        const { cursor } = outcome.state.meta;
+        // The child trains on from here (speculatively) unless the run stopped or ended.
+        if (!outcome.stopped && cursor.epoch < request.config.epochs) {
+          slot.warm = {
+            trainer,
+            runId: run.runId,
+            key: {
+              config: request.config,
+              specExtras: request.specExtras,
+              allowBackendChange: request.allowBackendChange,
+              untilEpoch: cursor.epoch + 1,
+            },
+          };
+        }
         const metrics = outcome.state.meta.metrics.find((m) => m.epoch === request.epoch);
         return { stopped: outcome.stopped, state: outcome.state, ...(outcome.stopped ? {} : { metrics }) };
       },
@@ -72,17 +99,23 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
     snapshot: () => run.snapshot(),
     stop: () => void run.stop().catch(() => undefined),
     done,
-    markWarm(sha256: string) {
-      // Only while the slot still holds this job's end state (another epoch may have taken it since).
-      if (endState && slot.warm?.state === endState) slot.warm.sha256 = sha256;
+    began: adopt ? 'adopted' : request.from ? 'restored' : 'fresh',
+    markWarm(saved) {
+      // Only while the slot still holds this run's continuation (another epoch may have taken it since).
+      const warm = slot.warm;
+      if (warm?.runId !== run.runId || warm.trainer !== trainer) return;
+      warm.key = { ...warm.key, saved: { sha256: saved.sha256, url: saved.url } };
+      trainer.keep(run.runId, saved);
     },
   };
 }
 
-function startState(request: EpochRequest, slots: TrainerSlots): TrainingState | undefined {
-  if (!request.from) return undefined;
-  if (request.from.bytes) return decodeCheckpoint(request.from.bytes);
-  const warm = slots.warmState(request.from.sha256);
-  if (warm) return warm;
-  throw new Error('checkpoint bytes are needed: this worker does not hold that checkpoint warm');
+/** The decoded starting state: the verified bytes given, or loaded (and verified) now. */
+async function startState(request: EpochRequest): Promise<TrainingState | undefined> {
+  const { from } = request;
+  if (!from) return undefined;
+  const bytes = from.bytes ?? (await from.load?.());
+  if (!bytes)
+    throw new Error(`checkpoint bytes of ${from.url} are needed: this worker holds no warm session for it`);
+  return decodeCheckpoint(bytes);
 }

@@ -1,16 +1,16 @@
 /**
  * The trainer slots of one worker process: one trainer child per slot (started on first use), each
- * with its own warm state. A slot runs one epoch at a time, so `worker --concurrency N` gets N
+ * with its own warm session (kept in the child; the slot only knows its key). A slot runs one epoch at a time, so `worker --concurrency N` gets N
  * slots and N epochs train at once, each in its own process (the data-parallel work places one
  * shard per slot).
  */
 import { readRssBytes, RSS_SAMPLE_MS } from '../src/metrics/trainer-rss';
 import type { MetricsRecorder } from '../src/metrics/recorder';
-import type { TrainingState } from '../src/state';
 import type { BackendInfo } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
 import { TrainerBusyError } from '../src/training/errors';
 import { TrainerProcess } from '../src/training/trainer-client';
+import type { WarmKey } from '../src/training/warm-session';
 
 export interface TrainerSlotsOptions {
   /** @default 'auto' */
@@ -33,10 +33,11 @@ export interface TrainerSlot {
   trainer?: Promise<TrainerProcess>;
   busy: boolean;
   /**
-   * The state this slot's last finished epoch ended with: exactly the checkpoint with `sha256`, once
-   * saved. Kept while the slot trains the next one, replaced when that one ends.
+   * What the slot's trainer holds warm: the session of its last finished run (`runId`), training
+   * the next epoch speculatively, keyed by the checkpoint it was saved as once saved. Cleared when
+   * the next run starts (it adopts or discards it); the child itself never holds more than one.
    */
-  warm?: { sha256?: string; state: TrainingState };
+  warm?: { trainer: TrainerProcess; runId: number; key: WarmKey };
   /** Monotonic use counter, to reuse the least recently used slot first. */
   usedAt: number;
 }
@@ -64,9 +65,9 @@ export class TrainerSlots {
     return (await this.trainerOf(slot)).backend;
   }
 
-  /** A warm state whose saved checkpoint has this SHA-256, in any slot. */
-  warmState(sha256: string): TrainingState | undefined {
-    return this.slots.find((s) => s.warm?.sha256 === sha256)?.warm?.state;
+  /** Whether some slot's trainer holds a warm session saved as the checkpoint with this SHA-256. */
+  isWarm(sha256: string): boolean {
+    return this.slots.some((s) => isWarmFor(s, sha256));
   }
 
   /**
@@ -77,7 +78,7 @@ export class TrainerSlots {
   acquire(sha256?: string): TrainerSlot {
     const free = this.slots.filter((s) => !s.busy);
     const slot =
-      free.find((s) => sha256 !== undefined && s.warm?.sha256 === sha256) ??
+      free.find((s) => sha256 !== undefined && isWarmFor(s, sha256)) ??
       free.find((s) => !s.warm) ??
       free.sort((a, b) => a.usedAt - b.usedAt)[0];
     if (!slot) {
@@ -138,4 +139,8 @@ export class TrainerSlots {
       this.sampling = false;
     }
   }
+}
+
+function isWarmFor(slot: TrainerSlot, sha256: string): boolean {
+  return slot.warm !== undefined && slot.warm.key.saved?.sha256 === sha256;
 }

@@ -23,7 +23,7 @@ export interface BoundaryGapResult {
   /** Milliseconds from the last batch of an epoch to the first batch of the next, one per boundary. */
   gapsMs: number[];
   gap: Summary;
-  /** Median milliseconds between batches inside epochs (the gap includes one such batch). */
+  /** Median milliseconds per batch inside epochs (the gap includes one such batch). */
   batchMs: number;
   weightsSha256: string;
 }
@@ -43,7 +43,7 @@ export function tapProgress(engine: EpochEngine, marks: Mark[]): EpochEngine {
       engine.start({
         ...request,
         onProgress(p) {
-          marks.push({ epoch: p.epoch, batch: p.batch, batches: p.batches, at: p.at ?? Date.now() });
+          marks.push({ epoch: p.epoch, batch: p.batch, batches: p.batches, at: p.trainedAt ?? Date.now() });
           request.onProgress(p);
         },
       }),
@@ -58,7 +58,8 @@ export function boundaryGaps(marks: readonly Mark[]): { gapsMs: number[]; batchM
     const [prev, cur] = [marks[i - 1] as Mark, marks[i] as Mark];
     if (cur.epoch === prev.epoch + 1 && cur.batch === 0 && prev.batch === prev.batches - 1)
       gapsMs.push(cur.at - prev.at);
-    else if (cur.epoch === prev.epoch && cur.batch === prev.batch + 1) steps.push(cur.at - prev.at);
+    else if (cur.epoch === prev.epoch && cur.batch > prev.batch)
+      steps.push((cur.at - prev.at) / (cur.batch - prev.batch));
   }
   return { gapsMs, batchMs: summarize(steps).median };
 }

@@ -31,6 +31,15 @@ export interface RunRequest {
   specExtras?: SpecExtras;
   /** Least time between progress messages; 0 sends one per batch. @default 0 */
   progressIntervalMs?: number;
+  /**
+   * Adopt the child's warm continuation whose base state was saved as this checkpoint (instead of
+   * `from`); the child refuses with `WarmSessionLostError` when it does not hold it.
+   */
+  continueFrom?: { sha256: string; url: string };
+  /** After the end epoch, keep the session and train on speculatively (trainer-continuation.ts). @default false */
+  speculate?: boolean;
+  /** Send each finished epoch's full state (`RunHandlers.onEpochEnd`). @default false */
+  epochEnds?: boolean;
 }
 
 export type TrainerRequest =
@@ -44,6 +53,8 @@ export type TrainerRequest =
   | ({ type: 'run'; runId: number } & RunRequest)
   | { type: 'snapshot'; runId: number; requestId: number }
   | { type: 'stop'; runId: number }
+  /** The end state of run `runId` was saved as this checkpoint: its warm continuation is keyed by it. */
+  | { type: 'keep'; runId: number; sha256: string; url: string }
   | { type: 'shutdown' };
 
 /** An error as it crosses the process boundary, with its class's permanence (src/failure-kind.ts). */

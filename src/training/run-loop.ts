@@ -15,6 +15,11 @@ export interface BatchProgress {
   batches: number;
   step: number;
   loss: number;
+  /**
+   * When the batch finished training (epoch ms, the trainer's clock). A warm trainer's adopted
+   * continuation reports batches it trained before the run began (trainer-continuation.ts).
+   */
+  trainedAt?: number;
 }
 
 /** An epoch that just finished, with the state at its end (phase-1 capture: no hash yet). */
@@ -94,7 +99,14 @@ export async function runSession(
       ...result,
       step: session.cursor.step,
     };
-    options.onProgress?.({ epoch, batch, batches: batchesPerEpoch, step, loss: result.loss });
+    options.onProgress?.({
+      epoch,
+      batch,
+      batches: batchesPerEpoch,
+      step,
+      loss: result.loss,
+      trainedAt: Date.now(),
+    });
     if (result.epochEnd) {
       lastEpochState = capture();
       options.onEpochEnd?.({ epoch, metrics: result.epochEnd, state: lastEpochState });

@@ -169,8 +169,23 @@ export class TrainerProcess {
     );
     this.watchdog?.touch();
     this.current = run;
-    this.send({ type: 'run', runId, ...request, ...(from ? { from } : {}) });
+    const epochEnds = handlers.onEpochEnd !== undefined; // full states only where someone reads them
+    this.send({
+      type: 'run',
+      runId,
+      ...request,
+      ...(from ? { from } : {}),
+      ...(epochEnds ? { epochEnds } : {}),
+    });
     return run;
+  }
+
+  /**
+   * Tells the child that the end state of run `runId` was saved as this checkpoint, so a later run
+   * with `continueFrom` that checkpoint may adopt its warm continuation (see `RunRequest.speculate`).
+   */
+  keep(runId: number, saved: { sha256: string; url: string }): void {
+    this.send({ type: 'keep', runId, ...saved });
   }
 
   /** Asks the child to exit after its current batch boundary; kills it if it does not in time. */

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { backendFingerprint, backendQueue, chooseRoute, workerRoute } from '../../src/training/routing';
 import { TrainerSlots } from '../../activities/trainer-slots';
 import { TrainerBusyError } from '../../src/training/errors';
-import type { TrainingState } from '../../src/state';
+import type { TrainerProcess } from '../../src/training/trainer-client';
 
 const wasm = { name: 'wasm', versions: { 'tfjs-core': '4.22.0', 'tfjs-backend-wasm': '4.22.0' } };
 const cpu = { name: 'cpu', versions: { 'tfjs-core': '4.22.0', 'tfjs-backend-cpu': '4.22.0' } };
@@ -49,19 +49,30 @@ test("a run goes to its resumed checkpoint's backend, else to the preparing work
 
 test('trainer slots: warm slot first, then an empty one, then the least recently used; busy when full', () => {
   const slots = new TrainerSlots({ slots: 3 });
-  const state = (n: number) => ({ n }) as unknown as TrainingState;
+  const warm = (sha256: string, runId: number) => ({
+    trainer: {} as TrainerProcess,
+    runId,
+    key: {
+      config: { task: 't', seed: 1, batchSize: 1, epochs: 2 },
+      specExtras: {},
+      allowBackendChange: false,
+      untilEpoch: 1,
+      saved: { sha256, url: `s3://b/${sha256}.ckpt` },
+    },
+  });
   const [a, b] = [slots.acquire(), slots.acquire()];
-  a.warm = { sha256: 'sha-a', state: state(1) };
-  b.warm = { sha256: 'sha-b', state: state(2) };
+  a.warm = warm('sha-a', 1);
+  b.warm = warm('sha-b', 2);
   slots.release(a);
   slots.release(b);
   assert.equal(slots.acquire('sha-b'), b, 'the slot warm for that checkpoint');
-  assert.equal(slots.warmState('sha-a'), a.warm.state, 'warm states are found in any slot');
+  assert.ok(slots.isWarm('sha-a'), 'warm sessions are found in any slot');
+  assert.ok(!slots.isWarm('sha-x'));
   const c = slots.acquire('sha-x');
   assert.equal(c, slots.slots[2], 'a slot holding nothing warm before evicting a warm one');
   assert.equal(slots.acquire(), a, 'then a warm one');
   assert.throws(() => slots.acquire(), TrainerBusyError, 'no free slot');
-  c.warm = { sha256: 'sha-c', state: state(3) };
+  c.warm = warm('sha-c', 3);
   slots.release(c);
   slots.release(b);
   assert.equal(slots.acquire('sha-x'), b, 'the least recently used of the warm ones');

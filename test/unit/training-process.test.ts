@@ -27,7 +27,14 @@ describe('TrainerProcess', () => {
     );
     const outcome = await run.result;
     assert.equal(progress.length, 18);
-    assert.deepEqual(progress[0], { epoch: 0, batch: 0, batches: 6, step: 1, loss: progress[0]!.loss });
+    assert.deepEqual(progress[0], {
+      epoch: 0,
+      batch: 0,
+      batches: 6,
+      step: 1,
+      loss: progress[0]!.loss,
+      trainedAt: progress[0]!.trainedAt,
+    });
     assert.equal(hashes.length, 3);
     assert.equal(outcome.stopped, false);
     assert.equal(outcome.state.meta.weightsSha256, hashes[2]);
