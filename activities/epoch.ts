@@ -13,6 +13,7 @@ import { NO_METRICS } from '../src/metrics/recorder';
 import type { ActivityDeps } from './deps';
 import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
+import { writeEpochLog } from './retention';
 import { watchInterruptions } from './epoch-interruptions';
 import { StartupCancelledError, startHeartbeats, untilCancelled } from './epoch-liveness';
 import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from '../src/contract';
@@ -143,8 +144,7 @@ async function finishEpoch(
     state.details = { ...state.details, batch: state.details.batches };
     state.meter.heartbeat();
     ctx.heartbeat({ ...state.details, ckpt, ...(deps.route ? { route: deps.route } : {}) });
-    state.meter.finished(Date.now() - started);
-    return {
+    const result: EpochResult = {
       epoch: input.epoch,
       step: ckpt.step,
       ckpt,
@@ -154,6 +154,13 @@ async function finishEpoch(
       durationMs: Date.now() - started,
       ...(deps.route ? { route: deps.route } : {}),
     };
+    // The run's per-epoch log entry, here rather than in a retention activity the workflow runs
+    // only when a retention policy is set. A failed write loses a log line, never the epoch.
+    await writeEpochLog(deps.store, input.spec.runName ?? input.workflowId, result).catch((err: unknown) =>
+      ctx.log.warn('epoch log entry not written', { epoch: input.epoch, error: String(err) }),
+    );
+    state.meter.finished(Date.now() - started);
+    return result;
   } finally {
     interrupt.dispose();
   }

@@ -1,7 +1,8 @@
 /**
- * After each epoch: writes the epoch's entry of the run's log (`<run>/log/epoch=000123.json`, the
- * full history the bounded workflow record no longer carries), then deletes the checkpoints the
- * retention policy no longer keeps.
+ * After an epoch: deletes the checkpoints the retention policy no longer keeps. The epoch's entry of
+ * the run's log (`<run>/log/epoch=000123.json`, the full history the bounded workflow record no
+ * longer carries) is written by the epoch activity itself; histories from before that still pass
+ * `epochLog` here and get it written (again, identically).
  */
 import type { CheckpointStore } from '../src/checkpoint/store';
 import { planRetention } from '../src/checkpoint/run-retention';
@@ -31,7 +32,12 @@ export async function applyRetention(
   return { deleted };
 }
 
-async function writeEpochLog(store: CheckpointStore, runName: string, result: EpochResult): Promise<void> {
+/** Writes (or rewrites, identically) the epoch's entry of the run's log. */
+export async function writeEpochLog(
+  store: CheckpointStore,
+  runName: string,
+  result: EpochResult,
+): Promise<void> {
   const { epoch, step, ckpt, metrics, weightsSha256, backend, durationMs } = result;
   await store.putRunJson(runName, epochLogName(epoch), {
     epoch,

@@ -29,6 +29,8 @@ import { publishProgress } from './visibility';
 const PATCH_STOP_IN_ANY_STATE = 'stop-while-paused-or-recovering';
 const PATCH_PAUSE_BEFORE_CONTINUE_AS_NEW = 'pause-before-continue-as-new';
 const PATCH_RETENTION_FAILURE_IS_A_WARNING = 'retention-failure-is-a-warning';
+/** No `applyRetention` without a retention policy; the epoch activity writes the epoch log itself. */
+const PATCH_RETENTION_ONLY_WITH_A_POLICY = 'retention-only-with-a-policy';
 
 const { prepareRun, applyRetention } = wf.proxyActivities<TrainingActivities>({
   startToCloseTimeout: '2 minutes',
@@ -102,8 +104,11 @@ async function waitWhilePaused(controls: ControlState, publish: (s: RunStatus) =
   publish('running');
 }
 
-/** Retention deletes and logs; a failure of it is a warning, not a reason to fail the training. */
+/** Retention deletes (and logs); a failure of it is a warning, not a reason to fail the training. */
 async function retain(record: RunRecord, input: RetentionInput): Promise<void> {
+  // Without a policy there is nothing to delete (the epoch activity wrote the log entry already).
+  const idle = !input.policy.keepLast && !input.policy.topK;
+  if (idle && wf.patched(PATCH_RETENTION_ONLY_WITH_A_POLICY)) return recordRetention(record, []);
   try {
     const { deleted } = await applyRetention(input);
     recordRetention(record, deleted);
