@@ -101,26 +101,30 @@ test('without the CA the same store is refused: the certificate is not trusted',
   await assert.rejects(plain.stat('tls-run/any.txt'), 'plain HTTP gets no S3 answer from a TLS-only MinIO');
 });
 
-test('a worker with no S3 setting trains a run on the TLS stack as its own MinIO user', async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = { ...envWithoutS3(), DFIT_STATE_DIR: stateDir, TEMPORAL_ADDRESS: options.temporalAddress };
-  const taskQueue = `tls-minio-${process.pid}`;
-  const workerOptions = { ...options, taskQueue, backend: 'cpu' };
-  const worker = await createWorker(workerOptions, env);
-  const running = worker.run();
-  const client = await connectClient(workerOptions, env);
-  try {
-    const spec = { task: 'synthetic', epochs: 2, seed: 9, batchSize: 16, hparams: { samples: 64 } };
-    const handle = await startTraining(client, spec, { workflowId: `tls-run-${Date.now()}`, taskQueue });
-    const result = await handle.result();
-    assert.equal(result.epochs.length, 2);
-    const reader = createStore(options, options.bucket, 'reader');
-    const loaded = await reader.load(result.finalCheckpoint.url);
-    assert.equal(loaded.meta.weightsSha256, result.weightsSha256, 'the checkpoint is on the TLS MinIO');
-  } finally {
-    await client.connection.close();
-    worker.shutdown();
-    await running;
-    await worker.connection.close();
-  }
-});
+test(
+  'a worker with no S3 setting trains a run on the TLS stack as its own MinIO user',
+  { timeout: 120_000 },
+  async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    const env = { ...envWithoutS3(), DFIT_STATE_DIR: stateDir, TEMPORAL_ADDRESS: options.temporalAddress };
+    const taskQueue = `tls-minio-${process.pid}`;
+    const workerOptions = { ...options, taskQueue, backend: 'cpu' };
+    const worker = await createWorker(workerOptions, env);
+    const running = worker.run();
+    const client = await connectClient(workerOptions, env);
+    try {
+      const spec = { task: 'synthetic', epochs: 2, seed: 9, batchSize: 16, hparams: { samples: 64 } };
+      const handle = await startTraining(client, spec, { workflowId: `tls-run-${Date.now()}`, taskQueue });
+      const result = await handle.result();
+      assert.equal(result.epochs.length, 2);
+      const reader = createStore(options, options.bucket, 'reader');
+      const loaded = await reader.load(result.finalCheckpoint.url);
+      assert.equal(loaded.meta.weightsSha256, result.weightsSha256, 'the checkpoint is on the TLS MinIO');
+    } finally {
+      await client.connection.close();
+      worker.shutdown();
+      await running;
+      await worker.connection.close();
+    }
+  },
+);

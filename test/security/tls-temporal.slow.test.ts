@@ -56,27 +56,31 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('a worker and a client with certificates train a run to the end through the mTLS proxy', async () => {
-  const taskQueue = `mtls-${process.pid}`;
-  const options = resolveOptions(tlsEnv, { taskQueue, backend: 'cpu' });
-  assert.equal(options.temporalAddress, proxy.address, 'nothing reaches the plain server directly');
-  const worker = await createWorker(options, tlsEnv);
-  const running = worker.run();
-  const client = await connectClient(options, tlsEnv);
-  try {
-    const spec = { task: 'synthetic', epochs: 2, seed: 5, batchSize: 16, hparams: { samples: 64 } };
-    const handle = await startTraining(client, spec, { workflowId: `mtls-${Date.now()}`, taskQueue });
-    const result = await handle.result();
-    assert.equal(result.epochs.length, 2);
-    assert.match(result.weightsSha256, /^[0-9a-f]{64}$/);
-    assert.ok(proxy.accepted() >= 2, `worker and client connected through TLS (${proxy.accepted()})`);
-  } finally {
-    await client.connection.close();
-    worker.shutdown();
-    await running;
-    await worker.connection.close();
-  }
-});
+test(
+  'a worker and a client with certificates train a run to the end through the mTLS proxy',
+  { timeout: 120_000 },
+  async () => {
+    const taskQueue = `mtls-${process.pid}`;
+    const options = resolveOptions(tlsEnv, { taskQueue, backend: 'cpu' });
+    assert.equal(options.temporalAddress, proxy.address, 'nothing reaches the plain server directly');
+    const worker = await createWorker(options, tlsEnv);
+    const running = worker.run();
+    const client = await connectClient(options, tlsEnv);
+    try {
+      const spec = { task: 'synthetic', epochs: 2, seed: 5, batchSize: 16, hparams: { samples: 64 } };
+      const handle = await startTraining(client, spec, { workflowId: `mtls-${Date.now()}`, taskQueue });
+      const result = await handle.result();
+      assert.equal(result.epochs.length, 2);
+      assert.match(result.weightsSha256, /^[0-9a-f]{64}$/);
+      assert.ok(proxy.accepted() >= 2, `worker and client connected through TLS (${proxy.accepted()})`);
+    } finally {
+      await client.connection.close();
+      worker.shutdown();
+      await running;
+      await worker.connection.close();
+    }
+  },
+);
 
 test('a client without a certificate, with a foreign one, or without TLS is refused', async () => {
   const address = proxy.address;
