@@ -39,7 +39,7 @@ export function stackCommand(): Command {
     });
   withConnectionFlags(stack.command('build'))
     .description(
-      'build the pinned Temporal CLI and MinIO binaries, and native TensorFlow, into the tools cache (when absent)',
+      'build the pinned Temporal CLI, MinIO server and mc client, and native TensorFlow, into the tools cache (when absent)',
     )
     .action(async (flags: ConnectionFlags) => {
       try {
