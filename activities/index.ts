@@ -4,11 +4,13 @@
  * is what workflows proxy.
  */
 import type { ActivityDeps } from './deps';
+import { aggregateRound, initParallel } from './aggregate';
 import { atBoundary } from './boundary';
 import { trainEpoch } from './epoch';
 import { prepareRun } from './prepare-run';
 import { withRoute } from './route-run';
 import { applyRetention } from './retention';
+import { trainShard } from './shard';
 import type { TrainingActivities } from '../src/contract';
 
 /**
@@ -21,6 +23,9 @@ export function createActivities(deps: ActivityDeps): TrainingActivities {
     trainEpoch: atBoundary((input) => trainEpoch(deps, input)),
     resumeEpoch: atBoundary((input) => trainEpoch(deps, input)),
     applyRetention: atBoundary((input) => applyRetention(deps.store, input)),
+    initParallel: atBoundary((input) => initParallel(deps, input)),
+    trainShard: atBoundary((input) => trainShard(deps, input)),
+    aggregateRound: atBoundary((input) => aggregateRound(deps, input)),
   };
 }
 

@@ -79,6 +79,30 @@ const recoveryPolicy = z
   })
   .strict();
 
+/**
+ * Data-parallel rounds (README: Data-parallel training): K shards each train H steps on their own
+ * slice of the data from the round's global checkpoint, then one outer step merges them.
+ */
+const parallelPolicy = z
+  .object({
+    /** Shards K: trained at once, each on every K-th sample of the epoch's order. */
+    shards: intInRange(1, 256),
+    /** Steps H each shard trains between two merges (H = 1 with plain SGD: synchronous data parallelism). */
+    syncEverySteps: intInRange(1, 1_000_000),
+    outer: z
+      .object({
+        /** `average`: the merged weights are the shards' mean; `nesterov`: a momentum step on the mean delta. @default 'average' */
+        optimizer: z.enum(['average', 'nesterov']).default('average'),
+        /** Outer learning rate (nesterov). @default 0.7 */
+        lr: z.number().positive().max(100).default(0.7),
+        /** Outer momentum (nesterov). @default 0.9 */
+        momentum: z.number().min(0).max(0.999).default(0.9),
+      })
+      .strict()
+      .default({ optimizer: 'average', lr: 0.7, momentum: 0.9 }),
+  })
+  .strict();
+
 export const trainingSpecSchema = z
   .object({
     task: z.string().min(1).max(100),
@@ -100,6 +124,8 @@ export const trainingSpecSchema = z
       .object({ workflowId: z.string().max(1000).optional(), ckpt: z.string().max(MAX_URL_LENGTH) })
       .strict()
       .optional(),
+    /** Train in data-parallel rounds across workers (absent: one epoch activity at a time). */
+    parallel: parallelPolicy.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

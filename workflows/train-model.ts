@@ -22,6 +22,7 @@ import type { LoopStep } from './decide';
 import { nextStep } from './decide';
 import { setupControls } from './controls';
 import { loopGuard } from './loop-guard';
+import { trainInRounds } from './parallel';
 import { progressOf, resultOf, startingProgress } from './results';
 import { publishProgress } from './visibility';
 
@@ -53,6 +54,14 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
   const publish = (s: RunStatus) => publishProgress(record, (status = s));
   const guard = loopGuard();
   publish('running');
+  // Only specs with `parallel` (a field older runs cannot have) take this branch: old histories replay.
+  if (spec.parallel) {
+    return trainInRounds({ record, controls, workflowId, publish }, async () => {
+      await wf.condition(wf.allHandlersFinished);
+      record.controls = { ...controls };
+      return wf.continueAsNew<typeof trainModel>(input, record);
+    });
+  }
 
   for (;;) {
     guard(); // every pass must have waited for something: a busy loop would take down the worker

@@ -17,9 +17,17 @@ import type {
   TrainEpochInput,
 } from './activities';
 import type { RunRecord, TrainingResult } from './run-record';
+import type {
+  AggregateResult,
+  AggregateRoundInput,
+  InitParallelInput,
+  ShardResult,
+  TrainShardInput,
+} from './parallel';
 
 export * from './activities';
 export * from './failures';
+export * from './parallel';
 export * from './run-record';
 export * from './search-attributes';
 export * from './signals';
@@ -41,4 +49,10 @@ export interface TrainingActivities {
   resumeEpoch(input: ResumeEpochInput): Promise<EpochResult>;
   /** Deletes checkpoints the retention policy no longer keeps, and writes the epoch's log. */
   applyRetention(input: RetentionInput): Promise<{ deleted: string[] }>;
+  /** Data-parallel runs: writes the round-0 global checkpoint (the fresh model). */
+  initParallel(input: InitParallelInput): Promise<AggregateResult>;
+  /** Trains one shard for one round from the round's global `.ckpt` (or its own newest one). */
+  trainShard(input: TrainShardInput): Promise<ShardResult>;
+  /** Merges the round's shard results, in shard order, into the next global `.ckpt`. */
+  aggregateRound(input: AggregateRoundInput): Promise<AggregateResult>;
 }

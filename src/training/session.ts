@@ -9,6 +9,8 @@ import type { BackendInfo, EpochMetrics, TrainingCursor } from '../state';
 import { BackendUnsupportedError } from './errors';
 import { allLayers } from './model-weights';
 import { RunRng, epochOrder, layerSeed } from './rng';
+import type { ShardConfig } from './shard-order';
+import { shardBatchesPerEpoch, shardBatchRows, shardPosition, shardProblem } from './shard-order';
 import type { DatasetSplit, TaskDataset, TaskDefinition } from './tasks/types';
 
 /** What a run is: the inputs a resume must agree on (besides `epochs`, which may grow). */
@@ -20,6 +22,11 @@ export interface RunConfig {
   batchSize: number;
   /** Total epochs of the run. */
   epochs: number;
+  /**
+   * A data-parallel shard (shard-order.ts): trains its own slice of the data, and its "epochs" are
+   * rounds of `shard.steps` batches. Absent: the whole dataset, one epoch per pass.
+   */
+  shard?: ShardConfig;
 }
 
 /** The parts a session is made of (built by `Trainer.open`). */
@@ -60,11 +67,13 @@ export class TrainingSession {
 
   constructor(readonly parts: SessionParts) {
     const { dataset, config, model } = parts;
+    const problem = config.shard && shardProblem(config.shard, dataset.train.size);
+    if (problem) throw new Error(`cannot train this shard: ${problem}`);
     this.cursor = {
       epoch: 0,
       batch: 0,
       step: 0,
-      batchesPerEpoch: Math.ceil(dataset.train.size / config.batchSize),
+      batchesPerEpoch: config.shard?.steps ?? Math.ceil(dataset.train.size / config.batchSize),
     };
     // Pass the variables explicitly: by default minimize() trains every trainable variable in the
     // process, and the slot order must follow the model's trainable weights.
@@ -81,9 +90,7 @@ export class TrainingSession {
   /** Trains the batch at the cursor and advances it. */
   step(): StepResult {
     const { epoch, batch, step, batchesPerEpoch } = this.cursor;
-    const size = this.parts.config.batchSize;
-    const order = this.epochIndices(epoch);
-    const loss = this.trainOn(order.subarray(batch * size, (batch + 1) * size));
+    const loss = this.trainOn(this.batchRows(epoch, batch, step));
     this.progress.lossSum += loss;
     this.progress.batches += 1;
     this.cursor = { epoch, batch: batch + 1, step: step + 1, batchesPerEpoch };
@@ -165,6 +172,15 @@ export class TrainingSession {
     this.progress = { lossSum: 0, batches: 0 };
     this.cursor = { epoch: epoch + 1, batch: 0, step, batchesPerEpoch };
     return metrics;
+  }
+
+  /** The rows of the batch at the cursor: of the epoch's order, or of the shard's slice of it. */
+  private batchRows(epoch: number, batch: number, step: number): Uint32Array {
+    const { batchSize, shard } = this.parts.config;
+    if (!shard) return this.epochIndices(epoch).subarray(batch * batchSize, (batch + 1) * batchSize);
+    const shardBatches = shardBatchesPerEpoch(this.parts.dataset.train.size, shard.count, batchSize);
+    const at = shardPosition(step, shardBatches);
+    return shardBatchRows(this.epochIndices(at.dataEpoch), shard, batchSize, at.batch);
   }
 
   private epochIndices(epoch: number): Uint32Array {

@@ -1,0 +1,81 @@
+/**
+ * The global checkpoints of data-parallel rounds (README: Data-parallel training). `initParallel`
+ * writes round 0's: the fresh model, from a trainer, and counts the run's rounds. `aggregateRound`
+ * reads the K shard results in shard order, applies the outer step (src/training/aggregate.ts, plain
+ * float32 arithmetic in the worker) and writes the next round's global checkpoint.
+ */
+import type { AggregateResult, AggregateRoundInput, CheckpointRef, InitParallelInput } from '../src/contract';
+import type { TrainingState } from '../src/state';
+import { aggregateStates } from '../src/training/aggregate';
+import { parallelRounds, shardBatchesPerEpoch } from '../src/training/shard-order';
+import type { ActivityDeps } from './deps';
+import { globalKey, saveOrAdopt } from './parallel-keys';
+
+/**
+ * Round 0's global checkpoint. The trainer opens the run's fresh model (the same one every shard
+ * builds from the seed) and stops before any step. It opens it with batch size 1, so the state's
+ * batches per epoch is the training set's size, which fixes the number of rounds; only the weights of
+ * this checkpoint are ever read.
+ */
+export async function initParallel(deps: ActivityDeps, input: InitParallelInput): Promise<AggregateResult> {
+  const { spec } = input;
+  const parallel = spec.parallel;
+  if (!parallel) throw new Error('initParallel needs spec.parallel');
+  const job = await deps.engine.start({
+    config: { task: spec.task, hparams: spec.hparams, seed: spec.seed, batchSize: 1, epochs: 0 },
+    epoch: -1, // the job ends where it starts: at epoch 0, before any step
+    allowBackendChange: false,
+    specExtras: { training: spec, parallel: { round: 0, global: true } },
+    onProgress: () => undefined,
+  });
+  const { state } = await job.done;
+  const trainSize = state.meta.cursor.batchesPerEpoch;
+  const shardBatches = shardBatchesPerEpoch(trainSize, parallel.shards, spec.batchSize);
+  const ckpt = await saveOrAdopt(deps.store, globalKey(spec.runName ?? input.workflowId, 0), state);
+  return {
+    round: 0,
+    ckpt,
+    weightsSha256: state.meta.weightsSha256,
+    metrics: {},
+    bytesMoved: ckpt.bytes,
+    backend: state.meta.backend.name,
+    rounds: parallelRounds(spec.epochs, shardBatches, parallel.syncEverySteps),
+  };
+}
+
+export async function aggregateRound(
+  deps: ActivityDeps,
+  input: AggregateRoundInput,
+): Promise<AggregateResult> {
+  const parallel = input.spec.parallel;
+  if (!parallel) throw new Error('aggregateRound needs spec.parallel');
+  if (input.shards.length !== parallel.shards)
+    throw new Error(`aggregateRound got ${input.shards.length} shard results for ${parallel.shards} shards`);
+  const load = (ref: CheckpointRef) => deps.store.load(ref.url, { sha256: ref.sha256, bytes: ref.bytes });
+  const [global, ...shards] = await Promise.all([load(input.global), ...input.shards.map(load)]);
+  const next = aggregateStates(global as TrainingState, shards, parallel.outer);
+  const runName = input.spec.runName ?? input.workflowId;
+  const ckpt = await saveOrAdopt(deps.store, globalKey(runName, input.round + 1), next);
+  const read = [input.global, ...input.shards].reduce((sum, r) => sum + r.bytes, 0);
+  return {
+    round: input.round,
+    ckpt,
+    weightsSha256: next.meta.weightsSha256,
+    metrics: meanMetrics(shards, input.round),
+    bytesMoved: read + ckpt.bytes,
+    backend: next.meta.backend.name,
+  };
+}
+
+/** The mean over shards of each metric of the round (each shard evaluates its own copy). */
+function meanMetrics(shards: readonly TrainingState[], round: number): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const shard of shards) {
+    const { epoch: _epoch, ...metrics } = shard.meta.metrics.find((m) => m.epoch === round) ?? {
+      epoch: round,
+    };
+    for (const [name, value] of Object.entries(metrics))
+      sums[name] = (sums[name] ?? 0) + value / shards.length;
+  }
+  return sums;
+}

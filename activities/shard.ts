@@ -1,0 +1,195 @@
+/**
+ * trainShard: one shard of one data-parallel round, as a Temporal activity (README: Data-parallel
+ * training). Starts from the round's global weights with the shard's own optimizer state (or from its
+ * newest durable checkpoint inside the round after a failure), trains the round's H steps on its
+ * slice of the data in a trainer, heartbeats, saves checkpoints inside the round by the run's
+ * checkpoint policy (a checkpoint is heartbeated only once durable), and saves its result.
+ */
+import os from 'node:os';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint/format';
+import type {
+  CheckpointRef,
+  HeartbeatDetails,
+  ShardHeartbeat,
+  ShardResult,
+  TrainShardInput,
+} from '../src/contract';
+import { PREEMPTED } from '../src/contract';
+import { sha256OfParts } from '../src/checkpoint/integrity';
+import { composeShardStart } from '../src/training/aggregate';
+import type { TrainingState } from '../src/state';
+import type { ActivityDeps } from './deps';
+import type { EpochJob, EpochRequest } from './epoch-engine';
+import { startHeartbeats, untilCancelled } from './epoch-liveness';
+import { saveAt, shardKey } from './parallel-keys';
+
+export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Promise<ShardResult> {
+  const started = Date.now();
+  const ctx = Context.current();
+  const runName = input.spec.runName ?? input.workflowId;
+  const saver = new ShardSaver(deps, runName, input);
+  let details: ShardHeartbeat = {
+    epoch: input.round,
+    batch: 0,
+    batches: 0,
+    loss: NaN,
+    round: input.round,
+    shard: input.shard,
+  };
+  const stopHeartbeats = startHeartbeats(ctx, () => ({ ...details, ckpt: saver.latest }) as HeartbeatDetails);
+  try {
+    const from = await untilCancelled(ctx, startState(deps, input));
+    let job: EpochJob | undefined = undefined;
+    const policy = input.spec.checkpoint;
+    let last = { at: Date.now(), step: from?.step ?? 0 };
+    const request = shardRequest(input, from, (p) => {
+      details = { ...details, epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
+      const byBatches = policy.everyBatches > 0 && p.step + 1 - last.step >= policy.everyBatches;
+      const bySeconds = policy.everySeconds > 0 && Date.now() - last.at >= policy.everySeconds * 1000;
+      if (job && (byBatches || bySeconds) && !saver.busy && p.batch + 1 < p.batches) {
+        last = { at: Date.now(), step: p.step + 1 };
+        saver.saveInBackground(job.snapshot());
+      }
+    });
+    job = await untilCancelled(ctx, deps.engine.start(request), (late) => late.stop());
+    const onAbort = () => job?.stop(); // a worker shutdown: stop at a batch boundary and save there
+    ctx.cancellationSignal.addEventListener('abort', onAbort);
+    const outcome = await job.done.finally(() =>
+      ctx.cancellationSignal.removeEventListener('abort', onAbort),
+    );
+    await saver.idle();
+    if (outcome.stopped) throw await preempted(saver, outcome.state, input);
+    const ckpt = await saver.saveEnd(outcome.state);
+    details = { ...details, batch: details.batches };
+    ctx.heartbeat({ ...details, ckpt } as HeartbeatDetails);
+    return {
+      round: input.round,
+      shard: input.shard,
+      ckpt,
+      weightsSha256: outcome.state.meta.weightsSha256,
+      metrics: roundMetrics(outcome.state, input.round),
+      worker: `${os.hostname()}:${process.pid}`,
+      durationMs: Date.now() - started,
+      backend: outcome.state.meta.backend.name,
+      ...(deps.route ? { route: deps.route } : {}),
+    };
+  } finally {
+    stopHeartbeats();
+  }
+}
+
+/** The engine request: the shard's config (rounds are its epochs) and round `input.round`. */
+function shardRequest(
+  input: TrainShardInput,
+  from: StartState | undefined,
+  onProgress: EpochRequest['onProgress'],
+): EpochRequest {
+  const { spec } = input;
+  const parallel = spec.parallel;
+  if (!parallel) throw new Error('trainShard needs spec.parallel');
+  return {
+    config: {
+      task: spec.task,
+      hparams: spec.hparams,
+      seed: spec.seed,
+      batchSize: spec.batchSize,
+      epochs: input.rounds,
+      shard: { index: input.shard, count: parallel.shards, steps: parallel.syncEverySteps },
+    },
+    epoch: input.round,
+    ...(from ? { from: { sha256: from.sha256, url: from.url, bytes: from.bytes } } : {}),
+    allowBackendChange: spec.recovery.allowBackendChange,
+    specExtras: { training: spec, parallel: { round: input.round, shard: input.shard } },
+    onProgress,
+  };
+}
+
+interface StartState {
+  url: string;
+  sha256: string;
+  bytes: Buffer;
+  step: number;
+}
+
+/**
+ * Where the shard starts: its own checkpoint inside the round (a resume), else its previous result
+ * with the global weights (composed here, so its optimizer state carries over), else fresh: in round
+ * 0 every shard builds the same fresh model that the global checkpoint of round 0 holds.
+ */
+async function startState(deps: ActivityDeps, input: TrainShardInput): Promise<StartState | undefined> {
+  const load = (ref: CheckpointRef) =>
+    deps.store.loadBytes(ref.url, { sha256: ref.sha256, bytes: ref.bytes });
+  if (input.resumeFrom) {
+    const bytes = await load(input.resumeFrom);
+    return { url: input.resumeFrom.url, sha256: input.resumeFrom.sha256, bytes, step: input.resumeFrom.step };
+  }
+  if (!input.previous) return undefined;
+  const [previous, global] = await Promise.all([load(input.previous), load(input.global)]);
+  const start = composeShardStart(decodeCheckpoint(previous), decodeCheckpoint(global));
+  const bytes = encodeCheckpoint(start);
+  return { url: input.previous.url, sha256: sha256OfParts([bytes]), bytes, step: start.meta.cursor.step };
+}
+
+/** Metrics of the round just trained (the session evaluates at each round's end). */
+function roundMetrics(state: TrainingState, round: number): Record<string, number> {
+  const { epoch: _epoch, ...metrics } = state.meta.metrics.find((m) => m.epoch === round) ?? { epoch: round };
+  return metrics;
+}
+
+async function preempted(saver: ShardSaver, state: TrainingState, input: TrainShardInput) {
+  const ckpt = await saver.save(state).catch(() => saver.latest);
+  return ApplicationFailure.create({
+    type: PREEMPTED,
+    message: `worker shutting down: shard ${input.shard} of round ${input.round} stopped at ${ckpt?.url ?? 'its start'}`,
+    details: [{ ckpt }],
+    nonRetryable: false,
+  });
+}
+
+/** Saves a shard's checkpoints one at a time; `latest` is the newest durable one. */
+class ShardSaver {
+  latest: CheckpointRef | undefined;
+  private inFlight: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly deps: ActivityDeps,
+    private readonly runName: string,
+    private readonly input: TrainShardInput,
+  ) {
+    this.latest = input.resumeFrom;
+  }
+
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  saveInBackground(state: Promise<TrainingState>): void {
+    this.inFlight = state
+      .then((s) => this.save(s))
+      .catch((err: unknown) =>
+        this.deps.log?.('shard checkpoint failed; training goes on', { error: String(err) }),
+      )
+      .finally(() => (this.inFlight = undefined));
+  }
+
+  async idle(): Promise<void> {
+    await this.inFlight;
+  }
+
+  async save(state: TrainingState): Promise<CheckpointRef> {
+    const { round, shard, attempt } = this.input;
+    const ref = await saveAt(
+      this.deps.store,
+      shardKey(this.runName, round, shard, attempt, state.meta.cursor.step),
+      state,
+    );
+    if (!this.latest || ref.step >= this.latest.step) this.latest = ref;
+    return ref;
+  }
+
+  saveEnd(state: TrainingState): Promise<CheckpointRef> {
+    const { round, shard, attempt } = this.input;
+    return saveAt(this.deps.store, shardKey(this.runName, round, shard, attempt), state);
+  }
+}

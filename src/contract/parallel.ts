@@ -1,0 +1,109 @@
+/**
+ * The contract of data-parallel rounds (README: Data-parallel training): what the workflow sends the
+ * `trainShard`, `aggregateRound` and `initParallel` activities and what they return, plus what the
+ * workflow keeps about rounds. Keys and hashes only, never tensors.
+ */
+import type { TrainingSpec } from '../spec';
+import type { CheckpointRef, RecoveryKind } from './activities';
+import type { RunRecord, TrainingResult } from './run-record';
+
+export type ParallelPolicy = NonNullable<TrainingSpec['parallel']>;
+
+/** Writes the run's round-0 global checkpoint: the fresh model every shard starts from. */
+export interface InitParallelInput {
+  spec: TrainingSpec;
+  workflowId: string;
+}
+
+export interface TrainShardInput {
+  spec: TrainingSpec;
+  workflowId: string;
+  round: number;
+  /** Rounds of the run (the shard session's epochs). */
+  rounds: number;
+  shard: number;
+  /** The round's global `.ckpt`: its model weights start the shard (round 0: equal to a fresh model). */
+  global: CheckpointRef;
+  /** This shard's result of the previous round: its optimizer state, cursor and RNG carry over. */
+  previous?: CheckpointRef;
+  /** After a failure: the shard's newest durable checkpoint inside this round; training continues from it. */
+  resumeFrom?: CheckpointRef;
+  /** How many times this shard was started in this round before (names its keys apart). */
+  attempt: number;
+  reason?: RecoveryKind;
+}
+
+export interface ShardResult {
+  round: number;
+  shard: number;
+  /** The shard's state at the end of the round. */
+  ckpt: CheckpointRef;
+  weightsSha256: string;
+  metrics: Record<string, number>;
+  /** The worker that trained it (its Temporal identity). */
+  worker: string;
+  durationMs: number;
+  backend: string;
+  route?: string;
+}
+
+/** What a shard activity heartbeats; `ckpt` is its newest durable checkpoint in the round. */
+export interface ShardHeartbeat {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  ckpt?: CheckpointRef;
+  round: number;
+  shard: number;
+}
+
+export interface AggregateRoundInput {
+  spec: TrainingSpec;
+  workflowId: string;
+  round: number;
+  global: CheckpointRef;
+  /** Results of every shard, index = shard. */
+  shards: CheckpointRef[];
+}
+
+export interface AggregateResult {
+  round: number;
+  /** The next round's global checkpoint. */
+  ckpt: CheckpointRef;
+  weightsSha256: string;
+  /** Mean of the shards' round metrics (validation on each shard's copy). */
+  metrics: Record<string, number>;
+  /** Bytes read and written by the merge. */
+  bytesMoved: number;
+  backend: string;
+  /** `initParallel` only: rounds of the run, ceil(epochs · ceil(floor(N / K) / B) / H). */
+  rounds?: number;
+}
+
+/** One finished round, as the workflow records it and `--wait --json` prints it. */
+export interface RoundLog {
+  round: number;
+  ckpt: string;
+  shards: { shard: number; ckpt: string; worker: string; recoveries: number }[];
+}
+
+/** Where the parallel run stands (carried across continue-as-new in the run record). */
+export interface ParallelProgress {
+  /** Next round to train; rounds before it are merged into `global`. */
+  round: number;
+  rounds: number;
+  global: CheckpointRef;
+  /** Each shard's result of the previous round (empty before round 1). */
+  previous: CheckpointRef[];
+  /** The most recent rounds (a window). */
+  log: RoundLog[];
+}
+
+export interface ParallelRunRecord extends RunRecord {
+  parallel?: ParallelProgress;
+}
+
+export interface ParallelTrainingResult extends TrainingResult {
+  rounds?: RoundLog[];
+}

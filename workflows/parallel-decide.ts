@@ -1,0 +1,169 @@
+/**
+ * The data-parallel workflow's decisions as pure functions (like decide.ts): what happens between
+ * rounds, what a failed shard leads to, and how a finished round is recorded. No Temporal calls here;
+ * unit tests in test/unit/parallel-decide.test.ts.
+ */
+import type {
+  AggregateResult,
+  CheckpointRef,
+  ControlState,
+  ParallelProgress,
+  ParallelRunRecord,
+  RecoveryKind,
+  RoundLog,
+  ShardResult,
+} from '../src/contract';
+import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery } from './record-update';
+import type { FailureClass } from './recovery';
+import { countRecoveries } from './run-record';
+
+/** Rounds kept in the record (the result's `rounds`). */
+export const ROUND_WINDOW = 20;
+
+export type RoundStep = 'complete' | 'stop' | 'wait-while-paused' | 'continue-as-new' | 'train';
+
+/** What happens before the next round: the run's controls count between rounds. */
+export function nextRoundStep(
+  progress: ParallelProgress,
+  controls: ControlState,
+  roundsThisRun: number,
+  continueAt: number,
+  continueAsNewSuggested: boolean,
+): RoundStep {
+  if (progress.round >= progress.rounds) return 'complete';
+  if (controls.stopRequested) return 'stop';
+  if (controls.paused) return 'wait-while-paused';
+  if (roundsThisRun >= continueAt || continueAsNewSuggested) return 'continue-as-new';
+  return 'train';
+}
+
+/** Where a shard is when it failed: the checkpoint its attempt started from, if not the round's start. */
+export interface ShardAttempt {
+  round: number;
+  shard: number;
+  resumeFrom?: CheckpointRef;
+  /** Infrastructure failures of this shard in a row. */
+  infraStreak: number;
+}
+
+export type ShardDecision =
+  | { action: 'fail'; type: string; message: string }
+  | {
+      action: 'resume';
+      /** Undefined: from the round's start (global weights + previous result). */
+      from?: CheckpointRef;
+      kind: RecoveryKind;
+      backoffMs: number;
+      infraStreak: number;
+    };
+
+/**
+ * A failed shard resumes alone, from its newest durable checkpoint in the round (the failure's, or
+ * the one it started from), else from the round's start. Budgets are the run's: crashes and
+ * preemptions over the whole run, infrastructure failures in a row per shard. Records the recovery.
+ */
+export function decideShardRecovery(
+  record: ParallelRunRecord,
+  failure: FailureClass,
+  at: ShardAttempt,
+): ShardDecision {
+  if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
+  const where = `shard ${at.shard} of round ${at.round}`;
+  if (failure.kind === 'unusable-checkpoint') {
+    if (!at.resumeFrom)
+      return { action: 'fail', type: 'CheckpointCorruptError', message: `${where}: ${failure.reason}` };
+    recordRecovery(record, event('fallback', failure.reason, at, at.resumeFrom.batch, '(round start)'));
+    return { action: 'resume', kind: 'fallback', backoffMs: 0, infraStreak: at.infraStreak };
+  }
+  const kind: RecoveryKind = failure.kind === 'pause' ? 'preemption' : failure.kind;
+  const from = newest(failure.ckpt, at.resumeFrom, at.round);
+  const infraStreak = kind === 'infrastructure' ? at.infraStreak + 1 : 0;
+  const { recovery } = record.spec;
+  const [budget, used] =
+    kind === 'crash'
+      ? [recovery.maxCrashRecoveries, countRecoveries(record, 'crash')]
+      : kind === 'preemption'
+        ? [recovery.maxPreemptions, countRecoveries(record, 'preemption')]
+        : [recovery.maxInfraRetries, infraStreak - 1];
+  if (used >= budget) {
+    return {
+      action: 'fail',
+      type: 'RecoveryBudgetExhaustedError',
+      message: `${kind} budget of ${budget} exhausted at ${where}: ${failure.reason}`,
+    };
+  }
+  recordRecovery(
+    record,
+    event(kind, failure.reason, at, failure.atBatch ?? from?.batch ?? 0, from?.url ?? '(round start)'),
+  );
+  const streak = { infrastructure: infraStreak, fallback: 0 };
+  return {
+    action: 'resume',
+    ...(from ? { from } : {}),
+    kind,
+    backoffMs: backoffMs({ ...record, streak }, kind),
+    infraStreak,
+  };
+}
+
+/** Records round 0's global checkpoint and the run's round count. */
+export function recordInit(record: ParallelRunRecord, init: AggregateResult): ParallelProgress {
+  recordCheckpoint(record, init.ckpt);
+  record.backend = init.backend;
+  return { round: 0, rounds: init.rounds ?? 0, global: init.ckpt, previous: [], log: [] };
+}
+
+/** Records a merged round: the next global checkpoint becomes the run's position. */
+export function recordRound(
+  record: ParallelRunRecord,
+  merged: AggregateResult,
+  shards: readonly ShardResult[],
+  recoveries: readonly number[],
+  durationMs: number,
+): void {
+  const progress = record.parallel;
+  if (!progress) throw new Error('recordRound before initParallel');
+  recordEpoch(record, {
+    epoch: merged.round,
+    step: merged.ckpt.step,
+    ckpt: merged.ckpt,
+    metrics: merged.metrics,
+    weightsSha256: merged.weightsSha256,
+    backend: merged.backend,
+    durationMs,
+  });
+  const log: RoundLog = {
+    round: merged.round,
+    ckpt: merged.ckpt.url,
+    shards: shards.map((s, i) => ({
+      shard: s.shard,
+      ckpt: s.ckpt.url,
+      worker: s.worker,
+      recoveries: recoveries[i] ?? 0,
+    })),
+  };
+  record.parallel = {
+    ...progress,
+    round: merged.round + 1,
+    global: merged.ckpt,
+    previous: shards.map((s) => s.ckpt),
+    log: [...progress.log, log].slice(-ROUND_WINDOW),
+  };
+}
+
+/** The newer of two shard checkpoints, counting only those of this round. */
+function newest(
+  a: CheckpointRef | undefined,
+  b: CheckpointRef | undefined,
+  round: number,
+): CheckpointRef | undefined {
+  const ofRound = [a, b].filter((c): c is CheckpointRef => c !== undefined && c.epoch === round);
+  return ofRound.reduce<CheckpointRef | undefined>(
+    (best, c) => (!best || c.step > best.step ? c : best),
+    undefined,
+  );
+}
+
+function event(kind: RecoveryKind, reason: string, at: ShardAttempt, atBatch: number, fromCkpt: string) {
+  return { kind, reason: `shard ${at.shard}: ${reason}`, atEpoch: at.round, atBatch, fromCkpt };
+}

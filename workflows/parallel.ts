@@ -1,0 +1,158 @@
+/**
+ * Data-parallel rounds (README: Data-parallel training): the round loop of a run whose spec has
+ * `parallel`. Each round starts K `trainShard` activities from the round's global `.ckpt`; a shard
+ * that fails is resumed alone, from its newest durable checkpoint, while the others' results stay;
+ * then `aggregateRound` merges the K results in shard order into the next global `.ckpt`, which
+ * becomes the run's position. Deterministic: no I/O here, only Temporal APIs.
+ */
+import * as wf from '@temporalio/workflow';
+import type {
+  CheckpointRef,
+  ControlState,
+  ParallelRunRecord,
+  RecoveryKind,
+  ParallelTrainingResult,
+  RunStatus,
+  ShardResult,
+  TrainingActivities,
+} from '../src/contract';
+import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
+import { decideShardRecovery, nextRoundStep, recordInit, recordRound } from './parallel-decide';
+import { classifyFailure } from './recovery';
+import { resultOf } from './results';
+
+export interface ParallelLoop {
+  record: ParallelRunRecord;
+  controls: ControlState;
+  workflowId: string;
+  publish(status: RunStatus): void;
+}
+
+/**
+ * The run in rounds, to its result; `continueAsNew` is called (and never returns) when the history
+ * should start afresh: the record, with its round, travels with it.
+ */
+export async function trainInRounds(
+  loop: ParallelLoop,
+  continueAsNew: () => Promise<never>,
+): Promise<ParallelTrainingResult> {
+  const outcome = await runRounds(loop);
+  if (outcome === 'continue-as-new') return continueAsNew();
+  loop.publish(outcome);
+  return { ...resultOf(loop.record, outcome), rounds: loop.record.parallel?.log ?? [] };
+}
+
+/** Runs rounds until the run completes, stops, or should continue as new (the caller does that). */
+export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stopped' | 'continue-as-new'> {
+  const { record, controls } = loop;
+  const progress = (record.parallel ??= recordInit(
+    record,
+    await mergeActivities(record).initParallel(input(loop)),
+  ));
+  let roundsThisRun = 0;
+  for (;;) {
+    const p = record.parallel ?? progress;
+    const step = nextRoundStep(
+      p,
+      controls,
+      roundsThisRun,
+      record.spec.continueAsNewEvery,
+      wf.workflowInfo().continueAsNewSuggested,
+    );
+    if (step === 'complete') return 'completed';
+    if (step === 'stop') return 'stopped';
+    if (step === 'continue-as-new') return 'continue-as-new';
+    if (step === 'wait-while-paused') {
+      loop.publish('paused');
+      await wf.condition(() => !controls.paused || controls.stopRequested);
+      loop.publish('running');
+      continue;
+    }
+    const started = Date.now();
+    const shards = await Promise.all(
+      Array.from({ length: record.spec.parallel?.shards ?? 1 }, (_, s) => runShard(loop, p.round, s)),
+    );
+    const merged = await mergeActivities(record).aggregateRound({
+      ...input(loop),
+      round: p.round,
+      global: p.global,
+      shards: shards.map((s) => s.result.ckpt),
+    });
+    recordRound(
+      record,
+      merged,
+      shards.map((s) => s.result),
+      shards.map((s) => s.recoveries),
+      Date.now() - started,
+    );
+    roundsThisRun++;
+    loop.publish('running');
+  }
+}
+
+/** One shard of one round: started, and resumed alone after each failure until it finishes. */
+async function runShard(loop: ParallelLoop, round: number, shard: number) {
+  const { record } = loop;
+  const p = record.parallel;
+  if (!p) throw new Error('runShard before initParallel');
+  let resumeFrom: CheckpointRef | undefined;
+  let reason: RecoveryKind | undefined;
+  let infraStreak = 0;
+  for (let attempt = 0; ; attempt++) {
+    const previous = p.previous[shard];
+    try {
+      const result: ShardResult = await shardActivity(record, round, shard, resumeFrom).trainShard({
+        ...input(loop),
+        round,
+        rounds: p.rounds,
+        shard,
+        global: p.global,
+        ...(previous ? { previous } : {}),
+        ...(resumeFrom ? { resumeFrom } : {}),
+        attempt,
+        ...(reason ? { reason } : {}),
+      });
+      return { result, recoveries: attempt };
+    } catch (err) {
+      const at = { round, shard, infraStreak, ...(resumeFrom ? { resumeFrom } : {}) };
+      const decision = decideShardRecovery(record, classifyFailure(err, resumeFrom), at);
+      if (decision.action === 'fail')
+        throw wf.ApplicationFailure.nonRetryable(decision.message, decision.type);
+      loop.publish('recovering');
+      ({ infraStreak } = decision);
+      resumeFrom = decision.from;
+      reason = decision.kind;
+      if (decision.backoffMs > 0) await wf.sleep(decision.backoffMs);
+    }
+  }
+}
+
+function shardActivity(record: ParallelRunRecord, round: number, shard: number, from?: CheckpointRef) {
+  const { spec } = record;
+  const k = spec.parallel?.shards ?? 1;
+  return wf.proxyActivities<TrainingActivities>({
+    startToCloseTimeout: '7 days',
+    // All shards of a run on the run's backend queue: only those workers continue it exactly.
+    ...(record.route ? { taskQueue: record.route } : {}),
+    heartbeatTimeout: spec.recovery.heartbeatTimeoutSeconds * 1000,
+    retry: { maximumAttempts: 1 },
+    cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    summary: from
+      ? `round ${round} shard ${shard}/${k}: resume from ${from.url}`
+      : `round ${round} shard ${shard}/${k}`,
+  });
+}
+
+/** The merge activities: idempotent (a retried merge adopts what it wrote), so they retry. */
+function mergeActivities(record: ParallelRunRecord) {
+  return wf.proxyActivities<TrainingActivities>({
+    startToCloseTimeout: '10 minutes',
+    ...(record.route ? { taskQueue: record.route } : {}),
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...CHECKPOINT_UNUSABLE_TYPES] },
+    summary: record.parallel ? `merge round ${record.parallel.round}` : 'write the round-0 global checkpoint',
+  });
+}
+
+function input(loop: ParallelLoop) {
+  return { spec: loop.record.spec, workflowId: loop.workflowId };
+}
