@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { resolveOptions } from '../src/config/options';
 import type { TrainingSpecInput } from '../src/spec';
 import { startTestStack } from '../test/helpers/start-test-stack';
@@ -21,7 +21,11 @@ export interface BenchStack {
   client: Client;
   /** A fleet of `durable-fit worker` processes on its own task queue. */
   fleet(name: string, backend: string): WorkerFleet;
-  startRun(taskQueue: string, workflowId: string, spec: TrainingSpecInput): Promise<WorkflowHandle>;
+  startRun(
+    taskQueue: string,
+    workflowId: string,
+    spec: TrainingSpecInput,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId>;
   close(): Promise<void>;
 }
 
@@ -67,17 +71,22 @@ export const benchQueue = (name: string) => `bench-${name}`;
 
 /** Resident set size of a process and its direct children (the trainer process), in MB. */
 export function treeRssMb(pid: number): number {
-  const pids = [pid, ...childPids(pid)];
-  let kb = 0;
-  for (const p of pids) {
-    try {
-      const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    } catch {
-      // the process exited between listing and reading
-    }
+  return processRssMb(pid) + childrenRssMb(pid);
+}
+
+/** Resident set size of the direct children of `pid` (a worker's trainer processes), in MB. */
+export function childrenRssMb(pid: number): number {
+  return childPids(pid).reduce((sum, p) => sum + processRssMb(p), 0);
+}
+
+/** Resident set size of one process in MB; 0 once it has exited. */
+export function processRssMb(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0; // the process exited between listing and reading
   }
-  return kb / 1024;
 }
 
 function childPids(pid: number): number[] {

@@ -1,13 +1,15 @@
 /**
- * `npm run bench [-- --quick] [--out DIR] [--only a,b] [--render]`: every benchmark on an isolated local stack
+ * `npm run bench [-- --quick] [--soak] [--out DIR] [--only a,b] [--render]`: every benchmark on an isolated local stack
  * (its own Temporal and MinIO on free ports, removed afterwards), written to DIR/benchmarks.md and
  * DIR/benchmarks.json (DIR defaults to docs/). `--quick` runs each section small (< 3 minutes) so a
- * test can keep the code from rotting; its figures are not for the docs.
+ * test can keep the code from rotting (a 15 s soak included); its figures are not for the docs.
+ * `--soak` adds the 30-minute memory soak to the full plan.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as prettier from 'prettier';
 import { resolveOptions } from '../src/config/options';
 import { MINIO_SERVER, TEMPORAL_CLI } from '../src/stack/versions';
@@ -24,18 +26,32 @@ import type { BenchResults, MachineInfo } from './results';
 import { headline } from './results';
 import { runScaleBench } from './scale';
 import { runStallBench } from './stall';
+import { runBoundaryBench } from './boundary';
+import { runHistoryLengthBench } from './history-length';
+import { runNaiveBench } from './naive';
+import { modelFor, runSizesBench } from './sizes';
+import { runSoakBench } from './soak';
+import type { TappedWorker } from './tapped-worker';
+import { startTappedWorker } from './tapped-worker';
 import { runWarp } from './warp';
 
 const BACKEND: BackendRequest = 'wasm';
 
+/**
+ * Full plan, estimated from the quick plan's per-unit timings on 2 cores (wasm): io ~4 min (500 MB
+ * dominates), engine ~2, overhead ~13 (10 pairs × (3 × 10 s durable + 3 × 10 s bare) + 1 s rows),
+ * boundary ~1, stall ~6 (10 pairs × 2 × ~17 s), recovery ~4, sizes ~8 (500 MB steps take seconds),
+ * history ~5 (1,010 epochs of ~0.3 s), naive ~2, scale ~3: about 48 minutes, plus ~13 for
+ * overhead-native where the native backend is built. The 30-minute soak runs only with `--soak`.
+ */
 const PLANS = {
   full: {
-    io: { sizesMb: [10, 100, 500], repeats: 5 },
+    io: { sizesMb: [1, 10, 100, 500], repeats: 10, tensors: 200 },
     warpS: 10,
     // Batches per round keep each round ~2-4 s: cpu is ~10× slower than wasm, native ~50-250× faster
     // than cpu. digits-resnet takes > 60 s a step on cpu: left out there.
     engine: {
-      rounds: 5,
+      rounds: 10,
       tasks: ['mnist-mlp', 'mnist-cnn', 'digits-resnet'],
       batches: {
         'mnist-mlp': { tensorflow: 1000, wasm: 200, cpu: 25 },
@@ -43,29 +59,59 @@ const PLANS = {
         'digits-resnet': { tensorflow: 40 },
       } as EngineBatches,
     },
-    stall: { snapshots: 25 },
-    overhead: { epochSeconds: [1, 3, 10], epochs: 6, everySeconds: 5 },
+    overhead: { epochSeconds: [1, 10], epochs: 3, repeats: 10, everySeconds: 5 },
+    boundary: { epochs: 12, samples: 32 * 50 },
+    stall: { epochS: 15, repeats: 10, intervalS: 5 },
     recovery: { heartbeatTimeoutsS: [5, 15], kills: 5, sigterms: 5, everyBatches: 100 },
+    sizes: {
+      sizesMb: [1, 10, 100, 500],
+      epochS: 12,
+      everySeconds: 5,
+      repeats: 2,
+      kills: 1,
+      heartbeatTimeoutS: 5,
+    },
+    history: { atEpochs: [1, 100, 1000], continueAsNewEvery: 100, heartbeatTimeoutS: 5, window: 10 },
+    naive: { hparams: { trainSize: 4000, valSize: 500 }, epochs: 3, repeats: 10 },
+    soak: { durationS: 1800, sampleEveryS: 10 },
     scale: { runs: 50, epochs: 3 },
   },
   quick: {
-    io: { sizesMb: [10], repeats: 3 },
+    io: { sizesMb: [1], repeats: 2, tensors: 50 },
     warpS: 0,
     engine: {
       rounds: 3,
       tasks: ['mnist-mlp'],
       batches: { 'mnist-mlp': { tensorflow: 100, wasm: 30, cpu: 8 } } as EngineBatches,
     },
-    stall: { snapshots: 8 },
-    overhead: { epochSeconds: [1], epochs: 3, everySeconds: 5 },
+    overhead: { epochSeconds: [1], epochs: 3, repeats: 2, everySeconds: 5 },
+    boundary: { epochs: 4, samples: 32 * 10 },
+    stall: { epochS: 6, repeats: 1, intervalS: 2 },
     recovery: { heartbeatTimeoutsS: [3], kills: 1, sigterms: 1, everyBatches: 100 },
+    sizes: { sizesMb: [1], epochS: 2, everySeconds: 1, repeats: 1, kills: 0, heartbeatTimeoutS: 3 },
+    history: { atEpochs: [1, 4], continueAsNewEvery: 3, heartbeatTimeoutS: 3, window: 2 },
+    naive: { hparams: { trainSize: 640, valSize: 64, hidden: 32 }, epochs: 2, repeats: 1 },
+    soak: { durationS: 15, sampleEveryS: 1 },
     scale: { runs: 6, epochs: 2 },
   },
 };
 type Plan = (typeof PLANS)['full'];
 /** Batches per timed round, by task and backend; a missing pair is not run. */
 type EngineBatches = Record<string, Partial<Record<BackendRequest, number>>>;
-const SECTIONS = ['io', 'stall', 'engine', 'overhead', 'overhead-native', 'recovery', 'scale'] as const;
+const SECTIONS = [
+  'io',
+  'engine',
+  'overhead',
+  'overhead-native',
+  'boundary',
+  'stall',
+  'recovery',
+  'sizes',
+  'history',
+  'naive',
+  'soak',
+  'scale',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const log = (line: string) =>
@@ -83,6 +129,16 @@ async function runSection(results: BenchResults, name: Section, fn: () => Promis
   }
 }
 
+/** Runs `fn` with a tapped in-process worker, closed afterwards. */
+async function withTapped<T>(stack: BenchStack, fn: (w: TappedWorker) => Promise<T>): Promise<T> {
+  const worker = await startTappedWorker(stack, BACKEND);
+  try {
+    return await fn(worker);
+  } finally {
+    await worker.close();
+  }
+}
+
 function sectionsOf(
   plan: Plan,
   stack: BenchStack,
@@ -93,19 +149,6 @@ function sectionsOf(
     io: async () => {
       results.io = await runCheckpointIoBench({ ...plan.io, connection: stack.running.stack.s3 });
       if (plan.warpS > 0) results.warp = runWarp(toolsDir, stack.running.stack.s3, plan.warpS);
-    },
-    stall: async () => {
-      const common = {
-        backend: BACKEND,
-        batchSize: 32,
-        snapshots: plan.stall.snapshots,
-        intervalS: plan.overhead.everySeconds,
-      };
-      const synthetic = { features: 64, hidden: 512, classes: 10, samples: 32 * 400, valSamples: 256 };
-      results.stall = [
-        await runStallBench({ ...common, task: 'synthetic', hparams: synthetic }),
-        await runStallBench({ ...common, task: 'mnist-mlp', hparams: {} }),
-      ];
     },
     engine: async () => {
       const { tasks, rounds, batches } = plan.engine;
@@ -129,8 +172,53 @@ function sectionsOf(
         log,
       });
     },
+    boundary: async () => {
+      const spec = {
+        task: 'synthetic',
+        epochs: plan.boundary.epochs,
+        seed: 3,
+        batchSize: 32,
+        hparams: { features: 64, hidden: 512, classes: 10, samples: plan.boundary.samples, valSamples: 256 },
+        checkpoint: { everyBatches: 0, everySeconds: 0 },
+      };
+      results.boundary = [await withTapped(stack, (w) => runBoundaryBench(w, stack.client, spec))];
+    },
+    stall: async () => {
+      const hparams = { features: 64, hidden: 512, classes: 10, valSamples: 256 };
+      const options = { ...plan.stall, task: 'synthetic', hparams, batchSize: 32, log };
+      results.stall = [await withTapped(stack, (w) => runStallBench(w, options))];
+    },
     recovery: async () => {
       results.recovery = await runRecoveryBench(stack, { ...plan.recovery, backend: BACKEND, log });
+    },
+    sizes: async () => {
+      const { kills, heartbeatTimeoutS, ...sizes } = plan.sizes;
+      results.sizes = await withTapped(stack, (w) => runSizesBench(w, { ...sizes, backend: BACKEND, log }));
+      if (kills === 0) return;
+      results.sizesRecovery = [];
+      for (const sizeMb of sizes.sizesMb) {
+        const hparams = { ...modelFor(sizeMb), samples: 32 * 400, valSamples: 32 };
+        const rows = await runRecoveryBench(stack, {
+          heartbeatTimeoutsS: [heartbeatTimeoutS],
+          kills,
+          sigterms: 0,
+          everyBatches: sizeMb < 50 ? 200 : 2, // large models train a step a second or slower
+          hparams,
+          backend: BACKEND,
+          log,
+        });
+        results.sizesRecovery.push(...rows);
+      }
+    },
+    history: async () => {
+      results.historyLength = await runHistoryLengthBench(stack, { ...plan.history, backend: BACKEND, log });
+    },
+    naive: async () => {
+      const options = { ...plan.naive, task: 'mnist-mlp', batchSize: 32, backend: BACKEND, log };
+      results.naive = [await runNaiveBench(stack, options)];
+    },
+    soak: async () => {
+      results.soak = await runSoakBench(stack, { ...plan.soak, backend: BACKEND, log });
     },
     scale: async () => {
       results.scale = await runScaleBench(stack, { ...plan.scale, backend: BACKEND, log });
@@ -179,6 +267,8 @@ async function writeFormatted(file: string, text: string): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  // In-process workers (the tapped ones) would print the SDK's info log into the bench's output.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean' },
@@ -186,6 +276,8 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       /** Re-render benchmarks.md from an existing benchmarks.json (no measuring). */
       render: { type: 'boolean' },
+      /** Adds the 30-minute memory soak to the full plan (the quick plan always runs a 15 s one). */
+      soak: { type: 'boolean' },
     },
   });
   if (values.render) {
@@ -197,7 +289,10 @@ async function main(): Promise<number> {
   const mode = values.quick ? 'quick' : 'full';
   const plan: Plan = PLANS[mode];
   const outDir = values.out ?? 'docs';
-  const only = values.only ? (values.only.split(',') as Section[]) : [...SECTIONS];
+  const soak = mode === 'quick' || values.soak === true;
+  const only = values.only
+    ? (values.only.split(',') as Section[])
+    : SECTIONS.filter((name) => name !== 'soak' || soak);
   const started = Date.now();
   const results: BenchResults = { machine: machineInfo(mode), errors: {}, durationS: 0 };
   const stack = await startBenchStack(log);

@@ -4,7 +4,9 @@
  * the same task, hparams, batch size, backend and data. Samples are epochs: for durable-fit the time
  * between consecutive epoch completions in the workflow history (so scheduling, checkpoint uploads
  * and retention are all inside), for the bare loop the time of an epoch plus validation. The first
- * epoch of each is a warm-up (trainer start, dataset, kernels) and is left out.
+ * epoch of each run is a warm-up (trainer start, dataset, kernels) and is left out. Durable and bare
+ * runs alternate (A/B/A/B, `repeats` pairs) so drift in the machine's load hits both sides alike;
+ * each pair gives one ratio, and the row reports the median ratio with its spread.
  */
 import type { BackendRequest } from '../src/training/backend';
 import { selectBackend } from '../src/training/backend';
@@ -21,6 +23,8 @@ export interface OverheadBenchOptions {
   epochSeconds: number[];
   /** Epochs per run, the first being a warm-up. */
   epochs: number;
+  /** Interleaved durable/bare pairs per epoch length. */
+  repeats: number;
   /** Intra-epoch checkpoint interval. */
   everySeconds: number;
   log(line: string): void;
@@ -32,7 +36,9 @@ export interface OverheadRow {
   batchesPerEpoch: number;
   durableEpochS: Summary;
   bareEpochS: Summary;
-  /** median durable / median bare. */
+  /** Per pair: median durable epoch ÷ median bare epoch of that pair (lower is better). */
+  pairRatios: Summary;
+  /** The median of the pair ratios. */
   ratio: number;
 }
 
@@ -52,16 +58,28 @@ export async function runOverheadBench(
     for (const target of options.epochSeconds) {
       const batches = Math.max(4, Math.round(target / stepS));
       const hparams = { ...BASE_HPARAMS, samples: batches * BATCH_SIZE };
-      options.log(`overhead: ~${target}s epochs (${batches} batches), ${options.epochs} epochs each side`);
-      const durable = await durableEpochs(stack, hparams, options, target);
-      const bare = bareEpochs(hparams, options.epochs);
+      options.log(
+        `overhead: ~${target}s epochs (${batches} batches), ${options.repeats} × (durable, bare) of ${options.epochs} epochs`,
+      );
+      const durable: number[] = [];
+      const bare: number[] = [];
+      const ratios: number[] = [];
+      for (let rep = 0; rep < options.repeats; rep++) {
+        const d = await durableEpochs(stack, hparams, options, target);
+        const b = bareEpochs(hparams, options.epochs);
+        durable.push(...d);
+        bare.push(...b);
+        ratios.push(summarize(d).median / summarize(b).median);
+      }
+      const pairRatios = summarize(ratios);
       rows.push({
         targetEpochS: target,
         samples: Math.min(durable.length, bare.length),
         batchesPerEpoch: batches,
         durableEpochS: summarize(durable),
         bareEpochS: summarize(bare),
-        ratio: summarize(durable).median / summarize(bare).median,
+        pairRatios,
+        ratio: pairRatios.median,
       });
     }
   } finally {
@@ -85,7 +103,7 @@ async function durableEpochs(
   options: OverheadBenchOptions,
   target: number,
 ): Promise<number[]> {
-  const workflowId = `bench-overhead-${target}s-${Date.now()}`;
+  const workflowId = `bench-overhead-${options.backend}-${target}s-${Date.now()}`;
   const handle = await stack.startRun(benchQueue('overhead'), workflowId, {
     task: 'synthetic',
     epochs: options.epochs,

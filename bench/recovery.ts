@@ -4,14 +4,18 @@
  * server notices one full heartbeat timeout later), then times until the resumed epoch trained its
  * first batch on the other worker, and counts the batches lost (trained before the kill, but after
  * the checkpoint the run resumed from). SIGTERM samples time a graceful preemption the same way.
+ * Each sample is also broken into phases from the run's history (see phases.ts).
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { HeartbeatDetails } from '../src/contract';
+import { progressQuery } from '../src/contract';
 import type { BenchStack } from './bench-stack';
+import type { Phase, RecoveryMoments } from './phases';
+import { RECOVERY_PHASES, recoveryPhases, summarizePhases } from './phases';
 import { benchQueue } from './bench-stack';
 import type { Summary } from './stats';
-import { pollFor, summarize } from './stats';
+import { pollFor, sleep, summarize } from './stats';
 import type { WorkerFleet } from '../test/helpers/worker-fleet';
 
 export interface RecoveryBenchOptions {
@@ -21,6 +25,8 @@ export interface RecoveryBenchOptions {
   sigterms: number;
   /** Intra-epoch checkpoint interval in batches. */
   everyBatches: number;
+  /** Model and data (synthetic); defaults to a 64 → 512 → 10 model. */
+  hparams?: Record<string, unknown>;
   log(line: string): void;
 }
 
@@ -30,6 +36,10 @@ export interface RecoverySample {
   /** Signal → first batch trained by the resumed epoch, in seconds. */
   recoveryS: number;
   lostBatches: number;
+  /** Per phase (RECOVERY_PHASES), ms; absent where history lacked a moment. */
+  phasesMs?: number[];
+  /** The signalled worker had not exited 30 s later (it was then SIGKILLed). */
+  hungAfterSignal: boolean;
 }
 
 export interface RecoveryRow {
@@ -40,6 +50,10 @@ export interface RecoveryRow {
   overHeartbeatS: Summary;
   lostBatches: Summary;
   everyBatches: number;
+  checkpointBytes?: number;
+  phases: Phase[];
+  /** Samples whose signalled worker had not exited 30 s after the signal. */
+  hungAfterSignal: number;
 }
 
 interface Observed {
@@ -47,8 +61,11 @@ interface Observed {
   type: string;
   heartbeatMs: number;
   details?: HeartbeatDetails;
+  scheduledMs?: number;
+  startedMs?: number;
 }
 
+const EXIT_GRACE_MS = 30_000;
 const HPARAMS = { samples: 32 * 2000, features: 64, hidden: 512, classes: 10, valSamples: 256 };
 
 export async function runRecoveryBench(
@@ -68,7 +85,7 @@ export async function runRecoveryBench(
           epochs: 1000,
           seed: 1,
           batchSize: 32,
-          hparams: HPARAMS,
+          hparams: options.hparams ?? HPARAMS,
           checkpoint: { everyBatches: options.everyBatches, everySeconds: 0 },
           recovery: {
             heartbeatTimeoutSeconds: timeout,
@@ -84,6 +101,7 @@ export async function runRecoveryBench(
       if (i === 0)
         for (let k = 0; k < options.sigterms; k++)
           samples.push(await crashOnce(fleet, handle, 'SIGTERM', timeout));
+      const bytes = await lastCheckpointBytes(handle);
       await handle.terminate('benchmark done');
       options.log(
         `recovery: heartbeat ${timeout}s: ${samples.map((s) => `${s.signal} ${s.recoveryS.toFixed(2)}s lost ${s.lostBatches}`).join(', ')}`,
@@ -98,6 +116,12 @@ export async function runRecoveryBench(
           overHeartbeatS: summarize(signal === 'SIGKILL' ? mine.map((s) => s.recoveryS - timeout) : []),
           lostBatches: summarize(mine.map((s) => s.lostBatches)),
           everyBatches: options.everyBatches,
+          checkpointBytes: bytes,
+          hungAfterSignal: mine.filter((s) => s.hungAfterSignal).length,
+          phases: summarizePhases(
+            RECOVERY_PHASES,
+            mine.flatMap((s) => (s.phasesMs ? [s.phasesMs] : [])),
+          ),
         });
       }
     }
@@ -135,8 +159,18 @@ async function crashOnce(
     300_000,
     25,
   );
-  const recoveryS = (Date.now() - killedAt) / 1000;
-  await exited;
+  const seenAt = Date.now();
+  const recoveryS = (seenAt - killedAt) / 1000;
+  const moments: RecoveryMoments = {
+    signalledAt: killedAt,
+    firstBatchAt: seenAt,
+    scheduledAt: resumed.scheduledMs,
+    startedAt: resumed.startedMs,
+  };
+  const phasesMs = recoveryPhases((await handle.fetchHistory()).events ?? [], moments);
+  // A worker that outlives its SIGTERM by 30 s is a bug to report, not a reason to hang the bench.
+  const exitedInTime = await Promise.race([exited.then(() => true), sleep(EXIT_GRACE_MS).then(() => false)]);
+  if (!exitedInTime) await fleet.kill(victim.identity, 'SIGKILL');
   await fleet.start(); // back to two workers before the next sample
   const d = victim.details as HeartbeatDetails;
   const victimStep = d.epoch * d.batches + d.batch;
@@ -146,6 +180,8 @@ async function crashOnce(
     recoveryS,
     // A SIGTERM checkpoints where training stopped, which can be past the last heartbeat: 0 lost.
     lostBatches: Math.max(0, victimStep - (resumed.details?.ckpt?.step ?? 0)),
+    phasesMs,
+    hungAfterSignal: !exitedInTime,
   };
 }
 
@@ -157,11 +193,25 @@ async function observe(handle: WorkflowHandle): Promise<Observed | undefined> {
   );
   if (!pending) return undefined;
   const payload = pending.heartbeatDetails?.payloads?.[0];
-  const t = pending.lastHeartbeatTime;
   return {
     identity: pending.lastWorkerIdentity ?? '',
     type: pending.activityType?.name ?? '',
-    heartbeatMs: Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6,
+    heartbeatMs: timestampMs(pending.lastHeartbeatTime) ?? 0,
     details: payload ? defaultPayloadConverter.fromPayload<HeartbeatDetails>(payload) : undefined,
+    scheduledMs: timestampMs(pending.scheduledTime),
+    startedMs: timestampMs(pending.lastStartedTime),
   };
+}
+
+type Timestamp = { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined;
+const timestampMs = (t: Timestamp) =>
+  t ? Number(t.seconds?.toString() ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : undefined;
+
+/** Size of the run's newest checkpoint, from its progress query. */
+async function lastCheckpointBytes(handle: WorkflowHandle): Promise<number | undefined> {
+  try {
+    return (await handle.query(progressQuery)).lastCheckpoint?.bytes;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,92 +1,81 @@
 /**
- * Stall: how long training is blocked per intra-epoch checkpoint. In the trainer process only two
- * things run on the training thread: the phase-1 capture at a batch boundary (host copies of weights
- * and optimizer slots) and the serialisation of that state into the IPC message to the worker.
- * Hashing, encoding and the upload happen in the worker process, off the training thread. This
- * times exactly those two steps on the real run loop, many times, and divides by the interval.
+ * Stall as lost throughput: steps/s inside an epoch with an intra-epoch save every T seconds versus
+ * with none, on the same worker, model and data, in alternating runs (with, without, with, …). Each
+ * pair gives lost = 1 − with ÷ without; the row reports the median with its spread. Steps/s come from
+ * the trainer's own batch timestamps (first to last batch of the epoch), so everything a save costs
+ * the training thread and the machine (capture, IPC, hashing and upload competing for the cores)
+ * is inside, and the epoch-end save and workflow round trips are not.
  */
-import v8 from 'node:v8';
-import type { TrainingState } from '../src/state';
-import type { BackendRequest } from '../src/training/backend';
-import { selectBackend } from '../src/training/backend';
-import { RunControl, runSession } from '../src/training/run-loop';
-import { compactTensors } from '../src/training/tensor-bytes';
-import { Trainer } from '../src/training/trainer';
 import type { Summary } from './stats';
 import { summarize } from './stats';
+import type { TappedWorker } from './tapped-worker';
+import { stepsPerSecond } from './tapped-worker';
 
 export interface StallBenchOptions {
   task: string;
   hparams: Record<string, unknown>;
-  backend: BackendRequest;
   batchSize: number;
-  /** Snapshots to time. */
-  snapshots: number;
-  /** The checkpoint interval the fraction is taken against, in seconds. */
+  /** Seconds between intra-epoch saves in the "with" runs. */
   intervalS: number;
+  /** Length of the measured epoch, in seconds (several intervals). */
+  epochS: number;
+  /** Interleaved (with, without) pairs. */
+  repeats: number;
+  log(line: string): void;
 }
 
 export interface StallResult {
   task: string;
-  backend: string;
+  hparams: Record<string, unknown>;
   checkpointBytes: number;
-  captureMs: Summary;
-  sendMs: Summary;
-  blockedMs: Summary;
+  batchesPerEpoch: number;
   intervalS: number;
-  /** median blocked time / interval. */
-  stallFraction: number;
+  withSavesStepsPerSec: Summary;
+  withoutStepsPerSec: Summary;
+  /** Per pair: 1 − with ÷ without (lower is better; < 0 is noise). */
+  lost: Summary;
 }
 
-/** A RunControl that times what the trainer process does on the training thread per snapshot. */
-class TimedControl extends RunControl {
-  readonly samples: { captureMs: number; sendMs: number; bytes: number }[] = [];
-
-  override serveSnapshots(capture: () => TrainingState): void {
-    super.serveSnapshots(() => {
-      const t0 = performance.now();
-      const state = capture();
-      const t1 = performance.now();
-      const message = v8.serialize({
-        type: 'snapshot',
-        state: { ...state, tensors: compactTensors(state.tensors) },
-      });
-      const t2 = performance.now();
-      this.samples.push({ captureMs: t1 - t0, sendMs: t2 - t1, bytes: message.length });
-      return state;
-    });
-  }
-}
-
-export async function runStallBench(options: StallBenchOptions): Promise<StallResult> {
-  await selectBackend(options.backend);
-  const trainer = await Trainer.create({ backend: options.backend });
-  const session = trainer.open({
+export async function runStallBench(worker: TappedWorker, options: StallBenchOptions): Promise<StallResult> {
+  const spec = (samples: number, everySeconds: number) => ({
     task: options.task,
-    hparams: options.hparams,
+    epochs: 1,
     seed: 1,
     batchSize: options.batchSize,
-    epochs: 1000,
+    hparams: { ...options.hparams, ...sizeHparam(options.task, samples) },
+    checkpoint: { everySeconds, everyBatches: 0 },
   });
-  const control = new TimedControl();
-  const wanted = options.snapshots + 1; // the first one warms up
-  const ask = () => {
-    if (control.samples.length >= wanted) return control.requestStop();
-    void control.requestSnapshot().then(() => setTimeout(ask, 20));
-  };
-  ask();
-  await runSession(session, { control });
-  session.dispose();
-  const samples = control.samples.slice(1);
-  const blocked = summarize(samples.map((s) => s.captureMs + s.sendMs));
+  // Progress marks come a few per second, not one per batch: calibrate on a few hundred batches.
+  const calibration = await worker.run('stall-calibrate', spec(400 * options.batchSize, 0));
+  const rate = stepsPerSecond(calibration.marks.filter((m) => m.batch >= 100)); // past the warm-up
+  const batches = Math.max(8, Math.round(options.epochS * rate));
+  options.log(`stall: ${options.task} ${rate.toFixed(1)} steps/s → ${batches} batches per epoch`);
+  const withSaves: number[] = [];
+  const without: number[] = [];
+  const lost: number[] = [];
+  let bytes = calibration.result.finalCheckpoint.bytes;
+  for (let rep = 0; rep < options.repeats; rep++) {
+    const a = await worker.run('stall-saves', spec(batches * options.batchSize, options.intervalS));
+    const b = await worker.run('stall-none', spec(batches * options.batchSize, 0));
+    bytes = a.result.finalCheckpoint.bytes;
+    const [w, n] = [stepsPerSecond(a.marks), stepsPerSecond(b.marks)];
+    withSaves.push(w);
+    without.push(n);
+    lost.push(1 - w / n);
+  }
   return {
     task: options.task,
-    backend: trainer.backend.name,
-    checkpointBytes: samples[0]?.bytes ?? 0,
-    captureMs: summarize(samples.map((s) => s.captureMs)),
-    sendMs: summarize(samples.map((s) => s.sendMs)),
-    blockedMs: blocked,
+    hparams: options.hparams,
+    checkpointBytes: bytes,
+    batchesPerEpoch: batches,
     intervalS: options.intervalS,
-    stallFraction: blocked.median / 1000 / options.intervalS,
+    withSavesStepsPerSec: summarize(withSaves),
+    withoutStepsPerSec: summarize(without),
+    lost: summarize(lost),
   };
+}
+
+/** The hparam that sets the training set's size, per task. */
+export function sizeHparam(task: string, samples: number): Record<string, number> {
+  return task === 'synthetic' ? { samples } : { trainSize: samples };
 }

@@ -1,5 +1,7 @@
 // `npm run bench -- --quick` end to end, so the benchmark code cannot rot: every section runs on
-// its own isolated stack and the headline figures come out as numbers. Output goes to a temp dir.
+// its own isolated stack at a tiny size (model sizes, history length, the naive loop and a 15 s soak
+// included) and the headline figures come out as numbers, each judged against bench/targets.ts.
+// Output goes to a temp dir.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,30 +30,59 @@ test('npm run bench -- --quick writes every headline figure', { timeout: LIMIT_M
     };
     for (const key of [
       'overheadRatio',
-      'stallFraction',
+      'boundaryGapMs',
+      'stallLostFraction',
       'checkpointSaveVsRaw',
       'checkpointLoadVsRaw',
       'recoveryOverHeartbeatS',
       'sigtermResumeS',
       'lostBatchesPerCrash',
+      'naiveRatio',
+      'soakWorkerRssSlopeMbPerH',
       'scaleEpochsPerMin',
     ]) {
       assert.equal(typeof headline[key], 'number', `${key} is ${String(headline[key])}`);
       assert.ok(Number.isFinite(headline[key]), `${key} is finite`);
     }
+    for (const key of ['historyRecoveryS', 'historyEpochPeriodS', 'sizesOverheadByMb']) {
+      const values = Object.values(headline[key] as Record<string, number>);
+      assert.ok(
+        values.length > 0 && values.every(Number.isFinite),
+        `${key}: ${JSON.stringify(headline[key])}`,
+      );
+    }
     assert.equal(headline.scaleAllCompleted, true);
     assert.deepEqual(headline.errors, {});
     const md = fs.readFileSync(path.join(out, 'benchmarks.md'), 'utf8');
     for (const heading of [
+      '## Method',
       '## Machine',
       '## Overhead',
+      '## Epoch boundary',
       '## Stall',
       '## Checkpoint I/O',
       '## Recovery',
+      '### Phases: SIGKILL',
+      '## Model size',
+      '## History length',
+      '## durable-fit vs the naive loop',
+      '## Memory soak',
       '## Scale',
       '## Engine',
     ])
       assert.ok(md.includes(heading), `benchmarks.md has ${heading}`);
+    // Every ratio says which way is better, and no figure is "met" without a target to meet.
+    for (const line of md
+      .split('\n')
+      .filter((l) => /÷/.test(l) && l.startsWith('| ') && l.includes('---') === false))
+      if (/^\| (epoch target|task|size|checkpoint MB|naive)/.test(line))
+        assert.match(line, /(lower|higher) is better/, `header without a direction: ${line}`);
+    const headlineTable = md.slice(
+      md.indexOf('## Headline'),
+      md.indexOf('\n## ', md.indexOf('## Headline') + 5),
+    );
+    for (const row of headlineTable.split('\n').filter((l) => l.endsWith('| met |')))
+      assert.doesNotMatch(row, /\| — \|/, `"met" without a target: ${row}`);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

@@ -1,0 +1,65 @@
+/**
+ * A real durable-fit worker in the bench process (real trainer child process, Temporal, MinIO) whose
+ * engine is tapped, so every trained batch comes with the trainer's own timestamp. Runs go one at a
+ * time; `run` returns the marks of that run and its workflow id (for its history).
+ */
+import { resolveOptions } from '../src/config/options';
+import type { TrainingResult } from '../src/contract';
+import type { TrainingSpecInput } from '../src/spec';
+import { createWorker } from '../src/worker/create-worker';
+import { createProcessEngine } from '../activities/process-engine';
+import type { BenchStack } from './bench-stack';
+import { tapProgress } from './boundary-gap';
+
+export interface BatchMark {
+  epoch: number;
+  batch: number;
+  batches: number;
+  /** Epoch milliseconds at which the trainer finished the batch. */
+  at: number;
+}
+
+export interface TappedRun {
+  workflowId: string;
+  marks: BatchMark[];
+  result: TrainingResult;
+}
+
+export interface TappedWorker {
+  run(name: string, spec: TrainingSpecInput): Promise<TappedRun>;
+  close(): Promise<void>;
+}
+
+export async function startTappedWorker(stack: BenchStack, backend: string): Promise<TappedWorker> {
+  const taskQueue = `bench-tapped-${process.pid}-${Date.now()}`;
+  const options = resolveOptions(stack.env, { taskQueue, backend });
+  const marks: BatchMark[] = [];
+  const engine = tapProgress(createProcessEngine({ backend: options.backend as 'cpu' }), marks);
+  const worker = await createWorker(options, stack.env, { engine });
+  const running = worker.run();
+  let n = 0;
+  return {
+    async run(name, spec) {
+      marks.length = 0;
+      const workflowId = `bench-${name}-${Date.now()}-${++n}`;
+      const handle = await stack.startRun(taskQueue, workflowId, spec);
+      const result = (await handle.result()) as TrainingResult;
+      return { workflowId, marks: [...marks], result };
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await worker.connection.close();
+    },
+  };
+}
+
+/** Steps per second inside epoch `epoch` (first to last mark of it; the first batch is left out). */
+export function stepsPerSecond(marks: readonly BatchMark[], epoch?: number): number {
+  const mine = marks.filter((m) => epoch === undefined || m.epoch === epoch);
+  const first = mine[0];
+  const last = mine.at(-1);
+  if (!first || !last || last.at === first.at) return NaN;
+  const steps = (last.epoch - first.epoch) * first.batches + last.batch - first.batch;
+  return steps / ((last.at - first.at) / 1000);
+}
