@@ -126,8 +126,10 @@ function tensorNamed(state: TrainingState, name: string): NamedTensor {
 function f32(t: NamedTensor): Float32Array {
   if (t.dtype !== 'F32')
     throw new Error(`weight ${t.name} is ${t.dtype}: only float32 weights can be merged`);
-  // Copy: the view may not be 4-byte aligned.
-  return new Float32Array(t.data.slice().buffer, 0, t.data.byteLength / 4);
+  // Copy (a view may be unaligned; a Buffer's slice() would not copy).
+  const bytes = new Uint8Array(t.data.byteLength);
+  bytes.set(t.data);
+  return new Float32Array(bytes.buffer);
 }
 
 function withData(t: NamedTensor, data: Float32Array): NamedTensor {

@@ -29,7 +29,8 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
   maxHeartbeatThrottleInterval?: WorkerOptions['maxHeartbeatThrottleInterval'];
   /**
    * What this worker serves: `all` (workflows and every activity, on the shared task queue) or
-   * `epochs` (only `trainEpoch`/`resumeEpoch`, on the backend queue named by `route`). @default 'all'
+   * `epochs` (only `trainEpoch`/`resumeEpoch` and the data-parallel `initParallel`/`trainShard`/
+   * `aggregateRound`, on the backend queue named by `route`). @default 'all'
    */
   role?: 'all' | 'epochs';
   /**
@@ -64,7 +65,14 @@ export class DurableTrainingPlugin extends SimplePlugin {
       name: 'durable-fit',
       ...(pluginOptions.dataConverter ? { dataConverter: pluginOptions.dataConverter } : {}),
       activities: epochsOnly
-        ? { trainEpoch: activities.trainEpoch, resumeEpoch: activities.resumeEpoch }
+        ? {
+            trainEpoch: activities.trainEpoch,
+            resumeEpoch: activities.resumeEpoch,
+            // Data-parallel runs: shards and merges go to the run's backend queue too.
+            initParallel: activities.initParallel,
+            trainShard: activities.trainShard,
+            aggregateRound: activities.aggregateRound,
+          }
         : activities,
       // The host's own workflowsPath wins (it re-exports ours); only a worker without one gets ours.
       ...(epochsOnly ? {} : { workflowsPath: (host?: string) => host ?? DURABLE_FIT_WORKFLOWS }),

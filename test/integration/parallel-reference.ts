@@ -1,0 +1,168 @@
+/**
+ * A single-process reference of data-parallel rounds on the `synthetic` task, written from the
+ * README's definitions with plain tfjs and seedrandom: it imports nothing from src/, so an agreement
+ * of weights hashes checks the distributed implementation against an independent one.
+ *
+ * Rounds: K models start from the same weights; shard s trains H steps (Adam, its own state kept
+ * across rounds) on positions s, s+K, … (floor(N/K) of them) of each data epoch's seeded order; the
+ * new global weights are the float32 mean of the K models, summed in shard order.
+ */
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import seedrandom from 'seedrandom';
+
+export interface ReferenceSpec {
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  samples: number;
+  shards: number;
+  syncEverySteps: number;
+  /** Synthetic defaults: features 6, classes 3, hidden 8, Adam with learning rate 0.01. */
+  learningRate?: number;
+}
+
+const FEATURES = 6;
+const CLASSES = 3;
+const HIDDEN = 8;
+
+/** The final global weights' hash (durable-fit's `weightsSha256` definition). */
+export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<string> {
+  await tf.setBackend('cpu');
+  const { xs, ys, size } = syntheticTrain(spec.samples);
+  const k = spec.shards;
+  const m = Math.floor(size / k);
+  const shardBatches = Math.max(1, Math.ceil(m / spec.batchSize));
+  const rounds = Math.ceil((spec.epochs * shardBatches) / spec.syncEverySteps);
+  const models = Array.from({ length: k }, () => buildModel(spec.seed));
+  const optimizers = models.map(() => tf.train.adam(spec.learningRate ?? 0.01));
+  let global = weightsOf(models[0] as tfl.LayersModel);
+  for (let round = 0; round < rounds; round++) {
+    models.forEach((model, s) => {
+      setWeights(model, global);
+      for (let i = 0; i < spec.syncEverySteps; i++) {
+        const step = round * spec.syncEverySteps + i;
+        const order = epochOrder(spec.seed, Math.floor(step / shardBatches), size);
+        const batch = step % shardBatches;
+        const rows: number[] = [];
+        for (let j = batch * spec.batchSize; j < Math.min((batch + 1) * spec.batchSize, m); j++)
+          rows.push(order[j * k + s] as number);
+        trainStep(
+          model,
+          optimizers[s] as tf.Optimizer,
+          gather(xs, rows, FEATURES),
+          gather(ys, rows, CLASSES),
+        );
+      }
+    });
+    global = mean(models.map(weightsOf));
+  }
+  return weightsSha256(models[0] as tfl.LayersModel, global);
+}
+
+function syntheticTrain(samples: number) {
+  const prng = seedrandom.alea('dfit:synthetic:7');
+  const teacher = Float32Array.from({ length: FEATURES * CLASSES }, () => prng() * 2 - 1);
+  const xs = Float32Array.from({ length: samples * FEATURES }, () => prng() * 2 - 1);
+  const ys = new Float32Array(samples * CLASSES);
+  for (let i = 0; i < samples; i++) {
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let c = 0; c < CLASSES; c++) {
+      let score = 0;
+      for (let f = 0; f < FEATURES; f++)
+        score += (xs[i * FEATURES + f] as number) * (teacher[f * CLASSES + c] as number);
+      if (score > bestScore) [best, bestScore] = [c, score];
+    }
+    ys[i * CLASSES + best] = 1;
+  }
+  return { xs, ys, size: samples };
+}
+
+function buildModel(seed: number): tfl.LayersModel {
+  const prng = seedrandom.alea(`dfit:${seed}:init`);
+  const next = () => ((prng.int32() >>> 0) % 2147483646) + 1;
+  return tfl.sequential({
+    name: 'synthetic',
+    layers: [
+      tfl.layers.dense({
+        name: 'hidden',
+        units: HIDDEN,
+        activation: 'relu',
+        inputShape: [FEATURES],
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: next() }),
+      }),
+      tfl.layers.dense({
+        name: 'logits',
+        units: CLASSES,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: next() }),
+      }),
+    ],
+  });
+}
+
+function epochOrder(seed: number, epoch: number, size: number): Uint32Array {
+  const prng = seedrandom.alea(`dfit:${seed}:epoch:${epoch}`);
+  const order = Uint32Array.from({ length: size }, (_, i) => i);
+  for (let i = size - 1; i > 0; i--) {
+    const j = Math.floor(prng() * (i + 1));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  return order;
+}
+
+function gather(source: Float32Array, rows: number[], width: number): tf.Tensor {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => out.set(source.subarray(r * width, (r + 1) * width), i * width));
+  return tf.tensor(out, [rows.length, width], 'float32');
+}
+
+function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, xs: tf.Tensor, ys: tf.Tensor): void {
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  tf.tidy(() => {
+    optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
+      false,
+      vars,
+    );
+  });
+  xs.dispose();
+  ys.dispose();
+}
+
+function weightsOf(model: tfl.LayersModel): Float32Array[] {
+  return model.weights.map((w) => Float32Array.from(w.read().dataSync()));
+}
+
+function setWeights(model: tfl.LayersModel, weights: Float32Array[]): void {
+  model.weights.forEach((w, i) => w.write(tf.tensor(weights[i] as Float32Array, w.shape)));
+}
+
+function mean(shards: Float32Array[][]): Float32Array[] {
+  return (shards[0] as Float32Array[]).map((_, i) => {
+    const sum = Float32Array.from(shards[0]?.[i] as Float32Array);
+    for (const shard of shards.slice(1))
+      for (let j = 0; j < sum.length; j++)
+        sum[j] = Math.fround((sum[j] as number) + ((shard[i] as Float32Array)[j] as number));
+    for (let j = 0; j < sum.length; j++) sum[j] = Math.fround((sum[j] as number) / shards.length);
+    return sum;
+  });
+}
+
+function weightsSha256(model: tfl.LayersModel, weights: Float32Array[]): string {
+  const named = model.weights.map((w, i) => ({
+    name: `model/${w.originalName}`,
+    shape: w.shape,
+    data: weights[i] as Float32Array,
+  }));
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const hash = createHash('sha256');
+  for (const t of named) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    hash.update(`${t.name}\nF32\n${t.shape.join(',')}\n${bytes.byteLength}\n`, 'utf8');
+    hash.update(bytes);
+  }
+  return hash.digest('hex');
+}
