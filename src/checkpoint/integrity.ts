@@ -1,6 +1,9 @@
 /**
  * SHA-256 and size checks for checkpoint bytes, on the way in and on the way out. Downloads are
- * hashed chunk by chunk as they arrive and never grow past the size the store reported.
+ * hashed as they arrive and never grow past the size the store reported. Loads fetch a few byte
+ * ranges at once into one preallocated shared buffer that a worker thread hashes in order as it
+ * fills (src/storage/hash-worker.ts): the whole file's SHA-256 and, in the same pass, the payload
+ * hash the file embeds when the caller must check it.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -8,7 +11,20 @@ import { rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { hashShared } from '../storage/hash-worker';
+import type { SharedHashJob } from '../storage/hash-worker';
+import type { RangeRead } from '../storage/object-client';
+import { ObjectRangeError } from '../storage/object-client';
 import { CheckpointCorruptError } from './errors';
+import { readCheckpointHeader, readHeaderEnd } from './header';
+import { payloadHashPrefix } from './payload-hash';
+
+/** Byte ranges fetched at once by `downloadVerified`. */
+export const RANGE_CONCURRENCY = 4;
+const MAX_RANGE_BYTES = 8 * 1024 * 1024;
+const MIN_RANGE_BYTES = 1024 * 1024;
+/** Progress is reported to the hash thread at least this far apart (fewer messages). */
+const REPORT_EVERY_BYTES = 1024 * 1024;
 
 /** Hex SHA-256 over byte chunks, without concatenating them. */
 export function sha256OfParts(parts: readonly Uint8Array[]): string {
@@ -95,4 +111,146 @@ export function checkHash(target: IntegrityTarget, actual: string): void {
 function sizeError(target: IntegrityTarget, received: number): CheckpointCorruptError {
   const kind = received < target.bytes ? 'truncated' : 'size-mismatch';
   return new CheckpointCorruptError(kind, `read ${received} bytes, expected ${target.bytes}`, target.url);
+}
+
+/** A verified download: the file, its SHA-256 and, when asked for, its payload's actual hash. */
+export interface VerifiedDownload {
+  bytes: Buffer;
+  sha256: string;
+  /** Undefined when not asked for, or when the header did not parse (the decoder will say why). */
+  payloadSha256?: string;
+}
+
+interface Range {
+  begin: number;
+  length: number;
+  filled: number;
+}
+
+/**
+ * Downloads exactly `target.bytes` through `read` (ranged GETs, `RANGE_CONCURRENCY` at once) into one
+ * buffer, checking the object's size on every reply and its SHA-256 against the target's, if any.
+ * With `payloadHash`, the payload hash (payload-hash.ts) is computed in the same pass.
+ */
+export async function downloadVerified(
+  read: (offset: number, length: number) => Promise<RangeRead>,
+  target: IntegrityTarget,
+  payloadHash = false,
+): Promise<VerifiedDownload> {
+  const size = target.bytes;
+  const sab = new SharedArrayBuffer(size);
+  const out = Buffer.from(sab);
+  const job = hashShared(sab, [{ begin: 0, end: size }]);
+  const ranges = splitRanges(size);
+  let contiguous = 0;
+  let reported = 0;
+  let payloadRange = !payloadHash;
+  const progress = () => {
+    while (ranges[0] && ranges[0].filled === ranges[0].length) contiguous += ranges.shift()?.length ?? 0;
+    const upTo = contiguous + (ranges[0]?.filled ?? 0);
+    if (!payloadRange) payloadRange = addPayloadRange(job, out, upTo, size);
+    if (upTo - reported >= REPORT_EVERY_BYTES || upTo === size) job.filled((reported = upTo));
+  };
+  try {
+    await fetchRanges(read, [...ranges], out, target, progress);
+    const [sha256 = '', payload] = await job.digests();
+    if (target.sha256) checkHash(target, sha256);
+    return payload === undefined ? { bytes: out, sha256 } : { bytes: out, sha256, payloadSha256: payload };
+  } catch (err) {
+    job.cancel();
+    throw err;
+  }
+}
+
+/** Once the header is in, starts the payload hash over the data section; false while it is not. */
+function addPayloadRange(job: SharedHashJob, out: Buffer, upTo: number, size: number): boolean {
+  try {
+    if (upTo < 8 || upTo < readHeaderEnd(out, size)) return upTo === size;
+    const header = readCheckpointHeader(out.subarray(0, upTo), size);
+    const prefix = payloadHashPrefix(header.metadata, header.tensors);
+    job.addRange({ begin: header.dataStart, end: header.dataStart + header.dataBytes, prefix });
+  } catch {
+    // Not a checkpoint we can read: no payload hash; decoding reports what is wrong.
+  }
+  return true;
+}
+
+/** `size` bytes as ranges of 1-8 MiB, about `RANGE_CONCURRENCY` or more of them. */
+function splitRanges(size: number): Range[] {
+  const length = Math.min(MAX_RANGE_BYTES, Math.max(MIN_RANGE_BYTES, Math.ceil(size / RANGE_CONCURRENCY)));
+  const ranges: Range[] = [];
+  for (let begin = 0; begin < size; begin += length)
+    ranges.push({ begin, length: Math.min(length, size - begin), filled: 0 });
+  return ranges;
+}
+
+/** Fetches the ranges, `RANGE_CONCURRENCY` at once, each written in place; the first error wins. */
+async function fetchRanges(
+  read: (offset: number, length: number) => Promise<RangeRead>,
+  queue: Range[],
+  out: Buffer,
+  target: IntegrityTarget,
+  progress: () => void,
+): Promise<void> {
+  if (queue.length === 0) return fetchEmpty(read, target);
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    for (let range = queue.shift(); range && !failure; range = queue.shift()) {
+      try {
+        await fetchRange(read, range, out, target, progress, () => failure !== undefined);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: RANGE_CONCURRENCY }, lane));
+  if (failure) throw failure.error;
+}
+
+async function fetchRange(
+  read: (offset: number, length: number) => Promise<RangeRead>,
+  range: Range,
+  out: Buffer,
+  target: IntegrityTarget,
+  progress: () => void,
+  stopped: () => boolean,
+): Promise<void> {
+  let reply: RangeRead;
+  try {
+    reply = await read(range.begin, range.length);
+  } catch (err) {
+    if (err instanceof ObjectRangeError) throw sizeError(target, range.begin);
+    throw err;
+  }
+  const { body, objectSize } = reply;
+  if (objectSize !== target.bytes) {
+    body.destroy();
+    throw sizeError(target, objectSize);
+  }
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (stopped() || range.filled + chunk.length > range.length) {
+      body.destroy();
+      if (stopped()) return;
+      throw sizeError(target, target.bytes + 1);
+    }
+    chunk.copy(out, range.begin + range.filled);
+    range.filled += chunk.length;
+    progress();
+  }
+  if (range.filled !== range.length) throw sizeError(target, range.begin + range.filled);
+}
+
+/** A zero-byte target: the object must be empty (a ranged GET cannot ask for no bytes). */
+async function fetchEmpty(
+  read: (offset: number, length: number) => Promise<RangeRead>,
+  target: IntegrityTarget,
+): Promise<void> {
+  try {
+    const { body } = await read(0, 1);
+    body.destroy();
+  } catch (err) {
+    if (err instanceof ObjectRangeError) return;
+    throw err;
+  }
+  throw sizeError(target, 1);
 }

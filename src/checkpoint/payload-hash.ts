@@ -31,6 +31,20 @@ export function payloadSha256(
   tensors: readonly HashedTensor[],
   data: readonly Uint8Array[],
 ): string {
+  const hash = createHash('sha256');
+  hash.update(payloadHashPrefix(metadata, tensors), 'utf8');
+  for (const chunk of data) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * What the payload hash covers before the data section: the metadata entries and the tensor layout,
+ * as one line. Exposed so a download can hash the data section in the same pass as the whole file.
+ */
+export function payloadHashPrefix(
+  metadata: Record<string, string>,
+  tensors: readonly HashedTensor[],
+): string {
   const entries = Object.entries(metadata)
     .filter(([k]) => k !== PAYLOAD_SHA256_KEY && k !== PAYLOAD_SIGNATURE_KEY)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -38,11 +52,7 @@ export function payloadSha256(
   const layout = [...tensors]
     .sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((t) => [t.name, t.dtype, t.shape, t.begin, t.end]);
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify({ metadata: entries, tensors: layout }), 'utf8');
-  hash.update('\n');
-  for (const chunk of data) hash.update(chunk);
-  return hash.digest('hex');
+  return `${JSON.stringify({ metadata: entries, tensors: layout })}\n`;
 }
 
 /**
@@ -52,6 +62,25 @@ export function payloadSha256(
 export function verifyPayloadSha256(
   header: CheckpointHeader,
   bytes: Uint8Array,
+  target?: string,
+  required = true,
+): void {
+  const data = () => bytes.subarray(header.dataStart, header.dataStart + header.dataBytes);
+  checkPayloadSha256(
+    header,
+    () => payloadSha256(header.metadata, header.tensors, [data()]),
+    target,
+    required,
+  );
+}
+
+/**
+ * Like `verifyPayloadSha256`, with the payload's actual hash already computed (in the same pass as
+ * the download) or computed on demand by `actual`.
+ */
+export function checkPayloadSha256(
+  header: CheckpointHeader,
+  actual: string | (() => string),
   target?: string,
   required = true,
 ): void {
@@ -65,12 +94,11 @@ export function verifyPayloadSha256(
       target,
     );
   }
-  const data = bytes.subarray(header.dataStart, header.dataStart + header.dataBytes);
-  const actual = payloadSha256(header.metadata, header.tensors, [data]);
-  if (actual !== embedded.toLowerCase()) {
+  const hex = typeof actual === 'string' ? actual : actual();
+  if (hex !== embedded.toLowerCase()) {
     throw new CheckpointCorruptError(
       'hash-mismatch',
-      `payload hashes to ${actual}, the file's header says ${embedded}`,
+      `payload hashes to ${hex}, the file's header says ${embedded}`,
       target,
     );
   }

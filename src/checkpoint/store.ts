@@ -6,7 +6,8 @@
  * it on the in-memory fake.
  */
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { hashChunks } from '../storage/hash-worker';
 import type { ObjectClient } from '../storage/object-client';
 import { ObjectExistsError, ObjectNotFoundError } from '../storage/object-client';
 import type { TrainingState } from '../state';
@@ -20,11 +21,16 @@ import {
 } from './errors';
 import type { EncodedCheckpoint } from './format';
 import { decodeCheckpoint, encodeCheckpointParts, readCheckpointHeader, withHeaderEntries } from './format';
-import type { IntegrityTarget } from './integrity';
-import { readVerified, sha256OfParts, writeVerified } from './integrity';
+import type { IntegrityTarget, VerifiedDownload } from './integrity';
+import { downloadVerified, writeVerified } from './integrity';
 import { checkMarker } from './meta-codec';
 import { assertCheckpointSize, DEFAULT_MAX_CHECKPOINT_BYTES } from './size-limit';
-import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY, verifyPayloadSha256 } from './payload-hash';
+import {
+  checkPayloadSha256,
+  PAYLOAD_SHA256_KEY,
+  PAYLOAD_SIGNATURE_KEY,
+  payloadSha256 as payloadHash,
+} from './payload-hash';
 import type { CheckpointSigning } from './signing';
 import { signatureKeyId, signPayload, verifySignature } from './signing';
 import type { CheckpointKeyParts } from './keys';
@@ -127,15 +133,15 @@ export class CheckpointStore {
 
   /**
    * Writes already-encoded checkpoint bytes at an explicit `.ckpt` URL, create-only. The hash is
-   * computed before the upload starts because S3 sends metadata (and the signed payload hash)
-   * ahead of the body; the chunks then stream without being concatenated.
+   * computed (in a worker thread) before the upload starts because S3 sends metadata (and the
+   * checksum) ahead of the body; the chunks then go up without being concatenated.
    */
   async saveEncoded(url: string, unsigned: EncodedCheckpoint): Promise<SavedCheckpoint> {
     const key = this.ckptKey(url);
     const encoded = this.signed(unsigned);
-    const sha256 = sha256OfParts(encoded.parts);
+    const sha256 = await hashChunks(encoded.parts);
     try {
-      await this.objects.put(key, Readable.from(encoded.parts, { objectMode: false }), {
+      await this.objects.put(key, encoded.parts, {
         size: encoded.bytes,
         sha256,
         ifNoneMatch: true,
@@ -148,11 +154,20 @@ export class CheckpointStore {
     return { url, key, sha256, bytes: encoded.bytes };
   }
 
-  /** Loads and decodes a checkpoint after verifying its size and SHA-256. */
+  /**
+   * Loads and decodes a checkpoint after verifying its size and SHA-256. Its embedded payload hash
+   * is checked too (computed in the download's pass), except when the caller's own record vouched
+   * for the file's SHA-256: the file is then byte for byte the one saved with a valid payload hash.
+   */
   async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
-    const bytes = await this.loadBytes(url, expected);
+    const { bytes, payloadSha256 } = await this.download(url, expected);
     try {
-      return decodeCheckpoint(bytes, url, this.signing !== undefined); // keyed: loadBytes checked it
+      const state = decodeCheckpoint(bytes, url, true);
+      if (payloadSha256 !== undefined) {
+        const header = readCheckpointHeader(bytes);
+        checkPayloadSha256(header, payloadSha256, url, state.meta.formatVersion >= 2);
+      }
+      return state;
     } catch (err) {
       if (err instanceof CheckpointCorruptError && !err.url)
         throw new CheckpointCorruptError(err.kind, err.detail, url);
@@ -161,15 +176,40 @@ export class CheckpointStore {
   }
 
   /**
-   * The verified bytes of a checkpoint (size and SHA-256 checked), not decoded. A file copied in
-   * without our object metadata is checked against the hash it embeds (format v2).
+   * The verified bytes of a checkpoint (size and SHA-256 checked), not decoded: one buffer, backed
+   * by shared memory (a `SharedArrayBuffer`). A file copied in without our object metadata is
+   * checked against the hash it embeds (format v2).
    */
   async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
+    return (await this.download(url, expected)).bytes;
+  }
+
+  /**
+   * Downloads and verifies; the embedded hash and signature are checked here when there is no
+   * recorded hash or the store has keys (object metadata is no proof of origin). The payload hash
+   * is computed in the same pass unless the caller vouched for the file hash and there are no keys;
+   * it is returned when it still has to be checked against the header (by `load`).
+   */
+  private async download(url: string, expected: ExpectedIntegrity): Promise<VerifiedDownload> {
     const target = await this.integrityTarget(url, expected);
-    const bytes = await readVerified(await this.open(url), target);
-    // Object metadata is no proof of origin: with keys, the embedded hash and signature are checked too.
-    if (!target.sha256 || this.signing) verifyEmbedded(bytes, url, this.signing, !!target.sha256);
-    return bytes;
+    const key = this.ckptKey(url);
+    const embedded = !target.sha256 || !!this.signing;
+    const vouched = !!expected.sha256 && !this.signing;
+    let result: VerifiedDownload;
+    try {
+      result = await downloadVerified(
+        (offset, length) => this.objects.getRange(key, offset, length),
+        target,
+        !vouched,
+      );
+    } catch (err) {
+      if (err instanceof CheckpointCorruptError) throw err;
+      if (err instanceof ObjectNotFoundError) throw new CheckpointNotFoundError(url);
+      throw new Error(`load checkpoint failed [url=${url}]`, { cause: err });
+    }
+    if (!embedded) return result;
+    verifyEmbedded(result.bytes, url, this.signing, !!target.sha256, result.payloadSha256);
+    return { bytes: result.bytes, sha256: result.sha256 };
   }
 
   /** Downloads a checkpoint to a local file; the file appears only once its hash (and signature) verified. */
@@ -400,6 +440,7 @@ function verifyEmbedded(
   target: string,
   signing?: CheckpointSigning,
   hashedByMetadata = false,
+  payloadSha256?: string,
 ): void {
   try {
     const header = readCheckpointHeader(bytes);
@@ -408,7 +449,12 @@ function verifyEmbedded(
       verifySignature(header.metadata, signing, target); // format v1: unsigned (unless accepted)
       if (hashedByMetadata) return;
     }
-    verifyPayloadSha256(header, bytes, target);
+    const data = () => bytes.subarray(header.dataStart, header.dataStart + header.dataBytes);
+    checkPayloadSha256(
+      header,
+      payloadSha256 ?? (() => payloadHash(header.metadata, header.tensors, [data()])),
+      target,
+    );
     if (signing) verifySignature(header.metadata, signing, target);
   } catch (err) {
     if (err instanceof CheckpointCorruptError && !err.url)

@@ -3,8 +3,8 @@
  * only once its whole body arrived, create-only writes, typed not-found), no server.
  */
 import { Readable } from 'node:stream';
-import { ObjectExistsError, ObjectNotFoundError } from './object-client';
-import type { ObjectClient, ObjectStat, PutOptions } from './object-client';
+import { bodyChunks, ObjectExistsError, ObjectNotFoundError, ObjectRangeError } from './object-client';
+import type { ObjectClient, ObjectStat, PutBody, PutOptions } from './object-client';
 
 interface StoredObject {
   body: Buffer;
@@ -29,8 +29,9 @@ export function createMemoryObjectClient(bucket = 'memory'): MemoryObjectClient 
       exists = true;
       return Promise.resolve();
     },
-    async put(key: string, body: Buffer | Readable, options: PutOptions = {}) {
-      const bytes = Buffer.isBuffer(body) ? Buffer.from(body) : await collect(body);
+    async put(key: string, body: PutBody, options: PutOptions = {}) {
+      const chunks = bodyChunks(body);
+      const bytes = chunks ? Buffer.concat(chunks) : await collect(body as Readable);
       if (options.size !== undefined && options.size !== bytes.length) {
         throw new Error(`put "${key}": body has ${bytes.length} bytes, size says ${options.size}`);
       }
@@ -45,6 +46,13 @@ export function createMemoryObjectClient(bucket = 'memory'): MemoryObjectClient 
       const object = objects.get(key);
       if (!object) return Promise.reject(new ObjectNotFoundError(key));
       return Promise.resolve(Readable.from([object.body]));
+    },
+    getRange(key: string, offset: number, length: number) {
+      const object = objects.get(key);
+      if (!object) return Promise.reject(new ObjectNotFoundError(key));
+      if (offset >= object.body.length) return Promise.reject(new ObjectRangeError(key, offset));
+      const body = Readable.from([object.body.subarray(offset, offset + length)]);
+      return Promise.resolve({ body, objectSize: object.body.length });
     },
     stat(key: string) {
       const object = objects.get(key);

@@ -31,14 +31,31 @@ export interface PutOptions {
   sha256?: string;
 }
 
+/**
+ * A body to write: one buffer, a stream, or a list of chunks sent in order without being
+ * concatenated (an encoded checkpoint's header and tensor views).
+ */
+export type PutBody = Buffer | Readable | readonly Uint8Array[];
+
+/** One byte range of an object, and the size of the whole object (from `Content-Range`). */
+export interface RangeRead {
+  body: Readable;
+  objectSize: number;
+}
+
 export interface ObjectClient {
   readonly bucket: string;
   bucketExists(): Promise<boolean>;
   makeBucket(): Promise<void>;
   /** Writes an object; it becomes visible only when the whole body arrived. */
-  put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<void>;
+  put(key: string, body: PutBody, options?: PutOptions): Promise<void>;
   /** Reads an object; rejects with `ObjectNotFoundError` when there is none. */
   get(key: string): Promise<Readable>;
+  /**
+   * Reads `length` bytes from `offset` (both within the object); rejects with `ObjectNotFoundError`
+   * when there is no object, and with `ObjectRangeError` when the range starts past its end.
+   */
+  getRange(key: string, offset: number, length: number): Promise<RangeRead>;
   stat(key: string): Promise<ObjectStat | undefined>;
   remove(key: string): Promise<void>;
   /**
@@ -68,4 +85,22 @@ export class ObjectNotFoundError extends Error {
   constructor(readonly key: string) {
     super(`object "${key}" not found`);
   }
+}
+
+/** A ranged read starting past the object's end (the object is shorter than the caller thought). */
+export class ObjectRangeError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
+  override readonly name = 'ObjectRangeError';
+  constructor(
+    readonly key: string,
+    readonly offset: number,
+  ) {
+    super(`object "${key}" ends before byte ${offset}`);
+  }
+}
+
+/** The chunks of a body given as a buffer or a chunk list; undefined for a stream. */
+export function bodyChunks(body: PutBody): readonly Uint8Array[] | undefined {
+  if (Buffer.isBuffer(body)) return [body];
+  return Array.isArray(body) ? (body as readonly Uint8Array[]) : undefined;
 }
