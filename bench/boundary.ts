@@ -36,6 +36,6 @@ export async function runBoundaryBench(
     epochs: spec.epochs ?? 0,
     gap: summarize(gapsMs),
     batchMs,
-    phases: boundaryPhases(events, run.marks),
+    phases: boundaryPhases(events, run.marks, run.moments),
   };
 }

@@ -70,6 +70,7 @@ export async function runHistoryLengthBench(
         async () => ((await epochNow(stack.client, workflowId)) >= at ? pendingEpoch(handle) : undefined),
         `epoch ${at}`,
         1_800_000,
+        200, // a progress query every 50 ms would load the worker it measures
       );
       kills.push(Date.now());
       await fleet.kill(victim.identity, 'SIGKILL');

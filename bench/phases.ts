@@ -8,7 +8,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { eventMs } from './history';
 import type { Summary } from './stats';
 import { summarize } from './stats';
-import type { BatchMark } from './tapped-worker';
+import type { BatchMark, JobMoment } from './tapped-worker';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
@@ -69,51 +69,66 @@ const firstAfter = (t: readonly Moment[], ms: number, pred: (m: Moment) => boole
   t.find((m) => m.ms >= ms && pred(m));
 
 export const BOUNDARY_PHASES = [
-  'last batch → epoch activity completed (state hand-off, hash, upload, completion)',
+  'last batch → state handed to the activity (validation, state hand-off)',
+  'handed → checkpoint saved (hash, encode, upload)',
+  'saved → activity completed (completion reported)',
   'completed → workflow task done',
   'retention activity (scheduled → completed; 0 when skipped)',
   'retention → next epoch scheduled (workflow task)',
   'scheduled → started (task queue dispatch)',
-  'started → first batch (trainer start or adopt, first step; < 0: trained ahead)',
+  'started → engine asked to start (activity: resolve the checkpoint)',
+  'engine asked → first batch (trainer start or adopt, first step; < 0: trained ahead)',
   'total: last batch → first batch',
 ] as const;
 
-/** Boundary phases (ms) for every epoch N → N+1 where both sides have trainer marks. */
-export function boundaryPhases(events: readonly HistoryEvent[], marks: readonly BatchMark[]): Phase[] {
+/**
+ * Boundary phases (ms) for every epoch N → N+1 where both sides have trainer marks; a phase whose
+ * activity moment is missing (`moments` of the tapped worker) is left out of that boundary.
+ */
+export function boundaryPhases(
+  events: readonly HistoryEvent[],
+  marks: readonly BatchMark[],
+  moments: readonly JobMoment[],
+): Phase[] {
   const t = timeline(events);
   const samples: number[][] = BOUNDARY_PHASES.map(() => []);
   const completions = t.filter((m) => m.kind === 'completed' && isEpoch(m));
-  for (const done of completions) {
-    const last = lastMarkBefore(marks, done.ms);
+  // Without failures the k-th completed epoch activity is epoch k (the trainer may be epochs ahead).
+  for (const [epoch, done] of completions.entries()) {
+    const last = marks.filter((m) => m.epoch === epoch && m.batch === m.batches - 1).at(-1);
     if (!last) continue;
     const first = marks.find((m) => m.epoch === last.epoch + 1);
     const wft = firstAfter(t, done.ms, (m) => m.kind === 'wftCompleted');
     const next = firstAfter(t, done.ms, (m) => m.kind === 'scheduled' && isEpoch(m));
     const started = next && firstAfter(t, next.ms, (m) => m.kind === 'started' && isEpoch(m));
-    if (!first || !wft || !next || !started || last.batch !== last.batches - 1) continue;
+    if (!first || !wft || !next || !started) continue;
     const retention = t.filter(
       (m) => m.ms >= done.ms && m.ms <= next.ms && /etention/.test(m.activity ?? ''),
     );
     const rStart = retention.find((m) => m.kind === 'scheduled')?.ms ?? wft.ms;
     const rEnd = retention.filter((m) => m.kind !== 'scheduled').at(-1)?.ms ?? rStart;
+    const moment = (kind: JobMoment['kind'], epoch: number) =>
+      moments.find((m) => m.kind === kind && m.epoch === epoch)?.at ?? NaN;
+    const [handed, saved, asked] = [
+      moment('done', last.epoch),
+      moment('saved', last.epoch),
+      moment('start', last.epoch + 1),
+    ];
     const values = [
-      done.ms - last.at,
+      handed - last.at,
+      saved - handed,
+      done.ms - saved,
       wft.ms - done.ms,
       rEnd - rStart,
       next.ms - wft.ms - (rEnd - rStart),
       started.ms - next.ms,
-      first.at - started.ms,
+      asked - started.ms,
+      first.at - asked,
       first.at - last.at,
     ];
-    values.forEach((v, i) => samples[i]?.push(v));
+    values.forEach((v, i) => Number.isFinite(v) && samples[i]?.push(v));
   }
   return BOUNDARY_PHASES.map((name, i) => ({ name, ms: summarize(samples[i] ?? []) }));
-}
-
-function lastMarkBefore(marks: readonly BatchMark[], ms: number): BatchMark | undefined {
-  let found: BatchMark | undefined;
-  for (const m of marks) if (m.at <= ms && m.batch === m.batches - 1) found = m;
-  return found;
 }
 
 export const RECOVERY_PHASES = [
