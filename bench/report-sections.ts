@@ -214,7 +214,7 @@ const OVERHEAD_HOW =
 const OVERHEAD_NATIVE_HOW =
   'The overhead measurement above, with the worker and the bare loop on native TensorFlow (`durable-fit backend build`): the same epoch lengths take ~10× more steps, so fixed per-epoch costs weigh more per step.';
 const BOUNDARY_HOW =
-  'A durable-fit worker in the bench process (real trainer child, Temporal, MinIO) whose engine is tapped for the trainer\'s batch timestamps; no intra-epoch saves. Phases come from the history between the trainer\'s last batch of N and first batch of N+1. The activity's own moments (engine asked to start an epoch, state handed over, checkpoint saved) are time-stamped by the tapped engine. With a warm trainer that trains ahead, "engine asked → first batch" is negative: the batch was trained before the activity that adopts it asked for it.';
+  "A durable-fit worker in the bench process (real trainer child, Temporal, MinIO) whose engine is tapped for the trainer's batch timestamps; no intra-epoch saves. Phases come from the history between the trainer's last batch of N and first batch of N+1. The activity's own moments (engine asked to start an epoch, state handed over, checkpoint saved) are time-stamped by the tapped engine. With a warm trainer that trains ahead, \"engine asked → first batch\" is negative: the batch was trained before the activity that adopts it asked for it.";
 const STALL_HOW =
   "The same tapped worker trains one epoch of several save intervals, alternately with a save every 5 s and with none (epoch-end save in both). Steps/s run from the first to the last batch of the epoch by the trainer's timestamps, so everything a save costs training (capture, IPC, hashing and upload competing for the cores) is inside.";
 const IO_HOW =
