@@ -22,6 +22,11 @@ export interface SpecFlags {
   maxCrashes?: number;
   maxPreemptions?: number;
   allowBackendChange?: boolean;
+  shards?: number;
+  syncEvery?: number;
+  outerOptimizer?: 'average' | 'nesterov';
+  outerLr?: number;
+  outerMomentum?: number;
 }
 
 const num = (value: string) => {
@@ -83,7 +88,41 @@ export function withSpecFlags(command: Command): Command {
     .option('--top-k <k:metric:mode>', 'also keep the best K by a metric, e.g. 3:valLoss:min', topK)
     .option('--max-crashes <n>', 'crash recoveries before the run fails (default 10)', num)
     .option('--max-preemptions <n>', 'preemptions before the run fails (default 20)', num)
-    .option('--allow-backend-change', 'allow resuming on another tfjs backend');
+    .option('--allow-backend-change', 'allow resuming on another tfjs backend')
+    .option(
+      '--shards <k>',
+      'data-parallel: K shards per round, one per worker slot (README: Data-parallel training)',
+      num,
+    )
+    .option('--sync-every <h>', 'data-parallel: steps each shard trains between merges (with --shards)', num)
+    .option('--outer-optimizer <name>', 'data-parallel merge: average (default) or nesterov', outerOptimizer)
+    .option('--outer-lr <x>', 'data-parallel nesterov merge: outer learning rate (default 0.7)', num)
+    .option('--outer-momentum <x>', 'data-parallel nesterov merge: outer momentum (default 0.9)', num);
+}
+
+function outerOptimizer(value: string): 'average' | 'nesterov' {
+  if (value !== 'average' && value !== 'nesterov')
+    throw new InvalidArgumentError(`"${value}" is not an outer optimizer: use average or nesterov`);
+  return value;
+}
+
+/** `--shards`/`--sync-every`/`--outer-*` → `spec.parallel` (both of the first two, or none). */
+function parallelFromFlags(flags: SpecFlags, base: Partial<TrainingSpecInput>) {
+  const given = [flags.shards, flags.syncEvery, flags.outerOptimizer, flags.outerLr, flags.outerMomentum];
+  if (given.every((v) => v === undefined)) return base.parallel;
+  const shards = flags.shards ?? base.parallel?.shards;
+  const syncEverySteps = flags.syncEvery ?? base.parallel?.syncEverySteps;
+  if (shards === undefined || syncEverySteps === undefined)
+    throw new InvalidArgumentError('data-parallel training needs both --shards <k> and --sync-every <h>');
+  const outer = Object.fromEntries(
+    Object.entries({
+      ...(base.parallel?.outer ?? {}),
+      optimizer: flags.outerOptimizer ?? base.parallel?.outer?.optimizer,
+      lr: flags.outerLr ?? base.parallel?.outer?.lr,
+      momentum: flags.outerMomentum ?? base.parallel?.outer?.momentum,
+    }).filter(([, v]) => v !== undefined),
+  );
+  return { shards, syncEverySteps, ...(Object.keys(outer).length ? { outer } : {}) };
 }
 
 /** Flags → spec input; only what was given (the rest takes the spec's defaults). */
@@ -118,6 +157,7 @@ export function specFromFlags(
     hparams: { ...(base.hparams ?? {}), ...flags.hparam },
     resumeFrom: flags.resumeFrom ?? base.resumeFrom,
     runName: flags.runName ?? base.runName,
+    parallel: parallelFromFlags(flags, base),
     ...(Object.keys(checkpoint).length ? { checkpoint } : {}),
     ...(Object.keys(recovery).length ? { recovery } : {}),
   });

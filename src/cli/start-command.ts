@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import { connectClient, defaultWorkflowId, startTraining, validateSpecInput } from '../client';
 import type { TrainingSpecInput } from '../spec';
-import type { TrainingResult } from '../contract';
+import type { ParallelTrainingResult, TrainingResult } from '../contract';
 import type { ConnectionFlags } from './common';
 import { fail, failureMessage, optionsFromFlags, withConnectionFlags } from './common';
 import type { SpecFlags } from './spec-flags';
@@ -111,6 +111,8 @@ export function resultSummary(handle: WorkflowHandle, result: TrainingResult) {
       metrics: e.metrics,
     })),
     recoveries: result.recoveries,
+    // Data-parallel runs: the last rounds, each with its shards' checkpoints, workers and recoveries.
+    ...('rounds' in result ? { rounds: (result as ParallelTrainingResult).rounds } : {}),
   };
 }
 

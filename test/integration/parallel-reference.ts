@@ -137,7 +137,7 @@ function weightsOf(model: tfl.LayersModel): Float32Array[] {
 }
 
 function setWeights(model: tfl.LayersModel, weights: Float32Array[]): void {
-  model.weights.forEach((w, i) => w.write(tf.tensor(weights[i] as Float32Array, w.shape)));
+  model.weights.forEach((w, i) => w.write(tf.tensor(weights[i] as Float32Array, w.shape as number[])));
 }
 
 function mean(shards: Float32Array[][]): Float32Array[] {
