@@ -101,30 +101,71 @@ test('without the CA the same store is refused: the certificate is not trusted',
   await assert.rejects(plain.stat('tls-run/any.txt'), 'plain HTTP gets no S3 answer from a TLS-only MinIO');
 });
 
+/** The bytes of every payload in a history, as text, outside search attributes (clear by design). */
+function payloadText(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (!value || typeof value !== 'object') return '';
+  return Object.entries(value)
+    .filter(([key]) => key !== 'searchAttributes' && key !== 'indexedFields')
+    .map(([, v]) => payloadText(v))
+    .join('\n');
+}
+
+/** Trains a small synthetic run on the TLS stack with a worker of its own; `extra` turns features on. */
+async function trainOnTlsStack(name: string, extra: Partial<DurableFitOptions> = {}) {
+  const env = { ...envWithoutS3(), DFIT_STATE_DIR: stateDir, TEMPORAL_ADDRESS: options.temporalAddress };
+  const taskQueue = `tls-${name}-${process.pid}`;
+  const workerOptions: DurableFitOptions = { ...options, taskQueue, backend: 'cpu', ...extra };
+  const worker = await createWorker(workerOptions, env);
+  const running = worker.run();
+  const client = await connectClient(workerOptions, env);
+  try {
+    const spec = { task: 'synthetic', epochs: 2, seed: 9, batchSize: 16, hparams: { samples: 64 } };
+    const handle = await startTraining(client, spec, { workflowId: `tls-${name}-${Date.now()}`, taskQueue });
+    const result = await handle.result();
+    const { events } = await handle.fetchHistory();
+    return { result, history: payloadText(events) };
+  } finally {
+    await client.connection.close();
+    worker.shutdown();
+    await running;
+    await worker.connection.close();
+  }
+}
+
 test(
   'a worker with no S3 setting trains a run on the TLS stack as its own MinIO user',
   { timeout: 120_000 },
   async () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
-    const env = { ...envWithoutS3(), DFIT_STATE_DIR: stateDir, TEMPORAL_ADDRESS: options.temporalAddress };
-    const taskQueue = `tls-minio-${process.pid}`;
-    const workerOptions = { ...options, taskQueue, backend: 'cpu' };
-    const worker = await createWorker(workerOptions, env);
-    const running = worker.run();
-    const client = await connectClient(workerOptions, env);
-    try {
-      const spec = { task: 'synthetic', epochs: 2, seed: 9, batchSize: 16, hparams: { samples: 64 } };
-      const handle = await startTraining(client, spec, { workflowId: `tls-run-${Date.now()}`, taskQueue });
-      const result = await handle.result();
-      assert.equal(result.epochs.length, 2);
-      const reader = createStore(options, options.bucket, 'reader');
-      const loaded = await reader.load(result.finalCheckpoint.url);
-      assert.equal(loaded.meta.weightsSha256, result.weightsSha256, 'the checkpoint is on the TLS MinIO');
-    } finally {
-      await client.connection.close();
-      worker.shutdown();
-      await running;
-      await worker.connection.close();
-    }
+    const { result } = await trainOnTlsStack('plain');
+    assert.equal(result.epochs.length, 2);
+    const reader = createStore(options, options.bucket, 'reader');
+    const loaded = await reader.load(result.finalCheckpoint.url);
+    assert.equal(loaded.meta.weightsSha256, result.weightsSha256, 'the checkpoint is on the TLS MinIO');
+  },
+);
+
+test(
+  'TLS, payload encryption and checkpoint signing all on: the same weights as with none of them',
+  { timeout: 180_000 },
+  async () => {
+    const keys = {
+      encryptionKeys: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      ckptSigningKey: `sig-1:${'s'.repeat(40)}`,
+    };
+    const plain = await trainOnTlsStack('baseline');
+    const secured = await trainOnTlsStack('secured', keys);
+    assert.equal(secured.result.weightsSha256, plain.result.weightsSha256);
+    assert.ok(plain.history.includes('synthetic'), 'without keys the spec is readable in history');
+    assert.ok(!secured.history.includes('synthetic'), 'with keys the history holds only ciphertext');
+    const verifying = createStore({ ...options, ...keys }, options.bucket, 'reader');
+    const loaded = await verifying.load(secured.result.finalCheckpoint.url);
+    assert.equal(loaded.meta.weightsSha256, plain.result.weightsSha256, 'signed, verified, same weights');
+    await assert.rejects(
+      createStore({ ...options, ...keys }, options.bucket, 'reader').load(plain.result.finalCheckpoint.url),
+      /unsigned|signature/i,
+      'a keyed reader refuses the unsigned checkpoint of the plain run',
+    );
   },
 );
