@@ -175,9 +175,11 @@ function addPayloadRange(job: SharedHashJob, out: Buffer, upTo: number, size: nu
   return true;
 }
 
-/** `size` bytes as ranges of 1-8 MiB, about `RANGE_CONCURRENCY` or more of them. */
+/** `size` bytes as ranges of 1-8 MiB (whole MiB), about `RANGE_CONCURRENCY` or more of them. */
 function splitRanges(size: number): Range[] {
-  const length = Math.min(MAX_RANGE_BYTES, Math.max(MIN_RANGE_BYTES, Math.ceil(size / RANGE_CONCURRENCY)));
+  // Whole MiB: MinIO reads objects in 1 MiB blocks; an unaligned range splits one between two GETs.
+  const quarter = Math.ceil(size / RANGE_CONCURRENCY / MIN_RANGE_BYTES) * MIN_RANGE_BYTES;
+  const length = Math.min(MAX_RANGE_BYTES, Math.max(MIN_RANGE_BYTES, quarter));
   const ranges: Range[] = [];
   for (let begin = 0; begin < size; begin += length)
     ranges.push({ begin, length: Math.min(length, size - begin), filled: 0 });

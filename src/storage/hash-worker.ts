@@ -8,8 +8,8 @@
  *   download. Several hashes over ranges of the same bytes (the file hash and the payload hash) go
  *   in one pass.
  * - `hashChunks`: bytes someone else owns (the trainer's tensors, still in use) cannot be transferred
- *   without detaching them under their owner, so they are copied in 4 MiB slices into buffers that
- *   are transferred; the event loop spends a memcpy per slice, never a hash.
+ *   without detaching them under their owner, so they are copied in 4 MiB slices into a few shared
+ *   slots that the thread hashes in place; the event loop spends a memcpy per slice, never a hash.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -34,9 +34,9 @@ export interface SharedHashJob {
 }
 
 const SLICE_BYTES = 4 * 1024 * 1024;
+const SLOTS = 4;
 /** Smaller bodies are hashed on the calling thread (well under a millisecond). */
 const INLINE_BYTES = 256 * 1024;
-const MAX_SLICES_IN_FLIGHT = 8;
 
 // Plain JavaScript run with `eval`: works the same from tsx sources and from compiled dist/.
 const WORKER_SOURCE = `
@@ -64,8 +64,8 @@ parentPort.on('message', (m) => {
     job.upTo = Math.max(job.upTo, m.upTo);
     advance(job);
   } else if (m.type === 'chunk') {
-    job.hashes[0].hash.update(new Uint8Array(m.buffer));
-    parentPort.postMessage({ id: m.id, type: 'ack' });
+    job.hashes[0].hash.update(new Uint8Array(m.slot, 0, m.length));
+    parentPort.postMessage({ id: m.id, type: 'ack', slot: m.slotIndex });
   } else if (m.type === 'digest') {
     jobs.delete(m.id);
     parentPort.postMessage({ id: m.id, type: 'digests', hex: job.hashes.map((h) => h.hash.digest('hex')) });
@@ -79,11 +79,19 @@ interface Reply {
   id: number;
   type: 'ack' | 'digests';
   hex?: string[];
+  slot?: number;
 }
 
 let thread: Worker | undefined;
 let nextId = 1;
 let running = 0;
+/**
+ * Shared slices that `hashChunks` copies into, allocated once and reused: a fresh buffer per slice
+ * page-faults and feeds the garbage collector about as much as hashing the bytes would cost.
+ */
+const freeSlots: number[] = [];
+const slots: SharedArrayBuffer[] = [];
+let slotWaiters: (() => void)[] = [];
 
 /** Keeps the process alive while a job waits for the thread; returns the release. */
 function hold(worker: Worker): () => void {
@@ -100,7 +108,10 @@ const listeners = new Map<number, (reply: Reply) => void>();
 function hashThread(): Worker {
   if (thread) return thread;
   const started = new Worker(WORKER_SOURCE, { eval: true });
-  started.on('message', (reply: Reply) => listeners.get(reply.id)?.(reply));
+  started.on('message', (reply: Reply) => {
+    if (reply.slot !== undefined) freeSlot(reply.slot);
+    listeners.get(reply.id)?.(reply);
+  });
   started.on('error', (err) => failAll(err));
   started.on('exit', (code) => failAll(new Error(`the SHA-256 worker thread exited (code ${code})`)));
   started.unref(); // held only while a job runs (`hold`): an idle thread must not keep a process alive
@@ -110,6 +121,7 @@ function hashThread(): Worker {
 
 function failAll(err: Error): void {
   thread = undefined;
+  for (let i = 0; i < slots.length; i++) if (!freeSlots.includes(i)) freeSlot(i); // the thread is gone
   for (const listener of [...listeners.values()]) listener({ id: -1, type: 'digests', hex: [err.message] });
   listeners.clear();
 }
@@ -150,21 +162,15 @@ export async function hashChunks(chunks: readonly Uint8Array[]): Promise<string>
   const release = hold(worker);
   worker.postMessage({ id, type: 'open' });
   worker.postMessage({ id, type: 'range', begin: 0, end: 0 });
-  let inFlight = 0;
-  let wake: (() => void) | undefined;
-  listeners.set(id, () => {
-    inFlight--;
-    wake?.();
-  });
   try {
     for (const chunk of chunks) {
       for (let at = 0; at < chunk.byteLength; at += SLICE_BYTES) {
-        while (inFlight >= MAX_SLICES_IN_FLIGHT) await new Promise<void>((resolve) => (wake = resolve));
+        const slotIndex = await takeSlot();
         assertAlive(worker);
-        // Uint8Array's slice copies (Buffer's would be a view): a buffer the thread may own.
-        const copy = Uint8Array.prototype.slice.call(chunk, at, at + SLICE_BYTES);
-        worker.postMessage({ id, type: 'chunk', buffer: copy.buffer }, [copy.buffer]);
-        inFlight++;
+        const slice = chunk.subarray(at, at + SLICE_BYTES);
+        const slot = slots[slotIndex] as SharedArrayBuffer;
+        new Uint8Array(slot).set(slice); // a memcpy into warm memory; the thread hashes it there
+        worker.postMessage({ id, type: 'chunk', slot, slotIndex, length: slice.byteLength });
       }
     }
     const [hex] = await requestDigests(worker, id);
@@ -176,6 +182,23 @@ export async function hashChunks(chunks: readonly Uint8Array[]): Promise<string>
   } finally {
     release();
   }
+}
+
+/** A free slice slot (waits for one; at most `SLOTS` exist). */
+async function takeSlot(): Promise<number> {
+  for (;;) {
+    const free = freeSlots.pop();
+    if (free !== undefined) return free;
+    if (slots.length < SLOTS) return slots.push(new SharedArrayBuffer(SLICE_BYTES)) - 1;
+    await new Promise<void>((resolve) => slotWaiters.push(resolve));
+  }
+}
+
+function freeSlot(index: number): void {
+  freeSlots.push(index);
+  const waiters = slotWaiters;
+  slotWaiters = [];
+  for (const wake of waiters) wake();
 }
 
 function assertAlive(worker: Worker): void {
