@@ -22,6 +22,8 @@ export interface ReferenceSpec {
   syncEverySteps: number;
   /** Synthetic defaults: features 6, classes 3, hidden 8, Adam with learning rate 0.01. */
   learningRate?: number;
+  /** Outer Nesterov step on the mean delta (absent: the new global is the mean). */
+  nesterov?: { lr: number; momentum: number };
 }
 
 const FEATURES = 6;
@@ -39,6 +41,7 @@ export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<strin
   const models = Array.from({ length: k }, () => buildModel(spec.seed));
   const optimizers = models.map(() => tf.train.adam(spec.learningRate ?? 0.01));
   let global = weightsOf(models[0] as tfl.LayersModel);
+  const velocity = global.map((w) => new Float32Array(w.length));
   for (let round = 0; round < rounds; round++) {
     models.forEach((model, s) => {
       setWeights(model, global);
@@ -57,7 +60,8 @@ export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<strin
         );
       }
     });
-    global = mean(models.map(weightsOf));
+    const averaged = mean(models.map(weightsOf));
+    global = spec.nesterov ? nesterov(global, averaged, velocity, spec.nesterov) : averaged;
   }
   return weightsSha256(models[0] as tfl.LayersModel, global);
 }
@@ -148,6 +152,26 @@ function mean(shards: Float32Array[][]): Float32Array[] {
         sum[j] = Math.fround((sum[j] as number) + ((shard[i] as Float32Array)[j] as number));
     for (let j = 0; j < sum.length; j++) sum[j] = Math.fround((sum[j] as number) / shards.length);
     return sum;
+  });
+}
+
+/** d = g − mean; v ← μv + d; g ← g − lr(d + μv), every operation rounded to float32. */
+function nesterov(
+  global: Float32Array[],
+  averaged: Float32Array[],
+  velocity: Float32Array[],
+  outer: { lr: number; momentum: number },
+): Float32Array[] {
+  const f = Math.fround;
+  const [mu, lr] = [f(outer.momentum), f(outer.lr)];
+  return global.map((g, i) => {
+    const m = averaged[i] as Float32Array;
+    const v = velocity[i] as Float32Array;
+    return g.map((gj, j) => {
+      const d = f(gj - (m[j] as number));
+      v[j] = f(f(mu * (v[j] as number)) + d);
+      return f(gj - f(lr * f(d + f(mu * (v[j] as number)))));
+    });
   });
 }
 

@@ -14,7 +14,7 @@ let closeClient: () => Promise<void>;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
 
 /** 96 samples, 3 shards of 32, batch 8: 4 shard batches per epoch; 20 epochs = 80 steps = 4 rounds of 20. */
-export const PARALLEL_SPEC: TrainingSpecInput = {
+const PARALLEL_SPEC: TrainingSpecInput = {
   task: 'synthetic',
   epochs: 20,
   seed: 5,
@@ -59,4 +59,34 @@ test('K=3, H=20: rounds of shard activities merge to the reference implementatio
   assert.equal(result.recoveryCount, 0);
   assert.notEqual(result.weightsSha256, '');
   assert.equal(result.weightsSha256, reference);
+});
+
+test('the nesterov merge: outer momentum kept in the global checkpoints, still the reference’s weights', async () => {
+  const outer = { optimizer: 'nesterov' as const, lr: 0.7, momentum: 0.9 };
+  const spec = { ...PARALLEL_SPEC, epochs: 10, parallel: { shards: 3, syncEverySteps: 20, outer } };
+  const reference = await referenceWeightsSha256({
+    seed: 5,
+    epochs: 10,
+    batchSize: 8,
+    samples: 96,
+    shards: 3,
+    syncEverySteps: 20,
+    nesterov: { lr: 0.7, momentum: 0.9 },
+  });
+  const result = (await client.workflow.execute('trainModel', {
+    taskQueue,
+    workflowId: `parallel-nesterov-${Date.now()}`,
+    args: [spec],
+  })) as ParallelTrainingResult;
+  assert.equal(result.rounds?.length, 2);
+  assert.equal(result.weightsSha256, reference);
+  const average = await referenceWeightsSha256({
+    seed: 5,
+    epochs: 10,
+    batchSize: 8,
+    samples: 96,
+    shards: 3,
+    syncEverySteps: 20,
+  });
+  assert.notEqual(result.weightsSha256, average, 'the outer step changed the weights');
 });
