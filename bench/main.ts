@@ -38,11 +38,13 @@ import { runWarp } from './warp';
 const BACKEND: BackendRequest = 'wasm';
 
 /**
- * Full plan, estimated from the quick plan's per-unit timings on 2 cores (wasm): io ~4 min (500 MB
- * dominates), engine ~2, overhead ~13 (10 pairs × (3 × 10 s durable + 3 × 10 s bare) + 1 s rows),
- * boundary ~1, stall ~6 (10 pairs × 2 × ~17 s), recovery ~4, sizes ~8 (500 MB steps take seconds),
- * history ~5 (1,010 epochs of ~0.3 s), naive ~2, scale ~3: about 48 minutes, plus ~13 for
- * overhead-native where the native backend is built. The 30-minute soak runs only with `--soak`.
+ * Full plan, estimated (not run) from the quick plan's per-unit timings on this 2-core machine (wasm)
+ * and one 60 MB sizes + recovery check (~1 s a step, 12 s a durable epoch with saves): io ~4 min
+ * (500 MB dominates), engine ~3, overhead ~13 (10 pairs × (3 × 10 s durable + 3 × 10 s bare) plus
+ * the 1 s row), boundary ~1, stall ~5 (10 pairs × 2 × ~14 s), recovery ~4, sizes ~12 (500 MB: ~8 s
+ * a step, 4-batch epochs, 2 repeats, one kill), history ~5 (1,012 epochs of ~0.2 s), naive ~2,
+ * scale ~3: about 52 minutes, plus ~13 for overhead-native where the native backend is built. The
+ * 30-minute soak runs only with `--soak`.
  */
 const PLANS = {
   full: {
@@ -61,11 +63,11 @@ const PLANS = {
     },
     overhead: { epochSeconds: [1, 10], epochs: 3, repeats: 10, everySeconds: 5 },
     boundary: { epochs: 12, samples: 32 * 50 },
-    stall: { epochS: 15, repeats: 10, intervalS: 5 },
+    stall: { epochS: 12, repeats: 10, intervalS: 5 },
     recovery: { heartbeatTimeoutsS: [5, 15], kills: 5, sigterms: 5, everyBatches: 100 },
     sizes: {
       sizesMb: [1, 10, 100, 500],
-      epochS: 12,
+      epochS: 10,
       everySeconds: 5,
       repeats: 2,
       kills: 1,
@@ -268,7 +270,7 @@ async function writeFormatted(file: string, text: string): Promise<void> {
 
 async function main(): Promise<number> {
   // In-process workers (the tapped ones) would print the SDK's info log into the bench's output.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean' },
