@@ -14,6 +14,7 @@ import { createWorker } from '../src/worker/create-worker';
 import type { EpochEngine } from '../activities/epoch-engine';
 import { createProcessEngine } from '../activities/process-engine';
 import type { BenchStack } from './bench-stack';
+import { completedEpochs, workflowTimings } from './history';
 import { startBenchStack } from './bench-stack';
 import type { Summary } from './stats';
 import { summarize } from './stats';
@@ -25,6 +26,11 @@ export interface BoundaryGapResult {
   gap: Summary;
   /** Median milliseconds per batch inside epochs (the gap includes one such batch). */
   batchMs: number;
+  /**
+   * Milliseconds from one epoch activity's completion to the next one's start, from the history:
+   * the workflow's part of the boundary (what the continuation trains through).
+   */
+  roundTripMs: Summary;
   weightsSha256: string;
 }
 
@@ -80,7 +86,16 @@ export async function measureBoundaryGaps(
     const handle = await stack.startRun(taskQueue, taskQueue, spec);
     const result = (await handle.result()) as TrainingResult;
     const { gapsMs, batchMs } = boundaryGaps(marks);
-    return { task: spec.task, gapsMs, gap: summarize(gapsMs), batchMs, weightsSha256: result.weightsSha256 };
+    const epochs = completedEpochs(await workflowTimings(stack.client, taskQueue));
+    const roundTrips = epochs.slice(1).map((a, i) => (a.startedMs ?? NaN) - (epochs[i]?.closedMs ?? NaN));
+    return {
+      task: spec.task,
+      gapsMs,
+      gap: summarize(gapsMs),
+      batchMs,
+      roundTripMs: summarize(roundTrips),
+      weightsSha256: result.weightsSha256,
+    };
   } finally {
     worker.shutdown();
     await running;
@@ -116,7 +131,8 @@ async function main(): Promise<void> {
       const ms = (v: number) => v.toFixed(1);
       console.log(
         `${r.task}: boundary gap median ${ms(r.gap.median)} ms (min ${ms(r.gap.min)}, max ${ms(r.gap.max)}, ` +
-          `n ${r.gap.n}); batch ${ms(r.batchMs)} ms; gaps ${r.gapsMs.map(ms).join(' ')}`,
+          `n ${r.gap.n}); batch ${ms(r.batchMs)} ms; gaps ${r.gapsMs.map(ms).join(' ')}; ` +
+          `activity completed -> next started median ${ms(r.roundTripMs.median)} ms`,
       );
     }
   } finally {
