@@ -1,6 +1,7 @@
-// SIGKILL the worker process training one shard of a data-parallel round, after that shard saved a
-// checkpoint inside the round. Only that shard is started again (from that checkpoint, on another
-// worker); the other shards' results stay; the final weights equal the plain-tfjs reference's.
+// SIGKILL (twice, different shards) or SIGTERM the worker process training one shard of a
+// data-parallel round, after that shard saved a checkpoint inside the round. Only that shard is
+// started again (from its newest checkpoint, on another worker); the other shards' results stay;
+// the final weights equal the plain-tfjs reference's.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +41,12 @@ const spec: TrainingSpecInput = {
   parallel: { shards: 3, syncEverySteps: 20 },
 };
 
+const FAULTS: { round: number; shard: number; signal: NodeJS.Signals }[] = [
+  { round: 1, shard: 1, signal: 'SIGKILL' },
+  { round: 2, shard: 0, signal: 'SIGKILL' },
+  { round: 3, shard: 2, signal: 'SIGTERM' },
+];
+
 before(async () => {
   ({ client, close } = await testClient());
   // One shard per worker: killing one worker kills exactly one shard.
@@ -51,7 +58,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('SIGKILL of one shard’s worker mid-round re-runs only that shard, from its checkpoint; same weights', async () => {
+test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only those shards, from their checkpoints; same weights', async () => {
   const reference = referenceWeightsSha256({
     seed: 5,
     epochs: 20,
@@ -65,36 +72,63 @@ test('SIGKILL of one shard’s worker mid-round re-runs only that shard, from it
     workflowId: `parallel-kill-${Date.now()}`,
     args: [spec],
   });
-  // Shard 1 of round 1, once a checkpoint it saved inside the round is durable, before the round ends.
-  const victim = await waitForShard(
-    handle,
-    (d) => d.shard === 1 && d.round === 1 && d.ckpt?.epoch === 1 && d.ckpt.batch > 0 && d.batch < 20,
-  );
-  await fleet.kill(victim.identity, 'SIGKILL');
-  void fleet.start(); // a replacement; the resumed shard may also go to a worker that is free now
+  // Each fault hits one shard once a checkpoint it saved inside the round is durable, before the
+  // round ends: SIGKILL shard 1 in round 1 and shard 0 in round 2, SIGTERM shard 2 in round 3.
+  const victims = [];
+  const replacements: Promise<unknown>[] = [];
+  for (const fault of FAULTS) {
+    const victim = await waitForShard(
+      handle,
+      (d) =>
+        d.shard === fault.shard &&
+        d.round === fault.round &&
+        d.ckpt?.epoch === fault.round &&
+        d.ckpt.batch > 0 &&
+        d.batch < 20,
+    );
+    await fleet.kill(victim.identity, fault.signal);
+    replacements.push(fleet.start()); // the resumed shard may also go to a worker free now
+    victims.push({ ...fault, ...victim });
+  }
 
   const result = (await handle.result()) as ParallelTrainingResult;
+  await Promise.all(replacements); // each is up before the fleet is stopped
   assert.equal(result.status, 'completed');
   assert.equal(await reference, result.weightsSha256, 'bit-exact with the reference');
 
   const inputs = await shardInputs(handle);
   const byShard = (round: number, shard: number) =>
     inputs.filter((i) => i.round === round && i.shard === shard);
+  const hit = (round: number, shard: number) => FAULTS.some((f) => f.round === round && f.shard === shard);
   for (let round = 0; round < 4; round++)
     for (let shard = 0; shard < 3; shard++)
+      assert.equal(byShard(round, shard).length, hit(round, shard) ? 2 : 1, `round ${round} shard ${shard}`);
+  for (const victim of victims) {
+    const rerun = byShard(victim.round, victim.shard)[1];
+    const reason = victim.signal === 'SIGKILL' ? 'crash' : 'preemption';
+    assert.equal(rerun?.reason, reason, `${victim.signal} of shard ${victim.shard}`);
+    if (victim.signal === 'SIGKILL')
       assert.equal(
-        byShard(round, shard).length,
-        round === 1 && shard === 1 ? 2 : 1,
-        `round ${round} shard ${shard}`,
+        rerun?.resumeFrom?.url,
+        victim.details.ckpt?.url,
+        'resumed from the checkpoint it had heartbeated',
       );
-  const rerun = byShard(1, 1)[1];
-  assert.equal(rerun?.resumeFrom?.url, victim.details.ckpt?.url, 'resumed from the checkpoint it had saved');
-  assert.match(rerun?.resumeFrom?.url ?? '', /\/parallel\/round=0001\/shard=01\/step=\d{7}-try=0\.ckpt$/);
-  assert.equal(rerun?.reason, 'crash');
-  assert.equal(result.recoveryCount, 1);
+    // SIGTERM: the shard stops at a batch boundary and saves there, so it resumes from a newer one.
+    else
+      assert.ok(
+        (rerun?.resumeFrom?.step ?? 0) >= (victim.details.ckpt?.step ?? Infinity),
+        'from its last save',
+      );
+    const pattern = new RegExp(
+      `/parallel/round=000${victim.round}/shard=0${victim.shard}/step=\\d{7}-try=0\\.ckpt$`,
+    );
+    assert.match(rerun?.resumeFrom?.url ?? '', pattern);
+    assert.equal(result.rounds?.[victim.round]?.shards[victim.shard]?.recoveries, 1);
+  }
+  assert.equal(result.recoveryCount, FAULTS.length);
   assert.deepEqual(
-    result.rounds?.[1]?.shards.map((s) => s.recoveries),
-    [0, 1, 0],
+    result.recoveries.map((r) => r.kind),
+    ['crash', 'crash', 'preemption'],
   );
 });
 
@@ -115,7 +149,7 @@ async function waitForShard(handle: WorkflowHandle, predicate: (d: ShardHeartbea
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('shard 1 never reached a checkpoint inside round 1');
+  throw new Error('the shard never reached a checkpoint inside its round');
 }
 
 async function shardInputs(handle: WorkflowHandle): Promise<TrainShardInput[]> {
