@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [--soak] [--out DIR] [--only a,b] [--render]`: every benchmark on an isolated local stack
  * (its own Temporal and MinIO on free ports, removed afterwards), written to DIR/benchmarks.md and
  * DIR/benchmarks.json (DIR defaults to docs/). `--quick` runs each section small (< 3 minutes) so a
- * test can keep the code from rotting (a 15 s soak included); its figures are not for the docs.
+ * test can keep the code from rotting (an 8 s soak included); its figures are not for the docs.
  * `--soak` adds the 30-minute memory soak to the full plan.
  */
 import fs from 'node:fs';
@@ -86,14 +86,14 @@ const PLANS = {
       tasks: ['mnist-mlp'],
       batches: { 'mnist-mlp': { tensorflow: 100, wasm: 30, cpu: 8 } } as EngineBatches,
     },
-    overhead: { epochSeconds: [1], epochs: 3, repeats: 2, everySeconds: 5 },
+    overhead: { epochSeconds: [1], epochs: 3, repeats: 1, everySeconds: 5 },
     boundary: { epochs: 4, samples: 32 * 10 },
-    stall: { epochS: 6, repeats: 1, intervalS: 2 },
+    stall: { epochS: 4, repeats: 1, intervalS: 1.5 },
     recovery: { heartbeatTimeoutsS: [3], kills: 1, sigterms: 1, everyBatches: 100 },
-    sizes: { sizesMb: [1], epochS: 2, everySeconds: 1, repeats: 1, kills: 0, heartbeatTimeoutS: 3 },
+    sizes: { sizesMb: [1], epochS: 1.5, everySeconds: 0.5, repeats: 1, kills: 0, heartbeatTimeoutS: 3 },
     history: { atEpochs: [1, 4], continueAsNewEvery: 3, heartbeatTimeoutS: 3, window: 2 },
     naive: { hparams: { trainSize: 640, valSize: 64, hidden: 32 }, epochs: 2, repeats: 1 },
-    soak: { durationS: 15, sampleEveryS: 1 },
+    soak: { durationS: 8, sampleEveryS: 0.5 },
     scale: { runs: 6, epochs: 2 },
   },
 };
@@ -278,7 +278,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       /** Re-render benchmarks.md from an existing benchmarks.json (no measuring). */
       render: { type: 'boolean' },
-      /** Adds the 30-minute memory soak to the full plan (the quick plan always runs a 15 s one). */
+      /** Adds the 30-minute memory soak to the full plan (the quick plan always runs an 8 s one). */
       soak: { type: 'boolean' },
     },
   });

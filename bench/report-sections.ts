@@ -72,7 +72,7 @@ export function sections(r: BenchResults): string[] {
       );
       if (x.hungAfterSignal)
         out.push(
-          `**${x.hungAfterSignal} of ${x.recoveryS.n} signalled workers had not exited 30 s after ${x.signal}** (the bench then SIGKILLed them).`,
+          `**${x.hungAfterSignal} of ${x.recoveryS.n} signalled workers had not exited 10 s after ${x.signal}** (the bench then SIGKILLed them).`,
           '',
         );
     }

@@ -1,5 +1,5 @@
 // `npm run bench -- --quick` end to end, so the benchmark code cannot rot: every section runs on
-// its own isolated stack at a tiny size (model sizes, history length, the naive loop and a 15 s soak
+// its own isolated stack at a tiny size (model sizes, history length, the naive loop and an 8 s soak
 // included) and the headline figures come out as numbers, each judged against bench/targets.ts.
 // Output goes to a temp dir.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-const LIMIT_MS = 240_000; // the quick bench takes < 3 minutes on 2 idle cores; slack for a busy CI box
+const LIMIT_MS = 300_000; // the quick bench takes ~2-3 minutes on 2 idle cores; slack for a box shared with other tests
 
 test('npm run bench -- --quick writes every headline figure', { timeout: LIMIT_MS + 30_000 }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-bench-'));
