@@ -90,3 +90,30 @@ test('the nesterov merge: outer momentum kept in the global checkpoints, still t
   });
   assert.notEqual(result.weightsSha256, average, 'the outer step changed the weights');
 });
+
+test('continue-as-new after every round carries the rounds forward: same weights as in one execution', async () => {
+  const spec = { ...PARALLEL_SPEC, epochs: 15, continueAsNewEvery: 1 };
+  const workflowId = `parallel-can-${Date.now()}`;
+  const result = (await client.workflow.execute('trainModel', {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  })) as ParallelTrainingResult;
+  const reference = await referenceWeightsSha256({
+    seed: 5,
+    epochs: 15,
+    batchSize: 8,
+    samples: 96,
+    shards: 3,
+    syncEverySteps: 20,
+  });
+  assert.equal(result.weightsSha256, reference);
+  assert.deepEqual(
+    result.rounds?.map((r) => r.round),
+    [0, 1, 2],
+  );
+  const description = await client.workflow.getHandle(workflowId).describe();
+  const firstRunId = description.raw.workflowExecutionInfo?.firstRunId;
+  assert.ok(firstRunId, 'the first run is known');
+  assert.notEqual(description.runId, firstRunId, 'it continued as new');
+});
