@@ -16,7 +16,7 @@ import type {
   ShardResult,
   TrainingActivities,
 } from '../src/contract';
-import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
+import { CHECKPOINT_UNUSABLE_TYPES, SHARDS } from '../src/contract';
 import { decideShardRecovery, nextRoundStep, recordInit, recordRound } from './parallel-decide';
 import { classifyFailure } from './recovery';
 import { resultOf } from './results';
@@ -52,6 +52,8 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
   let roundsThisRun = 0;
   for (;;) {
     const p = record.parallel ?? progress;
+    // The UI's list can filter by shard count; `DfitEpoch` (visibility.ts) counts merged rounds.
+    wf.upsertSearchAttributes([{ key: SHARDS, value: String(record.spec.parallel?.shards ?? 1) }]);
     const step = nextRoundStep(
       p,
       controls,

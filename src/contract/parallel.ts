@@ -3,9 +3,16 @@
  * `trainShard`, `aggregateRound` and `initParallel` activities and what they return, plus what the
  * workflow keeps about rounds. Keys and hashes only, never tensors.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TrainingSpec } from '../spec';
 import type { CheckpointRef, RecoveryKind } from './activities';
 import type { RunRecord, TrainingResult } from './run-record';
+
+/**
+ * Search attribute of data-parallel runs: the shard count K, as a keyword (`DfitShards="4"`; the dev
+ * server allows only three Int attributes). `DfitEpoch` counts merged rounds in such a run.
+ */
+export const SHARDS = defineSearchAttributeKey('DfitShards', SearchAttributeType.KEYWORD);
 
 export type ParallelPolicy = NonNullable<TrainingSpec['parallel']>;
 

@@ -4,6 +4,7 @@
  * them on the dev server; on other clusters run `durable-fit stack register-attributes` once.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SHARDS } from './parallel';
 import { SWEEP_ID, SWEEP_METRIC, TRIAL_RUNG } from './sweep';
 
 export const TASK = defineSearchAttributeKey('DfitTask', SearchAttributeType.KEYWORD);
@@ -28,4 +29,5 @@ export const SEARCH_ATTRIBUTES = [
   SWEEP_ID,
   TRIAL_RUNG,
   SWEEP_METRIC,
+  SHARDS,
 ] as const;

@@ -42,9 +42,10 @@ test('K=3, H=20: rounds of shard activities merge to the reference implementatio
     shards: 3,
     syncEverySteps: 20,
   });
+  const workflowId = `parallel-${Date.now()}`;
   const result = (await client.workflow.execute('trainModel', {
     taskQueue,
-    workflowId: `parallel-${Date.now()}`,
+    workflowId,
     args: [PARALLEL_SPEC],
   })) as ParallelTrainingResult;
   assert.equal(result.status, 'completed');
@@ -57,6 +58,9 @@ test('K=3, H=20: rounds of shard activities merge to the reference implementatio
     assert.match(round.ckpt, new RegExp(`/parallel/round=000${round.round + 1}/global\\.ckpt$`));
   }
   assert.equal(result.recoveryCount, 0);
+  const { searchAttributes } = await client.workflow.getHandle(workflowId).describe();
+  assert.deepEqual(searchAttributes.DfitEpoch, [4], 'DfitEpoch counts merged rounds');
+  assert.deepEqual(searchAttributes.DfitShards, ['3']);
   assert.notEqual(result.weightsSha256, '');
   assert.equal(result.weightsSha256, reference);
 });
