@@ -111,11 +111,12 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
 }
 
 /** The decoded starting state: the verified bytes given, or loaded (and verified) now. */
+// Both come from the store, which verified the whole file (and with it the payload) on load.
 async function startState(request: EpochRequest): Promise<TrainingState | undefined> {
   const { from } = request;
   if (!from) return undefined;
   const bytes = from.bytes ?? (await from.load?.());
   if (!bytes)
     throw new Error(`checkpoint bytes of ${from.url} are needed: this worker holds no warm session for it`);
-  return decodeCheckpoint(bytes);
+  return decodeCheckpoint(bytes, from.url, true);
 }
