@@ -119,7 +119,7 @@ export function recordRound(
   merged: AggregateResult,
   shards: readonly ShardResult[],
   recoveries: readonly number[],
-  durationMs: number,
+  timing: { roundMs: number; mergeMs: number },
 ): void {
   const progress = record.parallel;
   if (!progress) throw new Error('recordRound before initParallel');
@@ -130,7 +130,7 @@ export function recordRound(
     metrics: merged.metrics,
     weightsSha256: merged.weightsSha256,
     backend: merged.backend,
-    durationMs,
+    durationMs: timing.roundMs,
   });
   const log: RoundLog = {
     round: merged.round,
@@ -141,6 +141,10 @@ export function recordRound(
       worker: s.worker,
       recoveries: recoveries[i] ?? 0,
     })),
+    roundMs: timing.roundMs,
+    shardMs: Math.max(0, ...shards.map((s) => s.durationMs)),
+    mergeMs: timing.mergeMs,
+    mergeBytes: merged.bytesMoved,
   };
   record.parallel = {
     ...progress,

@@ -74,6 +74,7 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
     const shards = await Promise.all(
       Array.from({ length: record.spec.parallel?.shards ?? 1 }, (_, s) => runShard(loop, p.round, s)),
     );
+    const mergeStarted = Date.now();
     const merged = await mergeActivities(record).aggregateRound({
       ...input(loop),
       round: p.round,
@@ -85,7 +86,7 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
       merged,
       shards.map((s) => s.result),
       shards.map((s) => s.recoveries),
-      Date.now() - started,
+      { roundMs: Date.now() - started, mergeMs: Date.now() - mergeStarted },
     );
     roundsThisRun++;
     loop.publish('running');

@@ -93,6 +93,14 @@ export interface RoundLog {
   round: number;
   ckpt: string;
   shards: { shard: number; ckpt: string; worker: string; recoveries: number }[];
+  /** Workflow time from starting the shards to recording the merge (older records: absent). */
+  roundMs?: number;
+  /** The slowest shard's last attempt, as the activity measured it. */
+  shardMs?: number;
+  /** Workflow time of the merge activity. */
+  mergeMs?: number;
+  /** Bytes the merge read (global + K results) and wrote (the next global). */
+  mergeBytes?: number;
 }
 
 /** Where the parallel run stands (carried across continue-as-new in the run record). */

@@ -58,6 +58,12 @@ test('K=3, H=20: rounds of shard activities merge to the reference implementatio
     assert.match(round.ckpt, new RegExp(`/parallel/round=000${round.round + 1}/global\\.ckpt$`));
   }
   assert.equal(result.recoveryCount, 0);
+  // Per round: the slowest shard, the merge, the rest (scheduling and round trips), bytes merged.
+  for (const r of result.rounds ?? []) {
+    assert.ok((r.mergeBytes ?? 0) > 0 && (r.roundMs ?? 0) >= (r.mergeMs ?? 0));
+    const timing = `round ${r.round}: ${r.roundMs} ms = shard ${r.shardMs} + merge ${r.mergeMs} + other`;
+    console.log(`${timing}; merge moved ${r.mergeBytes} bytes`);
+  }
   const { searchAttributes } = await client.workflow.getHandle(workflowId).describe();
   assert.deepEqual(searchAttributes.DfitEpoch, [4], 'DfitEpoch counts merged rounds');
   assert.deepEqual(searchAttributes.DfitShards, ['3']);

@@ -148,11 +148,15 @@ test('a merged round becomes the run’s position; the round log is a bounded wi
       backend: 'cpu',
     }));
     const merged = { ...init, round, ckpt: ckpt(round + 1, 0, 'global'), weightsSha256: `w${round + 1}` };
-    recordRound(record, merged, shards, [0, round === 1 ? 1 : 0, 0], 5);
+    recordRound(record, merged, shards, [0, round === 1 ? 1 : 0, 0], { roundMs: 5, mergeMs: 2 });
   }
   assert.equal(record.parallel.round, ROUND_WINDOW + 2);
   assert.equal(record.position?.url, ckpt(ROUND_WINDOW + 2, 0, 'global').url);
   assert.equal(record.parallel.previous.length, 3);
   assert.equal(record.parallel.log.length, ROUND_WINDOW);
   assert.equal(record.epochs.at(-1)?.weightsSha256, `w${ROUND_WINDOW + 2}`);
+  assert.deepEqual(
+    [record.parallel.log[0]?.roundMs, record.parallel.log[0]?.shardMs, record.parallel.log[0]?.mergeMs],
+    [5, 1, 2],
+  );
 });
