@@ -9,7 +9,7 @@ import type { MetricsRecorder } from '../src/metrics/recorder';
 import type { BackendInfo } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
 import { TrainerBusyError } from '../src/training/errors';
-import { TrainerProcess } from '../src/training/trainer-client';
+import { TrainerProcess } from '../src/training/trainer-process';
 import type { WarmKey } from '../src/training/warm-session';
 
 export interface TrainerSlotsOptions {

@@ -1,175 +1,232 @@
 /**
- * Entry point of the trainer child process (`TrainerProcess.start` forks it). Runs one training
- * run at a time on a warm `Trainer`, answering snapshot/stop requests between batches. A run asked
- * to `speculate` leaves its session training the next epoch (trainer-continuation.ts) for the next
- * run to adopt. Exits when the parent disconnects, so a dead worker never leaves a trainer behind.
+ * `TrainerProcess`: the parent side of the trainer child. CPU-bound tfjs runs in the child, so the
+ * host's event loop (a Temporal worker's heartbeats) stays free. The child's phase-1 states are
+ * finished here (weightsSha256); a child that dies is reported as `TrainerCrashedError`.
  */
-import type { TrainingState } from '../state';
-import { packState } from './state-transfer';
-import type { RunRequest, TrainerEvent, TrainerRequest } from './protocol';
-import { serializeError } from './protocol';
-import type { BatchProgress, RunOutcome } from './run-loop';
-import { RunControl, runSession } from './run-loop';
-import type { TrainingSession } from './session';
-import { Trainer } from './trainer';
-import { Continuation } from './trainer-continuation';
-import type { WarmKey } from './warm-session';
-import { decideWarmStart, WarmSessionLostError } from './warm-session';
-import { restoreModelWeights } from './model-weights';
-import { loadTaskModules } from './tasks/load-modules';
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BackendInfo } from '../state';
+import type { BackendRequest } from './backend';
+import {
+  CRASH_TAIL_MAX,
+  TrainerBusyError,
+  TrainerCrashedError,
+  TrainerHungError,
+  TrainerRemoteError,
+} from './errors';
+import type { RunRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
+import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
+import { createTransferDir, removeTransferDir } from './state-transfer';
+import { compactTensors } from './tensor-bytes';
+import { TrainerRun } from './trainer-run';
+import { RedactingLines, redactedTail } from './redact';
+import { trainerEnvironment } from './trainer-env';
+import type { TrainerWatchdog } from './trainer-watchdog';
+import { watchTrainer } from './trainer-watchdog';
 
-let trainer: Trainer | undefined;
-let active: { runId: number; control: RunControl } | undefined;
-/** The session kept after the last run, training its next epoch until a run adopts or discards it. */
-let held: Continuation | undefined;
-let transferDir: string | undefined;
-
-function send(event: TrainerEvent): void {
-  process.send?.(event);
+export interface TrainerProcessOptions {
+  /** tfjs backend for the child (entry points pass DFIT_BACKEND). @default 'auto' */
+  backend?: BackendRequest;
+  /**
+   * Environment to take the child's from: only its allow-listed part reaches the child
+   * (trainer-env.ts). @default process.env
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Secret values (S3 secret key, signing and encryption keys): no variable holding one reaches the
+   * child, and they are masked in its stderr and crash reports. @default []
+   */
+  secrets?: readonly string[];
+  /**
+   * Called with the child's stderr, whole lines, secrets masked; keep it quiet in tests.
+   * @default writes to process.stderr
+   */
+  onStderr?(chunk: string): void;
+  /** Absolute paths of modules that register user tasks; the child loads them first. @default [] */
+  taskModules?: string[];
+  /**
+   * A child that uses no CPU time and sends nothing for this long while it starts or runs a job is
+   * hung (stopped, deadlocked): it is killed and the run fails with `TrainerHungError`. @default 60000
+   */
+  hangTimeoutMs?: number;
+  /** Where large states are handed over (a private folder is made inside). @default os.tmpdir() */
+  transferBase?: string;
 }
 
-function portable(state: TrainingState) {
-  return packState(state, transferDir);
+/** @see TrainerProcessOptions.hangTimeoutMs */
+export const DEFAULT_HANG_TIMEOUT_MS = 60_000;
+
+export interface RunHandlers {
+  onProgress?(progress: BatchProgress): void;
+  /** Each finished epoch, with its complete state (hash included). */
+  onEpochEnd?(end: EpochEnd): void;
 }
 
-async function init(
-  backend: Parameters<typeof Trainer.create>[0],
-  taskModules: string[] = [],
-): Promise<void> {
-  try {
-    // User task modules call registerTask() when loaded; the child needs them as much as the worker.
-    loadTaskModules(taskModules);
-    trainer = await Trainer.create(backend);
-    send({ type: 'ready', backend: trainer.backend });
-  } catch (error) {
-    // The parent reports the error and ends this process.
-    send({ type: 'error', error: serializeError(error) });
-  }
-}
+/** Raw stderr kept for a crash report; redacted before it is cut to `CRASH_TAIL`. */
+const STDERR_KEEP = 8000;
 
-async function run(runId: number, request: RunRequest): Promise<void> {
-  if (!trainer)
-    return send({ type: 'error', runId, error: { name: 'Error', message: 'trainer not initialised' } });
-  if (active)
-    return send({ type: 'error', runId, error: { name: 'TrainerBusyError', message: 'a run is active' } });
-  const control = new RunControl();
-  active = { runId, control };
-  let session: TrainingSession | undefined;
-  try {
-    let lastProgress = -Infinity;
-    const onProgress = (p: BatchProgress) => {
-      const now = performance.now();
-      if (now - lastProgress < (request.progressIntervalMs ?? 0) && p.batch + 1 < p.batches) return;
-      lastProgress = now;
-      send({ type: 'progress', runId, ...p });
-    };
-    let outcome: RunOutcome;
-    const continuation = await takeContinuation(request);
-    if (continuation) {
-      session = continuation.session;
-      active = { runId, control: continuation.control };
-      if (control.stopRequested) continuation.control.requestStop();
-      outcome = await continuation.adopt(onProgress);
-    } else {
-      session = trainer.open(request.config, request.from, {
-        allowBackendChange: request.allowBackendChange,
+export class TrainerProcess {
+  private current: TrainerRun | undefined;
+  private nextRunId = 1;
+  private stderrTail = '';
+  private exited: Error | undefined;
+  private closing = false;
+  private starting = true;
+  private hung: TrainerHungError | undefined;
+  private readonly exitPromise: Promise<void>;
+  private readonly watchdog: TrainerWatchdog | undefined;
+  backend!: BackendInfo;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    options: TrainerProcessOptions,
+    private readonly transferDir: string,
+  ) {
+    const onStderr = options.onStderr ?? ((chunk: string) => process.stderr.write(chunk));
+    const secrets = options.secrets ?? [];
+    const lines = new RedactingLines((text) => onStderr(text), secrets);
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_KEEP);
+      lines.push(chunk);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      // 'close', not 'exit': by then all of its stderr has arrived, so the crash report has the end.
+      child.once('close', (code, signal) => {
+        this.watchdog?.stop();
+        removeTransferDir(transferDir);
+        lines.flush();
+        const tail = redactedTail(this.stderrTail, CRASH_TAIL_MAX, secrets);
+        const exited = this.hung ?? new TrainerCrashedError(code, signal, tail);
+        this.exited = exited;
+        this.current?.fail(this.closing ? new Error('trainer process closed during a run') : exited);
+        this.current = undefined;
+        resolve();
       });
-      if (request.initWeights && !request.from) {
-        restoreModelWeights(session.parts.model, session.parts.weightNames, request.initWeights.tensors);
-      }
-      outcome = await runSession(session, {
-        control,
-        untilEpoch: request.untilEpoch,
-        stopAtStep: request.stopAtStep,
-        specExtras: request.specExtras,
-        onProgress,
-        ...(request.epochEnds
-          ? { onEpochEnd: (e) => send({ type: 'epoch-end', runId, ...e, state: portable(e.state) }) }
-          : {}),
+    });
+    child.on('message', (message) => {
+      this.watchdog?.touch();
+      this.dispatch(message as TrainerEvent);
+    });
+    if (child.pid !== undefined) {
+      const hangTimeoutMs = options.hangTimeoutMs ?? DEFAULT_HANG_TIMEOUT_MS;
+      this.watchdog = watchTrainer({
+        pid: child.pid,
+        hangTimeoutMs,
+        isBusy: () => this.starting || this.current !== undefined,
+        onHung: (detail) => {
+          this.hung = new TrainerHungError(child.pid ?? -1, hangTimeoutMs, detail);
+          child.kill('SIGKILL');
+        },
       });
     }
-    send({ type: 'done', runId, stopped: outcome.stopped, state: portable(outcome.state) });
-    if (request.speculate && !outcome.stopped && !session.finished) {
-      held = new Continuation(session, runId, warmKeyOf(request, session), request.specExtras ?? {});
-      session = undefined; // the continuation owns it now
-    }
-  } catch (error) {
-    send({ type: 'error', runId, error: serializeError(error) });
-  } finally {
-    session?.dispose();
-    active = undefined;
   }
-}
 
-/**
- * The held continuation when `request` adopts it; otherwise it is discarded first (one session at a
- * time), and a request that named it fails: the parent restores from verified bytes then.
- */
-async function takeContinuation(request: RunRequest): Promise<Continuation | undefined> {
-  const current = held;
-  held = undefined;
-  const decision = decideWarmStart(current?.key, {
-    config: request.config,
-    specExtras: request.specExtras ?? {},
-    allowBackendChange: request.allowBackendChange ?? false,
-    untilEpoch: request.untilEpoch ?? request.config.epochs,
-    ...(request.continueFrom ? { from: request.continueFrom } : {}),
-    initWeights: request.initWeights !== undefined,
-    ...(request.stopAtStep !== undefined ? { stopAtStep: request.stopAtStep } : {}),
-  });
-  if (decision.adopt && current && !request.from) return current;
-  await current?.discard();
-  if (request.continueFrom)
-    throw new WarmSessionLostError(
-      request.continueFrom.sha256,
-      decision.adopt ? 'bytes given too' : decision.reason,
+  /** Forks the trainer child and waits until its backend is loaded. */
+  static async start(options: TrainerProcessOptions = {}): Promise<TrainerProcess> {
+    const ext = path.extname(__filename);
+    const transferDir = createTransferDir(options.transferBase ?? os.tmpdir());
+    const child = fork(path.join(__dirname, `trainer-child${ext}`), [], {
+      // In source form (.ts) the child runs through tsx, as the rest of durable-fit does.
+      execArgv: ext === '.ts' ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: trainerEnvironment(options.env ?? process.env, options.secrets),
+    });
+    const trainer = new TrainerProcess(child, options, transferDir);
+    try {
+      trainer.backend = await trainer.waitReady(options.backend ?? 'auto', options.taskModules ?? []);
+    } finally {
+      trainer.starting = false;
+    }
+    return trainer;
+  }
+
+  /** Whether the child is still running. */
+  get alive(): boolean {
+    return this.exited === undefined;
+  }
+
+  /** The child's process id (for fault tests that kill it). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Starts a run; one at a time per process. */
+  run(request: RunRequest, handlers: RunHandlers = {}): TrainerRun {
+    if (this.exited) throw this.exited;
+    if (this.current)
+      throw new TrainerBusyError('this trainer process is already running a run; wait for it or stop it');
+    const runId = this.nextRunId++;
+    const from = request.from && { meta: request.from.meta, tensors: compactTensors(request.from.tensors) };
+    const run = new TrainerRun(
+      runId,
+      handlers,
+      (m) => this.send(m),
+      () => (this.current = undefined),
     );
-  return undefined;
-}
+    this.watchdog?.touch();
+    this.current = run;
+    const epochEnds = handlers.onEpochEnd !== undefined; // full states only where someone reads them
+    this.send({
+      type: 'run',
+      runId,
+      ...request,
+      ...(from ? { from } : {}),
+      ...(epochEnds ? { epochEnds } : {}),
+    });
+    return run;
+  }
 
-/** The held session's key: the next epoch of the run that just ended; saved once the parent says so. */
-function warmKeyOf(request: RunRequest, session: TrainingSession): WarmKey {
-  return {
-    config: request.config,
-    specExtras: request.specExtras ?? {},
-    allowBackendChange: request.allowBackendChange ?? false,
-    untilEpoch: Math.min(session.cursor.epoch + 1, request.config.epochs),
-  };
-}
+  /**
+   * Tells the child that the end state of run `runId` was saved as this checkpoint, so a later run
+   * with `continueFrom` that checkpoint may adopt its warm continuation (see `RunRequest.speculate`).
+   */
+  keep(runId: number, saved: { sha256: string; url: string }): void {
+    this.send({ type: 'keep', runId, ...saved });
+  }
 
-function handle(message: TrainerRequest): void {
-  switch (message.type) {
-    case 'init':
-      transferDir = message.transferDir;
-      return void init({ backend: message.backend }, message.taskModules);
-    case 'run': {
-      const { type: _type, runId, ...request } = message;
-      return void run(runId, request);
+  /** Asks the child to exit after its current batch boundary; kills it if it does not in time. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.exited) return;
+    this.closing = true;
+    this.current?.stop().catch(() => undefined);
+    if (this.child.connected) this.send({ type: 'shutdown' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  private waitReady(backend: BackendRequest, taskModules: string[]): Promise<BackendInfo> {
+    return new Promise((resolve, reject) => {
+      this.onReady = { resolve, reject };
+      void this.exitPromise.then(() => reject(this.exited));
+      this.send({ type: 'init', backend, taskModules, transferDir: this.transferDir });
+    });
+  }
+
+  private onReady: { resolve(b: BackendInfo): void; reject(e: Error): void } | undefined;
+
+  private dispatch(event: TrainerEvent): void {
+    if (event.type === 'ready') return this.onReady?.resolve(event.backend);
+    if (event.type === 'error' && event.runId === undefined) {
+      this.onReady?.reject(toError(event.error));
+      this.child.kill('SIGKILL');
+      return;
     }
-    case 'snapshot':
-      if (active?.runId !== message.runId) return;
-      return void active.control.requestSnapshot().then((state) =>
-        send({
-          type: 'snapshot',
-          runId: message.runId,
-          requestId: message.requestId,
-          state: portable(state),
-        }),
-      );
-    case 'stop':
-      if (active?.runId === message.runId) active.control.requestStop();
-      return;
-    case 'keep':
-      if (held?.baseRunId === message.runId) held.markSaved({ sha256: message.sha256, url: message.url });
-      return;
-    case 'shutdown':
-      process.disconnect();
+    if (event.type !== 'error' || event.runId !== undefined) this.current?.handle(event);
+  }
+
+  private send(message: TrainerRequest): void {
+    if (this.child.connected) this.child.send(message);
   }
 }
 
-if (!process.send) {
-  console.error('trainer-process must be started by TrainerProcess.start (it needs an IPC channel)');
-  process.exit(2);
+/** A child's error as a local one, keeping the original name for error mapping. */
+export function toError(error: SerializedError): TrainerRemoteError {
+  return new TrainerRemoteError(error.name, error.message, error.stack, error.failureKind);
 }
-process.on('message', (message) => handle(message as TrainerRequest));
-process.on('disconnect', () => process.exit());
+
+export type { RunOutcome };

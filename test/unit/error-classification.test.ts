@@ -16,7 +16,7 @@ import { FAILURE_KINDS } from '../../src/failure-kind';
 import type { FailureKind } from '../../src/failure-kind';
 import { BackendUnsupportedError } from '../../src/training/errors';
 import { serializeError } from '../../src/training/protocol';
-import { toError } from '../../src/training/trainer-client';
+import { toError } from '../../src/training/trainer-process';
 import { CHECKPOINT_UNUSABLE_TYPES } from '../../src/contract';
 import { classifyFailure } from '../../workflows/recovery';
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { currentBackendInfo, selectBackend } from '../../src/training/backend';
 import { BackendUnavailableError } from '../../src/training/errors';
 import type { RunConfig } from '../../src/training/session';
-import { TrainerProcess } from '../../src/training/trainer-client';
+import { TrainerProcess } from '../../src/training/trainer-process';
 import { TF_VERSION } from '../../src/native';
 import { backendFingerprint, chooseRoute, workerRoute } from '../../src/training/routing';
 import { skipUnlessNative } from '../helpers/native';

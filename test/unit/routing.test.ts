@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { backendFingerprint, backendQueue, chooseRoute, workerRoute } from '../../src/training/routing';
 import { TrainerSlots } from '../../activities/trainer-slots';
 import { TrainerBusyError } from '../../src/training/errors';
-import type { TrainerProcess } from '../../src/training/trainer-client';
+import type { TrainerProcess } from '../../src/training/trainer-process';
 
 const wasm = { name: 'wasm', versions: { 'tfjs-core': '4.22.0', 'tfjs-backend-wasm': '4.22.0' } };
 const cpu = { name: 'cpu', versions: { 'tfjs-core': '4.22.0', 'tfjs-backend-cpu': '4.22.0' } };

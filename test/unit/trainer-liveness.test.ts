@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import type { TrainingState } from '../../src/state';
 import { TrainerHungError } from '../../src/training/errors';
 import { createTransferDir, packState, unpackState } from '../../src/training/state-transfer';
-import { TrainerProcess } from '../../src/training/trainer-client';
+import { TrainerProcess } from '../../src/training/trainer-process';
 import { readProcessCpu, watchTrainer } from '../../src/training/trainer-watchdog';
 import { spawn } from 'node:child_process';
 

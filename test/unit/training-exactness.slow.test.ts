@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/format';
 import type { RunConfig } from '../../src/training/session';
-import { TrainerProcess } from '../../src/training/trainer-client';
+import { TrainerProcess } from '../../src/training/trainer-process';
 import { skipUnlessNative } from '../helpers/native';
 
 const EPOCHS = 3;

@@ -5,7 +5,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/format'
 import { TrainerCrashedError, TrainerRemoteError } from '../../src/training/errors';
 import type { BatchProgress } from '../../src/training/run-loop';
 import type { RunConfig } from '../../src/training/session';
-import { TrainerProcess } from '../../src/training/trainer-client';
+import { TrainerProcess } from '../../src/training/trainer-process';
 
 const config: RunConfig = { task: 'synthetic', hparams: { dropout: 0.3 }, seed: 1, batchSize: 16, epochs: 3 };
 

@@ -9,7 +9,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/format'
 import { TrainerRemoteError } from '../../src/training/errors';
 import type { BatchProgress } from '../../src/training/run-loop';
 import type { RunConfig } from '../../src/training/session';
-import { TrainerProcess } from '../../src/training/trainer-client';
+import { TrainerProcess } from '../../src/training/trainer-process';
 import type { WarmKey, WarmWanted } from '../../src/training/warm-session';
 import { decideWarmStart } from '../../src/training/warm-session';
 
