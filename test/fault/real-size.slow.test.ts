@@ -102,7 +102,7 @@ function trainerChildren(workerPid: number): number[] {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
         return (
-          ppid === workerPid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('trainer-process')
+          ppid === workerPid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('trainer-child')
         );
       } catch {
         return false;

@@ -51,7 +51,7 @@ after(async () => {
 
 test("the trainer child's environment has no S3 secret (read from /proc/<pid>/environ)", () => {
   const trainer = descendants(worker.child.pid as number).find((pid) =>
-    cmdline(pid).includes('trainer-process'),
+    cmdline(pid).includes('trainer-child'),
   );
   assert.ok(trainer, 'the worker has started its trainer child');
   const environ = fs.readFileSync(`/proc/${trainer}/environ`, 'utf8').split('\0');
