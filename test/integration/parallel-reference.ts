@@ -22,6 +22,11 @@ export interface ReferenceSpec {
   syncEverySteps: number;
   /** Synthetic defaults: features 6, classes 3, hidden 8, Adam with learning rate 0.01. */
   learningRate?: number;
+  /**
+   * tfjs backend: `cpu`, or `tensorflow` (native, with the trainer's pinned TF_* settings, which the
+   * caller sets in the environment before the first call). @default 'cpu'
+   */
+  backend?: 'cpu' | 'tensorflow';
   /** Outer Nesterov step on the mean delta (absent: the new global is the mean). */
   nesterov?: { lr: number; momentum: number };
 }
@@ -32,7 +37,9 @@ const HIDDEN = 8;
 
 /** The final global weights' hash (durable-fit's `weightsSha256` definition). */
 export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<string> {
-  await tf.setBackend('cpu');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
+  if (spec.backend === 'tensorflow') require('@tensorflow/tfjs-node');
+  if (!(await tf.setBackend(spec.backend ?? 'cpu'))) throw new Error(`no tfjs backend ${spec.backend}`);
   const { xs, ys, size } = syntheticTrain(spec.samples);
   const k = spec.shards;
   const m = Math.floor(size / k);
