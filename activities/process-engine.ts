@@ -52,6 +52,9 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
   }).adopt;
   slot.warm = undefined; // this run adopts the child's continuation or the child discards it
   const from = adopt ? undefined : await startState(request);
+  // A shard's next round starts from the merged global weights, never from its own end state:
+  // training ahead would be thrown away.
+  const speculate = !request.config.shard;
   const run = trainer.run(
     {
       config: request.config,
@@ -66,7 +69,7 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
       // One progress message per 50 ms, not per batch: IPC off the hot path; heartbeats are
       // throttled to a second anyway. The epoch's last batch is always reported.
       progressIntervalMs: 50,
-      speculate: true,
+      speculate,
     },
     { onProgress: (p) => request.onProgress(p) },
   );
@@ -75,7 +78,7 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
       (outcome) => {
         const { cursor } = outcome.state.meta;
         // The child trains on from here (speculatively) unless the run stopped or ended.
-        if (!outcome.stopped && cursor.epoch < request.config.epochs) {
+        if (speculate && !outcome.stopped && cursor.epoch < request.config.epochs) {
           slot.warm = {
             trainer,
             runId: run.runId,
