@@ -1,0 +1,137 @@
+/**
+ * The epoch activity with a fake engine in `MockActivityEnvironment` (no server, no trainer): the
+ * paths that decide what the workflow records. An epoch that ends returns its epoch-end checkpoint,
+ * saved create-only with the hash it records; a shutdown mid-epoch saves at the batch boundary and
+ * fails as `Preempted` carrying that checkpoint; an engine failure reaches the workflow typed.
+ * The liveness paths (heartbeats before the first batch, shutdown during start-up) are in
+ * epoch-liveness.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { trainEpoch } from '../../activities/epoch';
+import { toActivityFailure } from '../../activities/boundary';
+import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
+import type { CheckpointRef, EpochResult, TrainEpochInput } from '../../src/contract';
+import { CheckpointStore } from '../../src/checkpoint/store';
+import { parseSpec } from '../../src/spec';
+import type { TrainingState } from '../../src/state';
+import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { sampleState } from '../helpers/checkpoint-fixtures';
+
+const quiet = { logger: new DefaultLogger('ERROR') };
+const BATCHES = 4;
+
+const input: TrainEpochInput = {
+  spec: parseSpec({ task: 'synthetic', epochs: 2, seed: 1, checkpoint: { everySeconds: 0 } }, 'fake-run'),
+  epoch: 0,
+  workflowId: 'fake-run',
+};
+
+/** The state after `batch` batches of epoch 0 (epoch 1 batch 0 once all are trained). */
+function stateAt(batch: number): TrainingState {
+  const end = batch === BATCHES;
+  return sampleState({
+    cursor: { epoch: end ? 1 : 0, batch: end ? 0 : batch, step: batch, batchesPerEpoch: BATCHES },
+    weightsSha256: String(batch).repeat(64).slice(0, 64),
+  });
+}
+
+/**
+ * A fake engine: trains `BATCHES` batches, one per `step()` call of the test, or on its own when
+ * `auto`; `stop()` ends the job at the current batch, like the trainer at a batch boundary.
+ */
+function fakeEngine(options: { auto?: boolean; fail?: Error } = {}) {
+  let trained = 0;
+  let finish!: (outcome: EpochOutcome) => void;
+  let fail!: (err: Error) => void;
+  let request!: EpochRequest;
+  const done = new Promise<EpochOutcome>((resolve, reject) => ((finish = resolve), (fail = reject)));
+  const step = () => {
+    trained++;
+    request.onProgress({ epoch: 0, batch: trained - 1, batches: BATCHES, step: trained, loss: 1 / trained });
+    if (trained === BATCHES)
+      finish({ stopped: false, state: stateAt(trained), metrics: { epoch: 0, loss: 0.25 } });
+  };
+  const engine: EpochEngine = {
+    backend: async () => 'fake',
+    backendInfo: async () => ({ name: 'fake', versions: {} }),
+    isWarm: () => false,
+    close: async () => {},
+    async start(r: EpochRequest): Promise<EpochJob> {
+      request = r;
+      if (options.fail) setImmediate(() => fail(options.fail as Error));
+      else if (options.auto)
+        setImmediate(function loop() {
+          step();
+          if (trained < BATCHES) setImmediate(loop);
+        });
+      return {
+        snapshot: async () => stateAt(trained),
+        stop: () => finish({ stopped: true, state: stateAt(trained) }),
+        done,
+        markWarm: () => {},
+      };
+    },
+  };
+  return { engine, step, started: () => request !== undefined };
+}
+
+test('an epoch that ends returns its epoch-end checkpoint, saved create-only with the recorded hash', async () => {
+  const objects = createMemoryObjectClient();
+  const store = new CheckpointStore(objects);
+  const { engine } = fakeEngine({ auto: true });
+  const env = new MockActivityEnvironment(undefined, quiet);
+  const result = (await env.run(trainEpoch, { store, engine }, input)) as EpochResult;
+  assert.equal(result.epoch, 0);
+  assert.equal(result.ckpt.url, 's3://' + store.bucket + '/fake-run/epoch=0001-step=0000004.ckpt');
+  assert.deepEqual([result.ckpt.epoch, result.ckpt.batch, result.ckpt.step], [1, 0, 4]);
+  assert.equal(result.weightsSha256, stateAt(BATCHES).meta.weightsSha256);
+  assert.deepEqual(result.metrics, { loss: 0.25 });
+  const loaded = await store.load(result.ckpt.url, { sha256: result.ckpt.sha256 });
+  assert.deepEqual(loaded.meta.cursor, stateAt(BATCHES).meta.cursor, 'the saved bytes are the end state');
+});
+
+test('a shutdown mid-epoch saves the batch-boundary state and fails as Preempted carrying it', async () => {
+  const store = new CheckpointStore(createMemoryObjectClient());
+  const fake = fakeEngine();
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, quiet);
+  const running = env.run(trainEpoch, { store, engine: fake.engine }, input);
+  while (!fake.started()) await new Promise((r) => setImmediate(r));
+  fake.step();
+  fake.step();
+  env.cancel('WORKER_SHUTDOWN');
+  const failure = await running.then(
+    () => assert.fail('a preempted epoch must not return'),
+    (err: unknown) => err,
+  );
+  assert.ok(failure instanceof ApplicationFailure, String(failure));
+  assert.equal(failure.type, 'Preempted');
+  assert.equal(failure.nonRetryable, false, 'retryable: the run resumes');
+  const { ckpt } = failure.details?.[0] as { ckpt: CheckpointRef };
+  assert.deepEqual([ckpt.epoch, ckpt.batch, ckpt.step], [0, 2, 2], 'saved where the job stopped');
+  const loaded = await store.load(ckpt.url, { sha256: ckpt.sha256 });
+  assert.equal(loaded.meta.cursor.step, 2);
+});
+
+test('an engine failure reaches the workflow typed by its class, retryable as its class declares', async () => {
+  class TrainerCrashedError extends Error {
+    static readonly failureKind = 'transient';
+    override readonly name = 'TrainerCrashedError';
+  }
+  const store = new CheckpointStore(createMemoryObjectClient());
+  const { engine } = fakeEngine({
+    fail: new TrainerCrashedError('trainer process exited with signal SIGKILL'),
+  });
+  const env = new MockActivityEnvironment(undefined, quiet);
+  const failure = await env.run(trainEpoch, { store, engine }, input).then(
+    () => assert.fail('must fail'),
+    (err: unknown) => toActivityFailure(err),
+  );
+  assert.ok(failure instanceof ApplicationFailure);
+  assert.equal(failure.type, 'TrainerCrashedError');
+  assert.equal(failure.nonRetryable, false);
+  assert.match(failure.message, /SIGKILL/);
+});
