@@ -160,7 +160,7 @@ export class CheckpointStore {
    * for the file's SHA-256: the file is then byte for byte the one saved with a valid payload hash.
    */
   async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
-    const { bytes, payloadSha256 } = await this.download(url, expected);
+    const { bytes, payloadSha256 } = await this.fetchVerified(url, expected);
     try {
       const state = decodeCheckpoint(bytes, url, true);
       if (payloadSha256 !== undefined) {
@@ -181,16 +181,17 @@ export class CheckpointStore {
    * checked against the hash it embeds (format v2).
    */
   async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
-    return (await this.download(url, expected)).bytes;
+    return (await this.fetchVerified(url, expected)).bytes;
   }
 
   /**
    * Downloads and verifies; the embedded hash and signature are checked here when there is no
    * recorded hash or the store has keys (object metadata is no proof of origin). The payload hash
    * is computed in the same pass unless the caller vouched for the file hash and there are no keys;
-   * it is returned when it still has to be checked against the header (by `load`).
+   * it is returned when it still has to be checked against the header (by `load`). The one download
+   * path of `load` and `loadBytes` (src/metrics/metered-store.ts times it).
    */
-  private async download(url: string, expected: ExpectedIntegrity): Promise<VerifiedDownload> {
+  async fetchVerified(url: string, expected: ExpectedIntegrity): Promise<VerifiedDownload> {
     const target = await this.integrityTarget(url, expected);
     const key = this.ckptKey(url);
     const embedded = !target.sha256 || !!this.signing;

@@ -1,13 +1,14 @@
 /**
  * A `CheckpointStore` that reports every checkpoint it writes or reads (bytes and seconds) to a
- * `MetricsRecorder`. It is the same store underneath: a view whose `save` and `loadBytes` are timed
- * (`load` goes through `loadBytes`), so the saver and the loader need no metrics code of their own.
+ * `MetricsRecorder`. It is the same store underneath: a view whose `save` and `fetchVerified` (the
+ * download path of both `load` and `loadBytes`) are timed, so the saver and the loader need no
+ * metrics code of their own.
  */
 import type { CheckpointStore } from '../checkpoint/store';
 import type { MetricsRecorder } from './recorder';
 
 export function meteredStore(store: CheckpointStore, metrics: MetricsRecorder): CheckpointStore {
-  // A view on the store: every other member (and `load`'s call to `this.loadBytes`) resolves here.
+  // A view on the store: every other member (and the loads' call to `this.fetchVerified`) resolves here.
   const view = Object.create(store) as CheckpointStore;
   view.save = async (...args: Parameters<CheckpointStore['save']>) => {
     const started = performance.now();
@@ -15,11 +16,11 @@ export function meteredStore(store: CheckpointStore, metrics: MetricsRecorder): 
     metrics.observeCheckpoint('save', saved.bytes, (performance.now() - started) / 1000);
     return saved;
   };
-  view.loadBytes = async (...args: Parameters<CheckpointStore['loadBytes']>) => {
+  view.fetchVerified = async (...args: Parameters<CheckpointStore['fetchVerified']>) => {
     const started = performance.now();
-    const bytes = await store.loadBytes(...args);
-    metrics.observeCheckpoint('load', bytes.length, (performance.now() - started) / 1000);
-    return bytes;
+    const fetched = await store.fetchVerified(...args);
+    metrics.observeCheckpoint('load', fetched.bytes.length, (performance.now() - started) / 1000);
+    return fetched;
   };
   return view;
 }

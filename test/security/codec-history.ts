@@ -8,7 +8,10 @@ export interface FoundPayloads {
   clear: string[];
 }
 
-/** Every payload in a history, except search attributes and headers (clear by Temporal's design). */
+/**
+ * Every payload in a history, except search attributes, headers and patch markers' ids (clear by
+ * Temporal's design: the SDK core writes `patch-data` itself, and it holds only a patch name).
+ */
 export function collectPayloads(
   value: unknown,
   at = '',
@@ -23,7 +26,7 @@ export function collectPayloads(
     return found;
   }
   for (const [key, child] of Object.entries(object)) {
-    if (/searchAttributes|^header$/i.test(key)) continue;
+    if (/searchAttributes|^header$|^patch-data$/i.test(key)) continue;
     collectPayloads(child, `${at}.${key}`, found);
   }
   return found;

@@ -87,14 +87,25 @@ test('a resumeFrom larger than the limit is refused from its size, before a byte
 
   // The store alone, on MinIO, with every GET counted: it stats the object and stops there.
   const gets: string[] = [];
-  const counting: ObjectClient = { ...objects, get: (k: string) => (gets.push(k), objects.get(k)) };
+  const counting: ObjectClient = {
+    ...objects,
+    get: (k: string) => (gets.push(k), objects.get(k)),
+    getRange: (k: string, offset: number, length: number) => (
+      gets.push(k),
+      objects.getRange(k, offset, length)
+    ),
+  };
   const store = new CheckpointStore(counting, { maxCheckpointBytes: LIMIT });
   await assert.rejects(store.load(url), CheckpointTooLargeError);
   await assert.rejects(store.getToFile(url, '/nonexistent/never-written.ckpt'), CheckpointTooLargeError);
   assert.deepEqual(gets, [], 'no GET was sent');
   const unlimited = new CheckpointStore(counting);
   await unlimited.loadBytes(url);
-  assert.deepEqual(gets, [key], 'the same object downloads under the default limit (the count works)');
+  assert.deepEqual(
+    [...new Set(gets)],
+    [key],
+    'the same object downloads under the default limit (the count works)',
+  );
 
   // Through a run: prepareRun fails at once, permanently, saying how to raise the limit.
   const cause = await runFailure(`too-big-${Date.now()}`, { ...spec, resumeFrom: url });
