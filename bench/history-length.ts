@@ -48,7 +48,10 @@ export async function runHistoryLengthBench(
 ): Promise<HistoryLengthResult> {
   const fleet = stack.fleet('history', options.backend);
   await Promise.all([fleet.start(), fleet.start()]);
-  const epochs = (options.atEpochs.at(-1) ?? 1) + options.window + 2;
+  // Far more epochs than measured, and a stop once the last window is trained: tiny epochs would
+  // otherwise let the run finish between two polls, leaving no epoch to kill (the poll then waited on).
+  const stopAt = (options.atEpochs.at(-1) ?? 1) + options.window + 2;
+  const epochs = stopAt * 10;
   const workflowId = `bench-history-${Date.now()}`;
   try {
     const handle = await stack.startRun(benchQueue('history'), workflowId, {
@@ -67,7 +70,12 @@ export async function runHistoryLengthBench(
     const kills: number[] = [];
     for (const at of options.atEpochs) {
       const victim = await pollFor(
-        async () => ((await epochNow(stack.client, workflowId)) >= at ? pendingEpoch(handle) : undefined),
+        async () => {
+          const epoch = await epochNow(stack.client, workflowId);
+          if (epoch >= stopAt)
+            throw new Error(`the run reached epoch ${epoch} before one at ${at} was caught`);
+          return epoch >= at ? pendingEpoch(stack.client.workflow.getHandle(workflowId)) : undefined;
+        },
         `epoch ${at}`,
         1_800_000,
         200, // a progress query every 50 ms would load the worker it measures
@@ -77,7 +85,14 @@ export async function runHistoryLengthBench(
       await fleet.start();
       options.log(`history: killed ${victim.identity} at epoch ≥ ${at}`);
     }
-    await handle.result();
+    await pollFor(
+      async () => ((await epochNow(stack.client, workflowId)) >= stopAt ? true : undefined),
+      `epoch ${stopAt}`,
+      1_800_000,
+      200,
+    );
+    await stack.client.workflow.getHandle(workflowId).signal('stop');
+    await stack.client.workflow.getHandle(workflowId).result();
     const chain = await chainEvents(stack.client, handle);
     const t = timeline(chain.events);
     const done = t.filter((m) => m.kind === 'completed' && /Epoch$/.test(m.activity ?? '')).map((m) => m.ms);
