@@ -7,16 +7,7 @@ import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temp
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { HeartbeatDetails } from '../../contract';
 import type { Progress, TrainingResult } from '../../contract';
-import {
-  BACKEND,
-  BEST_METRIC,
-  EPOCH,
-  LOSS,
-  RECOVERIES,
-  RUN_NAME,
-  STATUS,
-  TASK,
-} from '../../contract';
+import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from '../../contract';
 import { progressQuery } from '../../client';
 
 /** The epoch activity that is running (or waiting for a worker), with its last heartbeat. */
