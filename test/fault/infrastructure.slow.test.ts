@@ -67,9 +67,10 @@ test('a corrupted latest checkpoint is detected, the fallback is recorded, and t
   bytes.writeUInt8(bytes.readUInt8(at) ^ 0x01, at); // one bit flipped in the last tensor
   await objects.put(key, bytes, { metadata: stat?.metadata }); // same size and recorded hash: only the content lies
   await fleet.kill(victim.identity, 'SIGKILL');
-  void fleet.start();
+  const replacement = fleet.start(); // awaited below: a start still pending when the test ends fails it
 
   const result = (await handle.result()) as TrainingResult;
+  await replacement;
   await saveHistories(client, running.stack, handle.workflowId, 'test-artifacts/infrastructure/histories');
   assert.equal(result.weightsSha256, await golden);
   const fallback = result.recoveries.find((r) => r.kind === 'fallback');

@@ -70,11 +70,12 @@ test('five SIGKILLs in one run: it completes with the golden weights, resuming f
   const workflowId = `kill-${Date.now()}`;
   const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
   const measurements: Record<string, unknown>[] = [];
+  const replacements: Promise<unknown>[] = []; // awaited below: a start still pending when the test ends fails it
   for (const point of KILL_POINTS) {
     const victim = await waitForEpoch(handle, point.at);
     const killedAt = Date.now();
     await fleet.kill(victim.identity, 'SIGKILL');
-    void fleet.start();
+    replacements.push(fleet.start());
     const resumed = await waitForEpoch(
       handle,
       (p) => p.activityType === 'resumeEpoch' && p.identity !== victim.identity && p.details !== undefined,
@@ -92,6 +93,7 @@ test('five SIGKILLs in one run: it completes with the golden weights, resuming f
     });
   }
   const result = (await handle.result()) as TrainingResult;
+  await Promise.all(replacements);
   await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/kill-worker/histories');
   fs.writeFileSync(
     'test-artifacts/kill-worker/measurements.json',
