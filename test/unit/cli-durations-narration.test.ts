@@ -11,6 +11,7 @@ import { specFromFlags, withSpecFlags } from '../../src/cli/spec-flags';
 import type { SpecFlags } from '../../src/cli/spec-flags';
 import { barsView, reportsRecovery } from '../../src/cli/render/watch-view';
 import type { RunSnapshot } from '../../src/cli/render/run-state';
+import { batchOf } from '../../src/cli/render/run-state';
 
 describe('durations', () => {
   test('Temporal CLI units, compounds, and bare numbers in the setting’s own unit', () => {
@@ -113,4 +114,9 @@ test('lines logged above the bars erase the rest of the line (no bar fragments)'
   view.stop();
   assert.ok(written.includes('✓ epoch 2 done: loss 0.5\x1b[K\n'), JSON.stringify(written.slice(0, 400)));
   assert.ok(written.includes('▶ epoch 3: trainEpoch on worker-2\x1b[K\n'));
+});
+
+test('a batch line never shows "/0" before the attempt knows its batch count', () => {
+  assert.equal(batchOf({ batch: 122, batches: 0 }), 'batch 122');
+  assert.equal(batchOf({ batch: 122, batches: 282 }), 'batch 122/282');
 });

@@ -122,6 +122,11 @@ async function failureOf(handle: WorkflowHandle, execution: string): Promise<str
 }
 
 /** `<uiUrl>/namespaces/<ns>/workflows/<id>`: the run's page in the Temporal Web UI. */
+/** `batch 122/282`, or `batch 122` while the attempt has not yet said how many batches its epoch has. */
+export function batchOf(d: Pick<HeartbeatDetails, 'batch' | 'batches'>): string {
+  return d.batches > 0 ? `batch ${d.batch}/${d.batches}` : `batch ${d.batch}`;
+}
+
 export function uiLink(uiUrl: string, namespace: string, workflowId: string): string {
   return `${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`;
 }

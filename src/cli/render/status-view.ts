@@ -3,7 +3,7 @@ import * as asciichart from 'asciichart';
 import Table from 'cli-table3';
 import { formatMetrics } from './narrate';
 import type { RunSnapshot } from './run-state';
-import { epochMetrics, epochsDone, firstWindowEpoch } from './run-state';
+import { batchOf, epochMetrics, epochsDone, firstWindowEpoch } from './run-state';
 
 /** The JSON that `status --json` prints. */
 export function statusJson(s: RunSnapshot, ui: string) {
@@ -66,7 +66,7 @@ function runningLine(s: RunSnapshot): string | undefined {
   const p = s.pending;
   if (!p) return undefined;
   const d = p.details;
-  const where = d ? ` epoch ${d.epoch} batch ${d.batch}/${d.batches}` : '';
+  const where = d ? ` epoch ${d.epoch} ${batchOf(d)}` : '';
   return `${p.activityType}${where} on ${p.identity ?? '(waiting for a worker)'}`;
 }
 

@@ -7,7 +7,7 @@ import type { SingleBar } from 'cli-progress';
 import type { Client } from '@temporalio/client';
 import { closingLines, narrate, RECOVERY_MARK } from './narrate';
 import type { RunSnapshot } from './run-state';
-import { epochsDone, isClosed, readRun } from './run-state';
+import { batchOf, epochsDone, isClosed, readRun } from './run-state';
 
 export interface WatchOptions {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -88,7 +88,7 @@ function linesView(out: NodeJS.WritableStream): View {
       const d = s.pending?.details;
       if (d && Date.now() - lastProgressAt > 5000 && !isClosed(s) && !reportsRecovery(lines)) {
         lastProgressAt = Date.now();
-        out.write(`  … ${batchInfo(s)} (batch ${d.batch}/${d.batches})\n`);
+        out.write(`  … ${batchInfo(s)} (${batchOf(d)})\n`);
       }
     },
     stop: () => undefined,
