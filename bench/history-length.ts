@@ -48,10 +48,9 @@ export async function runHistoryLengthBench(
 ): Promise<HistoryLengthResult> {
   const fleet = stack.fleet('history', options.backend);
   await Promise.all([fleet.start(), fleet.start()]);
-  // Far more epochs than measured, and a stop once the last window is trained: tiny epochs would
-  // otherwise let the run finish between two polls, leaving no epoch to kill (the poll then waited on).
-  const stopAt = (options.atEpochs.at(-1) ?? 1) + options.window + 2;
-  const epochs = stopAt * 10;
+  // Far more epochs than measured, and a stop once the window after the last kill is trained: tiny
+  // epochs can outrun a poll, so a kill lands at the first running epoch at or after its point.
+  const epochs = ((options.atEpochs.at(-1) ?? 1) + options.window + 2) * 10;
   const workflowId = `bench-history-${Date.now()}`;
   try {
     const handle = await stack.startRun(benchQueue('history'), workflowId, {
@@ -68,12 +67,13 @@ export async function runHistoryLengthBench(
       },
     });
     const kills: number[] = [];
+    let lastKillEpoch = 0;
     for (const at of options.atEpochs) {
       const victim = await pollFor(
         async () => {
           const epoch = await epochNow(stack.client, workflowId);
-          if (epoch >= stopAt)
-            throw new Error(`the run reached epoch ${epoch} before one at ${at} was caught`);
+          if (epoch >= epochs - options.window - 2)
+            throw new Error(`the run reached epoch ${epoch} before one at or after ${at} was caught`);
           return epoch >= at ? pendingEpoch(stack.client.workflow.getHandle(workflowId)) : undefined;
         },
         `epoch ${at}`,
@@ -81,13 +81,15 @@ export async function runHistoryLengthBench(
         200, // a progress query every 50 ms would load the worker it measures
       );
       kills.push(Date.now());
+      lastKillEpoch = victim.details?.epoch ?? at;
       await fleet.kill(victim.identity, 'SIGKILL');
       await fleet.start();
       options.log(`history: killed ${victim.identity} at epoch ≥ ${at}`);
     }
     await pollFor(
-      async () => ((await epochNow(stack.client, workflowId)) >= stopAt ? true : undefined),
-      `epoch ${stopAt}`,
+      async () =>
+        (await epochNow(stack.client, workflowId)) >= lastKillEpoch + options.window + 2 ? true : undefined,
+      `the window after the last kill`,
       1_800_000,
       200,
     );
