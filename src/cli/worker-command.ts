@@ -6,6 +6,7 @@ import { installRuntimeWithMetrics } from '../metrics/prometheus';
 import { createWorker } from '../worker/create-worker';
 import { BACKEND_REQUESTS } from '../training/backend';
 import type { BackendInfo } from '../state';
+import type { DurableFitOptions } from '../config/options';
 import type { ConnectionFlags } from './common';
 import { fail, optionsFromFlags, withConnectionFlags } from './common';
 
@@ -86,7 +87,8 @@ export function workerCommand(): Command {
         process.stderr.write(
           `durable-fit worker ${created.worker.options.identity} polling task queue "${options.taskQueue}"${route} ` +
             `on ${options.temporalAddress} (backend ${describeBackend(created.backend)}, ` +
-            `${flags.concurrency} training slot(s))${metrics.url ? `; metrics on ${metrics.url}` : ''}\n`,
+            `${flags.concurrency} training slot(s))${metrics.url ? `; metrics on ${metrics.url}` : ''}; ` +
+            `${describeSecurity(options)}\n`,
         );
         await created.run();
         await created.connection.close();
@@ -108,6 +110,19 @@ function parseMetricsPort(value: string): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new InvalidArgumentError(`"${value}" is not a port number (1-65535)`);
   return port;
+}
+
+/**
+ * `payload encryption on, checkpoint signing off, S3 TLS on`: what protects this worker's data, so an
+ * operator sees a missing key at start-up, not in an audit (names only, never a key).
+ */
+export function describeSecurity(options: DurableFitOptions): string {
+  const on = (yes: boolean, what: string) => `${what} ${yes ? 'on' : 'off'}`;
+  return [
+    on(!!(options.encryptionKeysFile || options.encryptionKeys), 'payload encryption'),
+    on(!!(options.ckptSigningKey || options.ckptSigningKeysFile), 'checkpoint signing'),
+    on(options.s3Endpoint.startsWith('https:'), 'S3 TLS'),
+  ].join(', ');
 }
 
 /** `tensorflow (tfjs-node 4.22.0, tensorflow 2.21.0, …)`: what trains here, not what was asked for. */
