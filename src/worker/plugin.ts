@@ -18,8 +18,11 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
   /** How long a shutting-down worker lets activities save their preemption checkpoint. @default '60s' */
   shutdownForceTime?: WorkerOptions['shutdownForceTime'];
   /**
-   * How long a workflow task waits for the worker that has the run cached. A killed worker would
-   * otherwise hold up every recovery by the SDK's 10 s default. @default '1s'
+   * How long a workflow task waits for the worker that has the run cached before any worker may take
+   * it (with a replay). The worker whose epoch was killed is usually that worker, and the server keeps
+   * sending it the run's tasks for ~10 s after its last poll: each recovery after a heartbeat timeout
+   * under ~10 s waits this long (the SDK's default is 10 s). A live worker polls its sticky queue
+   * continuously, so a short wait costs a replay only on a worker too busy to poll. @default '300ms'
    */
   stickyQueueScheduleToStartTimeout?: WorkerOptions['stickyQueueScheduleToStartTimeout'];
   /**
@@ -106,7 +109,7 @@ export class DurableTrainingPlugin extends SimplePlugin {
       stickyQueueScheduleToStartTimeout:
         options.stickyQueueScheduleToStartTimeout ??
         this.pluginOptions.stickyQueueScheduleToStartTimeout ??
-        '1s',
+        '300ms',
       maxHeartbeatThrottleInterval:
         options.maxHeartbeatThrottleInterval ?? this.pluginOptions.maxHeartbeatThrottleInterval ?? '1s',
     };
