@@ -15,12 +15,13 @@ import type {
   ShardResult,
   TrainShardInput,
 } from '../src/contract';
-import { PREEMPTED } from '../src/contract';
+import { PAUSED, PREEMPTED } from '../src/contract';
 import { sha256OfParts } from '../src/checkpoint/integrity';
 import { composeShardStart } from '../src/training/aggregate';
 import type { TrainingState } from '../src/state';
 import type { ActivityDeps } from './deps';
 import type { EpochJob, EpochRequest } from './epoch-engine';
+import { watchControls } from './controls-watch';
 import { startHeartbeats, untilCancelled } from './epoch-liveness';
 import { saveAt, shardKey } from './parallel-keys';
 
@@ -53,13 +54,10 @@ export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Pr
       }
     });
     job = await untilCancelled(ctx, deps.engine.start(request), (late) => late.stop());
-    const onAbort = () => job?.stop(); // a worker shutdown: stop at a batch boundary and save there
-    ctx.cancellationSignal.addEventListener('abort', onAbort);
-    const outcome = await job.done.finally(() =>
-      ctx.cancellationSignal.removeEventListener('abort', onAbort),
-    );
+    const interrupt = watchShardInterruptions(ctx, input, job, saver);
+    const outcome = await job.done.finally(() => interrupt.dispose());
     await saver.idle();
-    if (outcome.stopped) throw await preempted(saver, outcome.state, input);
+    if (outcome.stopped) throw await interrupted(saver, outcome.state, input, interrupt.reason());
     const ckpt = await saver.saveEnd(outcome.state);
     details = { ...details, batch: details.batches };
     ctx.heartbeat({ ...details, ckpt } as HeartbeatDetails);
@@ -137,11 +135,51 @@ function roundMetrics(state: TrainingState, round: number): Record<string, numbe
   return metrics;
 }
 
-async function preempted(saver: ShardSaver, state: TrainingState, input: TrainShardInput) {
+/**
+ * A worker shutdown or a stop (the workflow cancels the shard) and the run's pause stop the job at a
+ * batch boundary; checkpoint-now saves one inside the round. Pause and checkpoint-now come from the
+ * workflow's `controls` query, as for an epoch (controls-watch.ts).
+ */
+function watchShardInterruptions(ctx: Context, input: TrainShardInput, job: EpochJob, saver: ShardSaver) {
+  let why: typeof PAUSED | typeof PREEMPTED | undefined;
+  const stop = (type: typeof PAUSED | typeof PREEMPTED) => {
+    if (why) return;
+    why = type;
+    job.stop();
+  };
+  const onAbort = () => stop(PREEMPTED);
+  ctx.cancellationSignal.addEventListener('abort', onAbort);
+  if (ctx.cancellationSignal.aborted) onAbort(); // cancelled while the job was being started
+  const controls = watchControls(
+    ctx,
+    input.workflowId,
+    {
+      onPause: () => stop(PAUSED),
+      onCheckpointNow: () => saver.saveInBackground(job.snapshot()),
+    },
+    input.checkpointRequestsServed ?? 0,
+  );
+  return {
+    reason: () => why ?? PREEMPTED,
+    dispose() {
+      ctx.cancellationSignal.removeEventListener('abort', onAbort);
+      controls.stop();
+    },
+  };
+}
+
+/** Saves where the job stopped; the failure's details carry that checkpoint for the workflow. */
+async function interrupted(
+  saver: ShardSaver,
+  state: TrainingState,
+  input: TrainShardInput,
+  type: typeof PAUSED | typeof PREEMPTED,
+) {
   const ckpt = await saver.save(state).catch(() => saver.latest);
+  const what = type === PAUSED ? 'paused by request' : 'worker shutting down or shard cancelled (stop)';
   return ApplicationFailure.create({
-    type: PREEMPTED,
-    message: `worker shutting down: shard ${input.shard} of round ${input.round} stopped at ${ckpt?.url ?? 'its start'}`,
+    type,
+    message: `${what}: shard ${input.shard} of round ${input.round} stopped at ${ckpt?.url ?? 'its start'}`,
     details: [{ ckpt }],
     nonRetryable: false,
   });
@@ -164,13 +202,19 @@ class ShardSaver {
     return this.inFlight !== undefined;
   }
 
+  /** Saves after any save in flight (a checkpoint-now may come while a policy save runs). */
   saveInBackground(state: Promise<TrainingState>): void {
-    this.inFlight = state
+    const before = this.inFlight ?? Promise.resolve();
+    const saving: Promise<unknown> = before
+      .then(() => state)
       .then((s) => this.save(s))
       .catch((err: unknown) =>
         this.deps.log?.('shard checkpoint failed; training goes on', { error: String(err) }),
       )
-      .finally(() => (this.inFlight = undefined));
+      .finally(() => {
+        if (this.inFlight === saving) this.inFlight = undefined;
+      });
+    this.inFlight = saving;
   }
 
   async idle(): Promise<void> {

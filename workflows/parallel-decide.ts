@@ -13,7 +13,7 @@ import type {
   RoundLog,
   ShardResult,
 } from '../src/contract';
-import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery } from './record-update';
+import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery, recordWarning } from './record-update';
 import type { FailureClass } from './recovery';
 import { countRecoveries } from './run-record';
 
@@ -76,7 +76,7 @@ export function decideShardRecovery(
     return { action: 'resume', kind: 'fallback', backoffMs: 0, infraStreak: at.infraStreak };
   }
   const kind: RecoveryKind = failure.kind === 'pause' ? 'preemption' : failure.kind;
-  const from = newest(failure.ckpt, at.resumeFrom, at.round);
+  const from = newestInRound(failure.ckpt, at.resumeFrom, at.round);
   const infraStreak = kind === 'infrastructure' ? at.infraStreak + 1 : 0;
   const { recovery } = record.spec;
   const [budget, used] =
@@ -155,8 +155,22 @@ export function recordRound(
   };
 }
 
+/**
+ * A run stopped inside a round: its position stays the round's global checkpoint; the warning names
+ * what each shard had saved in the round (the resume point is the round's start plus these).
+ */
+export function recordStoppedRound(
+  record: ParallelRunRecord,
+  round: number,
+  shards: readonly (CheckpointRef | undefined)[],
+): void {
+  const saved = shards.map((c, s) => `shard ${s}: ${c?.url ?? '(round start)'}`).join(', ');
+  const global = record.parallel?.global.url ?? '(none)';
+  recordWarning(record, `stopped inside round ${round}; resume point ${global} plus ${saved}`);
+}
+
 /** The newer of two shard checkpoints, counting only those of this round. */
-function newest(
+export function newestInRound(
   a: CheckpointRef | undefined,
   b: CheckpointRef | undefined,
   round: number,

@@ -17,9 +17,23 @@ import type {
   TrainingActivities,
 } from '../src/contract';
 import { CHECKPOINT_UNUSABLE_TYPES, SHARDS } from '../src/contract';
-import { decideShardRecovery, nextRoundStep, recordInit, recordRound } from './parallel-decide';
+import {
+  decideShardRecovery,
+  newestInRound,
+  nextRoundStep,
+  recordInit,
+  recordRound,
+  recordStoppedRound,
+} from './parallel-decide';
 import { classifyFailure } from './recovery';
 import { resultOf } from './results';
+
+/**
+ * Patch id: pause, stop and checkpoint-now reach the running shards of a round (shards poll the
+ * `controls` query for pause and checkpoint-now; a stop cancels them, and they save and end). Older
+ * histories let the round finish first.
+ */
+const PATCH_CONTROLS_IN_ROUND = 'controls-reach-running-shards';
 
 export interface ParallelLoop {
   record: ParallelRunRecord;
@@ -71,9 +85,18 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
       continue;
     }
     const started = Date.now();
-    const shards = await Promise.all(
+    const outcomes = await Promise.all(
       Array.from({ length: record.spec.parallel?.shards ?? 1 }, (_, s) => runShard(loop, p.round, s)),
     );
+    const shards = outcomes.filter((o): o is Finished => 'result' in o);
+    if (shards.length < outcomes.length) {
+      recordStoppedRound(
+        record,
+        p.round,
+        outcomes.map((o) => ('result' in o ? o.result.ckpt : o.at)),
+      );
+      return 'stopped';
+    }
     const mergeStarted = Date.now();
     const merged = await mergeActivities(record).aggregateRound({
       ...input(loop),
@@ -93,40 +116,91 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
   }
 }
 
-/** One shard of one round: started, and resumed alone after each failure until it finishes. */
-async function runShard(loop: ParallelLoop, round: number, shard: number) {
-  const { record } = loop;
+interface Finished {
+  result: ShardResult;
+  recoveries: number;
+}
+/** A shard the run's stop ended inside the round, with the newest checkpoint it saved there. */
+interface Stopped {
+  at?: CheckpointRef;
+}
+
+/**
+ * One shard of one round: started, and resumed alone after each failure until it finishes. A pause
+ * (the shard saved and ended) waits here and resumes it from that checkpoint; a stop ends it.
+ */
+async function runShard(loop: ParallelLoop, round: number, shard: number): Promise<Finished | Stopped> {
+  const { record, controls } = loop;
   const p = record.parallel;
   if (!p) throw new Error('runShard before initParallel');
   let resumeFrom: CheckpointRef | undefined;
   let reason: RecoveryKind | undefined;
   let infraStreak = 0;
+  let recoveries = 0;
   for (let attempt = 0; ; attempt++) {
+    if (attempt > 0 && controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND))
+      return resumeFrom ? { at: resumeFrom } : {};
     const previous = p.previous[shard];
     try {
-      const result: ShardResult = await shardActivity(record, round, shard, resumeFrom).trainShard({
-        ...input(loop),
-        round,
-        rounds: p.rounds,
-        shard,
-        global: p.global,
-        ...(previous ? { previous } : {}),
-        ...(resumeFrom ? { resumeFrom } : {}),
-        attempt,
-        ...(reason ? { reason } : {}),
-      });
-      return { result, recoveries: attempt };
+      const train = shardActivity(record, round, shard, resumeFrom).trainShard;
+      const result: ShardResult = await untilStopped(controls, () =>
+        train({
+          ...input(loop),
+          round,
+          rounds: p.rounds,
+          shard,
+          global: p.global,
+          ...(previous ? { previous } : {}),
+          ...(resumeFrom ? { resumeFrom } : {}),
+          attempt,
+          ...(reason ? { reason } : {}),
+          checkpointRequestsServed: controls.checkpointRequests,
+        }),
+      );
+      return { result, recoveries };
     } catch (err) {
+      const failure = classifyFailure(err, resumeFrom);
+      const saved = newestInRound('ckpt' in failure ? failure.ckpt : undefined, resumeFrom, round);
+      if (controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND)) return saved ? { at: saved } : {};
+      if (failure.kind === 'pause' && wf.patched(PATCH_CONTROLS_IN_ROUND)) {
+        // Not a recovery: the shard saved at a batch boundary and continues from there on resume.
+        resumeFrom = saved;
+        reason = 'pause';
+        loop.publish('paused');
+        await wf.condition(() => !controls.paused || controls.stopRequested);
+        if (!controls.stopRequested) loop.publish('running');
+        continue;
+      }
       const at = { round, shard, infraStreak, ...(resumeFrom ? { resumeFrom } : {}) };
-      const decision = decideShardRecovery(record, classifyFailure(err, resumeFrom), at);
+      const decision = decideShardRecovery(record, failure, at);
       if (decision.action === 'fail')
         throw wf.ApplicationFailure.nonRetryable(decision.message, decision.type);
       loop.publish('recovering');
+      recoveries++;
       ({ infraStreak } = decision);
       resumeFrom = decision.from;
       reason = decision.kind;
       if (decision.backoffMs > 0) await wf.sleep(decision.backoffMs);
     }
+  }
+}
+
+/**
+ * Runs a shard attempt; a stop requested meanwhile cancels it (the activity saves at a batch
+ * boundary and fails carrying that checkpoint).
+ */
+async function untilStopped<T>(controls: ControlState, work: () => Promise<T>): Promise<T> {
+  const scope = new wf.CancellationScope();
+  let settled = false;
+  void wf
+    .condition(() => settled || controls.stopRequested)
+    .then(() => {
+      if (!settled && wf.patched(PATCH_CONTROLS_IN_ROUND)) scope.cancel();
+    });
+  try {
+    return await scope.run(work);
+  } finally {
+    settled = true;
   }
 }
 

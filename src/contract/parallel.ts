@@ -6,7 +6,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TrainingSpec } from '../spec';
 import type { CheckpointRef, RecoveryKind } from './activities';
-import type { RunRecord, TrainingResult } from './run-record';
+import type { Progress, RunRecord, TrainingResult } from './run-record';
 
 /**
  * Search attribute of data-parallel runs: the shard count K, as a keyword (`DfitShards="4"`; the dev
@@ -38,6 +38,8 @@ export interface TrainShardInput {
   /** How many times this shard was started in this round before (names its keys apart). */
   attempt: number;
   reason?: RecoveryKind;
+  /** `checkpointNow` requests already served when this attempt started (a higher count: save now). */
+  checkpointRequestsServed?: number;
 }
 
 export interface ShardResult {
@@ -72,6 +74,17 @@ export interface AggregateRoundInput {
   global: CheckpointRef;
   /** Results of every shard, index = shard. */
   shards: CheckpointRef[];
+  /** Who trained each shard (index = shard), for the round's log entry (older workflows: absent). */
+  shardInfo?: RoundShardInfo[];
+}
+
+/** What the workflow knows of a shard's round beyond its result checkpoint. */
+export interface RoundShardInfo {
+  worker: string;
+  /** Failed attempts of the shard in this round. */
+  recoveries: number;
+  /** The shard's last attempt, as the activity measured it. */
+  durationMs: number;
 }
 
 export interface AggregateResult {
@@ -86,6 +99,8 @@ export interface AggregateResult {
   backend: string;
   /** `initParallel` only: rounds of the run, ceil(epochs · ceil(floor(N / K) / B) / H). */
   rounds?: number;
+  /** `initParallel` only: batches of one shard per data epoch, ceil(floor(N / K) / B). */
+  shardBatches?: number;
 }
 
 /** One finished round, as the workflow records it and `--wait --json` prints it. */
@@ -113,6 +128,41 @@ export interface ParallelProgress {
   previous: CheckpointRef[];
   /** The most recent rounds (a window). */
   log: RoundLog[];
+  /** Batches of one shard per data epoch (runs started before it was recorded: absent). */
+  shardBatches?: number;
+  /** The shards of the round in flight, as the workflow sees them (for the `progress` query). */
+  current?: { round: number; shards: ShardLive[] };
+}
+
+/** A shard of the round in flight: its attempt is running, failed and waits to resume, or is done. */
+export interface ShardLive {
+  shard: number;
+  state: 'running' | 'recovering' | 'done';
+  /** Failures of this shard in this round so far. */
+  recoveries: number;
+}
+
+/** What `progress` adds for a data-parallel run; its `epoch`/`epochs` then count rounds. */
+export interface ParallelProgressView {
+  /** Rounds merged; also the round in flight while the run trains. */
+  round: number;
+  rounds: number;
+  shards: number;
+  syncEverySteps: number;
+  /** Data epochs every shard has finished (absent for runs started before it was recorded). */
+  dataEpoch?: number;
+  dataEpochs: number;
+  /** The global `.ckpt` the round in flight started from. */
+  global: string;
+  /** The round in flight's shards (absent between rounds). */
+  current?: { round: number; shards: ShardLive[] };
+  /** The most recent merged rounds (a window; the full list is in the bucket's `log/round=…json`). */
+  log: RoundLog[];
+}
+
+/** The `progress` query's answer for a run with `parallel`. */
+export interface ParallelRunProgress extends Progress {
+  parallel?: ParallelProgressView;
 }
 
 export interface ParallelRunRecord extends RunRecord {
