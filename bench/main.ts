@@ -29,6 +29,8 @@ import { runStallBench } from './stall';
 import { runBoundaryBench } from './boundary';
 import { runHistoryLengthBench } from './history-length';
 import { runNaiveBench } from './naive';
+import type { ParallelBenchOptions } from './parallel';
+import { runParallelBench } from './parallel';
 import { modelFor, runSizesBench } from './sizes';
 import { runSoakBench } from './soak';
 import type { TappedWorker } from './tapped-worker';
@@ -43,7 +45,8 @@ const BACKEND: BackendRequest = 'wasm';
  * (500 MB dominates), engine ~3, overhead ~13 (10 pairs × (3 × 10 s durable + 3 × 10 s bare) plus
  * the 1 s row), boundary ~1, stall ~5 (10 pairs × 2 × ~14 s), recovery ~4, sizes ~12 (500 MB: ~8 s
  * a step, 4-batch epochs, 2 repeats, one kill), history ~5 (1,012 epochs of ~0.2 s), naive ~2,
- * scale ~3: about 52 minutes, plus ~13 for overhead-native where the native backend is built. The
+ * parallel ~3 (27 timed rounds, then three quality runs of 64,000 samples), scale ~3: about 55
+ * minutes, plus ~13 for overhead-native where the native backend is built. The
  * 30-minute soak runs only with `--soak`.
  */
 const PLANS = {
@@ -75,6 +78,23 @@ const PLANS = {
     },
     history: { atEpochs: [1, 100, 1000], continueAsNewEvery: 100, heartbeatTimeoutS: 5, window: 10 },
     naive: { hparams: { trainSize: 4000, valSize: 500 }, epochs: 3, repeats: 10 },
+    // Rounds of H = 50 steps of batch 32 for K = 1, 2, 4; quality: K = 4 vs one worker after
+    // 10 data epochs of 6,400 samples (both merges), validated on 2,000 held-out images.
+    parallel: {
+      hparams: { trainSize: 3200, valSize: 500, hidden: 64 },
+      batchSize: 32,
+      syncEverySteps: 50,
+      shardCounts: [1, 2, 4],
+      rounds: 9,
+      quality: {
+        hparams: { trainSize: 6400, valSize: 2000, hidden: 128 },
+        batchSize: 32,
+        epochs: 10,
+        shards: 4,
+        syncEverySteps: 50,
+        outers: ['average', 'nesterov'],
+      } as ParallelBenchOptions['quality'],
+    },
     soak: { durationS: 1800, sampleEveryS: 10 },
     scale: { runs: 50, epochs: 3 },
   },
@@ -93,6 +113,21 @@ const PLANS = {
     sizes: { sizesMb: [1], epochS: 1.5, everySeconds: 0.5, repeats: 1, kills: 0, heartbeatTimeoutS: 3 },
     history: { atEpochs: [1, 4], continueAsNewEvery: 3, heartbeatTimeoutS: 3, window: 2 },
     naive: { hparams: { trainSize: 640, valSize: 64, hidden: 32 }, epochs: 2, repeats: 1 },
+    parallel: {
+      hparams: { trainSize: 640, valSize: 64, hidden: 16 },
+      batchSize: 32,
+      syncEverySteps: 5,
+      shardCounts: [1, 2],
+      rounds: 2,
+      quality: {
+        hparams: { trainSize: 640, valSize: 64, hidden: 16 },
+        batchSize: 32,
+        epochs: 1,
+        shards: 4,
+        syncEverySteps: 5,
+        outers: ['average'],
+      } as ParallelBenchOptions['quality'],
+    },
     soak: { durationS: 8, sampleEveryS: 0.5 },
     scale: { runs: 6, epochs: 2 },
   },
@@ -111,6 +146,7 @@ const SECTIONS = [
   'sizes',
   'history',
   'naive',
+  'parallel',
   'soak',
   'scale',
 ] as const;
@@ -218,6 +254,9 @@ function sectionsOf(
     naive: async () => {
       const options = { ...plan.naive, task: 'mnist-mlp', batchSize: 32, backend: BACKEND, log };
       results.naive = [await runNaiveBench(stack, options)];
+    },
+    parallel: async () => {
+      results.parallel = await runParallelBench(stack, { ...plan.parallel, backend: BACKEND, log });
     },
     soak: async () => {
       results.soak = await runSoakBench(stack, { ...plan.soak, backend: BACKEND, log });

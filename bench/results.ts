@@ -3,6 +3,7 @@ import type { BoundaryResult } from './boundary';
 import type { CheckpointIoResult } from './checkpoint-io';
 import type { HistoryLengthResult } from './history-length';
 import type { NaiveResult } from './naive';
+import type { ParallelResult } from './parallel';
 import type { SizeRow } from './sizes';
 import type { SoakResult } from './soak';
 import type { TargetId } from './targets';
@@ -44,6 +45,8 @@ export interface BenchResults {
   sizesRecovery?: RecoveryRow[];
   historyLength?: HistoryLengthResult;
   naive?: NaiveResult[];
+  /** Data-parallel rounds: per-round costs for K shards, the projection to K machines, quality. */
+  parallel?: ParallelResult;
   soak?: SoakResult;
   scale?: ScaleResult;
   /** Sections that failed, with the error. */
@@ -175,6 +178,16 @@ export function headline(r: BenchResults) {
     lostBatchesPerCrash: kills.length ? Math.max(...kills.map((k) => k.lostBatches.median)) : null,
     checkpointEveryBatches: kills[0]?.everyBatches ?? null,
     naiveRatio: r.naive?.[0]?.ratio.median ?? null,
+    parallelProjectedSpeedupByShards: Object.fromEntries(
+      (r.parallel?.rows ?? []).map((x) => [x.shards, round(x.projectedSpeedup)]),
+    ),
+    parallelBytesPerRoundByShards: Object.fromEntries(
+      (r.parallel?.rows ?? []).map((x) => [x.shards, x.totalBytes.median]),
+    ),
+    parallelQualityPointsByOuter:
+      r.parallel && !('skipped' in r.parallel.quality)
+        ? Object.fromEntries(r.parallel.quality.rows.map((x) => [x.outer, round(x.diffPoints)]))
+        : null,
     historyRecoveryS: Object.fromEntries(
       (r.historyLength?.rows ?? []).map((x) => [x.epoch, round(x.recoveryS)]),
     ),
