@@ -2,8 +2,11 @@
  * The global checkpoints of data-parallel rounds (README: Data-parallel training). `initParallel`
  * writes round 0's: the fresh model, from a trainer, and counts the run's rounds. `aggregateRound`
  * reads the K shard results in shard order, applies the outer step (src/training/aggregate.ts, plain
- * float32 arithmetic in the worker) and writes the next round's global checkpoint.
+ * float32 arithmetic in the worker) and writes the next round's global checkpoint, then the round's
+ * entry of the run's log, `<run>/log/round=000003.json` (the full list of rounds; the workflow record
+ * keeps only the most recent).
  */
+import type { CheckpointStore } from '../src/checkpoint/store';
 import type { AggregateResult, AggregateRoundInput, CheckpointRef, InitParallelInput } from '../src/contract';
 import type { TrainingState } from '../src/state';
 import { aggregateStates } from '../src/training/aggregate';
@@ -40,6 +43,7 @@ export async function initParallel(deps: ActivityDeps, input: InitParallelInput)
     bytesMoved: ckpt.bytes,
     backend: state.meta.backend.name,
     rounds: parallelRounds(spec.epochs, shardBatches, parallel.syncEverySteps),
+    shardBatches,
   };
 }
 
@@ -51,13 +55,14 @@ export async function aggregateRound(
   if (!parallel) throw new Error('aggregateRound needs spec.parallel');
   if (input.shards.length !== parallel.shards)
     throw new Error(`aggregateRound got ${input.shards.length} shard results for ${parallel.shards} shards`);
+  const started = Date.now();
   const load = (ref: CheckpointRef) => deps.store.load(ref.url, { sha256: ref.sha256, bytes: ref.bytes });
   const [global, ...shards] = await Promise.all([load(input.global), ...input.shards.map(load)]);
   const next = aggregateStates(global as TrainingState, shards, parallel.outer);
   const runName = input.spec.runName ?? input.workflowId;
   const ckpt = await saveOrAdopt(deps.store, globalKey(runName, input.round + 1), next);
   const read = [input.global, ...input.shards].reduce((sum, r) => sum + r.bytes, 0);
-  return {
+  const result: AggregateResult = {
     round: input.round,
     ckpt,
     weightsSha256: next.meta.weightsSha256,
@@ -65,6 +70,50 @@ export async function aggregateRound(
     bytesMoved: read + ckpt.bytes,
     backend: next.meta.backend.name,
   };
+  // A failed write loses a log entry, never the round (like the epoch log of plain runs).
+  await writeRoundLog(deps.store, runName, input, result, Date.now() - started).catch((err: unknown) =>
+    deps.log?.('round log entry not written', { round: input.round, error: String(err) }),
+  );
+  return result;
+}
+
+/** Where a round's log entry lives inside the run's folder (next to the epochs' `log/epoch=…json`). */
+export function roundLogName(round: number): string {
+  return `log/round=${String(round).padStart(6, '0')}.json`;
+}
+
+/**
+ * Writes (a retried merge: rewrites) the round's log entry: the round's fields of `--wait --json`
+ * (`round`, `ckpt`, `shards`, `shardMs`, `mergeBytes`), plus the round's start, the merged weights
+ * hash and metrics. `mergeMs` here is the activity's own time; `roundMs` is only in the workflow's.
+ */
+async function writeRoundLog(
+  store: CheckpointStore,
+  runName: string,
+  input: AggregateRoundInput,
+  merged: AggregateResult,
+  mergeMs: number,
+): Promise<void> {
+  const shards = input.shards.map((ref, shard) => {
+    const info = input.shardInfo?.[shard];
+    return {
+      shard,
+      ckpt: ref.url,
+      ...(info ? { worker: info.worker, recoveries: info.recoveries, shardMs: info.durationMs } : {}),
+    };
+  });
+  const durations = input.shardInfo?.map((s) => s.durationMs) ?? [];
+  await store.putRunJson(runName, roundLogName(input.round), {
+    round: input.round,
+    ckpt: merged.ckpt.url,
+    from: input.global.url,
+    weightsSha256: merged.weightsSha256,
+    metrics: merged.metrics,
+    shards,
+    ...(durations.length ? { shardMs: Math.max(...durations) } : {}),
+    mergeMs,
+    mergeBytes: merged.bytesMoved,
+  });
 }
 
 /** The mean over shards of each metric of the round (each shard evaluates its own copy). */

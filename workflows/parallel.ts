@@ -21,10 +21,10 @@ import {
   decideShardRecovery,
   newestInRound,
   nextRoundStep,
-  recordInit,
   recordRound,
   recordStoppedRound,
 } from './parallel-decide';
+import { markShard, recordInitShown, showRounds } from './parallel-progress';
 import { classifyFailure } from './recovery';
 import { resultOf } from './results';
 
@@ -50,16 +50,17 @@ export async function trainInRounds(
   loop: ParallelLoop,
   continueAsNew: () => Promise<never>,
 ): Promise<ParallelTrainingResult> {
-  const outcome = await runRounds(loop);
+  const shown = showRounds(loop); // `progress` counts rounds and shows the round in flight's shards
+  const outcome = await runRounds(shown);
   if (outcome === 'continue-as-new') return continueAsNew();
-  loop.publish(outcome);
+  shown.publish(outcome);
   return { ...resultOf(loop.record, outcome), rounds: loop.record.parallel?.log ?? [] };
 }
 
 /** Runs rounds until the run completes, stops, or should continue as new (the caller does that). */
 export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stopped' | 'continue-as-new'> {
   const { record, controls } = loop;
-  const progress = (record.parallel ??= recordInit(
+  const progress = (record.parallel ??= recordInitShown(
     record,
     await mergeActivities(record).initParallel(input(loop)),
   ));
@@ -103,6 +104,11 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
       round: p.round,
       global: p.global,
       shards: shards.map((s) => s.result.ckpt),
+      shardInfo: shards.map(({ result, recoveries }) => ({
+        worker: result.worker,
+        recoveries,
+        durationMs: result.durationMs,
+      })),
     });
     recordRound(
       record,
@@ -141,6 +147,7 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
     if (attempt > 0 && controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND))
       return resumeFrom ? { at: resumeFrom } : {};
     const previous = p.previous[shard];
+    markShard(record, shard, { state: 'running', recoveries });
     try {
       const train = shardActivity(record, round, shard, resumeFrom).trainShard;
       const result: ShardResult = await untilStopped(controls, () =>
@@ -157,6 +164,7 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
           checkpointRequestsServed: controls.checkpointRequests,
         }),
       );
+      markShard(record, shard, { state: 'done', recoveries });
       return { result, recoveries };
     } catch (err) {
       const failure = classifyFailure(err, resumeFrom);
@@ -166,6 +174,7 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
         // Not a recovery: the shard saved at a batch boundary and continues from there on resume.
         resumeFrom = saved;
         reason = 'pause';
+        markShard(record, shard, { state: 'paused', recoveries });
         loop.publish('paused');
         await wf.condition(() => !controls.paused || controls.stopRequested);
         if (!controls.stopRequested) loop.publish('running');
@@ -177,6 +186,7 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
         throw wf.ApplicationFailure.nonRetryable(decision.message, decision.type);
       loop.publish('recovering');
       recoveries++;
+      markShard(record, shard, { state: 'recovering', recoveries });
       ({ infraStreak } = decision);
       resumeFrom = decision.from;
       reason = decision.kind;

@@ -134,10 +134,10 @@ export interface ParallelProgress {
   current?: { round: number; shards: ShardLive[] };
 }
 
-/** A shard of the round in flight: its attempt is running, failed and waits to resume, or is done. */
+/** A shard of the round in flight: running, failed and resuming, paused by request, or done. */
 export interface ShardLive {
   shard: number;
-  state: 'running' | 'recovering' | 'done';
+  state: 'running' | 'recovering' | 'paused' | 'done';
   /** Failures of this shard in this round so far. */
   recoveries: number;
 }

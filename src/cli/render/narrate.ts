@@ -2,6 +2,7 @@
 import type { RecoveryEvent } from '../../contract';
 import type { RunSnapshot } from './run-state';
 import { epochMetrics, epochsDone, firstWindowEpoch, recoveryTotal } from './run-state';
+import { roundsLine, unitOf } from './round-grid';
 
 /** Lines that describe what happened between `prev` (undefined: first look) and `next`. */
 export function narrate(prev: RunSnapshot | undefined, next: RunSnapshot): string[] {
@@ -10,13 +11,16 @@ export function narrate(prev: RunSnapshot | undefined, next: RunSnapshot): strin
   const metrics = epochMetrics(next);
   const first = firstWindowEpoch(next);
   const done = epochsDone(next);
+  const unit = unitOf(next); // a data-parallel run counts rounds
   for (let epoch = Math.max(prev ? epochsDone(prev) : 0, first); epoch < done; epoch++) {
     const ckpt = epoch === done - 1 ? epochCheckpoint(next, epoch) : undefined;
     const line = formatMetrics(metrics[epoch - first] ?? {});
-    lines.push(`✓ epoch ${epoch} done: ${line}${ckpt ? ` → ${ckpt}` : ''}`);
+    lines.push(`✓ ${unit} ${epoch} done: ${line}${ckpt ? ` → ${ckpt}` : ''}`);
   }
+  if (unit === 'round' && done > (prev ? epochsDone(prev) : 0) && next.progress?.parallel)
+    lines.push(`  ${roundsLine(next)}`);
   const fresh = recoveryTotal(next) - (prev ? recoveryTotal(prev) : 0);
-  if (fresh > 0) for (const r of recoveriesOf(next).slice(-fresh)) lines.push(formatRecovery(r));
+  if (fresh > 0) for (const r of recoveriesOf(next).slice(-fresh)) lines.push(formatRecovery(r, unit));
   const status = next.progress?.status ?? next.attributes.status;
   const prevStatus = prev && (prev.progress?.status ?? prev.attributes.status);
   if (prev && status && status !== prevStatus && ['paused', 'stopping'].includes(status))
@@ -30,8 +34,8 @@ export function narrate(prev: RunSnapshot | undefined, next: RunSnapshot): strin
 /** How a recovery line starts. */
 export const RECOVERY_MARK = '⟲ ';
 
-export function formatRecovery(r: RecoveryEvent): string {
-  return `${RECOVERY_MARK}${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch} (${r.reason}) → resumed from ${r.fromCkpt}`;
+export function formatRecovery(r: RecoveryEvent, unit: 'epoch' | 'round' = 'epoch'): string {
+  return `${RECOVERY_MARK}${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch} (${r.reason}) → resumed from ${r.fromCkpt}`;
 }
 
 export function formatMetrics(metrics: Record<string, number>): string {
@@ -45,7 +49,7 @@ export function closingLines(s: RunSnapshot): string[] {
   if (s.result) {
     const last = s.result.epochs[s.result.epochs.length - 1];
     return [
-      `■ ${s.result.status}: ${epochsDone(s)} epochs, ${recoveryTotal(s)} ${recoveryTotal(s) === 1 ? 'recovery' : 'recoveries'}`,
+      `■ ${s.result.status}: ${epochsDone(s)} ${unitOf(s)}s, ${recoveryTotal(s)} ${recoveryTotal(s) === 1 ? 'recovery' : 'recoveries'}`,
       `  final metrics     ${formatMetrics(last?.metrics ?? {})}`,
       `  final checkpoint  ${s.result.finalCheckpoint.url}`,
       `  weights sha256    ${s.result.weightsSha256}`,

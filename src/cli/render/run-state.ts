@@ -5,8 +5,8 @@
  */
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { HeartbeatDetails } from '../../contract';
-import type { Progress, TrainingResult } from '../../contract';
+import type { HeartbeatDetails, ShardHeartbeat } from '../../contract';
+import type { ParallelRunProgress, ParallelTrainingResult } from '../../contract';
 import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from '../../contract';
 import { progressQuery } from '../../client';
 
@@ -18,6 +18,14 @@ export interface PendingEpoch {
   details?: HeartbeatDetails;
   /** When the last heartbeat arrived (ms since epoch). */
   lastHeartbeatAt?: number;
+}
+
+/** A data-parallel run's shard activity that is running (or waiting for a worker). */
+export interface PendingShard {
+  /** Identity of the worker that runs it; absent while it waits for a worker. */
+  identity?: string;
+  /** Its last heartbeat (names the round and shard); absent before the first one. */
+  details?: ShardHeartbeat;
 }
 
 export interface RunSnapshot {
@@ -38,9 +46,13 @@ export interface RunSnapshot {
     runName?: string;
   };
   summary?: string;
-  progress?: Progress;
-  result?: TrainingResult;
+  /** A data-parallel run's answer also has `parallel` (rounds and shards). */
+  progress?: ParallelRunProgress;
+  /** A data-parallel run's result also has `rounds`. */
+  result?: ParallelTrainingResult;
   pending?: PendingEpoch;
+  /** A data-parallel run's shard activities in flight (empty for other runs). */
+  shards?: PendingShard[];
   /** Why the run failed (FAILED, TERMINATED, TIMED_OUT). */
   failure?: string;
 }
@@ -57,7 +69,7 @@ export async function readRun(client: Client, workflowId: string): Promise<RunSn
   if (snapshot.execution === 'RUNNING') {
     snapshot.progress = await queryProgress(client, handle);
   } else if (snapshot.execution === 'COMPLETED') {
-    snapshot.result = (await handle.result()) as TrainingResult;
+    snapshot.result = (await handle.result()) as ParallelTrainingResult;
   } else {
     snapshot.failure = await failureOf(handle, snapshot.execution);
   }
@@ -85,6 +97,7 @@ function fromDescription(d: WorkflowExecutionDescription): RunSnapshot {
     },
     summary: memo?.summary,
     pending: pendingEpochOf(d),
+    shards: pendingShardsOf(d),
   };
 }
 
@@ -101,8 +114,23 @@ function pendingEpochOf(d: WorkflowExecutionDescription): PendingEpoch | undefin
   };
 }
 
+function pendingShardsOf(d: WorkflowExecutionDescription): PendingShard[] {
+  return (d.raw.pendingActivities ?? [])
+    .filter((a) => a.activityType?.name === 'trainShard')
+    .map((a) => {
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      return {
+        ...(a.state === 2 /* STARTED */ && a.lastWorkerIdentity ? { identity: a.lastWorkerIdentity } : {}),
+        ...(payload ? { details: defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload) } : {}),
+      };
+    });
+}
+
 /** The progress query, or undefined when no worker answers within a few seconds. */
-async function queryProgress(client: Client, handle: WorkflowHandle): Promise<Progress | undefined> {
+async function queryProgress(
+  client: Client,
+  handle: WorkflowHandle,
+): Promise<ParallelRunProgress | undefined> {
   try {
     return await client.withDeadline(Date.now() + 5000, () => handle.query(progressQuery));
   } catch {

@@ -1,9 +1,13 @@
-/** `durable-fit status`: a summary table, the epochs, the recoveries, and the loss curve. */
+/**
+ * `durable-fit status`: a summary table, the epochs (a data-parallel run: rounds, and its round ×
+ * shard grid), the recoveries, and the loss curve.
+ */
 import * as asciichart from 'asciichart';
 import Table from 'cli-table3';
 import { formatMetrics } from './narrate';
 import type { RunSnapshot } from './run-state';
 import { batchOf, epochMetrics, epochsDone, firstWindowEpoch } from './run-state';
+import { isParallel, renderRoundGrid, roundsLine, unitOf } from './round-grid';
 
 /** The JSON that `status --json` prints. */
 export function statusJson(s: RunSnapshot, ui: string) {
@@ -21,6 +25,8 @@ export function statusJson(s: RunSnapshot, ui: string) {
     recoveries: s.result?.recoveries ?? s.progress?.recoveries ?? [],
     pending: s.pending,
     searchAttributes: s.attributes,
+    ...(s.progress?.parallel ? { parallel: s.progress.parallel } : {}),
+    ...(s.result?.rounds ? { rounds: s.result.rounds } : {}),
     ...(s.result ? { weightsSha256: s.result.weightsSha256 } : {}),
     ...(s.failure ? { failure: s.failure } : {}),
     startTime: s.startTime,
@@ -37,7 +43,9 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
     ['run', s.workflowId],
     ['status', `${json.status ?? '?'} (${s.execution})`],
     ['task', s.attributes.task],
-    ['epochs', `${json.epoch}${json.epochs !== undefined ? ` / ${json.epochs}` : ''}`],
+    isParallel(s)
+      ? ['rounds', roundsLine(s)]
+      : ['epochs', `${json.epoch}${json.epochs !== undefined ? ` / ${json.epochs}` : ''}`],
     ['backend', s.result?.backend ?? s.progress?.backend ?? s.attributes.backend],
     ['loss', s.attributes.loss?.toFixed(4)],
     ['best metric', s.attributes.bestMetric?.toFixed(4)],
@@ -53,11 +61,14 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
   for (const [k, v] of rows) if (v !== undefined && v !== '') summary.push({ [k]: String(v) });
   const parts = [summary.toString()];
   if (json.metrics.length) parts.push(epochTable(s, style));
+  const grid = renderRoundGrid(s, style);
+  if (grid) parts.push(grid);
+  const unit = unitOf(s);
   for (const r of json.recoveries)
     parts.push(
-      `⟲ ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch}: ${r.reason}\n  resumed from ${r.fromCkpt}`,
+      `⟲ ${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch}: ${r.reason}\n  resumed from ${r.fromCkpt}`,
     );
-  const chart = lossChart(json.metrics, color);
+  const chart = lossChart(json.metrics, color, 48, unit);
   if (chart) parts.push(chart);
   return parts.join('\n') + '\n';
 }
@@ -73,7 +84,8 @@ function runningLine(s: RunSnapshot): string | undefined {
 function epochTable(s: RunSnapshot, style: Table.TableConstructorOptions): string {
   const metrics = epochMetrics(s);
   const names = [...new Set(metrics.flatMap((m) => Object.keys(m)))];
-  const table = new Table({ ...style, head: ['epoch', ...names, ...(s.result ? ['checkpoint'] : [])] });
+  const head = [unitOf(s), ...names, ...(s.result ? ['checkpoint'] : [])];
+  const table = new Table({ ...style, head });
   const first = firstWindowEpoch(s);
   metrics.forEach((m, i) => {
     const ckpt = s.result?.epochs[i]?.ckpt.url;
@@ -86,7 +98,12 @@ function epochTable(s: RunSnapshot, style: Table.TableConstructorOptions): strin
 const fmt = (v: number | undefined) => (v === undefined ? '' : formatMetrics({ v }).slice(2));
 
 /** Loss (and validation loss) per epoch, stretched to a readable width. */
-export function lossChart(metrics: Record<string, number>[], color = false, width = 48): string | undefined {
+export function lossChart(
+  metrics: Record<string, number>[],
+  color = false,
+  width = 48,
+  unit = 'epoch',
+): string | undefined {
   // Without colours two series cannot be told apart: draw the training loss only.
   const names = (color ? ['loss', 'valLoss'] : ['loss']).filter((n) =>
     metrics.some((m) => m[n] !== undefined),
@@ -105,7 +122,7 @@ export function lossChart(metrics: Record<string, number>[], color = false, widt
     format: (x: number) => x.toFixed(4).padStart(9),
   });
   const legend = names.map((n, i) => (i === 0 ? `── ${n}` : `── ${n} (green)`)).join('   ');
-  return `loss per epoch (epochs 0..${metrics.length - 1})   ${legend}\n${plot}`;
+  return `loss per ${unit} (${unit}s 0..${metrics.length - 1})   ${legend}\n${plot}`;
 }
 
 /** Linear interpolation of `values` to `width` points, so a few epochs still draw a curve. */

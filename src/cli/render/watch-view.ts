@@ -1,6 +1,7 @@
 /**
- * Follows a run until it closes: two live progress bars (epochs, batches of the running epoch) on a
- * terminal, plain narration lines otherwise; recoveries and finished epochs are printed as they happen.
+ * Follows a run until it closes: two live progress bars (epochs, batches of the running epoch; a
+ * data-parallel run: rounds, and its shards' cells) on a terminal, plain narration lines otherwise;
+ * recoveries and finished epochs (rounds) are printed as they happen.
  */
 import { MultiBar, Presets } from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
@@ -8,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { closingLines, narrate, RECOVERY_MARK } from './narrate';
 import type { RunSnapshot } from './run-state';
 import { batchOf, epochsDone, isClosed, readRun } from './run-state';
+import { isParallel, roundsLine, shardCellsLine } from './round-grid';
 
 export interface WatchOptions {
   out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -70,11 +72,13 @@ export function barsView(out: NodeJS.WritableStream): View {
       const status = s.progress?.status ?? s.attributes.status ?? s.execution.toLowerCase();
       epochs ??= multi.create(total, 0, { label: 'epochs ', info: '' });
       epochs.setTotal(total);
-      epochs.update(done, { info: `${status}${recoveryInfo(s)}` });
-      const d = s.pending?.details;
+      const parallel = isParallel(s);
+      const label = parallel ? 'rounds ' : 'epochs ';
+      epochs.update(done, { label, info: `${status}${recoveryInfo(s)}` });
+      const d = parallel ? slowestShard(s) : s.pending?.details;
       batches ??= multi.create(1, 0, { label: 'batches', info: '' });
       batches.setTotal(Math.max(d?.batches ?? 1, 1));
-      batches.update(d?.batch ?? 0, { info: batchInfo(s) });
+      batches.update(d?.batch ?? 0, { label: parallel ? 'shards ' : 'batches', info: batchInfo(s) });
     },
     stop: () => multi.stop(),
   };
@@ -85,6 +89,12 @@ function linesView(out: NodeJS.WritableStream): View {
   return {
     update(s, lines) {
       for (const line of lines) out.write(`${line}\n`);
+      if (isParallel(s) && Date.now() - lastProgressAt > 5000 && !isClosed(s) && !reportsRecovery(lines)) {
+        lastProgressAt = Date.now();
+        const cells = shardCellsLine(s);
+        if (cells) out.write(`  … ${roundsLine(s)}: ${cells}\n`);
+        return;
+      }
       const d = s.pending?.details;
       if (d && Date.now() - lastProgressAt > 5000 && !isClosed(s) && !reportsRecovery(lines)) {
         lastProgressAt = Date.now();
@@ -106,7 +116,18 @@ export function reportsRecovery(lines: readonly string[]): boolean {
   return lines.some((line) => line.startsWith(RECOVERY_MARK));
 }
 
+/** The shard of the round in flight that is furthest behind (for the second bar). */
+function slowestShard(s: RunSnapshot): { batch: number; batches: number } | undefined {
+  const round = s.progress?.parallel?.round;
+  const beats = (s.shards ?? []).flatMap((x) => (x.details && x.details.round === round ? [x.details] : []));
+  return beats.reduce<{ batch: number; batches: number } | undefined>(
+    (min, b) => (!min || b.batch < min.batch ? b : min),
+    undefined,
+  );
+}
+
 function batchInfo(s: RunSnapshot): string {
+  if (isParallel(s)) return shardCellsLine(s) ?? (isClosed(s) ? '' : 'between rounds');
   const p = s.pending;
   if (!p) return isClosed(s) ? '' : 'between epochs';
   if (!p.identity) return `${p.activityType} waiting for a worker`;
