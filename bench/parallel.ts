@@ -77,6 +77,10 @@ export async function runParallelBench(
   stack: BenchStack,
   options: ParallelBenchOptions,
 ): Promise<ParallelResult> {
+  if (options.shardCounts[0] !== 1)
+    throw new Error(
+      `shardCounts must start with 1 (got ${options.shardCounts.join(', ')}): the projection needs K = 1's shard time`,
+    );
   const store = new CheckpointStore(createMinioObjectClient(stack.running.stack.s3));
   const fleet = stack.fleet('parallel', options.backend);
   const slots = Math.max(...options.shardCounts);
