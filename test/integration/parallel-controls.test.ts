@@ -1,0 +1,150 @@
+// Controls inside a data-parallel round, end to end (real Temporal + MinIO, an in-process worker with
+// two trainers): K = 2 shards of `gated-synthetic` are held inside round 0 until the test has
+// checkpointed, paused or stopped them; a paused run resumes to the reference weights.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { ParallelTrainingResult, Progress, ShardHeartbeat, TrainShardInput } from '../../src/contract';
+import { GATE_ENV } from '../helpers/gated-task';
+import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import { referenceWeightsSha256 } from './parallel-reference';
+
+const taskQueue = `parallel-controls-${process.pid}`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-parallel-controls-'));
+const gate = path.join(dir, 'gate'); // see test/helpers/gated-task.ts: batches sleep while it is missing
+let client: Client;
+let close: () => Promise<void>;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+
+/**
+ * 128 samples, 2 shards of 64, batch 4: 16 shard batches per data epoch; 50 epochs = 800 steps = 2
+ * rounds of 400. A closed gate holds a round for 40 s (0.1 s a batch); controls arrive within 2-3 s.
+ */
+const SPEC = {
+  task: 'gated-synthetic',
+  epochs: 50,
+  seed: 11,
+  batchSize: 4,
+  hparams: { samples: 128 },
+  checkpoint: { everyBatches: 0, everySeconds: 0 }, // only checkpoint-now and pause save inside a round
+  parallel: { shards: 2, syncEverySteps: 400 },
+};
+
+before(async () => {
+  ({ client, close } = await testClient());
+  process.env[GATE_ENV] = gate; // read by the trainer processes this worker starts
+  worker = await startTestWorker(
+    { ...testOptions(taskQueue), taskModules: [path.resolve('test/helpers/gated-task.ts')] },
+    { maxConcurrentTrainings: 2 },
+  );
+});
+after(async () => {
+  await worker.stop();
+  await close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The running shard activities' last heartbeats. */
+async function runningShards(handle: WorkflowHandle): Promise<ShardHeartbeat[]> {
+  const { raw } = await handle.describe();
+  return (raw.pendingActivities ?? [])
+    .filter((a) => a.activityType?.name === 'trainShard' && a.state === 2 /* STARTED */)
+    .flatMap((a) => {
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      return payload ? [defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload)] : [];
+    });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Both shards of round 0 running past batch 2, each with a checkpoint-now checkpoint heartbeated. */
+async function holdRoundWithCheckpoints(handle: WorkflowHandle): Promise<ShardHeartbeat[]> {
+  await waitFor('both shards training', async () => {
+    const shards = await runningShards(handle);
+    return shards.length === 2 && shards.every((s) => s.batch >= 2) ? shards : undefined;
+  });
+  await handle.signal('checkpointNow');
+  let last: ShardHeartbeat[] = [];
+  return waitFor('a checkpoint-now checkpoint from each shard', async () => {
+    const shards = (last = await runningShards(handle));
+    return shards.length === 2 && shards.every((s) => s.ckpt?.url.includes('/step=')) ? shards : undefined;
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; last heartbeats ${JSON.stringify(last)}`);
+  });
+}
+
+test('stop inside a round: both shards save and end; the run is stopped at the round’s global checkpoint', async () => {
+  const workflowId = `parallel-stop-${Date.now()}`;
+  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [SPEC] });
+  const held = await holdRoundWithCheckpoints(handle);
+  await handle.signal('stop');
+  const result = (await handle.result()) as ParallelTrainingResult;
+  assert.equal(result.status, 'stopped');
+  assert.match(result.finalCheckpoint.url, /\/parallel\/round=0000\/global\.ckpt$/);
+  assert.equal(result.rounds?.length ?? 0, 0, 'no round merged');
+  const warning = result.warnings?.find((w) => w.startsWith('stopped inside round 0')) ?? '';
+  // Each shard saved where the stop reached it: after its checkpoint-now, under round 0.
+  const saved = [...warning.matchAll(/shard (\d): (s3:\/\/\S+?\.ckpt)/g)].map((m) => m[2] ?? '');
+  assert.equal(saved.length, 2, warning);
+  for (const [i, url] of saved.entries()) {
+    assert.match(url, new RegExp(`/parallel/round=0000/shard=0${i}/step=`));
+    assert.ok(!held.some((h) => h.ckpt?.url === url), `shard ${i} saved again when stopped: ${url}`);
+  }
+});
+
+test('pause inside a round, resume: each shard continues from its pause checkpoint; reference weights', async () => {
+  const workflowId = `parallel-pause-${Date.now()}`;
+  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [SPEC] });
+  await holdRoundWithCheckpoints(handle);
+  await handle.signal('pause');
+  await waitFor('both shards paused', async () => {
+    const progress = await handle.query<Progress>('progress');
+    const running = await runningShards(handle);
+    return progress.status === 'paused' && running.length === 0 ? true : undefined;
+  });
+  fs.writeFileSync(gate, 'open'); // the rest trains at full speed
+  await handle.signal('resume');
+  const result = (await handle.result()) as ParallelTrainingResult;
+  assert.equal(result.status, 'completed');
+  assert.equal(result.recoveryCount, 0, 'a pause is not a recovery');
+  const { events } = await handle.fetchHistory();
+  const inputs = (events ?? []).flatMap((e) => {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    const payload = scheduled?.input?.payloads?.[0];
+    if (scheduled?.activityType?.name !== 'trainShard' || !payload) return [];
+    return [defaultPayloadConverter.fromPayload<TrainShardInput>(payload)];
+  });
+  const resumed = inputs.filter((i) => i.reason === 'pause');
+  assert.deepEqual(
+    resumed.map((i) => [i.round, i.shard, i.attempt]).sort(),
+    [
+      [0, 0, 1],
+      [0, 1, 1],
+    ],
+    'each paused shard resumed once, in round 0',
+  );
+  for (const i of resumed)
+    assert.match(i.resumeFrom?.url ?? '', new RegExp(`round=0000/shard=0${i.shard}/step=`));
+  assert.equal(inputs.length, 6, 'round 0: 2 + 2 resumed, round 1: 2');
+  const reference = await referenceWeightsSha256({
+    seed: 11,
+    epochs: 50,
+    batchSize: 4,
+    samples: 128,
+    shards: 2,
+    syncEverySteps: 400,
+  });
+  assert.equal(result.weightsSha256, reference);
+});
