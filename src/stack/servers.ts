@@ -16,7 +16,15 @@ import { httpStatus, waitFor } from './ports';
 
 export interface TemporalServerConfig {
   bin: string;
+  /** The address clients dial. */
   host: string;
+  /**
+   * The address the server listens on (`--ip`) when it is not `host`. The dev server's own services
+   * dial each other at 127.0.0.1 whatever `--ip` says, so a server reached at another address must
+   * listen on '0.0.0.0' (test/fault/parallel-hosts.slow.test.ts does, alone in its network namespace).
+   * @default host
+   */
+  bindIp?: string;
   port: number;
   uiPort: number;
   /** SQLite file that keeps workflow state across restarts. */
@@ -66,7 +74,7 @@ const SA_TYPE_NAMES: Record<string, string> = {
 
 /** Command line for `temporal server start-dev`, with the project's search attributes registered. */
 export function temporalArgs(config: TemporalServerConfig): string[] {
-  const args = ['server', 'start-dev', '--ip', config.host, '--port', String(config.port)];
+  const args = ['server', 'start-dev', '--ip', config.bindIp ?? config.host, '--port', String(config.port)];
   args.push('--ui-port', String(config.uiPort), '--db-filename', config.dbFile, '--log-level', 'warn');
   if (config.namespace !== 'default') args.push('--namespace', config.namespace);
   if (config.httpPort) args.push('--http-port', String(config.httpPort));

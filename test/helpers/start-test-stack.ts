@@ -35,18 +35,31 @@ export interface RunningTestStack {
   stop(): Promise<void>;
 }
 
+export interface TestStackOptions {
+  /** The address both servers listen on and clients reach them at. @default '127.0.0.1' */
+  host?: string;
+  /** What Temporal listens on, when not `host` (src/stack/servers.ts: `bindIp`). @default host */
+  temporalBindIp?: string;
+  /**
+   * A command the servers run under, e.g. `['ip', 'netns', 'exec', ns]` (it must exec the server so
+   * that signals reach it). @default [] (started directly)
+   */
+  launcher?: string[];
+}
+
 /** Attempts at picking ports: a free port can be taken by another process before a server binds it. */
 const PORT_ATTEMPTS = 4;
 
 export async function startTestStack(
   toolsDir: string,
   log = (l: string) => console.error(l),
+  options: TestStackOptions = {},
 ): Promise<RunningTestStack> {
   const temporalBin = await ensureTool(TEMPORAL_CLI, { toolsDir, progress: log });
   const minioBin = await ensureTool(MINIO_SERVER, { toolsDir, progress: log });
   for (let attempt = 1; ; attempt++) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-test-'));
-    const stack = await configure(dir, temporalBin, minioBin);
+    const stack = await configure(dir, temporalBin, minioBin, options);
     try {
       await stack.start();
       return stack.running;
@@ -67,7 +80,12 @@ function readLogs(running: RunningTestStack): string {
     .join('\n');
 }
 
-async function configure(dir: string, temporalBin: string, minioBin: string) {
+async function configure(dir: string, temporalBin: string, minioBin: string, options: TestStackOptions) {
+  const host = options.host ?? '127.0.0.1';
+  const spawnLaunched = (bin: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv) => {
+    const command = [...(options.launcher ?? []), bin, ...args];
+    return spawnServer(command[0] as string, command.slice(1), logFile, { detached: false, env });
+  };
   const [port, uiPort, httpPort, metricsPort, s3Port, consolePort] = (await freePorts(6)) as [
     number,
     number,
@@ -78,7 +96,8 @@ async function configure(dir: string, temporalBin: string, minioBin: string) {
   ];
   const temporal: TemporalServerConfig = {
     bin: temporalBin,
-    host: '127.0.0.1',
+    host,
+    bindIp: options.temporalBindIp,
     port,
     uiPort,
     httpPort,
@@ -89,7 +108,7 @@ async function configure(dir: string, temporalBin: string, minioBin: string) {
   };
   const minio: MinioServerConfig = {
     bin: minioBin,
-    host: '127.0.0.1',
+    host,
     port: s3Port,
     consolePort,
     dataDir: path.join(dir, 'minio'),
@@ -98,7 +117,7 @@ async function configure(dir: string, temporalBin: string, minioBin: string) {
     secretKey: 'test-secret-' + process.pid,
   };
   const s3 = {
-    endpoint: `http://127.0.0.1:${s3Port}`,
+    endpoint: `http://${host}:${s3Port}`,
     accessKey: minio.accessKey,
     secretKey: minio.secretKey,
     region: DEFAULTS.s3Region,
@@ -106,19 +125,14 @@ async function configure(dir: string, temporalBin: string, minioBin: string) {
   };
   const children: { temporal?: ChildProcess; minio?: ChildProcess } = {};
   const startTemporal = async () => {
-    children.temporal = spawnServer(temporalBin, temporalArgs(temporal), temporal.logFile, {
-      detached: false,
-    });
+    children.temporal = spawnLaunched(temporalBin, temporalArgs(temporal), temporal.logFile);
     await Promise.race([
       waitTemporalHealthy(temporal),
       failOnEarlyExit(children.temporal, 'Temporal', temporal.logFile),
     ]);
   };
   const startMinio = async () => {
-    children.minio = spawnServer(minioBin, minioArgs(minio), minio.logFile, {
-      detached: false,
-      env: minioEnv(minio),
-    });
+    children.minio = spawnLaunched(minioBin, minioArgs(minio), minio.logFile, minioEnv(minio));
     await Promise.race([
       waitMinioHealthy(minio, s3),
       failOnEarlyExit(children.minio, 'MinIO', minio.logFile),
@@ -134,9 +148,9 @@ async function configure(dir: string, temporalBin: string, minioBin: string) {
   };
   const running: RunningTestStack = {
     stack: {
-      temporalAddress: `127.0.0.1:${port}`,
+      temporalAddress: `${host}:${port}`,
       namespace: 'default',
-      uiUrl: `http://127.0.0.1:${uiPort}`,
+      uiUrl: `http://${host}:${uiPort}`,
       s3,
       temporalBin,
       minioBin,

@@ -23,6 +23,11 @@ export interface StartWorkerOptions {
   backend?: string;
   /** `--concurrency`: trainer slots. @default 1 */
   concurrency?: number;
+  /**
+   * A command the worker runs under, e.g. `['ip', 'netns', 'exec', ns]` (it must exec the worker so
+   * that `kill` reaches it). @default [] (started directly)
+   */
+  launcher?: string[];
 }
 
 export class WorkerFleet {
@@ -55,7 +60,11 @@ export class WorkerFleet {
       '--concurrency',
       String(options.concurrency ?? 1),
     ];
-    const child = spawn(process.execPath, args, { env: this.env, stdio: ['ignore', log, log] });
+    const command = [...(options.launcher ?? []), process.execPath, ...args];
+    const child = spawn(command[0] as string, command.slice(1), {
+      env: this.env,
+      stdio: ['ignore', log, log],
+    });
     fs.closeSync(log);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const worker = { identity, child, exited, backend };
