@@ -38,7 +38,7 @@ function qualityBlock(q: QualityResult | { skipped: string }): string[] {
   return [
     '### Quality: K shards vs one worker after the same samples',
     '',
-    `${q.task} (hidden ${String(h.hidden)}, Adam), ${q.epochs} data epochs of ${String(h.trainSize)} samples, batch ${q.batchSize}, seed fixed; K = ${q.shards} shards merging every H = ${q.syncEverySteps} steps against one worker without \`parallel\`. Both final checkpoints are evaluated by the engine's validation pass on the same ${String(h.valSize)} held-out images. Target: K = ${q.shards} no more than ${q.toleratedPoints} point below one worker.`,
+    `${q.task} (hidden ${String(h.hidden)}, Adam), ${q.epochs} data epochs of ${String(h.trainSize)} samples, batch ${q.batchSize}, seed fixed; K = ${q.shards} shards merging every H = ${q.syncEverySteps} steps against one worker without \`parallel\`. Both final checkpoints are evaluated by the engine's validation pass on the same ${String(h.valSize)} held-out images. Target: K = ${q.shards} no more than ${q.toleratedPoints} point below one worker. One seed, one run each: a verdict within a few tenths of the line could turn with another seed.`,
     '',
     '| run | rounds | samples seen | validation accuracy (higher is better) | minus one worker, points (higher is better) | target | verdict | wall s |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
