@@ -6,6 +6,7 @@
  * entry of the run's log, `<run>/log/round=000003.json` (the full list of rounds; the workflow record
  * keeps only the most recent).
  */
+import { Context } from '@temporalio/activity';
 import type { CheckpointStore } from '../src/checkpoint/store';
 import type { AggregateResult, AggregateRoundInput, CheckpointRef, InitParallelInput } from '../src/contract';
 import type { TrainingState } from '../src/state';
@@ -72,9 +73,14 @@ export async function aggregateRound(
   };
   // A failed write loses a log entry, never the round (like the epoch log of plain runs).
   await writeRoundLog(deps.store, runName, input, result, Date.now() - started).catch((err: unknown) =>
-    deps.log?.('round log entry not written', { round: input.round, error: String(err) }),
+    warn(deps, 'round log entry not written', { round: input.round, error: String(err) }),
   );
   return result;
+}
+
+function warn(deps: ActivityDeps, message: string, meta: Record<string, unknown>): void {
+  if (deps.log) deps.log(message, meta);
+  else Context.current().log.warn(message, meta);
 }
 
 /** Where a round's log entry lives inside the run's folder (next to the epochs' `log/epoch=…json`). */
