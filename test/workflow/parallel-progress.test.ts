@@ -1,0 +1,158 @@
+// The `progress` query of a data-parallel run: the real trainModel workflow with stub shard
+// activities the test settles one by one (K = 2, two rounds of one data epoch each). Progress counts
+// rounds, places them in data epochs, and marks each shard of the round in flight running, done or
+// recovering with its recoveries; the merge is told who trained each shard.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import type {
+  AggregateResult,
+  AggregateRoundInput,
+  CheckpointRef,
+  ParallelRunProgress,
+  PreparedRun,
+  PrepareRunInput,
+  ShardResult,
+  TrainShardInput,
+} from '../../src/contract';
+import { parseSpec } from '../../src/spec';
+import type { WorkflowTestEnv } from './harness';
+import { startWorkflowEnv, waitForProgress } from './harness';
+
+let t: WorkflowTestEnv;
+before(async () => (t = await startWorkflowEnv()));
+after(async () => t.close());
+
+/** Backoff 60 s: a failed shard stays `recovering` until the test has looked (then it terminates). */
+const SPEC = {
+  task: 'synthetic',
+  epochs: 2,
+  seed: 1,
+  recovery: { backoffSeconds: 60 },
+  parallel: { shards: 2, syncEverySteps: 10 },
+};
+
+const ref = (name: string, epoch: number): CheckpointRef => ({
+  url: `s3://stub/run/${name}.ckpt`,
+  sha256: '0'.repeat(64),
+  bytes: 1,
+  epoch,
+  batch: 0,
+  step: epoch * 10,
+});
+const globalOf = (round: number) => ref(`parallel/round=000${round}/global`, round);
+
+/** Shard attempts wait for the test: `settle(round, shard, attempt)` completes or fails one. */
+class Shards {
+  private readonly waiting = new Map<string, { ok(r: ShardResult): void; fail(e: Error): void }>();
+  readonly merges: AggregateRoundInput[] = [];
+
+  async settle(round: number, shard: number, attempt: number, failure?: Error): Promise<void> {
+    const key = `${round}/${shard}/${attempt}`;
+    const deadline = Date.now() + 20_000;
+    while (!this.waiting.has(key)) {
+      if (Date.now() > deadline) throw new Error(`shard attempt ${key} never started`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const call = this.waiting.get(key);
+    if (failure) call?.fail(failure);
+    else
+      call?.ok({
+        round,
+        shard,
+        ckpt: ref(`parallel/round=000${round}/shard=0${shard}/end-try=${attempt}`, round + 1),
+        weightsSha256: `s${round}.${shard}`,
+        metrics: { loss: 1 },
+        worker: `worker-${shard}`,
+        durationMs: 10 + shard,
+        backend: 'stub',
+      });
+  }
+
+  activities() {
+    return {
+      prepareRun: async (input: PrepareRunInput): Promise<PreparedRun> => ({
+        spec: parseSpec(input.spec, input.workflowId),
+      }),
+      initParallel: async (): Promise<AggregateResult> => ({
+        round: 0,
+        ckpt: globalOf(0),
+        weightsSha256: 'g0',
+        metrics: {},
+        bytesMoved: 0,
+        backend: 'stub',
+        rounds: 2,
+        shardBatches: 10,
+      }),
+      aggregateRound: async (input: AggregateRoundInput): Promise<AggregateResult> => {
+        this.merges.push(input);
+        const ckpt = globalOf(input.round + 1);
+        return { round: input.round, ckpt, weightsSha256: 'g', metrics: {}, bytesMoved: 3, backend: 'stub' };
+      },
+      trainShard: (input: TrainShardInput): Promise<ShardResult> => {
+        const ctx = Context.current();
+        ctx.heartbeat({ epoch: input.round, batch: 1, batches: 10, loss: 1 });
+        return new Promise((ok, fail) =>
+          this.waiting.set(`${input.round}/${input.shard}/${input.attempt}`, { ok, fail }),
+        );
+      },
+    };
+  }
+}
+
+const view = async (h: WorkflowHandle, check: (p: ParallelRunProgress) => boolean) =>
+  (await waitForProgress(h, (p) => check(p as ParallelRunProgress))) as ParallelRunProgress;
+const states = (p: ParallelRunProgress) =>
+  p.parallel?.current?.shards.map((s) => `${s.state}${s.recoveries ? ` r${s.recoveries}` : ''}`);
+
+test('progress counts rounds and marks each shard of the round in flight; the merge learns who trained', async () => {
+  const shards = new Shards();
+  const taskQueue = `wf-parallel-progress-${process.pid}`;
+  const worker = await Worker.create({
+    connection: t.env.nativeConnection,
+    namespace: t.env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: t.bundle,
+    activities: shards.activities(),
+    stickyQueueScheduleToStartTimeout: '1s',
+  });
+  await worker.runUntil(async () => {
+    const h = await t.env.client.workflow.start('trainModel', {
+      taskQueue,
+      workflowId: `wf-parallel-progress-${process.pid}`,
+      args: [SPEC],
+    });
+    let p = await view(h, (x) => x.parallel?.current?.shards.length === 2);
+    assert.deepEqual([p.epoch, p.epochs], [0, 2], 'epoch/epochs count rounds');
+    assert.deepEqual([p.parallel?.dataEpoch, p.parallel?.dataEpochs], [0, 2]);
+    assert.equal(p.parallel?.global, globalOf(0).url);
+    assert.deepEqual(states(p), ['running', 'running']);
+
+    await shards.settle(0, 0, 0);
+    p = await view(h, (x) => states(x)?.[0] === 'done');
+    assert.deepEqual(states(p), ['done', 'running'], 'one shard done, the other still running');
+    await shards.settle(0, 1, 0);
+
+    // Round 1 (data epoch 1): the merged round is in the log; the merge was told who trained.
+    p = await view(h, (x) => x.parallel?.round === 1 && x.parallel.current?.round === 1);
+    assert.deepEqual([p.epoch, p.parallel?.dataEpoch], [1, 1]);
+    assert.deepEqual(
+      p.parallel?.log.map((r) => r.shards.map((s) => s.worker)),
+      [['worker-0', 'worker-1']],
+    );
+    assert.deepEqual(shards.merges[0]?.shardInfo, [
+      { worker: 'worker-0', recoveries: 0, durationMs: 10 },
+      { worker: 'worker-1', recoveries: 0, durationMs: 11 },
+    ]);
+
+    await shards.settle(1, 0, 0);
+    const preempted = ApplicationFailure.create({ type: 'Preempted', message: 'worker shutting down' });
+    await shards.settle(1, 1, 0, preempted);
+    p = await view(h, (x) => states(x)?.[1] === 'recovering r1');
+    assert.deepEqual(states(p), ['done', 'recovering r1']);
+    assert.equal(p.status, 'recovering');
+    await h.terminate('the test has seen the recovering shard');
+  });
+});
