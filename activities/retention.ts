@@ -5,7 +5,7 @@
  * `epochLog` here and get it written (again, identically).
  */
 import type { CheckpointStore } from '../src/checkpoint/store';
-import { planRetention } from '../src/checkpoint/run-retention';
+import { planParallelRetention, planRetention } from '../src/checkpoint/run-retention';
 import type { EpochResult, RetentionInput } from '../src/contract';
 
 /** Where an epoch's log entry lives inside the run's folder. */
@@ -21,13 +21,21 @@ export async function applyRetention(
   const { policy } = input;
   if (!policy.keepLast && !policy.topK) return { deleted: [] };
   // The folder's real contents, not only the record: intra-epoch checkpoints and other runs' pins.
-  const deleted = await planRetention(store, {
-    runName: input.runName,
-    recorded: input.checkpoints,
-    epochEnds: input.epochCheckpoints.map((e) => ({ url: e.ckpt.url, metrics: e.metrics })),
-    policy: { keepLast: policy.keepLast || undefined, topK: policy.topK },
-    resumeTarget: input.resumeTarget,
-  });
+  const deleted = input.parallel
+    ? await planParallelRetention(store, {
+        runName: input.runName,
+        globals: input.epochCheckpoints.map((e) => ({ url: e.ckpt.url, metrics: e.metrics })),
+        policy: { keepLast: policy.keepLast || undefined, topK: policy.topK },
+        resumeTarget: input.resumeTarget,
+        keep: input.parallel.keep,
+      })
+    : await planRetention(store, {
+        runName: input.runName,
+        recorded: input.checkpoints,
+        epochEnds: input.epochCheckpoints.map((e) => ({ url: e.ckpt.url, metrics: e.metrics })),
+        policy: { keepLast: policy.keepLast || undefined, topK: policy.topK },
+        resumeTarget: input.resumeTarget,
+      });
   for (const url of deleted) await store.remove(url);
   return { deleted };
 }

@@ -10,6 +10,7 @@ import type {
   ParallelProgress,
   ParallelRunRecord,
   RecoveryKind,
+  RetentionInput,
   RoundLog,
   ShardResult,
 } from '../src/contract';
@@ -184,4 +185,24 @@ export function newestInRound(
 
 function event(kind: RecoveryKind, reason: string, at: ShardAttempt, atBatch: number, fromCkpt: string) {
   return { kind, reason: `shard ${at.shard}: ${reason}`, atEpoch: at.round, atBatch, fromCkpt };
+}
+
+/**
+ * Retention input after a merged round: round globals are the run's epoch ends (ranked by the merged
+ * metrics); the new global is the resume target; the shards' results the next round needs are kept.
+ */
+export function parallelRetentionInput(record: ParallelRunRecord, runName: string): RetentionInput {
+  const progress = record.parallel;
+  if (!progress) throw new Error('parallelRetentionInput before initParallel');
+  return {
+    runName,
+    checkpoints: record.checkpoints,
+    epochCheckpoints: (record.scores ?? []).flatMap((s) => {
+      const ckpt = record.checkpoints.find((c) => c.url === s.url);
+      return ckpt ? [{ ckpt, metrics: s.metrics }] : [];
+    }),
+    policy: record.spec.checkpoint,
+    resumeTarget: progress.global.url,
+    parallel: { keep: progress.previous.map((c) => c.url) },
+  };
 }

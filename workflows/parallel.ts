@@ -21,10 +21,12 @@ import {
   decideShardRecovery,
   newestInRound,
   nextRoundStep,
+  parallelRetentionInput,
   recordRound,
   recordStoppedRound,
 } from './parallel-decide';
 import { markShard, recordInitShown, showRounds } from './parallel-progress';
+import { recordRetention, recordWarning } from './record-update';
 import { classifyFailure } from './recovery';
 import { resultOf } from './results';
 
@@ -34,6 +36,8 @@ import { resultOf } from './results';
  * histories let the round finish first.
  */
 const PATCH_CONTROLS_IN_ROUND = 'controls-reach-running-shards';
+/** Patch id: `applyRetention` after each merged round when the run has a retention policy. */
+const PATCH_PARALLEL_RETENTION = 'parallel-retention';
 
 export interface ParallelLoop {
   record: ParallelRunRecord;
@@ -117,6 +121,7 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
       shards.map((s) => s.recoveries),
       { roundMs: Date.now() - started, mergeMs: Date.now() - mergeStarted },
     );
+    await retainRounds(record, loop.workflowId);
     roundsThisRun++;
     loop.publish('running');
   }
@@ -228,6 +233,32 @@ function shardActivity(record: ParallelRunRecord, round: number, shard: number, 
       ? `round ${round} shard ${shard}/${k}: resume from ${from.url}`
       : `round ${round} shard ${shard}/${k}`,
   });
+}
+
+/**
+ * Retention after a merged round (README: Data-parallel training): deletes the `parallel/` objects
+ * the policy no longer keeps. A failure is a warning, not a reason to fail the training.
+ */
+async function retainRounds(record: ParallelRunRecord, workflowId: string): Promise<void> {
+  const retention = parallelRetentionInput(record, record.spec.runName ?? workflowId);
+  const idle = !retention.policy.keepLast && !retention.policy.topK;
+  const merged = (record.parallel?.round ?? 1) - 1;
+  if (idle || !wf.patched(PATCH_PARALLEL_RETENTION)) return recordRetention(record, []);
+  try {
+    const { deleted } = await wf
+      .proxyActivities<TrainingActivities>({
+        startToCloseTimeout: '2 minutes', // on the run's shared queue: backend queues train and merge only
+        retry: { maximumAttempts: 5 },
+        summary: `retention after round ${merged}`,
+      })
+      .applyRetention(retention);
+    recordRetention(record, deleted);
+  } catch (err) {
+    const cause = err instanceof wf.ActivityFailure ? (err.cause ?? err) : err;
+    const message = `retention after round ${merged} failed: ${String(cause)}`;
+    wf.log.warn(message);
+    recordWarning(record, message);
+  }
 }
 
 /** The merge activities: idempotent (a retried merge adopts what it wrote), so they retry. */

@@ -78,3 +78,59 @@ function batchesPerEpoch(recorded: readonly RecordedCheckpoint[]): number | unde
   }
   return undefined;
 }
+
+/** A data-parallel run's retention input (README: Data-parallel training, Retention). */
+export interface ParallelRetentionInput {
+  runName: string;
+  /** Merged rounds' globals with their metrics (top-K ranks by these). */
+  globals: readonly { url: string; metrics: Readonly<Record<string, number>> }[];
+  policy: Omit<RetentionPolicy, 'pinned'>;
+  /** The current round's global: never deleted, and no shard object of its round or later is. */
+  resumeTarget: string;
+  /** The shards' results the next round starts from. */
+  keep: readonly string[];
+}
+
+const PARALLEL_KEY = /\/parallel\/round=(\d+)\/(?:global|shard=\d+\/[^/]+)\.ckpt$/;
+
+/**
+ * URLs under `<run>/parallel/` that the policy no longer keeps. Round globals are ranked like epoch
+ * ends (keep-last, top-K); shard checkpoints of rounds before the current one go, except `keep`.
+ * Objects whose key does not parse, and pins of other runs, are kept.
+ */
+export async function planParallelRetention(
+  store: CheckpointStore,
+  input: ParallelRetentionInput,
+): Promise<string[]> {
+  if (input.policy.keepLast === undefined && input.policy.topK === undefined) return [];
+  const [listed, pinned] = await Promise.all([
+    store.listCkptUrlsUnder(input.runName, 'parallel'),
+    pinnedCheckpoints(store, input.runName),
+  ]);
+  return selectParallelDeletions(listed, input, pinned);
+}
+
+/** The pure part of `planParallelRetention`. */
+export function selectParallelDeletions(
+  listed: readonly string[],
+  input: ParallelRetentionInput,
+  pinned: readonly string[] = [],
+): string[] {
+  if (input.policy.keepLast === undefined && input.policy.topK === undefined) return [];
+  const roundOf = (url: string) => Number(PARALLEL_KEY.exec(url)?.[1] ?? NaN);
+  const current = roundOf(input.resumeTarget);
+  const metrics = new Map(input.globals.map((g) => [g.url, g.metrics]));
+  const globals: RetentionRecord[] = listed
+    .filter((url) => url.endsWith('/global.ckpt') && Number.isFinite(roundOf(url)))
+    .map((url) => ({ url, epoch: roundOf(url), step: 0, metrics: metrics.get(url) }));
+  const doomedGlobals = selectForDeletion(
+    globals,
+    { ...input.policy, pinned },
+    { resumeTarget: input.resumeTarget },
+  );
+  const protectedUrls = new Set([...input.keep, ...pinned, input.resumeTarget]);
+  const doomedShards = listed.filter(
+    (url) => !url.endsWith('/global.ckpt') && roundOf(url) < current && !protectedUrls.has(url),
+  );
+  return [...doomedGlobals, ...doomedShards];
+}

@@ -36,6 +36,7 @@ import { signatureKeyId, signPayload, verifySignature } from './signing';
 import type { CheckpointKeyParts } from './keys';
 import {
   assertCkptUrl,
+  CKPT_EXTENSION,
   compareCheckpointParts,
   formatCheckpointKey,
   formatCheckpointUrl,
@@ -269,6 +270,13 @@ export class CheckpointStore {
     // Checkpoints sit at the folder's top level: the run's log/, pins/ and .uploads/ are not listed.
     const records = await this.listUnder(runPrefix(runName), false);
     return records.filter((r) => r.runName === runName);
+  }
+
+  /** URLs of every `.ckpt` under `<run>/<folder>/` (e.g. a data-parallel run's `parallel`), by key. */
+  async listCkptUrlsUnder(runName: string, folder: string): Promise<string[]> {
+    const objects = await this.objects.list(`${runPrefix(runName)}${folder}/`, { recursive: true });
+    const keys = objects.map((o) => o.key).filter((k) => k.endsWith(CKPT_EXTENSION));
+    return keys.sort().map((key) => formatCheckpointUrl(this.bucket, key));
   }
 
   /** Names of the run folders (holding checkpoints) that start with `prefix`, sorted. */

@@ -78,6 +78,11 @@ export interface RetentionInput {
   resumeTarget: string;
   /** The epoch that just finished: written to the run's per-epoch log, `<run>/log/epoch=000123.json`. */
   epochLog?: EpochResult;
+  /**
+   * A data-parallel run: retention acts on `<run>/parallel/` (round globals are its epoch ends);
+   * `keep` lists the shards' results the next round starts from, never deleted.
+   */
+  parallel?: { keep: string[] };
 }
 
 /** What the workflow's `controls` query gives a running epoch activity (it polls it). */
