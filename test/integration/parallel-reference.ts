@@ -8,6 +8,7 @@
  * new global weights are the float32 mean of the K models, summed in shard order.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -23,10 +24,10 @@ export interface ReferenceSpec {
   /** Synthetic defaults: features 6, classes 3, hidden 8, Adam with learning rate 0.01. */
   learningRate?: number;
   /**
-   * tfjs backend: `cpu`, or `tensorflow` (native, with the trainer's pinned TF_* settings, which the
-   * caller sets in the environment before the first call). @default 'cpu'
+   * tfjs backend: `cpu`, `wasm`, or `tensorflow` (native, with the trainer's pinned TF_* settings,
+   * which the caller sets in the environment before the first call). @default 'cpu'
    */
-  backend?: 'cpu' | 'tensorflow';
+  backend?: 'cpu' | 'wasm' | 'tensorflow';
   /** Outer Nesterov step on the mean delta (absent: the new global is the mean). */
   nesterov?: { lr: number; momentum: number };
 }
@@ -39,6 +40,12 @@ const HIDDEN = 8;
 export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
   if (spec.backend === 'tensorflow') require('@tensorflow/tfjs-node');
+  if (spec.backend === 'wasm') {
+    // In Node the .wasm binaries are read from the package's dist folder.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
+  }
   if (!(await tf.setBackend(spec.backend ?? 'cpu'))) throw new Error(`no tfjs backend ${spec.backend}`);
   const { xs, ys, size } = syntheticTrain(spec.samples);
   const k = spec.shards;
