@@ -1,10 +1,14 @@
 /** Reading the durable record of a training run: counts, the best metric, the one-line summary. */
-import type { RecoveryEvent, RunRecord, RunStatus } from '../src/contract';
+import type { ParallelRunRecord, RecoveryEvent, RunRecord, RunStatus } from '../src/contract';
 
 /** The one-line story shown as the workflow's current details in the Web UI. */
 export function summaryLine(record: RunRecord, status: RunStatus): string {
   const last = record.epochs[record.epochs.length - 1];
-  const parts = [`${status}`, `epoch ${epochsDone(record)}/${record.spec.epochs}`];
+  const rounds = (record as ParallelRunRecord).parallel;
+  const position = rounds
+    ? `round ${rounds.round}/${rounds.rounds} (K=${record.spec.parallel?.shards ?? 1})`
+    : `epoch ${epochsDone(record)}/${record.spec.epochs}`;
+  const parts = [`${status}`, position];
   if (last?.metrics.loss !== undefined) parts.push(`loss ${last.metrics.loss.toFixed(4)}`);
   const n = totalRecoveries(record);
   if (n) parts.push(`${n} ${n === 1 ? 'recovery' : 'recoveries'}`);

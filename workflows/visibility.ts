@@ -18,6 +18,8 @@ export function publishProgress(record: RunRecord, status: RunStatus): void {
     ...(record.backend ? [{ key: BACKEND, value: record.backend }] : []),
   ]);
   const line = summaryLine(record, status);
+  // A data-parallel run records one entry per merged round (workflows/parallel.ts).
+  const unit = record.spec.parallel ? 'round' : 'epoch';
   wf.upsertMemo({
     summary: line,
     lastCheckpoint: record.position?.url ?? null,
@@ -27,7 +29,7 @@ export function publishProgress(record: RunRecord, status: RunStatus): void {
     [
       `**${line}**`,
       '',
-      ...record.epochs.map((e) => `- epoch ${e.epoch}: ${JSON.stringify(e.metrics)} → ${e.ckpt.url}`),
+      ...record.epochs.map((e) => `- ${unit} ${e.epoch}: ${JSON.stringify(e.metrics)} → ${e.ckpt.url}`),
       ...record.recoveries.map(
         (r) => `- ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch}: resumed from ${r.fromCkpt}`,
       ),

@@ -94,9 +94,10 @@ class Shards {
       trainShard: (input: TrainShardInput): Promise<ShardResult> => {
         const ctx = Context.current();
         ctx.heartbeat({ epoch: input.round, batch: 1, batches: 10, loss: 1 });
-        return new Promise((ok, fail) =>
-          this.waiting.set(`${input.round}/${input.shard}/${input.attempt}`, { ok, fail }),
-        );
+        return new Promise((ok, fail) => {
+          this.waiting.set(`${input.round}/${input.shard}/${input.attempt}`, { ok, fail });
+          ctx.cancelled.catch(fail); // a worker shutting down after a failed assertion ends it
+        });
       },
     };
   }
@@ -104,6 +105,15 @@ class Shards {
 
 const view = async (h: WorkflowHandle, check: (p: ParallelRunProgress) => boolean) =>
   (await waitForProgress(h, (p) => check(p as ParallelRunProgress))) as ParallelRunProgress;
+/** The memo's summary line once it matches `want` (the memo is upserted by a later workflow task). */
+async function memoSummary(h: WorkflowHandle, want: RegExp): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const summary = String((await h.describe()).memo?.summary ?? '');
+    if (want.test(summary) || Date.now() > deadline) return summary;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const states = (p: ParallelRunProgress) =>
   p.parallel?.current?.shards.map((s) => `${s.state}${s.recoveries ? ` r${s.recoveries}` : ''}`);
 
@@ -138,6 +148,11 @@ test('progress counts rounds and marks each shard of the round in flight; the me
     // Round 1 (data epoch 1): the merged round is in the log; the merge was told who trained.
     p = await view(h, (x) => x.parallel?.round === 1 && x.parallel.current?.round === 1);
     assert.deepEqual([p.epoch, p.parallel?.dataEpoch], [1, 1]);
+    // The Web UI's memo line and current details count rounds too, not data epochs.
+    assert.match(await memoSummary(h, /round 1\//), /^running · round 1\/2 \(K=2\)/);
+    const details = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    assert.match(details.currentDetails ?? '', /^- round 0: /m);
+    assert.doesNotMatch(details.currentDetails ?? '', /epoch/);
     assert.deepEqual(
       p.parallel?.log.map((r) => r.shards.map((s) => s.worker)),
       [['worker-0', 'worker-1']],
