@@ -14,7 +14,14 @@ import type {
   RoundLog,
   ShardResult,
 } from '../src/contract';
-import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery, recordWarning } from './record-update';
+import {
+  backoffMs,
+  keptByRecord,
+  recordCheckpoint,
+  recordEpoch,
+  recordRecovery,
+  recordWarning,
+} from './record-update';
 import type { FailureClass } from './recovery';
 import { countRecoveries } from './run-record';
 
@@ -195,14 +202,7 @@ export function parallelRetentionInput(record: ParallelRunRecord, runName: strin
   const progress = record.parallel;
   if (!progress) throw new Error('parallelRetentionInput before initParallel');
   return {
-    runName,
-    checkpoints: record.checkpoints,
-    epochCheckpoints: (record.scores ?? []).flatMap((s) => {
-      const ckpt = record.checkpoints.find((c) => c.url === s.url);
-      return ckpt ? [{ ckpt, metrics: s.metrics }] : [];
-    }),
-    policy: record.spec.checkpoint,
-    resumeTarget: progress.global.url,
+    ...keptByRecord(record, runName, progress.global.url),
     parallel: { keep: progress.previous.map((c) => c.url) },
   };
 }

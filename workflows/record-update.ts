@@ -65,6 +65,14 @@ export function recordRetention(record: RunRecord, deleted: readonly string[]): 
 
 /** The bounded retention input for the epoch that just finished (which the activity also logs). */
 export function retentionInput(record: RunRecord, runName: string, result: EpochResult): RetentionInput {
+  return { ...keptByRecord(record, runName, result.ckpt.url), epochLog: result };
+}
+
+/**
+ * What any retention call is told: the record's checkpoints, the scored ones with their metrics (the
+ * epoch ends, or a data-parallel run's round globals), the policy, and the target to keep.
+ */
+export function keptByRecord(record: RunRecord, runName: string, resumeTarget: string): RetentionInput {
   return {
     runName,
     checkpoints: record.checkpoints,
@@ -73,8 +81,7 @@ export function retentionInput(record: RunRecord, runName: string, result: Epoch
       return ckpt ? [{ ckpt, metrics: s.metrics }] : [];
     }),
     policy: record.spec.checkpoint,
-    resumeTarget: result.ckpt.url,
-    epochLog: result,
+    resumeTarget,
   };
 }
 
