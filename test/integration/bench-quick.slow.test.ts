@@ -44,7 +44,13 @@ test('npm run bench -- --quick writes every headline figure', { timeout: LIMIT_M
       assert.equal(typeof headline[key], 'number', `${key} is ${String(headline[key])}`);
       assert.ok(Number.isFinite(headline[key]), `${key} is finite`);
     }
-    for (const key of ['historyRecoveryS', 'historyEpochPeriodS', 'sizesOverheadByMb']) {
+    for (const key of [
+      'historyRecoveryS',
+      'historyEpochPeriodS',
+      'sizesOverheadByMb',
+      'parallelProjectedSpeedupByShards',
+      'parallelBytesPerRoundByShards',
+    ]) {
       const values = Object.values(headline[key] as Record<string, number>);
       assert.ok(
         values.length > 0 && values.every(Number.isFinite),
@@ -69,6 +75,7 @@ test('npm run bench -- --quick writes every headline figure', { timeout: LIMIT_M
       '## Memory soak',
       '## Scale',
       '## Engine',
+      '## Data-parallel rounds',
     ])
       assert.ok(md.includes(heading), `benchmarks.md has ${heading}`);
     // Every ratio says which way is better, and no figure is "met" without a target to meet.
