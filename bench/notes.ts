@@ -29,8 +29,9 @@ function why(r: BenchResults, x: HeadlineRow): string {
     case 'stallLostFraction':
       return 'Each save captures the state at a batch boundary and sends it to the worker, which hashes and uploads it while training continues; on 2 cores that work takes CPU from the training thread.';
     case 'checkpointSaveVsRaw':
+      return 'A save encodes the state, hashes every byte (SHA-256 of the payload and of the file) and uploads create-only, parts in parallel; raw `putObject` only sends. On 2 cores the hashing, the upload and MinIO share the CPU; compare the MB/s columns of the I/O table.';
     case 'checkpointLoadVsRaw':
-      return 'Every byte is SHA-256-hashed (and encoded or decoded), which raw `putObject`/`getObject` do not do; compare the MB/s columns of the I/O table.';
+      return 'A load fetches 4 byte ranges at once into one shared buffer that a worker thread SHA-256-hashes as it fills, and decodes only after the hash checks; raw `getObject` reads one stream and checks nothing. On 2 cores MinIO serving the object, the socket reads and the hash (~1.4 GB/s a core with SHA-NI) share the CPU, so the hash is not free even off the main thread. Verification is kept on purpose: no checkpoint is decoded before its hash checks.';
     case 'engineVsBare':
       return 'The engine adds an owned data order, per-step seeds, a cursor and event-loop yields per step.';
     case 'soakRssSlopeMbPerH':
