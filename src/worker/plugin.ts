@@ -21,8 +21,8 @@ export interface DurableTrainingPluginOptions extends ActivityDeps {
    * How long a workflow task waits for the worker that has the run cached before any worker may take
    * it (with a replay). The worker whose epoch was killed is usually that worker, and the server keeps
    * sending it the run's tasks for ~10 s after its last poll: each recovery after a heartbeat timeout
-   * under ~10 s waits this long (the SDK's default is 10 s). A live worker polls its sticky queue
-   * continuously, so a short wait costs a replay only on a worker too busy to poll. @default '300ms'
+   * under ~10 s waits this long (the SDK's default is 10 s). Measured with the dev server, the wait
+   * is 1.0 s whether this asks for 300 ms or 1 s (README: How long a crash costs). @default '300ms'
    */
   stickyQueueScheduleToStartTimeout?: WorkerOptions['stickyQueueScheduleToStartTimeout'];
   /**
