@@ -69,22 +69,33 @@ export async function runHistoryLengthBench(
     const kills: number[] = [];
     let lastKillEpoch = 0;
     for (const at of options.atEpochs) {
-      const victim = await pollFor(
-        async () => {
-          const epoch = await epochNow(stack.client, workflowId);
-          if (epoch >= epochs - options.window - 2)
-            throw new Error(`the run reached epoch ${epoch} before one at or after ${at} was caught`);
-          return epoch >= at ? pendingEpoch(stack.client.workflow.getHandle(workflowId)) : undefined;
-        },
-        `epoch ${at}`,
-        1_800_000,
-        200, // a progress query every 50 ms would load the worker it measures
-      );
-      kills.push(Date.now());
-      lastKillEpoch = victim.details?.epoch ?? at;
-      await fleet.kill(victim.identity, 'SIGKILL');
-      await fleet.start();
-      options.log(`history: killed ${victim.identity} at epoch ≥ ${at}`);
+      // A tiny epoch can end between finding its worker and killing it (the next one then runs on the
+      // other worker, and nothing times out): such a kill is retried at a later epoch.
+      for (let from = at, attempt = 1; ; attempt++) {
+        const victim = await pollFor(
+          async () => {
+            const epoch = await epochNow(stack.client, workflowId);
+            if (epoch >= epochs - options.window - 2)
+              throw new Error(`the run reached epoch ${epoch} before one at or after ${at} was caught`);
+            return epoch >= from ? pendingEpoch(stack.client.workflow.getHandle(workflowId)) : undefined;
+          },
+          `epoch ${from}`,
+          1_800_000,
+          200, // a progress query every 50 ms would load the worker it measures
+        );
+        const killedAt = Date.now();
+        await fleet.kill(victim.identity, 'SIGKILL');
+        await fleet.start();
+        if (await timedOutSince(stack.client, handle, killedAt, options.heartbeatTimeoutS)) {
+          kills.push(killedAt);
+          lastKillEpoch = victim.details?.epoch ?? at;
+          options.log(`history: killed ${victim.identity} at epoch ≥ ${at}`);
+          break;
+        }
+        if (attempt >= 5) throw new Error(`5 kills at epoch ≥ ${at} hit no running epoch`);
+        options.log(`history: the kill of ${victim.identity} hit no running epoch; again`);
+        from = (await epochNow(stack.client, workflowId)) + 1;
+      }
     }
     await pollFor(
       async () =>
@@ -133,6 +144,22 @@ function row(
     recoveryS: resumed ? (resumed.ms - killedAt) / 1000 : NaN,
     workflowTaskMs: wftStart && wftDone ? wftDone.ms - wftStart.ms : NaN,
   };
+}
+
+/** Whether an activity of the run timed out after `since`, waiting up to the heartbeat timeout + 10 s. */
+async function timedOutSince(
+  client: Client,
+  handle: WorkflowHandleWithFirstExecutionRunId,
+  since: number,
+  heartbeatTimeoutS: number,
+): Promise<boolean> {
+  const deadline = Date.now() + (heartbeatTimeoutS + 10) * 1000;
+  while (Date.now() < deadline) {
+    const t = timeline((await chainEvents(client, handle)).events);
+    if (t.some((m) => m.ms >= since && m.kind === 'timedOut')) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
 }
 
 async function epochNow(client: Client, workflowId: string): Promise<number> {
