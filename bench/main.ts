@@ -31,6 +31,8 @@ import { runHistoryLengthBench } from './history-length';
 import { runNaiveBench } from './naive';
 import type { ParallelBenchOptions } from './parallel';
 import { runParallelBench } from './parallel';
+import type { PeerModel } from './peer';
+import { runPeerBench } from './peer';
 import { modelFor, runSizesBench } from './sizes';
 import { runSoakBench } from './soak';
 import type { TappedWorker } from './tapped-worker';
@@ -97,6 +99,18 @@ const PLANS = {
     },
     soak: { durationS: 1800, sampleEveryS: 10 },
     scale: { runs: 50, epochs: 3 },
+    // The tasks' default sizes (250 batches an epoch); 3 epochs a run, the first a warm-up.
+    peer: {
+      models: [
+        { label: 'mnist-mlp', task: 'mnist-mlp', hparams: {} },
+        { label: 'mnist-cnn', task: 'mnist-cnn', hparams: {} },
+        { label: 'mnist-cnn filters=32', task: 'mnist-cnn', hparams: { filters: 32 } },
+        { label: 'digits-resnet', task: 'digits-resnet', hparams: {} },
+      ] as PeerModel[],
+      epochs: 3,
+      pairs: 5,
+      saveEveryBatches: 40,
+    },
   },
   quick: {
     io: { sizesMb: [1], repeats: 2, tensors: 50 },
@@ -130,6 +144,14 @@ const PLANS = {
     },
     soak: { durationS: 8, sampleEveryS: 0.5 },
     scale: { runs: 6, epochs: 2 },
+    peer: {
+      models: [
+        { label: 'mnist-mlp', task: 'mnist-mlp', hparams: { trainSize: 640, valSize: 64, hidden: 32 } },
+      ] as PeerModel[],
+      epochs: 2,
+      pairs: 1,
+      saveEveryBatches: 10,
+    },
   },
 };
 type Plan = (typeof PLANS)['full'];
@@ -149,6 +171,7 @@ const SECTIONS = [
   'parallel',
   'soak',
   'scale',
+  'peer',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -263,6 +286,10 @@ function sectionsOf(
     },
     scale: async () => {
       results.scale = await runScaleBench(stack, { ...plan.scale, backend: BACKEND, log });
+    },
+    // Against Keras on durable-fit's default backend (`auto`), not the bench's BACKEND.
+    peer: async () => {
+      results.peer = await runPeerBench(stack, { ...plan.peer, log });
     },
   };
 }

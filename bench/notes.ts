@@ -34,6 +34,9 @@ function why(r: BenchResults, x: HeadlineRow): string {
       return 'A load fetches 4 byte ranges at once into one shared buffer that a worker thread SHA-256-hashes as it fills, and decodes only after the hash checks; raw `getObject` reads one stream and checks nothing. On 2 cores MinIO serving the object, the socket reads and the hash (~1.4 GB/s a core with SHA-NI) share the CPU, so the hash is not free even off the main thread. Verification is kept on purpose: no checkpoint is decoded before its hash checks.';
     case 'engineVsBare':
       return 'The engine adds an owned data order, per-step seeds, a cursor and event-loop yields per step.';
+    case 'peerRatio':
+    case 'peerVsBackupRatio':
+      return "On eager `tensorflow`, tfjs-node runs a training step as one eager TensorFlow op after another (forward, the JS tape's gradients, Adam's updates), while Keras runs one traced graph per step that Grappler and oneDNN optimize (fused conv + bias + relu, layouts); earlier measurements split the gap into graph execution (~2× with oneDNN's rewrites off) and oneDNN's graph rewrites (~1.6× more), which reach graphs, not eager ops. On a backend other than native TensorFlow (`auto` falls back to wasm or cpu when it is not built) the gap is the backend's.";
     case 'soakRssSlopeMbPerH':
       return 'Resident memory grows faster than its noise: see the samples in the soak section.';
     default:

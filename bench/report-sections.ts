@@ -1,6 +1,7 @@
 /** The report's per-section tables, each with how it was measured and which way its ratios read. */
 import type { OverheadRow } from './overhead';
 import { parallelSection } from './parallel-report';
+import { peerSection } from './peer-report';
 import type { Phase } from './phases';
 import type { BenchResults } from './results';
 import type { Summary } from './stats';
@@ -125,6 +126,7 @@ function moreSections(r: BenchResults): string[] {
     );
   }
   if (r.parallel) out.push(...parallelSection(r.parallel));
+  if (r.peer) out.push(...peerSection(r.peer));
   if (r.soak) {
     const s = r.soak;
     out.push('## Memory soak', '', SOAK_HOW, '');

@@ -4,6 +4,7 @@ import type { CheckpointIoResult } from './checkpoint-io';
 import type { HistoryLengthResult } from './history-length';
 import type { NaiveResult } from './naive';
 import type { ParallelResult } from './parallel';
+import type { PeerResult } from './peer';
 import type { SizeRow } from './sizes';
 import type { SoakResult } from './soak';
 import type { TargetId } from './targets';
@@ -49,6 +50,8 @@ export interface BenchResults {
   parallel?: ParallelResult;
   soak?: SoakResult;
   scale?: ScaleResult;
+  /** durable-fit's default backend against Keras 3 on the same TensorFlow (issue 20). */
+  peer?: PeerResult;
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
   durationS: number;
@@ -130,6 +133,11 @@ export function headlineRows(r: BenchResults): HeadlineRow[] {
       `${((k.checkpointBytes ?? 0) / 1e6).toFixed(0)} MB model`,
       k.overHeartbeatS.median,
     );
+  for (const p of r.peer?.rows ?? []) {
+    const at = `${p.label} (${p.backend ?? 'no backend'})`;
+    add('peerRatio', 'durable-fit ÷ Keras steps/s', at, p.ratio?.median);
+    add('peerVsBackupRatio', 'durable-fit ÷ Keras + BackupAndRestore steps/s', at, p.ratioVsBackup?.median);
+  }
   return rows;
 }
 
@@ -207,6 +215,15 @@ export function headline(r: BenchResults) {
     engineVsBare: Object.fromEntries((r.engine ?? []).map((e) => [`${e.task}/${e.backend}`, round(e.ratio)])),
     engineStepsPerSec: Object.fromEntries(
       (r.engine ?? []).map((e) => [`${e.task}/${e.backend}`, round(e.engineStepsPerSec.median)]),
+    ),
+    peerBackend: r.peer ? [...new Set(r.peer.rows.flatMap((p) => p.backend ?? []))].join(', ') : null,
+    peerRatioByModel: Object.fromEntries(
+      (r.peer?.rows ?? []).flatMap((p) => (p.ratio ? [[p.label, round(p.ratio.median)]] : [])),
+    ),
+    peerVsBackupRatioByModel: Object.fromEntries(
+      (r.peer?.rows ?? []).flatMap((p) =>
+        p.ratioVsBackup ? [[p.label, round(p.ratioVsBackup.median)]] : [],
+      ),
     ),
     errors: r.errors,
     durationS: round(r.durationS),

@@ -75,6 +75,18 @@ export const TARGETS = {
     value: 0.98,
     reads: 'engine ÷ bare steps/s, higher is better',
   },
+  peerRatio: {
+    figure: 'durable-fit (default backend) vs Keras 3 model.fit on the same TensorFlow, steps/s',
+    kind: 'min',
+    value: 0.8,
+    reads: 'durable-fit ÷ Keras steps/s, higher is better',
+  },
+  peerVsBackupRatio: {
+    figure: 'durable-fit vs Keras 3 with BackupAndRestore at the same save interval, steps/s',
+    kind: 'min',
+    value: 1.0,
+    reads: 'durable-fit ÷ Keras + BackupAndRestore steps/s, higher is better',
+  },
 } as const satisfies Record<string, Target>;
 
 export type TargetId = keyof typeof TARGETS;
