@@ -10,26 +10,47 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../state';
 import { BackendUnavailableError } from './errors';
+import { GRAPH_ADDON_FILE } from './graph/addon';
 import { applyNativeEnv, nativeSettings } from './native-runtime';
 
-export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest =
+  'auto' | 'tensorflow-gpu-graph' | 'tensorflow-gpu' | 'tensorflow-graph' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_REQUESTS: readonly BackendRequest[] = [
   'auto',
+  'tensorflow-gpu-graph',
   'tensorflow-gpu',
+  'tensorflow-graph',
   'tensorflow',
   'wasm',
   'cpu',
 ];
 
 type ConcreteBackend = Exclude<BackendRequest, 'auto'>;
-const AUTO_ORDER: readonly ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/**
+ * `tensorflow-graph` (one traced TensorFlow graph per training step, src/training/graph) before eager
+ * `tensorflow`: the peer benchmark measured it faster (docs/native.md). On a GPU eager stays first:
+ * the graph path there is built but untested on a GPU.
+ */
+const AUTO_ORDER: readonly ConcreteBackend[] = [
+  'tensorflow-gpu',
+  'tensorflow-gpu-graph',
+  'tensorflow-graph',
+  'tensorflow',
+  'wasm',
+  'cpu',
+];
 
 const PACKAGES: Record<ConcreteBackend, string> = {
+  'tensorflow-gpu-graph': '@tensorflow/tfjs-node-gpu',
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  'tensorflow-graph': '@tensorflow/tfjs-node',
   tensorflow: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
+
+/** Bumped when the traced step's arithmetic changes (it is part of the routing fingerprint). */
+export const GRAPH_STEP_VERSION = '1';
 
 /** Whether `value` names a backend request (for validating DFIT_BACKEND at the entry point). */
 export function isBackendRequest(value: string): value is BackendRequest {
@@ -39,6 +60,11 @@ export function isBackendRequest(value: string): value is BackendRequest {
 /** Backends whose package can at least be resolved here (a native one may still fail to load). */
 export function listInstalledBackends(): ConcreteBackend[] {
   return AUTO_ORDER.filter((b) => isResolvable(PACKAGES[b]));
+}
+
+/** Whether a backend runs training steps as traced graphs. */
+export function isGraphBackend(backend: string): boolean {
+  return backend.endsWith('-graph');
 }
 
 /**
@@ -66,11 +92,11 @@ export async function selectBackend(request: BackendRequest = 'auto'): Promise<B
 /** The active backend as recorded in checkpoints and results. */
 export function currentBackendInfo(): BackendInfo {
   const name = tf.getBackend();
-  // Both native packages register as `tensorflow`: the one we activated tells them apart.
+  // Both native packages, eager or graph, register as `tensorflow`: the one we activated tells them apart.
   const concrete =
     activeBackend && tfName(activeBackend) === name
       ? activeBackend
-      : (AUTO_ORDER.find((b) => b !== 'tensorflow-gpu' && tfName(b) === name) ?? 'cpu');
+      : (AUTO_ORDER.find((b) => !b.includes('-') && tfName(b) === name) ?? 'cpu');
   return describeBackend(concrete);
 }
 
@@ -78,7 +104,7 @@ export function currentBackendInfo(): BackendInfo {
 let activeBackend: ConcreteBackend | undefined;
 
 async function activate(backend: ConcreteBackend): Promise<void> {
-  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') checkNative(backend);
+  if (backend !== 'wasm' && backend !== 'cpu') checkNative(backend);
   // Packages register their backend on import; a missing native binding throws here. A guarded
   // require (not an import) because the native packages are optional and often absent.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -98,9 +124,9 @@ async function activate(backend: ConcreteBackend): Promise<void> {
  * Refuses a native backend before loading it when it cannot work here, with the reason a user
  * needs (loading a half-installed tfjs-node registers its kernels and then throws).
  */
-function checkNative(backend: 'tensorflow' | 'tensorflow-gpu'): void {
-  const build =
-    backend === 'tensorflow-gpu' ? 'durable-fit backend build --gpu' : 'durable-fit backend build';
+function checkNative(backend: Exclude<ConcreteBackend, 'wasm' | 'cpu'>): void {
+  const gpu = backend.startsWith('tensorflow-gpu');
+  const build = gpu ? 'durable-fit backend build --gpu' : 'durable-fit backend build';
   let packageDir: string;
   try {
     packageDir = path.dirname(require.resolve(`${PACKAGES[backend]}/package.json`));
@@ -109,8 +135,9 @@ function checkNative(backend: 'tensorflow' | 'tensorflow-gpu'): void {
   }
   if (!fs.existsSync(path.join(packageDir, 'lib', 'napi-v8', 'tfjs_binding.node')))
     throw new Error(`not built: run \`${build}\``);
-  if (backend === 'tensorflow-gpu' && !hasNvidiaDevice())
-    throw new Error('no NVIDIA GPU device here (/dev/nvidia0 is absent)');
+  if (isGraphBackend(backend) && !fs.existsSync(path.join(packageDir, 'lib', 'napi-v8', GRAPH_ADDON_FILE)))
+    throw new Error(`the graph addon is not built: run \`${build}\``);
+  if (gpu && !hasNvidiaDevice()) throw new Error('no NVIDIA GPU device here (/dev/nvidia0 is absent)');
   applyNativeEnv();
 }
 
@@ -125,7 +152,13 @@ function tensorflowVersion(): string {
 }
 
 function tfName(backend: ConcreteBackend): string {
-  return backend === 'tensorflow-gpu' ? 'tensorflow' : backend;
+  return backend.startsWith('tensorflow') ? 'tensorflow' : backend;
+}
+
+/** The installed package folder of the active native backend (where its addons are). */
+export function activePackageDir(): string {
+  if (!activeBackend) throw new Error('no backend selected yet');
+  return path.dirname(require.resolve(`${PACKAGES[activeBackend]}/package.json`));
 }
 
 function describeBackend(backend: ConcreteBackend): BackendInfo {
@@ -134,13 +167,15 @@ function describeBackend(backend: ConcreteBackend): BackendInfo {
     'tfjs-layers': packageVersion('@tensorflow/tfjs-layers'),
   };
   versions[PACKAGES[backend].replace('@tensorflow/', '')] = packageVersion(PACKAGES[backend]);
-  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') {
+  if (isGraphBackend(backend)) versions['graph-step'] = GRAPH_STEP_VERSION;
+  if (backend.startsWith('tensorflow')) {
     // The bits change with TF's version and these settings (measured), so they are part of the
     // backend's identity: checkpoints record them and routing fingerprints hash them.
     versions.tensorflow = tensorflowVersion();
     Object.assign(versions, nativeSettings());
   }
-  return { name: tfName(backend), versions };
+  // Eager GPU and CPU share the name `tensorflow` (their versions differ); graph mode is `tensorflow-graph`.
+  return { name: isGraphBackend(backend) ? 'tensorflow-graph' : tfName(backend), versions };
 }
 
 function packageVersion(pkg: string): string {

@@ -18,6 +18,7 @@ export type SpecExtras = Record<string, unknown>;
 
 /** Phase 1: host copies of weights, optimizer slots and run metadata. `weightsSha256` is empty. */
 export function captureRawState(session: TrainingSession, specExtras: SpecExtras = {}): TrainingState {
+  session.syncToHost();
   const { model, optimizer, weightNames, task, hparams, config, topology, backend } = session.parts;
   const weights = captureModelWeights(model, weightNames);
   const opt = captureOptimizer(optimizer, session.trainableNames);
@@ -101,4 +102,5 @@ export function restoreState(
   session.progress =
     meta.cursor.batch > 0 && meta.epochProgress ? { ...meta.epochProgress } : { lossSum: 0, batches: 0 };
   session.crossBackendResume = Boolean(meta.backend.crossBackendResume) || meta.backend.name !== backend.name;
+  session.hostWritten();
 }

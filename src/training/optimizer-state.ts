@@ -129,3 +129,23 @@ export function restoreOptimizer(
     tf.tidy(() => (internals[name] as tf.Variable).assign(tf.scalar(value, 'float32')));
   }
 }
+
+/**
+ * Creates the slot variables tfjs would create lazily on the first step (zeros like each variable),
+ * so a traced step finds them: a graph cannot create variables as it runs.
+ */
+export function ensureOptimizerSlots(optimizer: tf.Optimizer, variables: readonly tf.Variable[]): void {
+  const internals = optimizer as unknown as OptimizerInternals;
+  const centered = (optimizer.getConfig() as { centered?: boolean }).centered ?? false;
+  for (const [field, suffix] of layoutOf(optimizer).slots) {
+    if (field === 'accumulatedMeanGrads' && !centered) continue;
+    const entries = ((internals[field] as SlotEntry[] | undefined) ?? []).slice();
+    variables.forEach((v, i) => {
+      entries[i] ??= {
+        originalName: `${v.name}/${suffix}`,
+        variable: tf.tidy(() => tf.zerosLike(v).variable(false)),
+      };
+    });
+    internals[field] = entries;
+  }
+}

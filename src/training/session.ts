@@ -8,10 +8,12 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { BackendInfo, EpochMetrics, TrainingCursor } from '../state';
 import { BackendUnsupportedError } from './errors';
 import { allLayers } from './model-weights';
-import { RunRng, epochOrder, layerSeed } from './rng';
+import { RunRng, epochOrder } from './rng';
 import type { ShardConfig } from './shard-order';
 import { shardBatchesPerEpoch, shardBatchRows, shardPosition, shardProblem } from './shard-order';
-import type { DatasetSplit, TaskDataset, TaskDefinition } from './tasks/types';
+import type { TaskDataset, TaskDefinition } from './tasks/types';
+import type { SeededLayer, StepDriver } from './step-driver';
+import { EagerDriver } from './step-driver';
 
 /** What a run is: the inputs a resume must agree on (besides `epochs`, which may grow). */
 export interface RunConfig {
@@ -40,6 +42,8 @@ export interface SessionParts {
   weightNames: string[];
   topology: unknown;
   backend: BackendInfo;
+  /** How a batch is trained; eager when absent (see `createStepDriver`). */
+  driver?: (eager: EagerDriver) => StepDriver;
 }
 
 export interface StepResult {
@@ -50,7 +54,6 @@ export interface StepResult {
   epochEnd?: EpochMetrics;
 }
 
-type SeededLayer = { seed?: number };
 const EVAL_CHUNK = 512;
 
 export class TrainingSession {
@@ -62,7 +65,7 @@ export class TrainingSession {
   crossBackendResume = false;
   readonly trainable: tf.Variable[];
   readonly trainableNames: string[];
-  private readonly randomLayers: SeededLayer[];
+  readonly driver: StepDriver;
   private order: { epoch: number; indices: Uint32Array } | undefined;
 
   constructor(readonly parts: SessionParts) {
@@ -80,7 +83,16 @@ export class TrainingSession {
     this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.trainableNames = model.trainableWeights.map((w) => w.originalName);
     this.rng = RunRng.create(config.seed);
-    this.randomLayers = allLayers(model).filter((l) => l.getClassName().includes('Dropout')) as SeededLayer[];
+    const eager = new EagerDriver({
+      model,
+      optimizer: parts.optimizer,
+      loss: parts.task.loss,
+      trainable: this.trainable,
+      randomLayers: allLayers(model).filter((l) => l.getClassName().includes('Dropout')) as SeededLayer[],
+      inputShape: dataset.inputShape,
+      labelShape: dataset.labelShape,
+    });
+    this.driver = parts.driver?.(eager) ?? eager;
   }
 
   get finished(): boolean {
@@ -100,13 +112,16 @@ export class TrainingSession {
 
   /** Validation loss and task metrics, in inference mode (no dropout). */
   evaluate(): Record<string, number> {
+    this.driver.syncToHost();
     const { task, dataset } = this.parts;
     const split = dataset.validation;
     const sums: Record<string, number> = {};
     for (let start = 0; start < split.size; start += EVAL_CHUNK) {
       const rows = Array.from({ length: Math.min(EVAL_CHUNK, split.size - start) }, (_, i) => start + i);
       const values = tf.tidy(() => {
-        const [xs, ys] = this.makeBatch(split, rows);
+        const { inputShape, labelShape } = this.parts.dataset;
+        const xs = tf.tensor(gatherRows(split.x, rows, inputShape), [rows.length, ...inputShape]);
+        const ys = tf.tensor(gatherRows(split.y, rows, labelShape), [rows.length, ...labelShape]);
         const out = this.parts.model.apply(xs, { training: false }) as tf.Tensor;
         const fns = { loss: task.loss, ...task.metrics };
         return Object.entries(fns).map(([name, fn]) => [name, fn(ys, out).dataSync()[0] as number] as const);
@@ -121,23 +136,29 @@ export class TrainingSession {
     );
   }
 
+  /** Makes the tfjs model and optimizer current (the driver may hold newer values). */
+  syncToHost(): void {
+    this.driver.syncToHost();
+  }
+
+  /** The tfjs model or optimizer were replaced from outside (a restore): the driver reloads them. */
+  hostWritten(): void {
+    this.driver.hostWritten();
+  }
+
   dispose(): void {
+    this.driver.dispose();
     this.parts.optimizer.dispose();
     this.parts.model.dispose();
   }
 
   private trainOn(rows: ArrayLike<number>): number {
-    this.seedRandomLayers(this.rng.nextStepSeed());
+    const { train, inputShape, labelShape } = this.parts.dataset;
+    const stepSeed = this.rng.nextStepSeed();
+    const x = gatherRows(train.x, rows, inputShape);
+    const y = gatherRows(train.y, rows, labelShape);
     try {
-      const cost = tf.tidy(() => {
-        const [xs, ys] = this.makeBatch(this.parts.dataset.train, rows);
-        const lossFn = () =>
-          this.parts.task.loss(ys, this.parts.model.apply(xs, { training: true }) as tf.Tensor);
-        return this.parts.optimizer.minimize(lossFn, true, this.trainable) as tf.Scalar;
-      });
-      const value = cost.dataSync()[0] as number;
-      cost.dispose();
-      return value;
+      return this.driver.train({ x, y, rows: rows.length, stepSeed });
     } catch (error) {
       const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec((error as Error).message);
       if (!kernel) throw error;
@@ -146,19 +167,7 @@ export class TrainingSession {
         kernel[2] as string,
         `no '${kernel[1]}' kernel`,
       );
-    } finally {
-      this.seedRandomLayers(undefined);
     }
-  }
-
-  /**
-   * A Dropout layer with a fixed seed draws the same mask on every call, so each step gets fresh
-   * per-layer seeds from the run's stream; they are cleared afterwards so the topology stays put.
-   */
-  private seedRandomLayers(stepSeed: number | undefined): void {
-    this.randomLayers.forEach((layer, i) => {
-      layer.seed = stepSeed === undefined ? undefined : layerSeed(stepSeed, i);
-    });
   }
 
   private finishEpoch(): EpochMetrics {
@@ -192,19 +201,14 @@ export class TrainingSession {
     }
     return this.order.indices;
   }
-
-  private makeBatch(split: DatasetSplit, rows: ArrayLike<number>): [tf.Tensor, tf.Tensor] {
-    const { inputShape, labelShape } = this.parts.dataset;
-    return [gatherRows(split.x, rows, inputShape), gatherRows(split.y, rows, labelShape)];
-  }
 }
 
-function gatherRows(source: Float32Array, rows: ArrayLike<number>, rowShape: number[]): tf.Tensor {
+function gatherRows(source: Float32Array, rows: ArrayLike<number>, rowShape: number[]): Float32Array {
   const width = rowShape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(rows.length * width);
   for (let i = 0; i < rows.length; i++) {
     const start = (rows[i] as number) * width;
     out.set(source.subarray(start, start + width), i * width);
   }
-  return tf.tensor(out, [rows.length, ...rowShape], 'float32');
+  return out;
 }

@@ -10,6 +10,7 @@ import type { RestoreOptions } from './capture';
 import { restoreState } from './capture';
 import { BackendUnsupportedError, InvalidRunConfigError } from './errors';
 import { canonicalJson, topologyOf } from './fingerprints';
+import { graphDriverFor } from './graph';
 import { weightNamesOf } from './model-weights';
 import { createOptimizer } from './optimizer-state';
 import type { RunConfig } from './session';
@@ -56,7 +57,8 @@ export class Trainer {
       const weightNames = weightNamesOf(model, task.name);
       const optimizer = createOptimizer(task.optimizer(hparams));
       const parts = { task, hparams, config, dataset, model, optimizer, weightNames, backend: this.backend };
-      session = new TrainingSession({ ...parts, topology: topologyOf(model) });
+      const driver = graphDriverFor(this.backend);
+      session = new TrainingSession({ ...parts, topology: topologyOf(model), ...(driver ? { driver } : {}) });
       if (from) restoreState(session, from, options);
       return session;
     } catch (error) {
