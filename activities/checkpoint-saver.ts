@@ -1,11 +1,14 @@
 /**
  * Saves checkpoints for the epoch activity: at most one upload in flight, and a checkpoint counts
- * (becomes `latest`, goes into heartbeats) only after its PUT succeeded.
+ * (becomes `latest`, goes into heartbeats) only after its PUT succeeded. A save past its S3
+ * deadline means the store hangs: the saver then refuses further saves (each would wait a whole
+ * deadline again) and tells `onHung` listeners, which end the attempt as an infrastructure failure.
  */
 import { CheckpointError, CheckpointExistsError, CheckpointKeyConflictError } from '../src/checkpoint/errors';
 import type { CheckpointStore, SavedCheckpoint } from '../src/checkpoint/store';
 import type { TrainingState } from '../src/state';
 import type { CheckpointRef } from '../src/contract';
+import { S3DeadlineError } from '../src/storage/deadline';
 
 /** The plain key and up to this many `-vN` versions are tried before a save gives up. */
 export const MAX_KEY_VERSIONS = 8;
@@ -15,7 +18,10 @@ type Warn = (message: string, meta?: Record<string, unknown>) => void;
 export class CheckpointSaver {
   /** The newest durable checkpoint written by this saver (or given at start). */
   latest: CheckpointRef | undefined;
+  /** Set once a save of this saver went past its S3 deadline. */
+  hung: S3DeadlineError | undefined;
   private inFlight: Promise<CheckpointRef | undefined> | undefined;
+  private readonly hungListeners: ((err: S3DeadlineError) => void)[] = [];
 
   constructor(
     private readonly store: CheckpointStore,
@@ -31,9 +37,15 @@ export class CheckpointSaver {
     return this.inFlight !== undefined;
   }
 
-  /** Starts a background save unless one is in flight; resolves immediately. */
+  /** Calls `listener` once the store is found hung (at once when it already was). */
+  onHung(listener: (err: S3DeadlineError) => void): void {
+    if (this.hung) listener(this.hung);
+    else this.hungListeners.push(listener);
+  }
+
+  /** Starts a background save unless one is in flight (or the store hangs); resolves immediately. */
   saveInBackground(state: Promise<TrainingState>): void {
-    if (this.inFlight) return;
+    if (this.inFlight || this.hung) return;
     this.inFlight = state
       .then((s) => this.save(s))
       .catch((err: unknown) => {
@@ -51,7 +63,12 @@ export class CheckpointSaver {
   /** Saves now (after any upload in flight) and returns the durable reference. */
   async save(state: TrainingState): Promise<CheckpointRef> {
     const { cursor } = state.meta;
-    const saved = await this.saveAtFreeKey(state);
+    if (this.hung) throw this.hung;
+    const saved = await this.saveAtFreeKey(state).catch((err: unknown) => {
+      const deadline = deadlineErrorIn(err);
+      if (deadline) this.markHung(deadline);
+      throw err;
+    });
     const ref = { url: saved.url, sha256: saved.sha256, bytes: saved.bytes, ...pickCursor(cursor) };
     if (!this.latest || ref.step >= this.latest.step) this.latest = ref;
     return ref;
@@ -107,6 +124,20 @@ export class CheckpointSaver {
     if (!same) return { same: false, why: 'a checkpoint of other training state' };
     return { same: true, saved: { url, key: stat.key, sha256: stat.sha256, bytes: stat.bytes } };
   }
+
+  private markHung(err: S3DeadlineError): void {
+    if (this.hung) return;
+    this.hung = err;
+    for (const listener of this.hungListeners.splice(0)) listener(err);
+  }
+}
+
+/** The `S3DeadlineError` in an error's cause chain, if any. */
+export function deadlineErrorIn(err: unknown): S3DeadlineError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    if (e instanceof S3DeadlineError) return e;
+  }
+  return undefined;
 }
 
 function pickCursor(cursor: TrainingState['meta']['cursor']) {

@@ -5,12 +5,15 @@ import { PAUSED, PREEMPTED } from '../src/contract';
 import type { CheckpointSaver } from './checkpoint-saver';
 import { watchControls } from './controls-watch';
 import type { EpochJob } from './epoch-engine';
-import type { TrainEpochInput } from '../src/contract';
+import type { CheckpointRef, TrainEpochInput } from '../src/contract';
 
 /**
  * Cancellation (worker shutdown / preemption) and the workflow's pause and checkpoint-now controls.
  * Either way the job stops at a batch boundary, the state there is saved, and the activity fails
- * with a retryable failure whose details carry that durable checkpoint.
+ * with a retryable failure whose details carry that durable checkpoint. A hung store (a save past
+ * its S3 deadline) stops the job too, and then nothing more is saved: the failure is an
+ * infrastructure one carrying the newest durable checkpoint. So a stop or pause waits at most for
+ * the deadline of the one save in flight, never for a hung call.
  */
 export function watchInterruptions(
   ctx: Context,
@@ -31,6 +34,7 @@ export function watchInterruptions(
     );
   ctx.cancellationSignal.addEventListener('abort', onAbort);
   if (ctx.cancellationSignal.aborted) onAbort(); // cancelled while the job was being started
+  saver.onHung(() => job.stop()); // toFailure then reports the hung store
   const controls = watchControls(
     ctx,
     input.workflowId,
@@ -43,6 +47,7 @@ export function watchInterruptions(
   return {
     async toFailure(state: Parameters<CheckpointSaver['save']>[0]) {
       await saver.idle();
+      if (saver.hung) return storeHungFailure(saver.hung, saver.latest);
       const ckpt = await saver.save(state);
       const why = reason ?? { type: PREEMPTED, message: 'stopped' };
       return ApplicationFailure.create({
@@ -57,4 +62,14 @@ export function watchInterruptions(
       controls.stop();
     },
   };
+}
+
+/** The store hangs: a retryable failure (infrastructure) naming the newest durable checkpoint. */
+function storeHungFailure(err: Error, ckpt: CheckpointRef | undefined) {
+  return ApplicationFailure.create({
+    type: err.name,
+    message: `${err.message} Newest durable checkpoint: ${ckpt?.url ?? 'none (the run restarts the epoch)'}`,
+    details: [{ ckpt }],
+    nonRetryable: false,
+  });
 }

@@ -44,7 +44,8 @@ export function createStore(
   role: S3Role = 'worker',
 ): CheckpointStore {
   // Signing keys come from the options (env or file), never from a workflow's input.
-  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket, role)), {
+  const deadline = { baseMs: options.s3DeadlineMs, perMiBMs: options.s3DeadlinePerMiBMs };
+  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket, role), { deadline }), {
     signing: signingFromOptions(options),
     maxCheckpointBytes: options.maxCheckpointBytes,
   });

@@ -12,6 +12,7 @@ import {
   MAX_CHECKPOINT_BYTES_ENV,
   parseByteSize,
 } from '../checkpoint/size-limit';
+import { DEFAULT_DEADLINE } from '../storage/deadline';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {
@@ -84,6 +85,15 @@ export interface DurableFitOptions {
    */
   trainerHangTimeoutMs: number;
   /**
+   * Deadline of every S3 call, before the time allowed per MiB it moves (`s3DeadlinePerMiBMs`): a
+   * call past it closes its connection and fails as an infrastructure failure, so a hung store never
+   * stalls a run (README: The recovery story). Env `DFIT_S3_DEADLINE`, a duration (`20s`, `1m`) or
+   * milliseconds. @default 20000 (20 s)
+   */
+  s3DeadlineMs: number;
+  /** Time added to an S3 call's deadline per MiB it sends or receives. Env `DFIT_S3_DEADLINE_PER_MIB`. @default 1000 (1 s: slower than 1 MiB/s counts as hung) */
+  s3DeadlinePerMiBMs: number;
+  /**
    * Largest checkpoint a worker or the CLI downloads; a larger `resumeFrom` (or any other checkpoint)
    * is refused before download. Env `DFIT_MAX_CHECKPOINT_BYTES`: bytes, or e.g. `500MB`, `4GiB`.
    * @default 2147483648 (2 GiB)
@@ -134,6 +144,8 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   backend: 'DFIT_BACKEND',
   taskModules: 'DFIT_TASK_MODULES',
   trainerHangTimeoutMs: 'DFIT_TRAINER_HANG_TIMEOUT',
+  s3DeadlineMs: 'DFIT_S3_DEADLINE',
+  s3DeadlinePerMiBMs: 'DFIT_S3_DEADLINE_PER_MIB',
   maxCheckpointBytes: MAX_CHECKPOINT_BYTES_ENV,
   metricsPort: 'DFIT_METRICS_PORT',
   metricsHost: 'DFIT_METRICS_HOST',
@@ -157,6 +169,8 @@ export const DEFAULTS = {
   s3SecretKey: 'durable-fit-dev-secret',
   backend: 'auto',
   trainerHangTimeoutMs: 60_000,
+  s3DeadlineMs: DEFAULT_DEADLINE.baseMs,
+  s3DeadlinePerMiBMs: DEFAULT_DEADLINE.perMiBMs,
   maxCheckpointBytes: DEFAULT_MAX_CHECKPOINT_BYTES,
   metricsHost: '127.0.0.1',
 } as const;
@@ -201,6 +215,9 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
       .map((file) => path.resolve(file)),
     trainerHangTimeoutMs:
       parseDuration(pick('trainerHangTimeoutMs'), 'trainerHangTimeoutMs') ?? DEFAULTS.trainerHangTimeoutMs,
+    s3DeadlineMs: parseDuration(pick('s3DeadlineMs'), 's3DeadlineMs') ?? DEFAULTS.s3DeadlineMs,
+    s3DeadlinePerMiBMs:
+      parseDuration(pick('s3DeadlinePerMiBMs'), 's3DeadlinePerMiBMs') ?? DEFAULTS.s3DeadlinePerMiBMs,
     maxCheckpointBytes: parseBytes(pick('maxCheckpointBytes')) ?? DEFAULTS.maxCheckpointBytes,
     ...(metricsPort === undefined ? {} : { metricsPort }),
     metricsHost: pick('metricsHost') ?? DEFAULTS.metricsHost,

@@ -14,10 +14,14 @@
  * single PUT then carries our SHA-256 as `x-amz-checksum-sha256`, which the server checks. Plain
  * HTTP to another host keeps signed payload hashes.
  */
+import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
+import { DEFAULT_DEADLINE, scopedTransport } from './deadline';
+import type { DeadlinePolicy } from './deadline';
+import { withDeadlines } from './deadline-client';
 import { hashChunks } from './hash-worker';
 import { bodyOf, partsOfChunks, partsOfStream, readAll, uploadMultipart } from './multipart-upload';
 import { bodyChunks, ObjectExistsError, ObjectNotFoundError, ObjectRangeError } from './object-client';
@@ -40,11 +44,16 @@ export interface MinioAdapterOptions {
   multipartThresholdBytes?: number;
   /** Part size of multipart uploads; S3 requires at least 5 MiB. @default 16 MiB */
   partSizeBytes?: number;
+  /** Deadline of each call, scaled by its size (deadline.ts). @default DEFAULT_DEADLINE (20 s + 1 s/MiB) */
+  deadline?: DeadlinePolicy;
 }
 
 type Headers = Record<string, string>;
 
-/** Creates an `ObjectClient` for one bucket on an S3-compatible endpoint. */
+/**
+ * Creates an `ObjectClient` for one bucket on an S3-compatible endpoint; every call has a deadline
+ * (deadline-client.ts), enforced on its requests through the client's transport.
+ */
 export function createMinioObjectClient(
   connection: MinioConnection,
   options: MinioAdapterOptions = {},
@@ -54,6 +63,7 @@ export function createMinioObjectClient(
   const { bucket, region } = connection;
   const threshold = options.multipartThresholdBytes ?? 64 * 1024 * 1024;
   const partSize = Math.max(options.partSizeBytes ?? 16 * 1024 * 1024, 5 * 1024 * 1024);
+  const deadline = options.deadline ?? DEFAULT_DEADLINE;
 
   async function putSingle(key: string, body: PutBody, size: number, options: PutOptions, headers: Headers) {
     let chunks = bodyChunks(body);
@@ -76,7 +86,7 @@ export function createMinioObjectClient(
     res.resume();
   }
 
-  return {
+  const objects: ObjectClient = {
     bucket,
     bucketExists: () => client.bucketExists(bucket),
     makeBucket: () => client.makeBucket(bucket, region),
@@ -90,7 +100,8 @@ export function createMinioObjectClient(
           await putSingle(key, body, size, options, headers);
         } else {
           const parts = chunks ? partsOfChunks(chunks, partSize) : partsOfStream(body as Readable, partSize);
-          const target = { client, bucket, region, key, headers, ifNoneMatch: options.ifNoneMatch ?? false };
+          const ifNoneMatch = options.ifNoneMatch ?? false;
+          const target = { client, bucket, region, key, headers, ifNoneMatch, deadline };
           await uploadMultipart(target, parts);
         }
       } catch (err) {
@@ -166,6 +177,7 @@ export function createMinioObjectClient(
       return out;
     },
   };
+  return withDeadlines(objects, deadline);
 }
 
 function connect(connection: MinioConnection): Minio.Client {
@@ -178,6 +190,7 @@ function connect(connection: MinioConnection): Minio.Client {
     accessKey: connection.accessKey,
     secretKey: connection.secretKey,
     region: connection.region,
+    transport: scopedTransport(useSSL ? https : http), // calls' deadlines reach their requests
     ...(useSSL && connection.ca
       ? { transportAgent: new https.Agent({ ca: [...tls.rootCertificates, connection.ca], keepAlive: true }) }
       : {}),

@@ -8,6 +8,8 @@
  */
 import { Readable } from 'node:stream';
 import type * as Minio from 'minio';
+import { currentScope, deadlineMs, outsideScopes, S3DeadlineError, withDeadline } from './deadline';
+import type { DeadlinePolicy } from './deadline';
 import { hashChunks } from './hash-worker';
 import { journalKey } from './upload-journal';
 
@@ -24,6 +26,8 @@ export interface MultipartTarget {
   /** Object metadata and other headers of the Initiate request. */
   headers: Headers;
   ifNoneMatch: boolean;
+  /** Each part's deadline is scaled by the part's size. */
+  deadline: DeadlinePolicy;
 }
 
 /** Uploads `parts` (each a list of chunks) as one object; see the file comment. */
@@ -31,17 +35,48 @@ export async function uploadMultipart(target: MultipartTarget, parts: AsyncItera
   const { client, bucket, key } = target;
   const uploadId = await client.initiateNewMultipartUpload(bucket, key, target.headers);
   const journal = journalKey(key, uploadId);
+  const cleanup = async () => {
+    await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+    await client.removeObject(bucket, journal).catch(() => undefined); // expiry covers a failure here
+  };
   try {
     // Before any part: a killed writer's parts can then be found and aborted by prefix.
     await putBuffer(target, journal, Buffer.from(JSON.stringify({ key, uploadId })));
-    const etags = await uploadParts(parts, (n, views) => putPart(target, uploadId, n, views));
+    const etags = await uploadParts(parts, partUploader(target, uploadId));
     await complete(target, uploadId, etags);
   } catch (err) {
-    await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+    if (!(err instanceof S3DeadlineError)) await cleanup();
+    // A hung store: the caller must not wait on it again; clean up in the background, under a
+    // deadline of its own (MinIO's stale-upload expiry covers a cleanup that fails too).
+    else void cleanUpLater(deadlineMs(target.deadline), key, cleanup);
     throw err;
-  } finally {
-    await client.removeObject(bucket, journal).catch(() => undefined); // expiry covers a failure here
   }
+  await client.removeObject(bucket, journal).catch(() => undefined);
+}
+
+function cleanUpLater(ms: number, key: string, cleanup: () => Promise<void>): Promise<void> {
+  return outsideScopes(() => withDeadline(ms, { operation: 'abort', key }, cleanup)).catch(() => undefined);
+}
+
+/**
+ * One part under its own deadline (scaled by its size). A part past it closes the connections of
+ * every other part in flight too (the upload's scope), so the upload fails at once, not one
+ * deadline per part later.
+ */
+function partUploader(target: MultipartTarget, uploadId: string) {
+  const upload = currentScope();
+  return async (n: number, views: Uint8Array[]) => {
+    const size = views.reduce((sum, v) => sum + v.byteLength, 0);
+    const ms = deadlineMs(target.deadline, size);
+    try {
+      return await withDeadline(ms, { operation: `PUT part ${n}`, key: target.key }, () =>
+        putPart(target, uploadId, n, views),
+      );
+    } catch (err) {
+      if (err instanceof S3DeadlineError) upload?.destroy(err);
+      throw err;
+    }
+  };
 }
 
 /**

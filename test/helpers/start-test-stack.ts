@@ -31,6 +31,9 @@ export interface RunningTestStack {
   restartTemporal(): Promise<void>;
   stopMinio(): Promise<void>;
   startMinio(): Promise<void>;
+  /** SIGSTOP / SIGCONT MinIO: a hung store (connections accepted, nothing answered). */
+  pauseMinio(): void;
+  continueMinio(): void;
   /** Stops both servers and deletes the temporary folder. */
   stop(): Promise<void>;
 }
@@ -164,11 +167,16 @@ async function configure(dir: string, temporalBin: string, minioBin: string, opt
     },
     stopMinio: () => kill(children.minio, 'SIGKILL'),
     startMinio,
+    pauseMinio: () => void children.minio?.kill('SIGSTOP'),
+    continueMinio: () => void children.minio?.kill('SIGCONT'),
     async stop() {
       await halt();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  const halt = async () => void (await Promise.all([kill(children.temporal), kill(children.minio)]));
+  const halt = async () => {
+    children.minio?.kill('SIGCONT'); // a stopped MinIO would not see the SIGTERM
+    await Promise.all([kill(children.temporal), kill(children.minio)]);
+  };
   return { running, halt, start: () => Promise.all([startTemporal(), startMinio()]) };
 }
