@@ -78,5 +78,8 @@ function describe(s: NativeFlavorStatus): string {
     return `${name.padEnd(15)} built in ${s.dir} but not linked: run \`durable-fit backend build\` to link it`;
   if (!s.loads)
     return `${name.padEnd(15)} built and linked but does not load: ${s.loadError ?? 'unknown error'}`;
-  return `${name.padEnd(15)} ready: TensorFlow ${s.tfVersion} (${s.package} ${s.manifest.tfjsVersion}, ${s.dir})`;
+  const graph = s.graphAddon
+    ? `, graph mode ready (${name}-graph)`
+    : ', graph addon not built (run `durable-fit backend build`)';
+  return `${name.padEnd(15)} ready: TensorFlow ${s.tfVersion} (${s.package} ${s.manifest.tfjsVersion}, ${s.dir})${graph}`;
 }

@@ -18,6 +18,7 @@ import {
   writeManifest,
 } from './cache';
 import { TfjsNodeMissingError } from './errors';
+import { ensureGraphAddon } from './graph-build';
 import { addLibraryAliases, hasLibraries, linkDepsLib } from './layout';
 import { linkIntoPackage } from './link';
 import type { NativeBuildSpec, NativeFlavor } from './pins';
@@ -60,6 +61,9 @@ export async function ensureNativeBuild(options: NativeBuildOptions): Promise<Na
   let manifest = options.force ? undefined : readManifest(dir);
   const built = !manifest;
   if (!manifest) manifest = await buildInto(dir, spec, packageDir, options, progress);
+  const logFile = path.join(options.cacheRoot, `build-${spec.flavor}-graph.log`);
+  fs.writeFileSync(logFile, '');
+  await ensureGraphAddon(dir, createStepRunner(logFile, progress), progress);
   linkIntoPackage(packageDir, dir);
   progress(`${spec.package} → ${dir} (TensorFlow ${manifest.tfVersion}${built ? '' : ', cached'})`);
   return { dir, manifest, built, linkedInto: packageDir };

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { NativeManifest } from './cache';
 import { buildDir, installedPackageDir, readManifest } from './cache';
+import { isGraphAddonCurrent } from './graph-build';
 import { isLinkedTo } from './link';
 import type { NativeFlavor } from './pins';
 import { buildSpec } from './pins';
@@ -17,6 +18,8 @@ export interface NativeFlavorStatus {
   manifest?: NativeManifest;
   /** node_modules points at that build. */
   linked: boolean;
+  /** The graph addon (graph-mode steps) is built from the current sources. */
+  graphAddon: boolean;
   /** Loading the package in a fresh Node process worked; `tfVersion` is what libtensorflow reports. */
   loads: boolean;
   tfVersion?: string;
@@ -39,6 +42,7 @@ export function nativeStatus(cacheRoot: string, projectDir?: string): NativeFlav
       dir,
       manifest,
       linked,
+      graphAddon: manifest !== undefined && isGraphAddonCurrent(dir),
       ...probe,
     };
   });
