@@ -2,13 +2,20 @@
  * The activity boundary: every activity's error becomes an `ApplicationFailure` here, once. Its type
  * is the error's class name and `nonRetryable` comes from the class's declared `failureKind`
  * (src/failure-kind.ts), so the workflow needs no list of names: it reads `nonRetryable`, and tells
- * an unusable starting checkpoint by `CHECKPOINT_UNUSABLE_TYPES` (src/contract/failures.ts).
+ * an unusable starting checkpoint by `CHECKPOINT_UNUSABLE_TYPES` (src/contract/failures.ts). The
+ * training activities convert their own errors (with `toActivityFailure(err, position)`) so that
+ * each failure carries where the attempt got to.
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { classifyError } from '../src/failure-kind';
+import type { HeartbeatDetails, ShardHeartbeat } from '../src/contract';
 
-/** Converts a thrown error into the failure the workflow sees. Temporal failures pass unchanged. */
-export function toActivityFailure(err: unknown): Error {
+/**
+ * Converts a thrown error into the failure the workflow sees. Temporal failures pass unchanged.
+ * `position`: where a training attempt got to (its heartbeat details, with its newest durable
+ * checkpoint), carried as the failure's details whatever the error, so the workflow resumes there.
+ */
+export function toActivityFailure(err: unknown, position?: HeartbeatDetails | ShardHeartbeat): Error {
   // Already decided (Paused / Preempted with their checkpoint details), or a cancellation.
   if (err instanceof TemporalFailure) return err;
   const { kind, type, error, message } = classifyError(err);
@@ -16,6 +23,7 @@ export function toActivityFailure(err: unknown): Error {
     type,
     message: stripTypePrefix(message, type),
     nonRetryable: kind !== 'transient',
+    ...(position ? { details: [position] } : {}),
   });
   // Keep where it was thrown: the UI and the workflow's logs show this stack.
   const stack = (error as { remoteStack?: string }).remoteStack ?? (err as Error | undefined)?.stack;

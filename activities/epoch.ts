@@ -10,6 +10,7 @@ import { PREEMPTED } from '../src/contract';
 import { EpochMeter } from '../src/metrics/epoch-meter';
 import { meteredStore } from '../src/metrics/metered-store';
 import { NO_METRICS } from '../src/metrics/recorder';
+import { toActivityFailure } from './boundary';
 import type { ActivityDeps } from './deps';
 import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
@@ -23,6 +24,8 @@ interface EpochProgress {
   details: HeartbeatDetails;
   saver?: CheckpointSaver;
   meter: EpochMeter;
+  /** The result, once the epoch-end checkpoint is durable (heartbeats carry it with that checkpoint). */
+  finished?: EpochResult;
 }
 
 /** Trains `input.epoch` to its end from `input.ckptPath` (fresh at epoch 0); resumeEpoch is the same. */
@@ -40,20 +43,23 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
     attempt: ctx.info.attempt,
   });
   const state: EpochProgress = { details: { epoch: input.epoch, batch, batches: 0, loss: NaN }, meter };
+  // What heartbeats send, and what any failure of this attempt carries: the workflow resumes there.
+  const position = (): HeartbeatDetails => ({
+    ...state.details,
+    ckpt: state.finished?.ckpt ?? state.saver?.latest ?? startCkpt,
+    ...(state.finished ? { finished: state.finished } : {}),
+    ...(deps.route ? { route: deps.route } : {}),
+  });
   const stopHeartbeats = startHeartbeats(ctx, () => {
     meter.heartbeat();
-    return {
-      ...state.details,
-      ckpt: state.saver?.latest ?? startCkpt,
-      ...(deps.route ? { route: deps.route } : {}),
-    };
+    return position();
   });
   try {
     const job = await startJob(deps, input, ctx, state);
     return await finishEpoch(deps, input, ctx, state, job, started);
   } catch (err) {
     if (err instanceof StartupCancelledError) throw preemptedAtStartup(err, startCkpt);
-    throw err;
+    throw toActivityFailure(err, position());
   } finally {
     stopHeartbeats();
     meter.close();
@@ -140,10 +146,8 @@ async function finishEpoch(
     await saver.idle();
     if (outcome.stopped) throw await interrupt.toFailure(outcome.state);
     const ckpt = await saver.save(outcome.state);
-    job.markWarm(ckpt);
-    state.details = { ...state.details, batch: state.details.batches };
-    state.meter.heartbeat();
-    ctx.heartbeat({ ...state.details, ckpt, ...(deps.route ? { route: deps.route } : {}) });
+    // Set in the same turn as the save's end (no timer runs between): no heartbeat or failure
+    // carries the epoch-end checkpoint without the epoch's result.
     const result: EpochResult = {
       epoch: input.epoch,
       step: ckpt.step,
@@ -154,6 +158,11 @@ async function finishEpoch(
       durationMs: Date.now() - started,
       ...(deps.route ? { route: deps.route } : {}),
     };
+    state.finished = result;
+    state.details = { ...state.details, batch: state.details.batches };
+    job.markWarm(ckpt);
+    state.meter.heartbeat();
+    ctx.heartbeat({ ...state.details, ckpt, finished: result, ...(deps.route ? { route: deps.route } : {}) });
     // The run's per-epoch log entry, here rather than in a retention activity the workflow runs
     // only when a retention policy is set. A failed write loses a log line, never the epoch.
     await writeEpochLog(deps.store, input.spec.runName ?? input.workflowId, result).catch((err: unknown) =>

@@ -19,6 +19,7 @@ import { PAUSED, PREEMPTED } from '../src/contract';
 import { sha256OfParts } from '../src/checkpoint/integrity';
 import { composeShardStart } from '../src/training/aggregate';
 import type { TrainingState } from '../src/state';
+import { toActivityFailure } from './boundary';
 import type { ActivityDeps } from './deps';
 import type { EpochJob, EpochRequest } from './epoch-engine';
 import { watchControls } from './controls-watch';
@@ -72,6 +73,9 @@ export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Pr
       backend: outcome.state.meta.backend.name,
       ...(deps.route ? { route: deps.route } : {}),
     };
+  } catch (err) {
+    // Whatever ended the attempt, the workflow resumes the shard from its newest durable checkpoint.
+    throw toActivityFailure(err, { ...details, ckpt: saver.latest });
   } finally {
     stopHeartbeats();
   }

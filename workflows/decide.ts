@@ -4,10 +4,17 @@
  * sleeps, continue-as-new, throws), so every branch has its own unit test
  * (test/unit/workflow-decisions.test.ts). Patches that changed a decision come in as functions.
  */
-import type { CheckpointRef, ControlState, RecoveryEvent, RecoveryKind, RunRecord } from '../src/contract';
+import type {
+  CheckpointRef,
+  ControlState,
+  EpochResult,
+  RecoveryEvent,
+  RecoveryKind,
+  RunRecord,
+} from '../src/contract';
 import type { FailureClass } from './recovery';
 import { isNewer, newestUsable } from './recovery';
-import { backoffMs, recordCheckpoint, recordRecovery, streakOf } from './record-update';
+import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery, streakOf } from './record-update';
 import { countRecoveries } from './run-record';
 
 /** What the loop does next. */
@@ -59,8 +66,11 @@ export type RecoveryDecision =
   | { action: 'pause'; record: RunRecord }
   /** Resume at once from an older checkpoint (this one was unusable): no backoff. */
   | { action: 'fall-back'; record: RunRecord }
-  /** Resume after `backoffMs` (0: at once). */
-  | { action: 'resume'; record: RunRecord; kind: RecoveryKind; backoffMs: number };
+  /**
+   * Resume after `backoffMs` (0: at once). `finished`: the failed attempt had finished its epoch (the
+   * completion was lost); it is recorded as any finished epoch, and its log entry is still to write.
+   */
+  | { action: 'resume'; record: RunRecord; kind: RecoveryKind; backoffMs: number; finished?: EpochResult };
 
 /**
  * Budgets: crashes and preemptions count over the whole run; infrastructure failures and fallbacks
@@ -71,7 +81,9 @@ export function decideRecovery(current: RunRecord, failure: FailureClass, epoch:
   if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
   const record = copyOf(current);
   if (failure.kind === 'unusable-checkpoint') return fallBack(record, failure.reason, epoch);
-  if (failure.ckpt && isNewer(failure.ckpt, record.position)) recordCheckpoint(record, failure.ckpt);
+  const finished = failure.finished?.epoch === epoch ? failure.finished : undefined;
+  if (finished) recordEpoch(record, finished);
+  else if (failure.ckpt && isNewer(failure.ckpt, record.position)) recordCheckpoint(record, failure.ckpt);
   record.resumeReason = record.position ? failure.kind : undefined;
   if (failure.kind === 'pause') return { action: 'pause', record };
   if (failure.kind === 'infrastructure') {
@@ -87,7 +99,14 @@ export function decideRecovery(current: RunRecord, failure: FailureClass, epoch:
     atBatch: failure.atBatch ?? (record.position?.epoch === epoch ? record.position.batch : 0),
     fromCkpt: record.position?.url ?? '(fresh start)',
   });
-  return { action: 'resume', record, kind: failure.kind, backoffMs: backoffMs(record, failure.kind) };
+  const backoff = backoffMs(record, failure.kind);
+  return {
+    action: 'resume',
+    record,
+    kind: failure.kind,
+    backoffMs: backoff,
+    ...(finished ? { finished } : {}),
+  };
 }
 
 /** The checkpoint the attempt started from is unusable: mark it and resume from an older one. */

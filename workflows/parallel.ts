@@ -28,6 +28,7 @@ import {
 import { markShard, recordInitShown, showRounds } from './parallel-progress';
 import { recordRetention, recordWarning } from './record-update';
 import { classifyFailure } from './recovery';
+import { failuresCarryPosition } from './recover';
 import { resultOf } from './results';
 
 /**
@@ -172,7 +173,7 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
       markShard(record, shard, { state: 'done', recoveries });
       return { result, recoveries };
     } catch (err) {
-      const failure = classifyFailure(err, resumeFrom);
+      const failure = classifyFailure(err, resumeFrom, failuresCarryPosition);
       const saved = newestInRound('ckpt' in failure ? failure.ckpt : undefined, resumeFrom, round);
       if (controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND)) return saved ? { at: saved } : {};
       if (failure.kind === 'pause' && wf.patched(PATCH_CONTROLS_IN_ROUND)) {

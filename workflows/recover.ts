@@ -3,7 +3,7 @@
  * pure), then apply the decision: fail the run, or take the new record and back off.
  */
 import * as wf from '@temporalio/workflow';
-import type { ControlState, RunRecord } from '../src/contract';
+import type { ControlState, EpochResult, RunRecord } from '../src/contract';
 import { decideRecovery } from './decide';
 import { classifyFailure } from './recovery';
 
@@ -12,8 +12,20 @@ export const PATCH_NO_TIMER_FOR_ZERO_BACKOFF = 'no-timer-for-zero-backoff';
 export const PATCH_SHOW_RECOVERING_WHILE_BACKING_OFF = 'show-recovering-while-backing-off';
 
 /**
+ * Patch id: every failure of an epoch or shard attempt carries where it got to (its newest durable
+ * checkpoint, its batch, a finished epoch's result) and the run resumes there. Older histories took
+ * that only from heartbeat timeouts and Paused/Preempted failures, and resumed an infrastructure
+ * failure from the record's position.
+ */
+export const PATCH_FAILURES_CARRY_POSITION = 'failures-carry-position';
+
+/** Whether to use a failure's carried position; asked only when a failure carries one. */
+export const failuresCarryPosition = () => wf.patched(PATCH_FAILURES_CARRY_POSITION);
+
+/**
  * Decides, records and backs off; throws a non-retryable failure when the run cannot go on.
  * `showRecovering` publishes the recovery before the backoff starts (older histories: after it).
+ * Returns the epoch the failed attempt had finished (its completion was lost), now recorded.
  */
 export async function recover(
   record: RunRecord,
@@ -21,13 +33,15 @@ export async function recover(
   epoch: number,
   controls: ControlState,
   showRecovering: () => void,
-): Promise<void> {
-  const decision = decideRecovery(record, classifyFailure(err, record.position), epoch);
+): Promise<EpochResult | undefined> {
+  const failure = classifyFailure(err, record.position, failuresCarryPosition);
+  const decision = decideRecovery(record, failure, epoch);
   if (decision.action === 'fail') throw wf.ApplicationFailure.nonRetryable(decision.message, decision.type);
   Object.assign(record, decision.record); // the workflow's live record
-  if (decision.action !== 'resume') return;
+  if (decision.action !== 'resume') return undefined;
   if (wf.patched(PATCH_SHOW_RECOVERING_WHILE_BACKING_OFF)) showRecovering();
   await backOff(decision.backoffMs, controls);
+  return decision.finished;
 }
 
 /**

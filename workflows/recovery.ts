@@ -1,6 +1,6 @@
 /** Pure decisions of the recovery story: what failed, and which durable checkpoint to resume from. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import type { CheckpointRef, HeartbeatDetails, RecoveryKind } from '../src/contract';
+import type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryKind } from '../src/contract';
 import { isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
 
 export type FailureClass =
@@ -9,16 +9,25 @@ export type FailureClass =
       reason: string;
       ckpt?: CheckpointRef;
       /** last batch reported before it failed */ atBatch?: number;
+      /** The epoch the attempt finished (its end checkpoint is `ckpt`); its completion was lost. */
+      finished?: EpochResult;
     }
   | { kind: 'unusable-checkpoint'; reason: string }
   | { kind: 'fatal'; reason: string; type: string };
 
 /**
- * Classifies an epoch activity's failure (the activity runs with a single attempt). `start` is the
- * checkpoint the attempt started from: an unusable-checkpoint failure that names another object
- * (e.g. the key being written) says nothing about it, so it is not a reason to fall back.
+ * Classifies an epoch or shard activity's failure (the activity runs with a single attempt).
+ * `start` is the checkpoint the attempt started from: an unusable-checkpoint failure that names
+ * another object (e.g. the key being written) says nothing about it, so it is not a reason to fall
+ * back. Every failure of an attempt carries where it got to (its heartbeat details: newest durable
+ * checkpoint, batch, a finished epoch's result); `carried` says whether to use what histories from
+ * before that did not have (a patch check, asked only when such details are there).
  */
-export function classifyFailure(err: unknown, start?: CheckpointRef): FailureClass {
+export function classifyFailure(
+  err: unknown,
+  start?: CheckpointRef,
+  carried: () => boolean = () => true,
+): FailureClass {
   if (!(err instanceof ActivityFailure)) return { kind: 'fatal', reason: messageOf(err), type: 'Error' };
   const cause = err.cause;
   if (cause instanceof TimeoutFailure) {
@@ -29,24 +38,28 @@ export function classifyFailure(err: unknown, start?: CheckpointRef): FailureCla
       reason: `worker stopped heartbeating (${cause.timeoutType})${where}`,
       ckpt: details?.ckpt,
       atBatch: details?.batch,
+      ...(details?.finished && carried() ? { finished: details.finished } : {}),
     };
   }
   if (cause instanceof ApplicationFailure) {
     const type = cause.type ?? 'Error';
-    const ckpt = (cause.details?.[0] as { ckpt?: CheckpointRef } | undefined)?.ckpt;
+    const details = cause.details?.[0] as Partial<HeartbeatDetails> | undefined;
+    const ckpt = details?.ckpt;
     if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt };
     if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt };
+    const position = positionOf(details, carried);
     if (isUnusableCheckpoint(type)) {
       const named = checkpointNamed(cause);
       if (!named || named === start?.url) return { kind: 'unusable-checkpoint', reason: cause.message };
       return {
         kind: 'infrastructure',
         reason: `${type} for ${named}, not the checkpoint resumed from: ${cause.message}`,
+        ...position,
       };
     }
     // The activity boundary set nonRetryable from the error class's declared permanence.
     if (cause.nonRetryable) return { kind: 'fatal', reason: cause.message, type };
-    return { kind: 'infrastructure', reason: `${type}: ${cause.message}` };
+    return { kind: 'infrastructure', reason: `${type}: ${cause.message}`, ...position };
   }
   // Cancelled by the server or an unknown cause: treat like a lost worker.
   return { kind: 'crash', reason: messageOf(cause ?? err) };
@@ -66,6 +79,19 @@ export function newestUsable(
   let best: CheckpointRef | undefined;
   for (const ckpt of known) if (!unusable.includes(ckpt.url) && isNewer(ckpt, best)) best = ckpt;
   return best;
+}
+
+/** Where a failed attempt got to, from its failure's details (absent in histories from before). */
+function positionOf(
+  details: Partial<HeartbeatDetails> | undefined,
+  carried: () => boolean,
+): { ckpt?: CheckpointRef; atBatch?: number; finished?: EpochResult } {
+  if (!details || (!details.ckpt && details.batch === undefined) || !carried()) return {};
+  return {
+    ...(details.ckpt ? { ckpt: details.ckpt } : {}),
+    ...(details.batch !== undefined ? { atBatch: details.batch } : {}),
+    ...(details.finished ? { finished: details.finished } : {}),
+  };
 }
 
 /** The checkpoint a failure is about: a `url` in its details, else the first `.ckpt` URL in its message. */

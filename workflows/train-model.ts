@@ -98,8 +98,14 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
       publish('running');
       await retain(record, retentionInput(record, spec.runName ?? workflowId, result));
     } catch (err) {
-      await recover(record, err, next.epoch, controls, () => publish('recovering'));
+      const finished = await recover(record, err, next.epoch, controls, () => publish('recovering'));
       publish(controls.paused ? 'paused' : 'recovering');
+      if (finished) {
+        // The epoch ended but its completion was lost with the worker: it is recorded now, and
+        // retention writes the log entry the activity may not have written.
+        epochsThisRun++;
+        await retain(record, retentionInput(record, spec.runName ?? workflowId, finished), true);
+      }
     }
   }
   const final = (record.position?.epoch ?? 0) < spec.epochs ? 'stopped' : 'completed';
@@ -113,11 +119,14 @@ async function waitWhilePaused(controls: ControlState, publish: (s: RunStatus) =
   publish('running');
 }
 
-/** Retention deletes (and logs); a failure of it is a warning, not a reason to fail the training. */
-async function retain(record: RunRecord, input: RetentionInput): Promise<void> {
+/**
+ * Retention deletes (and logs); a failure of it is a warning, not a reason to fail the training.
+ * `writeLog`: the epoch's log entry may be missing, so call it even without a policy.
+ */
+async function retain(record: RunRecord, input: RetentionInput, writeLog = false): Promise<void> {
   // Without a policy there is nothing to delete (the epoch activity wrote the log entry already).
   const idle = !input.policy.keepLast && !input.policy.topK;
-  if (idle && wf.patched(PATCH_RETENTION_ONLY_WITH_A_POLICY)) return recordRetention(record, []);
+  if (idle && !writeLog && wf.patched(PATCH_RETENTION_ONLY_WITH_A_POLICY)) return recordRetention(record, []);
   try {
     const { deleted } = await applyRetention(input);
     recordRetention(record, deleted);

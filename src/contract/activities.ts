@@ -28,13 +28,25 @@ export interface EpochResult {
   route?: string;
 }
 
-/** What the epoch activity heartbeats; `ckpt` is already durable when it appears here. */
+/**
+ * What the epoch activity heartbeats; `ckpt` is already durable when it appears here. Every failure
+ * of an epoch or shard attempt carries the same details as its first failure detail, whatever the
+ * error (a trainer crash, a hung trainer, an S3 error): the workflow resumes from that `ckpt`.
+ */
 export interface HeartbeatDetails {
   epoch: number;
+  /** Batches of `epoch` trained so far: where the attempt is. */
   batch: number;
   batches: number;
   loss: number;
+  /** The attempt's newest durable checkpoint (the one it started from, until it saves one). */
   ckpt?: CheckpointRef;
+  /**
+   * The epoch this attempt finished: `ckpt` is its epoch-end checkpoint, and this is the result the
+   * activity is about to return. A worker lost before its completion reaches the server leaves the
+   * workflow this, so the epoch is recorded, not only its checkpoint taken as a position.
+   */
+  finished?: EpochResult;
   /** The backend queue of the worker training (absent on a worker without routing). */
   route?: string;
 }

@@ -2,7 +2,7 @@
  * Real worker processes (`durable-fit worker`) for fault tests: start them, find the one running an
  * epoch, SIGKILL or SIGTERM it, and always clean up.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -80,6 +80,22 @@ export class WorkerFleet {
     worker.child.kill(signal);
     await worker.exited;
     this.workers.delete(identity);
+  }
+
+  /** Process ids of the trainer children of the worker with that identity (one per trainer slot). */
+  trainerPids(identity: string): number[] {
+    const pid = this.workers.get(identity)?.child.pid;
+    if (pid === undefined) throw new Error(`no worker ${identity}`);
+    let out = '';
+    try {
+      out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' });
+    } catch {
+      return []; // ps exits 1 when the worker has no children
+    }
+    return out
+      .split('\n')
+      .filter((line) => line.includes('trainer-child'))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
   }
 
   async stopAll(): Promise<void> {

@@ -14,7 +14,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { trainEpoch } from '../../activities/epoch';
 import { toActivityFailure } from '../../activities/boundary';
 import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
-import type { CheckpointRef, EpochResult, TrainEpochInput } from '../../src/contract';
+import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from '../../src/contract';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
@@ -76,7 +76,7 @@ function fakeEngine(options: { auto?: boolean; fail?: Error } = {}) {
       };
     },
   };
-  return { engine, step, started: () => request !== undefined };
+  return { engine, step, fail: (err: Error) => fail(err), started: () => request !== undefined };
 }
 
 test('an epoch that ends returns its epoch-end checkpoint, saved create-only with the recorded hash', async () => {
@@ -134,4 +134,47 @@ test('an engine failure reaches the workflow typed by its class, retryable as it
   assert.equal(failure.type, 'TrainerCrashedError');
   assert.equal(failure.nonRetryable, false);
   assert.match(failure.message, /SIGKILL/);
+});
+
+test('any failure after an intra-epoch save carries that checkpoint and the batch reached (issue 22)', async () => {
+  class TrainerCrashedError extends Error {
+    static readonly failureKind = 'transient';
+  }
+  const store = new CheckpointStore(createMemoryObjectClient());
+  const fake = fakeEngine();
+  const everyTwo = {
+    ...input,
+    spec: { ...input.spec, checkpoint: { ...input.spec.checkpoint, everyBatches: 2 } },
+  };
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 }, quiet); // a heartbeat every 100 ms
+  const saved: CheckpointRef[] = [];
+  env.on('heartbeat', (d: HeartbeatDetails) => d.ckpt && saved.push(d.ckpt));
+  const running = env.run(trainEpoch, { store, engine: fake.engine }, everyTwo);
+  while (!fake.started()) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 3; i++) fake.step();
+  while (!saved.length) await new Promise((r) => setTimeout(r, 10)); // durable, and heartbeated
+  fake.fail(new TrainerCrashedError('trainer process exited (signal SIGKILL)'));
+  const failure = await running.then(
+    () => assert.fail('must fail'),
+    (err: unknown) => err,
+  );
+  assert.ok(failure instanceof ApplicationFailure, String(failure));
+  assert.equal(failure.type, 'TrainerCrashedError');
+  const details = failure.details?.[0] as HeartbeatDetails;
+  assert.equal(details.batch, 3, 'where the attempt was');
+  assert.deepEqual(details.ckpt, saved.at(-1), 'the newest durable checkpoint');
+  assert.ok(details.ckpt && details.ckpt.epoch === 0 && details.ckpt.batch >= 1);
+  await store.load(details.ckpt.url, { sha256: details.ckpt.sha256 }); // durable and intact
+});
+
+test('the epoch-end checkpoint is heartbeated only together with the epoch result', async () => {
+  const store = new CheckpointStore(createMemoryObjectClient());
+  const { engine } = fakeEngine({ auto: true });
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 }, quiet);
+  const beats: HeartbeatDetails[] = [];
+  env.on('heartbeat', (d: HeartbeatDetails) => beats.push(d));
+  const result = (await env.run(trainEpoch, { store, engine }, input)) as EpochResult;
+  const atEnd = beats.filter((d) => d.ckpt?.url === result.ckpt.url);
+  assert.ok(atEnd.length >= 1, 'the epoch-end checkpoint was heartbeated');
+  for (const d of atEnd) assert.deepEqual(d.finished, result);
 });

@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type {
   CheckpointRef,
   EpochResult,
+  HeartbeatDetails,
   PreparedRun,
   PrepareRunInput,
   RetentionInput,
@@ -39,18 +40,22 @@ export class EpochCall {
   }
 
   complete(metrics: Record<string, number> = { loss: 1 / (this.input.epoch + 1) }): void {
+    this.settle.resolve(this.result(metrics));
+  }
+
+  /** The result of this epoch: its end checkpoint is batch 0 of the next epoch. */
+  result(metrics: Record<string, number> = { loss: 1 / (this.input.epoch + 1) }): EpochResult {
     const ckpt = ckptAt(this.run, this.input.epoch + 1, 0);
     const { epoch } = this.input;
-    const weightsSha256 = `w${epoch}`;
-    this.settle.resolve({
+    return {
       epoch,
       step: ckpt.step,
       ckpt,
       metrics,
-      weightsSha256,
+      weightsSha256: `w${epoch}`,
       backend: 'stub',
       durationMs: 1,
-    });
+    };
   }
 
   /** Fails as the real activity does when paused (or preempted) at `batch`: details carry the checkpoint. */
@@ -69,6 +74,14 @@ export class EpochCall {
     this.crashed = true;
     setTimeout(() => this.settle.reject(new Error('stub: crashed attempt ends')), 5000).unref();
   }
+
+  /** Heartbeats `details` once, then crashes: the server's timeout carries them to the workflow. */
+  crashAfter(details: HeartbeatDetails): void {
+    this.lastWords = details;
+  }
+
+  /** Details for the next heartbeat, after which the attempt crashes. */
+  lastWords: HeartbeatDetails | undefined;
 }
 
 export class StubActivities {
@@ -118,7 +131,9 @@ export class StubActivities {
     for (const wake of this.waiters.splice(0)) wake();
     this.onCall(call);
     const beat = () => {
-      if (!call.crashed) ctx.heartbeat({ epoch: call.input.epoch, batch: 1, batches: BATCHES, loss: 1 });
+      if (call.crashed) return;
+      ctx.heartbeat(call.lastWords ?? { epoch: call.input.epoch, batch: 1, batches: BATCHES, loss: 1 });
+      if (call.lastWords) call.crash();
     };
     beat();
     const timer = setInterval(beat, 100);
