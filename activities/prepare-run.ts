@@ -24,7 +24,8 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
   assertMonitorKnown(spec, taskMetricNames(task));
   await assertS3Access(deps.store, spec.runName ?? input.workflowId);
-  await prepareRunFolder(deps.store, spec, deps.log);
+  const holder = defaultRunName(input.workflowId, input.firstExecutionRunId); // unique per workflow run
+  await prepareRunFolder(deps.store, spec, holder, deps.log);
   if (!spec.resumeFrom && spec.forkedFrom)
     return pinStart(deps.store, { spec, initFrom: await forkSource(deps, spec) });
   if (!spec.resumeFrom) return { spec };

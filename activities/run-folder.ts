@@ -1,11 +1,11 @@
 /**
- * The run folder, as `prepareRun` sets it up: refuse a folder that holds another run's checkpoints,
- * abort multipart uploads a killed writer left in it, and pin the checkpoint this run starts from in
- * its source run's folder so that run's retention keeps it.
+ * The run folder, as `prepareRun` sets it up: refuse a folder that holds another run's objects
+ * unless this run continues it (then hold them), and pin the checkpoint this run starts from in its
+ * source run's folder so that run's retention keeps it.
  */
 import { RunFolderTakenError } from '../src/checkpoint/errors';
 import { parseCheckpointUrl, runPrefix } from '../src/checkpoint/keys';
-import { pinCheckpoint } from '../src/checkpoint/pins';
+import { holdFolder, pinCheckpoint } from '../src/checkpoint/pins';
 import type { CheckpointStore } from '../src/checkpoint/store';
 import type { TrainingSpec } from '../src/spec';
 import type { PreparedRun } from '../src/contract';
@@ -13,18 +13,29 @@ import type { PreparedRun } from '../src/contract';
 type Log = (message: string, meta?: Record<string, unknown>) => void;
 
 /**
- * A run writes only into an empty folder, or into the folder of the checkpoint it explicitly
- * resumes from (the same run continued). Then aborts the folder's incomplete uploads: when a run
- * or a resume starts, no writer of it is alive, so any upload there is a dead writer's leftover.
+ * A run writes only into an empty folder (nothing in it, subfolders included), or into the folder
+ * of the checkpoint it explicitly resumes from. That folder's objects are another run's (or an
+ * earlier run of the same name): the run holds them (pins.ts: its retention keeps them, its
+ * clean-ups leave their uploads alone) and owns only what it writes. Nothing is aborted here: an
+ * empty folder has no uploads, and a taken-over folder's uploads are not this run's.
  */
-export async function prepareRunFolder(store: CheckpointStore, spec: TrainingSpec, log?: Log): Promise<void> {
+export async function prepareRunFolder(
+  store: CheckpointStore,
+  spec: TrainingSpec,
+  holder: string,
+  log?: Log,
+): Promise<void> {
   const runName = spec.runName as string;
-  const existing = await store.list(runName);
-  const newest = existing.at(-1);
+  const keys = await store.listFolderKeys(runName);
+  if (keys.length === 0) return;
   const resumesHere = spec.resumeFrom !== undefined && isInFolder(spec.resumeFrom, runName);
-  if (newest && !resumesHere) throw new RunFolderTakenError(runName, existing.length, newest.url);
-  const aborted = await store.abortIncompleteUploads(runName);
-  if (aborted > 0) log?.('aborted incomplete uploads a killed writer left', { runName, aborted });
+  if (!resumesHere) {
+    const checkpoints = await store.list(runName);
+    const newest = checkpoints.at(-1)?.url ?? `s3://${store.bucket}/${keys.at(-1) ?? runName}`;
+    throw new RunFolderTakenError(runName, Math.max(checkpoints.length, 1), newest);
+  }
+  const pin = await holdFolder(store, runName, holder, keys);
+  log?.("holding the run folder's existing objects: this run's retention keeps them", { runName, pin });
 }
 
 /** Pins the checkpoint a resume or fork starts from, when it lives in another run's folder. */

@@ -4,8 +4,13 @@
  * run's folder, `<sourceRun>/pins/<dependentRun>.json`, naming the checkpoint, and retention keeps
  * every checkpoint a pin names. Pins are never removed automatically: delete the marker (or the
  * whole folder) once the dependent run no longer needs its source.
+ *
+ * A run that continues another run's folder (`runName` = that folder, `resumeFrom` one of its
+ * checkpoints) *holds* it: one pin, `pins/held-by-<run>.json`, names every checkpoint already there
+ * and the uploads then in flight. Those are the earlier run's objects: the continuing run's retention
+ * keeps them and its clean-ups do not abort those uploads; it owns only what it writes itself.
  */
-import { parseCheckpointKey, parseCheckpointUrl } from './keys';
+import { CKPT_EXTENSION, formatCheckpointUrl, parseCheckpointKey, parseCheckpointUrl } from './keys';
 import type { CheckpointStore } from './store';
 
 const PINS_FOLDER = 'pins';
@@ -13,6 +18,10 @@ const PINS_FOLDER = 'pins';
 export interface Pin {
   /** The pinned checkpoint, `s3://bucket/<sourceRun>/epoch=…-step=….ckpt`. */
   ckpt: string;
+  /** A hold: every checkpoint in the folder when another run took it over (`ckpt` is one of them). */
+  ckpts?: string[];
+  /** A hold: journal keys of the uploads in flight then (never aborted by the holder). */
+  uploads?: string[];
   /** The run folder that depends on it. */
   pinnedBy: string;
   pinnedAt: string;
@@ -35,10 +44,30 @@ export async function pinCheckpoint(
   return store.putRunJson(source, `${PINS_FOLDER}/${dependentRun}.json`, pin);
 }
 
-/** The checkpoint URLs other runs have pinned in `runName`'s folder. */
+/**
+ * Holds the folder `runName` for `holder` (a run continuing it): pins every checkpoint among `keys`
+ * (the folder's objects, `listFolderKeys`) and records its uploads in flight. Returns the pin's URL.
+ */
+export async function holdFolder(
+  store: CheckpointStore,
+  runName: string,
+  holder: string,
+  keys: readonly string[],
+  now: Date = new Date(),
+): Promise<string> {
+  const ckpts = keys
+    .filter((k) => k.endsWith(CKPT_EXTENSION))
+    .map((k) => formatCheckpointUrl(store.bucket, k));
+  const uploads = keys.filter((k) => /(^|\/)\.uploads\/[^/]+\.json$/.test(k));
+  const pin: Pin = { ckpt: ckpts[0] ?? '', ckpts, uploads, pinnedBy: holder, pinnedAt: now.toISOString() };
+  return store.putRunJson(runName, `${PINS_FOLDER}/held-by-${holder}.json`, pin);
+}
+
+/** The checkpoint URLs other runs have pinned (or held) in `runName`'s folder. */
 export async function pinnedCheckpoints(store: CheckpointStore, runName: string): Promise<string[]> {
   const pins = await store.listRunJson(runName, PINS_FOLDER);
-  return pins.flatMap((p) => (isPin(p) ? [p.ckpt] : []));
+  const urls = pins.flatMap((p) => (isPin(p) ? [p.ckpt, ...(p.ckpts ?? [])] : []));
+  return [...new Set(urls.filter(Boolean))];
 }
 
 function isPin(value: unknown): value is Pin {

@@ -323,10 +323,21 @@ export class CheckpointStore {
   /**
    * Aborts the incomplete multipart uploads under a run's folder: parts a killed writer left behind
    * (invisible, but stored and billed). Call it only when no writer of this run is alive, e.g. when
-   * a run or a resume starts. Returns how many uploads were aborted.
+   * a resume starts. Uploads that were in flight when a later run took the folder over belong to the
+   * run before it and are left alone (they are listed in that run's hold, pins.ts). Returns how many
+   * uploads were aborted.
    */
   async abortIncompleteUploads(runName: string): Promise<number> {
-    return this.objects.abortIncompleteUploads(runPrefix(runName));
+    const held = (await this.listRunJson(runName, 'pins')).flatMap((pin) => {
+      const uploads = (pin as { uploads?: unknown } | null)?.uploads;
+      return Array.isArray(uploads) ? uploads.filter((u): u is string => typeof u === 'string') : [];
+    });
+    return this.objects.abortIncompleteUploads(runPrefix(runName), { except: held });
+  }
+
+  /** Every object key in a run's folder, subfolders included (pins, logs, uploads, `parallel/`). */
+  async listFolderKeys(runName: string): Promise<string[]> {
+    return (await this.objects.list(runPrefix(runName), { recursive: true })).map((o) => o.key).sort();
   }
 
   /** Deletes one checkpoint (a no-op when it is already gone). */

@@ -41,8 +41,8 @@ export function withDeadlines(inner: ObjectClient, policy: DeadlinePolicy): Obje
       call('LIST', prefix, () => inner.list(prefix, options)),
     listIncompleteUploads: (prefix: string) =>
       call('list uploads', prefix, () => inner.listIncompleteUploads(prefix)),
-    abortIncompleteUploads: (prefix: string) =>
-      call('abort uploads', prefix, () => inner.abortIncompleteUploads(prefix)),
+    abortIncompleteUploads: (prefix: string, options?: { except?: readonly string[] }) =>
+      call('abort uploads', prefix, () => inner.abortIncompleteUploads(prefix, options)),
   };
 }
 

@@ -148,9 +148,10 @@ export function createMinioObjectClient(
       }
       return [...new Set(out)].sort();
     },
-    async abortIncompleteUploads(prefix: string): Promise<number> {
+    async abortIncompleteUploads(prefix: string, options: { except?: readonly string[] } = {}) {
       let aborted = 0;
       for (const u of await journaledUploads(client, bucket, prefix)) {
+        if (options.except?.includes(u.journal)) continue; // another writer's, still in flight
         const live = await incompleteUploads(client, bucket, u.key);
         if (live.some((l) => l.uploadId === u.uploadId)) {
           await client.abortMultipartUpload(bucket, u.key, u.uploadId);

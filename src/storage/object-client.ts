@@ -65,8 +65,11 @@ export interface ObjectClient {
   list(prefix: string, options?: { recursive?: boolean }): Promise<ObjectStat[]>;
   /** Keys of the incomplete multipart uploads under `prefix` (one entry per upload). */
   listIncompleteUploads(prefix: string): Promise<string[]>;
-  /** Aborts every incomplete multipart upload under `prefix`, freeing its parts; returns how many. */
-  abortIncompleteUploads(prefix: string): Promise<number>;
+  /**
+   * Aborts every incomplete multipart upload under `prefix`, freeing its parts, except those whose
+   * journal entry (upload-journal.ts) `except` names; returns how many.
+   */
+  abortIncompleteUploads(prefix: string, options?: { except?: readonly string[] }): Promise<number>;
 }
 
 /** The object already exists and the write was create-only. */
