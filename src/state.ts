@@ -73,12 +73,17 @@ export interface Fingerprints {
 }
 
 export interface BackendInfo {
-  /** tfjs backend name: `tensorflow` (node/gpu), `wasm` or `cpu`. */
+  /** tfjs backend name: `tensorflow` (node/gpu), `tensorflow-graph` (traced steps), `wasm` or `cpu`. */
   name: string;
   /** Package versions, e.g. `{ "tfjs-core": "4.22.0" }`. */
   versions: Record<string, string>;
   /** True when this state was produced after a resume on a different backend than it started on. */
   crossBackendResume?: boolean;
+  /**
+   * How steps ran on a graph backend: `graph`, or `eager (graph unsupported: op …)` when the step
+   * could not be traced (decided the same way on every worker, so not part of the fingerprint).
+   */
+  stepMode?: string;
 }
 
 /** Everything in a checkpoint besides the tensors. Each field is JSON-serialisable. */

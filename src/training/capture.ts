@@ -5,6 +5,7 @@
  */
 import { CHECKPOINT_FORMAT_VERSION } from '../checkpoint/meta-codec';
 import type { NamedTensor, TrainingState } from '../state';
+import { isGraphBackend } from './backend';
 import { checkResumable, computeFingerprints } from './fingerprints';
 import { captureModelWeights, restoreModelWeights } from './model-weights';
 import { captureOptimizer, restoreOptimizer } from './optimizer-state';
@@ -45,7 +46,11 @@ export function captureRawState(session: TrainingSession, specExtras: SpecExtras
       metrics: session.metrics.map((m) => ({ ...m })),
       ...(batch > 0 ? { epochProgress: { lossSum, batches } } : {}),
       fingerprints: computeFingerprints(task.name, hparams, topology),
-      backend: { ...backend, ...(session.crossBackendResume ? { crossBackendResume: true } : {}) },
+      backend: {
+        ...backend,
+        ...(session.crossBackendResume ? { crossBackendResume: true } : {}),
+        ...(isGraphBackend(backend.name) ? { stepMode: session.driver.mode } : {}),
+      },
       weightsSha256: '',
       createdAt: new Date().toISOString(),
     },

@@ -1,8 +1,8 @@
 /**
  * The exactness contract, as a property: interrupt a run at a random batch, write the state as
  * `.ckpt` bytes, restore it in another trainer process and finish — the final weights hash equals
- * the uninterrupted run's, bit for bit. On cpu, wasm and native tensorflow (skipped locally when not
- * built, failing in CI); Adam, SGD-momentum, RMSprop, plain SGD,
+ * the uninterrupted run's, bit for bit. On cpu, wasm, native tensorflow and its graph mode (skipped
+ * locally when not built, failing in CI); Adam, SGD-momentum, RMSprop, plain SGD,
  * with and without dropout. Points include batch 0, the last batch and epoch boundaries.
  */
 import assert from 'node:assert/strict';
@@ -31,8 +31,8 @@ function configOf(variant: number, seed: number, epochs = EPOCHS): RunConfig {
   return { task: 'synthetic', hparams: { ...VARIANTS[variant] }, seed, batchSize: 16, epochs };
 }
 
-for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
-  describe(`exact resume on ${backend}`, { skip: backend === 'tensorflow' && skipUnlessNative() }, () => {
+for (const backend of ['cpu', 'wasm', 'tensorflow', 'tensorflow-graph'] as const) {
+  describe(`exact resume on ${backend}`, { skip: backend.startsWith('tensorflow') && skipUnlessNative() }, () => {
     let first: TrainerProcess;
     let second: TrainerProcess;
     const reference = new Map<string, string>();
@@ -52,6 +52,7 @@ for (const backend of ['cpu', 'wasm', 'tensorflow'] as const) {
       if (!reference.has(key)) {
         const { state } = await first.run({ config: configOf(variant, seed) }).result;
         reference.set(key, state.meta.weightsSha256);
+        if (backend === 'tensorflow-graph') assert.equal(state.meta.backend.stepMode, 'graph');
       }
       return reference.get(key) as string;
     }

@@ -1,10 +1,13 @@
-/** Why a training step cannot run as a graph; the session falls back to eager and says so. */
+/**
+ * Why a training step cannot run as a graph; the session falls back to eager and says so.
+ * `subject` names what is at fault: `op <TF op name>`, or a variable or a JavaScript tensor.
+ */
 export class GraphUnsupportedError extends Error {
   constructor(
-    readonly op: string,
+    readonly subject: string,
     readonly reason: string,
   ) {
-    super(`graph mode cannot trace this training step: op ${op} ${reason}; training runs eagerly instead`);
+    super(`graph mode cannot trace this training step: ${subject} ${reason}; training runs eagerly instead`);
     this.name = 'GraphUnsupportedError';
   }
 }

@@ -64,7 +64,7 @@ export class GraphState {
     if (known) return known;
     const dtype = TF_DTYPES[variable.dtype];
     if (dtype === undefined)
-      throw new GraphUnsupportedError('(variable)', `variable ${name} has dtype ${variable.dtype}`);
+      throw new GraphUnsupportedError(`variable ${name}`, `has dtype ${variable.dtype}`);
     const typed = [{ name: 'dtype', type: ATTR.type, value: dtype }];
     const handle = this.add(
       'VarHandleOp',
@@ -122,15 +122,17 @@ export function buildStep(state: GraphState, trace: Trace, backend: NodeBackend,
     try {
       op = state.add(node.type, groupInputs(state.inputArgs(node.type), node.attrs, inputs), node.attrs);
     } catch (error) {
-      throw new GraphUnsupportedError(node.type, `cannot be added to a graph (${(error as Error).message})`);
+      throw new GraphUnsupportedError(
+        `op ${node.type}`,
+        `cannot be added to a graph (${(error as Error).message})`,
+      );
     }
     node.outputs.forEach((id, k) => refs.set(id, [op, k]));
   }
   const assigns = [...trace.updates].map(([name, id]) => {
     const v = state.variable(name, trace.variables.get(name) as tf.Variable);
     const value = refs.get(id);
-    if (!value)
-      throw new GraphUnsupportedError('(assign)', `variable ${name} takes a value the step did not compute`);
+    if (!value) throw new GraphUnsupportedError(`variable ${name}`, 'takes a value the step did not compute');
     return state.add(
       'AssignVariableOp',
       [[v.handle, 0], value],

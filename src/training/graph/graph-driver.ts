@@ -1,6 +1,6 @@
 /**
- * Graph-mode training steps on native TensorFlow: the first step of each batch size is traced (two
- * eager runs under the recorder, then the variables are put back), built into one graph with the
+ * Graph-mode training steps on native TensorFlow: the first step of each batch size is traced (a
+ * warm-up and two recorded eager runs, then the variables are put back), built into one graph with the
  * training variables as resource variables inside one TF session, and every step after that is one
  * session call that feeds the batch and the dropout seeds. The tfjs model and optimizer are the
  * host copy: `syncToHost` reads the session's variables back into them, `hostWritten` reloads them.
@@ -104,6 +104,9 @@ export class GraphDriver implements StepDriver {
     const iterations = optimizer.iterations_;
     const saved = new Map(Object.entries(tf.engine().registeredVariables).map(([n, v]) => [n, tf.clone(v)]));
     try {
+      // A warm-up step first: tfjs makes some constants lazily on first use (SGD's -lr, momentum),
+      // so only the steps after it are alike.
+      this.eager.cost(batch).dispose();
       const first = traceStep(backend, this.eager, batch);
       checkSameStep(first, traceStep(backend, this.eager, variantOf(batch)));
       return this.build(first, backend, batch.rows);
@@ -168,7 +171,7 @@ export class GraphDriver implements StepDriver {
 
   private fallBack(error: GraphUnsupportedError): void {
     this.fallback = error.message;
-    this.mode = `eager (graph unsupported: op ${error.op})`;
+    this.mode = `eager (graph unsupported: ${error.subject})`;
     this.options.warn(error.message);
   }
 }

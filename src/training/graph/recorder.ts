@@ -47,6 +47,7 @@ export interface NodeBackend {
   binding: NodeBinding;
   tensorMap: { get(dataId: object): { id: number; values: unknown; shape: number[]; dtype: number } };
   getInputTensorIds(tensors: tf.Tensor[]): number[];
+  readSync(dataId: object): unknown;
 }
 
 export interface Recording<T> {
@@ -89,7 +90,7 @@ export function record<T>(backend: NodeBackend, body: () => T): Recording<T> {
     },
     tensorDataSync(id) {
       const op = producedBy.get(id);
-      if (op) dataReads.push(op);
+      if (op) dataReads.push(`op ${op}`);
       return real.tensorDataSync(id);
     },
   };
@@ -98,11 +99,22 @@ export function record<T>(backend: NodeBackend, body: () => T): Recording<T> {
     real,
     Object.fromEntries(Object.entries(overrides).map(([name, value]) => [name, { value }])),
   ) as NodeBinding;
+  // Reads of values still held in JS never reach the binding: watch the backend's reads as well.
+  // Any read inside the step is refused, whatever it reads: a graph would freeze what it saw.
+  const readSync = backend.readSync;
+  backend.readSync = (dataId: object) => {
+    const { id } = backend.tensorMap.get(dataId);
+    const op = producedBy.get(id);
+    dataReads.push(op ? `op ${op}` : 'a tensor made in JavaScript (the batch or a value)');
+    return readSync.call(backend, dataId);
+  };
   backend.binding = wrapped;
   try {
     return { result: body(), nodes, dataReads };
   } finally {
     backend.binding = real;
+    delete (backend as Partial<NodeBackend>).readSync;
+    if (backend.readSync !== readSync) backend.readSync = readSync;
   }
 }
 

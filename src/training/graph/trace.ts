@@ -37,16 +37,19 @@ export function traceStep(backend: NodeBackend, eager: EagerDriver, batch: StepB
   if (recording.dataReads.length)
     throw new GraphUnsupportedError(
       recording.dataReads[0] as string,
-      'reads its result back into JavaScript mid-step',
+      'has its result read back into JavaScript mid-step (a graph would freeze the value)',
     );
   const added = Object.keys(tf.engine().registeredVariables).filter((name) => !variables.has(name));
   if (added.length)
-    throw new GraphUnsupportedError('(variable creation)', `the step creates variables (${added[0]})`);
+    throw new GraphUnsupportedError(
+      `variable ${added[0]}`,
+      'is created by the step (a graph cannot create variables)',
+    );
   const updates = new Map<string, number>();
   for (const [name, v] of variables) {
     const info = backend.tensorMap.get(v.dataId);
     if (info.values != null)
-      throw new GraphUnsupportedError('(assign)', `variable ${name} was set from JavaScript values`);
+      throw new GraphUnsupportedError(`variable ${name}`, 'is set from JavaScript values');
     if (!reads.has(info.id)) updates.set(name, info.id);
   }
   const roles = classify(recording.nodes, batch, eager.layerSeeds(batch.stepSeed));
@@ -91,17 +94,16 @@ function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
  * batch, other seeds) differ in anything but the batch and the random draws.
  */
 export function checkSameStep(a: Trace, b: Trace): void {
-  if (a.nodes.length !== b.nodes.length)
-    throw new GraphUnsupportedError(
-      firstOp(a.nodes),
-      `the step's op count varies (${a.nodes.length} vs ${b.nodes.length})`,
-    );
   const sa = signatures(a);
   const sb = signatures(b);
-  sa.forEach((signature, i) => {
-    if (signature !== sb[i])
-      throw new GraphUnsupportedError(consumerOf(a, i), 'its inputs or attributes vary from step to step');
-  });
+  const i = sa.findIndex((signature, k) => signature !== sb[k]);
+  const at = i >= 0 ? i : sa.length < sb.length ? sa.length : -1;
+  if (at < 0) return;
+  const [trace, index] = at < a.nodes.length ? [a, at] : [b, at];
+  throw new GraphUnsupportedError(
+    `op ${consumerOf(trace, index)}`,
+    'differs from step to step (its inputs, its attributes or the ops before it)',
+  );
 }
 
 function signatures(trace: Trace): string[] {
@@ -117,11 +119,6 @@ function signatures(trace: Trace): string[] {
     const inputs = node.inputs.map((id) => producer.get(id) ?? `v:${trace.reads.get(id) ?? `pre${id}`}`);
     return `${node.type} ${JSON.stringify(node.attrs)} (${inputs.join(' ')})`;
   });
-}
-
-function firstOp(nodes: readonly RecordedNode[]): string {
-  const op = nodes.find((n) => n.kind === 'op');
-  return op?.kind === 'op' ? op.type : '(none)';
 }
 
 /** The op that consumes node `i` (or node `i` itself when it is an op). */

@@ -1,0 +1,100 @@
+/**
+ * Graph-mode training steps (`tensorflow-graph`): what the tracer builds is the same training step.
+ * Without dropout its weights equal eager tensorflow's bit for bit; with dropout it is its own
+ * backend (seeded graph random draws), deterministic across processes and fingerprinted apart; a
+ * step that cannot be traced falls back to eager, names the op, and trains exactly like eager.
+ * The exactness property test (training-exactness.slow.test.ts) covers resume on it.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { groupInputs } from '../../src/training/graph/op-def';
+import { backendFingerprint } from '../../src/training/routing';
+import type { RunConfig } from '../../src/training/session';
+import { TrainerProcess } from '../../src/training/trainer-process';
+import { skipUnlessNative } from '../helpers/native';
+
+describe('op arguments', () => {
+  const concat = [{ name: 'values', numberAttr: 'N' }, { name: 'axis' }];
+  test('a list input takes its length from its number attribute', () => {
+    const attrs = [{ name: 'N', type: 1, value: 3 }];
+    assert.deepEqual(groupInputs(concat, attrs, ['a', 'b', 'c', 'axis']), [['a', 'b', 'c'], 'axis']);
+  });
+  test('a list input without its attribute takes what the other arguments leave', () => {
+    assert.deepEqual(groupInputs(concat, [], ['a', 'b', 'axis']), [['a', 'b'], 'axis']);
+  });
+  test('inputs that do not fit the arguments are refused', () => {
+    const attrs = [{ name: 'N', type: 1, value: 3 }];
+    assert.throws(() => groupInputs(concat, attrs, ['a', 'axis']), /do not fit/);
+  });
+});
+
+const TASKS = path.resolve(__dirname, '..', 'helpers', 'untraceable-tasks.ts');
+const config = (task: string, hparams: Record<string, unknown>): RunConfig => ({
+  task,
+  hparams,
+  seed: 5,
+  batchSize: 16,
+  epochs: 2,
+});
+
+describe('graph mode on native TensorFlow', { skip: skipUnlessNative() }, () => {
+  let eager: TrainerProcess;
+  let graph: TrainerProcess;
+  let graph2: TrainerProcess;
+  let graphLog = '';
+
+  before(async () => {
+    const quiet = { onStderr: () => undefined, taskModules: [TASKS] };
+    [eager, graph, graph2] = await Promise.all([
+      TrainerProcess.start({ backend: 'tensorflow', ...quiet }),
+      TrainerProcess.start({ backend: 'tensorflow-graph', ...quiet, onStderr: (l) => (graphLog += l) }),
+      TrainerProcess.start({ backend: 'tensorflow-graph', ...quiet }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([eager.close(), graph.close(), graph2.close()]);
+  });
+
+  const train = async (p: TrainerProcess, c: RunConfig) => (await p.run({ config: c }).result).state.meta;
+
+  test('without dropout the traced step equals the eager step bit for bit', async () => {
+    for (const c of [
+      config('synthetic', { samples: 100, dropout: 0 }), // 7 batches: the last one has 4 rows
+      config('mnist-mlp', { trainSize: 64, valSize: 16, dropout: 0, hidden: 32 }),
+    ]) {
+      const [a, b] = await Promise.all([train(eager, c), train(graph, c)]);
+      assert.equal(b.backend.name, 'tensorflow-graph');
+      assert.equal(b.backend.stepMode, 'graph');
+      assert.equal(b.weightsSha256, a.weightsSha256, `${c.task} ${JSON.stringify(c.hparams)}`);
+    }
+  });
+
+  test('with dropout it is deterministic across processes and its own fingerprint', async () => {
+    const c = config('mnist-cnn', { trainSize: 64, valSize: 16, dropout: 0.3, filters: 2 });
+    const [a, b, e] = await Promise.all([train(graph, c), train(graph2, c), train(eager, c)]);
+    assert.equal(a.backend.stepMode, 'graph');
+    assert.equal(a.weightsSha256, b.weightsSha256);
+    assert.notEqual(a.weightsSha256, e.weightsSha256, 'graph dropout draws differ from eager tfjs draws');
+    assert.notEqual(backendFingerprint(a.backend), backendFingerprint(e.backend));
+  });
+
+  test('an untraceable step falls back to eager, names the op, and trains like eager', async () => {
+    for (const [task, op] of [
+      ['peeking-synthetic', /op \w+ has its result read back into JavaScript/],
+      [
+        'label-weighted-synthetic',
+        /a tensor made in JavaScript \(the batch or a value\) has its result read/,
+      ],
+    ] as const) {
+      const c = config(task, { dropout: 0 });
+      const [a, b] = await Promise.all([train(eager, c), train(graph, c)]);
+      assert.match(
+        b.backend.stepMode ?? '',
+        /^eager \(graph unsupported: (op \w+|a tensor made in JavaScript .*)\)$/,
+      );
+      assert.match(graphLog, op);
+      assert.equal(b.weightsSha256, a.weightsSha256);
+    }
+  });
+});
