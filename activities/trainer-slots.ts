@@ -25,6 +25,8 @@ export interface TrainerSlotsOptions {
   metrics?: MetricsRecorder;
   /** Secret values the trainer processes never see, and that are masked in their output. @default [] */
   secrets?: readonly string[];
+  /** Where the trainers hand large states over (the worker's scratch folder). @default os.tmpdir() */
+  transferBase?: string;
 }
 
 /** One trainer process and what it holds. */
@@ -107,6 +109,7 @@ export class TrainerSlots {
         taskModules: this.options.taskModules ?? [],
         ...(this.options.hangTimeoutMs ? { hangTimeoutMs: this.options.hangTimeoutMs } : {}),
         ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
+        ...(this.options.transferBase ? { transferBase: this.options.transferBase } : {}),
       });
     }
     return slot.trainer as Promise<TrainerProcess>;

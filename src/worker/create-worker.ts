@@ -21,6 +21,7 @@ import { DurableTrainingPlugin } from './plugin';
 import { workerRoute } from '../training/routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
 import { secretFragments } from '../training/redact';
+import { prepareScratch, removeScratch } from './scratch';
 
 export interface CreateWorkerOptions {
   /** Engine to train with (closed when the worker stops). @default trainer child processes on `options.backend` */
@@ -70,6 +71,8 @@ export async function createWorker(
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
   const slots = extra.maxConcurrentTrainings ?? 1;
+  // A SIGKILLed worker leaves its trainers' transfer folders behind: remove dead workers' at start.
+  const scratch = prepareScratch();
   const metrics = extra.metrics ?? NO_METRICS;
   const engine =
     extra.engine ??
@@ -78,6 +81,7 @@ export async function createWorker(
       taskModules: options.taskModules,
       slots,
       hangTimeoutMs: options.trainerHangTimeoutMs,
+      transferBase: scratch.dir,
       // The trainer children get no credential, and what they print is masked (src/training/redact.ts):
       // the configured secrets, and the S3 secret in use (it may come from a credentials file).
       secrets: secretFragments([...secretValues(options), s3Connection(options).secretKey]),
@@ -125,6 +129,7 @@ export async function createWorker(
       // One stopping (a signal, or a fatal error) stops the other; the engine outlives both.
       const results = await Promise.allSettled(workers.map((w) => w.run().finally(shutdown)));
       await engine.close();
+      removeScratch(scratch.dir);
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
