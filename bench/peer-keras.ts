@@ -36,6 +36,8 @@ export interface KerasRunOptions {
   data: DataFile;
   epochs: number;
   batchSize: number;
+  /** Keras's `validation_batch_size`: durable-fit validates in chunks of 512 (src/training/session.ts). */
+  validationBatchSize: number;
   saveEveryBatches: number;
   env: Record<string, string>;
 }
@@ -77,7 +79,8 @@ export async function runKeras(o: KerasRunOptions): Promise<KerasRuns> {
   const args = [
     ...[SCRIPT, '--task', o.task, '--hparams', JSON.stringify(o.hparams), '--data', o.data.file],
     ...['--meta', JSON.stringify(o.data.meta), '--epochs', String(o.epochs)],
-    ...['--batch-size', String(o.batchSize), '--backup-every', String(o.saveEveryBatches)],
+    ...['--batch-size', String(o.batchSize), '--val-batch-size', String(o.validationBatchSize)],
+    ...['--backup-every', String(o.saveEveryBatches)],
   ];
   const { stdout } = await promisify(execFile)(o.python, args, {
     env: { ...process.env, ...o.env },

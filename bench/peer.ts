@@ -85,6 +85,8 @@ export const PEER_ENV = {
   TF_CPP_MIN_LOG_LEVEL: '2',
 };
 const BATCH_SIZE = 32;
+/** durable-fit validates in chunks of 512 samples (src/training/session.ts); Keras does the same. */
+const VALIDATION_BATCH_SIZE = 512;
 const LEARNING_RATE = 1e-3;
 
 export async function runPeerBench(stack: BenchStack, options: PeerBenchOptions): Promise<PeerResult> {
@@ -129,7 +131,15 @@ async function compare(
   const stepsPerEpoch = Math.ceil(data.meta.trainSize / BATCH_SIZE);
   const row: PeerRow = { label: model.label, task: model.task, hparams, stepsPerEpoch };
   const [plain, backup, ours, activity]: [number[], number[], number[], number[]] = [[], [], [], []];
-  const keras = { python, task: model.task, hparams, data, epochs: options.epochs, batchSize: BATCH_SIZE };
+  const keras = {
+    python,
+    task: model.task,
+    hparams,
+    data,
+    epochs: options.epochs,
+    batchSize: BATCH_SIZE,
+    validationBatchSize: VALIDATION_BATCH_SIZE,
+  };
   for (let pair = 0; pair < options.pairs; pair++) {
     const k = await runKeras({ ...keras, saveEveryBatches: options.saveEveryBatches, env: PEER_ENV });
     Object.assign(result.versions, k.versions);

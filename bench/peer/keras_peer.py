@@ -135,7 +135,8 @@ def run(args, variant, data):
         callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir, save_freq=args.backup_every))
     try:
         model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, validation_data=(xv, yv),
-                  shuffle=True, callbacks=callbacks, verbose=0)
+                  validation_batch_size=args.val_batch_size, shuffle=True, callbacks=callbacks,
+                  verbose=0)
     finally:
         if backup_dir:
             shutil.rmtree(backup_dir, ignore_errors=True)
@@ -156,6 +157,7 @@ def main():
     p.add_argument("--meta", required=True, help="JSON: trainSize, valSize, inputShape, labelShape")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--val-batch-size", type=int, default=512, help="durable-fit validates in chunks of 512")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--backup-every", type=int, default=40)
     p.add_argument("--variants", default="plain,backup")
