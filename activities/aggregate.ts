@@ -6,6 +6,7 @@
  * entry of the run's log, `<run>/log/round=000003.json` (the full list of rounds; the workflow record
  * keeps only the most recent).
  */
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { CheckpointStore } from '../src/checkpoint/store';
 import type { AggregateResult, AggregateRoundInput, CheckpointRef, InitParallelInput } from '../src/contract';
@@ -71,11 +72,27 @@ export async function aggregateRound(
     bytesMoved: read + ckpt.bytes,
     backend: next.meta.backend.name,
   };
+  await abortRoundLeftovers(deps, runName, input.round);
   // A failed write loses a log entry, never the round (like the epoch log of plain runs).
   await writeRoundLog(deps.store, runName, input, result, Date.now() - started).catch((err: unknown) =>
     warn(deps, 'round log entry not written', { round: input.round, error: String(err) }),
   );
   return result;
+}
+
+/**
+ * Every shard attempt of the round has ended (a dead one may have died mid-upload, and shards never
+ * abort their own), so the incomplete uploads in the round's folder are leftovers. Aborting them also removes their journal entries
+ * (uploads another run had in flight when this one took the folder over are kept: pins.ts). Never fatal.
+ */
+async function abortRoundLeftovers(deps: ActivityDeps, runName: string, round: number): Promise<void> {
+  try {
+    const folder = path.posix.dirname(globalKey(runName, round)).slice(runName.length + 1);
+    const aborted = await deps.store.abortIncompleteUploads(runName, folder);
+    if (aborted) warn(deps, `aborted ${aborted} incomplete upload(s) left by shard attempts`, { round });
+  } catch (err) {
+    warn(deps, 'could not abort incomplete uploads; MinIO expires them later', { round, error: String(err) });
+  }
 }
 
 function warn(deps: ActivityDeps, message: string, meta: Record<string, unknown>): void {

@@ -324,15 +324,16 @@ export class CheckpointStore {
    * Aborts the incomplete multipart uploads under a run's folder: parts a killed writer left behind
    * (invisible, but stored and billed). Call it only when no writer of this run is alive, e.g. when
    * a resume starts. Uploads that were in flight when a later run took the folder over belong to the
-   * run before it and are left alone (they are listed in that run's hold, pins.ts). Returns how many
-   * uploads were aborted.
+   * run before it and are left alone (they are listed in that run's hold, pins.ts). `under`: only in
+   * that subfolder (e.g. `parallel/round=0003`). Returns how many uploads were aborted.
    */
-  async abortIncompleteUploads(runName: string): Promise<number> {
+  async abortIncompleteUploads(runName: string, under?: string): Promise<number> {
     const held = (await this.listRunJson(runName, 'pins')).flatMap((pin) => {
       const uploads = (pin as { uploads?: unknown } | null)?.uploads;
       return Array.isArray(uploads) ? uploads.filter((u): u is string => typeof u === 'string') : [];
     });
-    return this.objects.abortIncompleteUploads(runPrefix(runName), { except: held });
+    const prefix = `${runPrefix(runName)}${under ? `${under}/` : ''}`;
+    return this.objects.abortIncompleteUploads(prefix, { except: held });
   }
 
   /** Every object key in a run's folder, subfolders included (pins, logs, uploads, `parallel/`). */
