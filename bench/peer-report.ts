@@ -26,7 +26,7 @@ export function peerSection(p: PeerResult): string[] {
 function row(r: PeerRow): string {
   const lead = `| ${r.label} | ${r.stepsPerEpoch} | ${r.backend ?? '—'}`;
   if (r.skipped || !r.keras || !r.kerasBackup || !r.durableFit || !r.ratio || !r.ratioVsBackup)
-    return `${lead} | — | — | — | — | ${r.skipped ?? 'not measured'} | — | — | — |`;
+    return `${lead} | — | — | — | — | ${(r.skipped ?? 'not measured').replace(/[|\n]+/g, ' ')} | — | — | — |`;
   const activity = r.durableFitActivity ? f(r.durableFitActivity, 1) : '—';
   const verdict = (id: 'peerRatio' | 'peerVsBackupRatio', x: number) =>
     `${targetText(id)} (${judge(id, x).text})`;

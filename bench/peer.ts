@@ -148,7 +148,7 @@ async function compare(
     try {
       d = await runDurableFit(stack, model, hparams, options, `${pair}`);
     } catch (err) {
-      row.skipped = `durable-fit's run failed: ${err instanceof Error ? err.message : String(err)}`;
+      row.skipped = `durable-fit's run failed: ${causes(err)}`;
       options.log(`peer: ${model.label}: ${row.skipped}`);
       return row;
     }
@@ -228,6 +228,13 @@ async function epochResults(
     out.push({ ...defaultPayloadConverter.fromPayload<EpochResult>(payload), closedMs: eventMs(e) });
   }
   return out;
+}
+
+/** An error's message with its causes' (a workflow failure says why only in its cause chain). */
+function causes(err: unknown): string {
+  const messages: string[] = [];
+  for (let e = err; e instanceof Error && messages.length < 4; e = e.cause) messages.push(e.message);
+  return messages.join(': ') || String(err);
 }
 
 const slug = (label: string) => label.replace(/[^\w-]+/g, '_');

@@ -134,7 +134,7 @@ export function headlineRows(r: BenchResults): HeadlineRow[] {
       k.overHeartbeatS.median,
     );
   for (const p of r.peer?.rows ?? []) {
-    const at = `${p.label} (${p.backend ?? 'no backend'})`;
+    const at = `${p.label} (${p.backend ?? 'durable-fit run failed'})`;
     add('peerRatio', 'durable-fit ÷ Keras steps/s', at, p.ratio?.median);
     add('peerVsBackupRatio', 'durable-fit ÷ Keras + BackupAndRestore steps/s', at, p.ratioVsBackup?.median);
   }
