@@ -1,10 +1,13 @@
 // CheckpointSaver at a taken key: adopt the same checkpoint, step past a corrupt or foreign object to
 // the next versioned key (`-v1`, …) with a warning naming it, and a typed conflict error when every
-// version is taken. Runs on the in-memory object client.
+// version is taken; a save past its S3 deadline marks the store hung. Runs on the in-memory object
+// client.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CheckpointCorruptError, CheckpointKeyConflictError } from '../../src/checkpoint/errors';
 import { CheckpointStore } from '../../src/checkpoint/store';
+import { S3DeadlineError } from '../../src/storage/deadline';
+import { withDeadlines } from '../../src/storage/deadline-client';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { CheckpointSaver, MAX_KEY_VERSIONS } from '../../activities/checkpoint-saver';
 import { sampleState } from '../helpers/checkpoint-fixtures';
@@ -70,5 +73,49 @@ describe('CheckpointSaver at a key that is already taken', () => {
       assert.match(err.message, /another runName|delete the bad ones/);
       return true;
     });
+  });
+});
+
+describe('CheckpointSaver when the store hangs', () => {
+  /** The in-memory bucket behind the deadline wrapper, with writes that never finish while `hung`. */
+  function hangingSetup() {
+    const memory = createMemoryObjectClient('bucket-h');
+    const state = { hung: false };
+    const objects = withDeadlines(
+      {
+        ...memory,
+        put: (key, body, options) =>
+          state.hung ? new Promise<void>(() => {}) : memory.put(key, body, options),
+      },
+      { baseMs: 50, perMiBMs: 0 },
+    );
+    const saver = new CheckpointSaver(
+      new CheckpointStore(objects),
+      'run',
+      undefined,
+      () => {},
+      () => {},
+    );
+    return { state, saver };
+  }
+
+  test('a save past its deadline marks the saver hung: listeners hear it once, later saves fail at once', async () => {
+    const { state, saver } = hangingSetup();
+    const first = await saver.save(sampleState());
+    state.hung = true;
+    const heard: S3DeadlineError[] = [];
+    saver.onHung((err) => heard.push(err));
+    saver.saveInBackground(Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
+    await saver.idle();
+    assert.equal(heard.length, 1);
+    assert.ok(heard[0] instanceof S3DeadlineError);
+    assert.equal(saver.latest?.url, first.url, 'the newest durable checkpoint is unchanged');
+    const started = Date.now();
+    await assert.rejects(saver.save(sampleState()), S3DeadlineError);
+    assert.ok(Date.now() - started < 40, 'no second wait on the hung store');
+    saver.saveInBackground(Promise.resolve(sampleState()));
+    assert.equal(saver.busy, false, 'no background save starts either');
+    saver.onHung((err) => heard.push(err));
+    assert.equal(heard.length, 2, 'a late listener hears it at once');
   });
 });
