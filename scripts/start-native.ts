@@ -5,6 +5,7 @@
  */
 import type { DurableFitOptions } from '../src/config/options';
 import { ensureNativeBuild, nativeCacheRoot, probeLoad } from '../src/native';
+import { isGraphAddonCurrent } from '../src/native/graph-build';
 import type { TrainingSpecInput } from '../src/spec';
 
 /** mnist-cnn: what native TensorFlow trains in seconds an epoch (wasm has no conv gradients). */
@@ -13,7 +14,8 @@ export const CNN_SPEC: TrainingSpecInput = {
   epochs: 4,
   seed: 1,
   batchSize: 32,
-  hparams: { trainSize: 9000, valSize: 1000, filters: 16, learningRate: 0.001 },
+  // 32 filters keep an epoch a few seconds long on graph-mode steps, so the kill lands mid-epoch.
+  hparams: { trainSize: 9000, valSize: 1000, filters: 32, learningRate: 0.001 },
   checkpoint: { everyBatches: 40, everySeconds: 0 },
   recovery: { heartbeatTimeoutSeconds: 4, backoffSeconds: 0 },
 };
@@ -32,7 +34,13 @@ export async function prepareNative(
     });
     const probe = probeLoad(result.manifest.package);
     if (!probe.loads) throw new Error(probe.loadError ?? 'it does not load');
-    say(`▸ workers will train on native TensorFlow ${probe.tfVersion}`);
+    const graph = isGraphAddonCurrent(result.dir);
+    say(
+      graph
+        ? `▸ workers will train on tensorflow-graph: native TensorFlow ${probe.tfVersion}, each training step ` +
+            'one traced TensorFlow graph (the fastest backend measured here, docs/benchmarks.md)'
+        : `▸ workers will train on tensorflow: native TensorFlow ${probe.tfVersion}, eager (graph addon not built)`,
+    );
     return true;
   } catch (err) {
     say(`▸ native TensorFlow is not available: ${err instanceof Error ? err.message : String(err)}`);

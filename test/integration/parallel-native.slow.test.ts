@@ -1,6 +1,6 @@
-// Data-parallel rounds on native TensorFlow workers (K = 3, H = 20): the final weights equal the
-// plain-tfjs reference run on native TensorFlow in this process, with the trainer's pinned TF_*
-// settings. Skipped locally when native TensorFlow is not built; in CI it fails instead.
+// Data-parallel rounds on native TensorFlow workers (K = 3, H = 20), eager and graph-mode: the final
+// weights equal the plain-tfjs reference run on native TensorFlow in this process, with the trainer's
+// pinned TF_* settings (without dropout, graph-mode steps give eager's bits). Skipped locally when native TensorFlow is not built; in CI it fails instead.
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +10,6 @@ import { skipUnlessNative } from '../helpers/native';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
 
-const taskQueue = `parallel-native-${process.pid}`;
 // What the trainer process pins (src/training/native-runtime.ts): the reference must use the same.
 const NATIVE_ENV = {
   TF_DETERMINISTIC_OPS: '1',
@@ -20,46 +19,51 @@ const NATIVE_ENV = {
   TF_CPP_MIN_LOG_LEVEL: '2',
 };
 
-describe('data-parallel rounds on native TensorFlow', { skip: skipUnlessNative() }, () => {
-  let client: Client;
-  let closeClient: () => Promise<void>;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
+for (const backend of ['tensorflow', 'tensorflow-graph'] as const) describeBackend(backend);
 
-  before(async () => {
-    for (const [key, value] of Object.entries(NATIVE_ENV)) process.env[key] ??= value;
-    ({ client, close: closeClient } = await testClient());
-    worker = await startTestWorker(testOptions(taskQueue, 'tensorflow'), { maxConcurrentTrainings: 2 });
-  });
-  after(async () => {
-    await worker.stop();
-    await closeClient();
-  });
+function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
+  describe(`data-parallel rounds on native TensorFlow (${backend})`, { skip: skipUnlessNative() }, () => {
+    const taskQueue = `parallel-native-${backend}-${process.pid}`;
+    let client: Client;
+    let closeClient: () => Promise<void>;
+    let worker: Awaited<ReturnType<typeof startTestWorker>>;
 
-  test('K=3, H=20 on native: the reference’s weights', async () => {
-    const spec = {
-      task: 'synthetic',
-      epochs: 20,
-      seed: 5,
-      batchSize: 8,
-      hparams: { samples: 96 },
-      checkpoint: { everyBatches: 5, everySeconds: 0 },
-      parallel: { shards: 3, syncEverySteps: 20 },
-    };
-    const result = (await client.workflow.execute('trainModel', {
-      taskQueue,
-      workflowId: `parallel-native-${Date.now()}`,
-      args: [spec],
-    })) as ParallelTrainingResult;
-    assert.equal(result.backend, 'tensorflow');
-    const reference = await referenceWeightsSha256({
-      seed: 5,
-      epochs: 20,
-      batchSize: 8,
-      samples: 96,
-      shards: 3,
-      syncEverySteps: 20,
-      backend: 'tensorflow',
+    before(async () => {
+      for (const [key, value] of Object.entries(NATIVE_ENV)) process.env[key] ??= value;
+      ({ client, close: closeClient } = await testClient());
+      worker = await startTestWorker(testOptions(taskQueue, backend), { maxConcurrentTrainings: 2 });
     });
-    assert.equal(result.weightsSha256, reference);
+    after(async () => {
+      await worker.stop();
+      await closeClient();
+    });
+
+    test('K=3, H=20 on native: the reference’s weights', async () => {
+      const spec = {
+        task: 'synthetic',
+        epochs: 20,
+        seed: 5,
+        batchSize: 8,
+        hparams: { samples: 96 },
+        checkpoint: { everyBatches: 5, everySeconds: 0 },
+        parallel: { shards: 3, syncEverySteps: 20 },
+      };
+      const result = (await client.workflow.execute('trainModel', {
+        taskQueue,
+        workflowId: `parallel-native-${Date.now()}`,
+        args: [spec],
+      })) as ParallelTrainingResult;
+      assert.equal(result.backend, backend);
+      const reference = await referenceWeightsSha256({
+        seed: 5,
+        epochs: 20,
+        batchSize: 8,
+        samples: 96,
+        shards: 3,
+        syncEverySteps: 20,
+        backend: 'tensorflow',
+      });
+      assert.equal(result.weightsSha256, reference);
+    });
   });
-});
+}

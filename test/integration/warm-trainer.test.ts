@@ -57,10 +57,10 @@ const spec: TrainingSpecInput = {
   recovery: { backoffSeconds: 0 },
 };
 
-for (const backend of ['cpu', 'tensorflow'] as const) {
+for (const backend of ['cpu', 'tensorflow', 'tensorflow-graph'] as const) {
   describe(
     `warm trainer on ${backend}`,
-    { skip: backend === 'tensorflow' ? skipUnlessNative() : false },
+    { skip: backend.startsWith('tensorflow') ? skipUnlessNative() : false },
     () => {
       const taskQueue = `warm-${backend}-${process.pid}`;
       let client: Client;

@@ -1,12 +1,12 @@
 /**
  * The native TensorFlow backend as the engine meets it (skipped locally when not built, failing in
- * CI): `auto` picks it, `tensorflow-gpu` fails over cleanly without a GPU build or device, the
+ * CI): `auto` picks it in graph mode (`tensorflow-graph`), `tensorflow-gpu` fails over cleanly without a GPU build or device, the
  * recorded versions carry what changes the bits, two processes agree bit for bit, and a different
  * intra-op thread count — measured to change the bits — gets another routing fingerprint.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { currentBackendInfo, selectBackend } from '../../src/training/backend';
+import { GRAPH_STEP_VERSION, currentBackendInfo, selectBackend } from '../../src/training/backend';
 import { BackendUnavailableError } from '../../src/training/errors';
 import type { RunConfig } from '../../src/training/session';
 import { TrainerProcess } from '../../src/training/trainer-process';
@@ -24,9 +24,10 @@ const config: RunConfig = {
 };
 
 describe('backend selection in this process', { skip }, () => {
-  test('auto loads tensorflow (not the GPU package) and records TF and its bit-changing settings', async () => {
+  test('auto loads tensorflow-graph (not the GPU package) and records TF and its bit-changing settings', async () => {
     const info = await selectBackend('auto');
-    assert.equal(info.name, 'tensorflow');
+    assert.equal(info.name, 'tensorflow-graph', 'graph-mode steps: the fastest backend measured here');
+    assert.equal(info.versions['graph-step'], GRAPH_STEP_VERSION);
     assert.deepEqual(currentBackendInfo(), info, 'currentBackendInfo names the package that was loaded');
     assert.equal(info.versions['tfjs-node'], '4.22.0');
     assert.equal(info.versions['tfjs-node-gpu'], undefined);
@@ -37,16 +38,26 @@ describe('backend selection in this process', { skip }, () => {
     assert.match(info.versions['cpu-isa'] ?? '', /^(x64|arm64)\//);
   });
 
-  test('tensorflow-gpu without a GPU build or device fails with the reason and what to run', async () => {
-    await assert.rejects(selectBackend('tensorflow-gpu'), (err: Error) => {
-      assert.ok(err instanceof BackendUnavailableError);
-      assert.match(
-        err.message,
-        /tensorflow-gpu: (not built: run `durable-fit backend build --gpu`|no NVIDIA GPU)/,
-      );
-      return true;
-    });
+  test('eager tensorflow is still there on request, with its own fingerprint', async () => {
+    const graph = await selectBackend('tensorflow-graph');
+    const eager = await selectBackend('tensorflow');
+    assert.equal(eager.name, 'tensorflow');
+    assert.equal(eager.versions['graph-step'], undefined);
+    assert.notEqual(backendFingerprint(eager), backendFingerprint(graph));
   });
+
+  for (const gpu of ['tensorflow-gpu', 'tensorflow-gpu-graph'] as const) {
+    test(`${gpu} without a GPU build or device fails with the reason and what to run`, async () => {
+      await assert.rejects(selectBackend(gpu), (err: Error) => {
+        assert.ok(err instanceof BackendUnavailableError);
+        assert.match(
+          err.message,
+          new RegExp(`${gpu}: (not built: run \`durable-fit backend build --gpu\`|no NVIDIA GPU)`),
+        );
+        return true;
+      });
+    });
+  }
 });
 
 describe('native trainer processes', { skip }, () => {

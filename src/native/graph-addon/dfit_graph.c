@@ -165,6 +165,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"newGraph", NULL, new_graph, NULL, NULL, NULL, napi_default, NULL},
       {"addOp", NULL, add_op, NULL, NULL, NULL, napi_default, NULL},
       {"opDef", NULL, op_def, NULL, NULL, NULL, napi_default, NULL},
+      {"graphDef", NULL, graph_def, NULL, NULL, NULL, napi_default, NULL},
       {"outputShape", NULL, output_shape, NULL, NULL, NULL, napi_default, NULL},
       {"newSession", NULL, new_session, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, run_session, NULL, NULL, NULL, napi_default, NULL},

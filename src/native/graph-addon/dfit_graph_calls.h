@@ -119,6 +119,27 @@ static napi_value op_def(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* graphDef(graph): the graph as a serialized GraphDef (for profiling it with TensorFlow's tools). */
+static napi_value graph_def(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  if (!get_args(env, info, 1, args)) return NULL;
+  Graph *g = unwrap_graph(env, args[0]);
+  if (!g) return NULL;
+  TF_Buffer *buffer = TF_NewBuffer();
+  TF_Status *status = TF_NewStatus();
+  TF_GraphToGraphDef(g->graph, buffer, status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_DeleteBuffer(buffer);
+    return throw_status(env, "graphDef", status);
+  }
+  TF_DeleteStatus(status);
+  napi_value result;
+  void *copy;
+  napi_create_buffer_copy(env, buffer->length, buffer->data, &copy, &result);
+  TF_DeleteBuffer(buffer);
+  return result;
+}
+
 /* outputShape(graph, op, index): the inferred shape (-1 for unknown dims), or null if unknown rank. */
 static napi_value output_shape(napi_env env, napi_callback_info info) {
   napi_value args[3], result;

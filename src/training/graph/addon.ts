@@ -47,6 +47,8 @@ export interface GraphAddon {
     controls: readonly number[],
   ): number;
   opDef(graph: GraphHandle, type: string): Buffer;
+  /** The whole graph as a serialized GraphDef (for profiling with TensorFlow's own tools). */
+  graphDef(graph: GraphHandle): Buffer;
   outputShape(graph: GraphHandle, op: number, index: number): number[] | null;
   newSession(graph: GraphHandle, configProto: Uint8Array): SessionHandle;
   run(
