@@ -10,19 +10,23 @@ import { overrideBinding } from './eager-levers';
 
 interface Tally {
   calls: number;
+  /** Wall time inside the call. */
   us: number;
+  /** Process CPU time (all threads) inside the call: what the op cost, less what other load took. */
+  cpuUs: number;
 }
 const PHASES = ['input', 'forward', 'loss', 'backward', 'optimizer', 'cleanup'] as const;
 type Phase = (typeof PHASES)[number];
 const OTHER_CALLS = ['createTensor', 'tensorDataSync', 'deleteTensor'] as const;
 
-export /** What the wrapped addon saw over the profiled steps. */
-class StepProfile {
+/** What the wrapped addon saw over the profiled steps. */
+export class StepProfile {
   active = false;
   steps = 0;
   stepUs = 0;
+  stepCpuUs = 0;
   readonly ops = new Map<string, Tally>();
-  readonly other = Object.fromEntries(OTHER_CALLS.map((c) => [c, { calls: 0, us: 0 }])) as Record<
+  readonly other = Object.fromEntries(OTHER_CALLS.map((c) => [c, { calls: 0, us: 0, cpuUs: 0 }])) as Record<
     (typeof OTHER_CALLS)[number],
     Tally
   >;
@@ -40,12 +44,13 @@ class StepProfile {
     this.since = now;
   }
 
-  record(table: Map<string, Tally> | Tally, name: string, us: number): void {
+  record(table: Map<string, Tally> | Tally, name: string, us: number, cpuUs: number): void {
     const tally = table instanceof Map ? table.get(name) : table;
     if (tally) {
       tally.calls += 1;
       tally.us += us;
-    } else if (table instanceof Map) table.set(name, { calls: 1, us });
+      tally.cpuUs += cpuUs;
+    } else if (table instanceof Map) table.set(name, { calls: 1, us, cpuUs });
     this.phases[this.phase].addonUs += us;
     if (table instanceof Map) this.phases[this.phase].ops += 1;
   }
@@ -53,42 +58,67 @@ class StepProfile {
   /** Runs `session.step()` as one profiled step. */
   step(session: TrainingSession): void {
     this.active = true;
-    const start = performance.now();
+    const [start, cpu] = [performance.now(), process.cpuUsage()];
     this.phase = 'input';
     this.since = start;
     session.step();
     const end = performance.now();
+    const used = process.cpuUsage(cpu);
     this.enter('input', end);
     this.active = false;
     this.steps += 1;
     this.stepUs += (end - start) * 1000;
+    this.stepCpuUs += used.user + used.system;
   }
 }
 
-/** Times the addon's calls while `profile.active`; returns the undo. */
+type Fn = (...a: unknown[]) => unknown;
+type Target = (args: unknown[]) => [Map<string, Tally> | Tally, string];
+
+/** `fn` timed into `profile` while it is active. CPU is read outside the wall window, wall inside. */
+function timedCall(profile: StepProfile, target: Target, fn: Fn, self: unknown): Fn {
+  return (...args) => {
+    if (!profile.active) return fn.apply(self, args);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    const out = fn.apply(self, args);
+    const us = (performance.now() - start) * 1000;
+    const used = process.cpuUsage(cpu);
+    profile.record(...target(args), us, used.user + used.system);
+    return out;
+  };
+}
+
+/** The wrapper's own wall time per call, outside the window it records (subtracted from the JS time). */
+export function calibrateWrapper(calls = 20_000): number {
+  const scratch = new StepProfile();
+  scratch.active = true;
+  const probe = timedCall(
+    scratch,
+    () => [scratch.other.deleteTensor, 'probe'],
+    () => undefined,
+    null,
+  );
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) probe(i);
+  const total = (performance.now() - start) * 1000;
+  return (total - scratch.other.deleteTensor.us) / calls;
+}
+
+/** Times the addon's calls (wall and CPU) while `profile.active`; returns the undo. */
 export function wrapBinding(profile: StepProfile): () => void {
   return overrideBinding((original) => {
-    const lookup = original as unknown as Record<string, (...a: unknown[]) => unknown>;
-    const timed =
-      (name: string, table: () => Map<string, Tally> | Tally, fn: (...a: unknown[]) => unknown) =>
-      (...args: unknown[]) => {
-        if (!profile.active) return fn.apply(original, args);
-        const start = performance.now();
-        const out = fn.apply(original, args);
-        profile.record(table(), name, (performance.now() - start) * 1000);
-        return out;
-      };
-    const overrides: Record<string, (...a: never[]) => unknown> = {
-      executeOp: (name: string, attrs: never, inputIds: number[], numOutputs: number) => {
-        if (!profile.active) return original.executeOp(name, attrs, inputIds, numOutputs);
-        const start = performance.now();
-        const out = original.executeOp(name, attrs, inputIds, numOutputs);
-        profile.record(profile.ops, name, (performance.now() - start) * 1000);
-        return out;
-      },
+    const lookup = original as unknown as Record<string, Fn>;
+    const overrides: Record<string, Fn> = {
+      executeOp: timedCall(
+        profile,
+        (args) => [profile.ops, String(args[0])],
+        lookup.executeOp as Fn,
+        original,
+      ),
     };
     for (const call of OTHER_CALLS)
-      overrides[call] = timed(call, () => profile.other[call], lookup[call] as (...a: unknown[]) => unknown);
+      overrides[call] = timedCall(profile, () => [profile.other[call], call], lookup[call] as Fn, original);
     return overrides;
   });
 }
@@ -125,35 +155,39 @@ export function hookPhases(session: TrainingSession, profile: StepProfile): void
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits).padStart(10);
 
-export function printProfile(profile: StepProfile, top: number): void {
+export function printProfile(profile: StepProfile, top: number, wrapperUsPerCall: number): void {
   const per = (us: number) => us / profile.steps;
   const ops = [...profile.ops.entries()].sort((a, b) => b[1].us - a[1].us);
-  const opUs = ops.reduce((s, [, t]) => s + t.us, 0);
-  console.log(`\n${'TF op (executeOp)'.padEnd(30)} calls/step    µs/step   share   µs/call`);
-  for (const [name, t] of ops.slice(0, top)) {
-    const share = `${((100 * t.us) / opUs).toFixed(1)}%`.padStart(7);
-    console.log(`${name.padEnd(30)}${fmt(per(t.calls))} ${fmt(per(t.us))} ${share} ${fmt(t.us / t.calls)}`);
-  }
-  const rest = ops.slice(top);
   const sum = (list: [string, Tally][], k: keyof Tally) => list.reduce((s, [, t]) => s + t[k], 0);
-  if (rest.length)
+  const opUs = sum(ops, 'us');
+  const row = (label: string, t: Tally, share = '') =>
     console.log(
-      `${`(${rest.length} other)`.padEnd(30)}${fmt(per(sum(rest, 'calls')))} ${fmt(per(sum(rest, 'us')))}`,
+      `${label.padEnd(30)}${fmt(per(t.calls))} ${fmt(per(t.us))} ${fmt(per(t.cpuUs))} ${share.padStart(7)} ` +
+        fmt(t.us / t.calls),
     );
-  console.log(`${'all executeOp'.padEnd(30)}${fmt(per(sum(ops, 'calls')))} ${fmt(per(opUs))}`);
-  for (const call of OTHER_CALLS) {
-    const t = profile.other[call];
-    console.log(`${call.padEnd(30)}${fmt(per(t.calls))} ${fmt(per(t.us))}`);
-  }
+  console.log(`\n${'TF op (executeOp)'.padEnd(30)} calls/step    µs/step CPU µs/step   share   µs/call`);
+  for (const [name, t] of ops.slice(0, top)) row(name, t, `${((100 * t.us) / opUs).toFixed(1)}%`);
+  const total = (list: [string, Tally][]) => ({
+    calls: sum(list, 'calls'),
+    us: sum(list, 'us'),
+    cpuUs: sum(list, 'cpuUs'),
+  });
+  if (ops.length > top) row(`(${ops.length - top} other)`, total(ops.slice(top)));
+  row('all executeOp', total(ops));
+  for (const call of OTHER_CALLS) row(call, profile.other[call]);
   console.log(`\n${'phase'.padEnd(12)}  ops/step  wall µs  addon µs     JS µs`);
   for (const phase of PHASES) {
     const p = profile.phases[phase];
-    const row = [per(p.ops), per(p.wallUs), per(p.addonUs), per(p.wallUs - p.addonUs)];
-    console.log(`${phase.padEnd(12)}${row.map((x) => fmt(x, 0)).join('')}`);
+    const cols = [per(p.ops), per(p.wallUs), per(p.addonUs), per(p.wallUs - p.addonUs)];
+    console.log(`${phase.padEnd(12)}${cols.map((x) => fmt(x, 0)).join('')}`);
   }
   const addonUs = Object.values(profile.phases).reduce((s, p) => s + p.addonUs, 0);
+  const calls = sum(ops, 'calls') + OTHER_CALLS.reduce((s, c) => s + profile.other[c].calls, 0);
+  const wrapperUs = calls * wrapperUsPerCall;
   console.log(
-    `step ${per(profile.stepUs).toFixed(0)} µs (profiled): executeOp ${per(opUs).toFixed(0)} µs, other addon calls ` +
-      `${per(addonUs - opUs).toFixed(0)} µs, JS outside the addon ${per(profile.stepUs - addonUs).toFixed(0)} µs`,
+    `step ${per(profile.stepUs).toFixed(0)} µs, ${per(profile.stepCpuUs).toFixed(0)} CPU µs (profiled): ` +
+      `executeOp ${per(opUs).toFixed(0)} µs, other addon calls ${per(addonUs - opUs).toFixed(0)} µs, ` +
+      `JS outside the addon ${per(profile.stepUs - addonUs - wrapperUs).toFixed(0)} µs ` +
+      `(the wrapper's own ${per(wrapperUs).toFixed(0)} µs, ${wrapperUsPerCall.toFixed(2)} µs a call, taken out)`,
   );
 }
