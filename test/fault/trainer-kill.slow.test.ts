@@ -87,7 +87,7 @@ for (const [signal, failure] of [
       [0, 1],
     );
     assert.equal(result.recoveries.length, 1, JSON.stringify(result.recoveries));
-    const [point] = await resumePoints(handle, result.recoveries);
+    const [point] = await resumePoints(handle, result);
     assert.ok(point);
     assert.equal(point.recovery.kind, 'infrastructure');
     assert.match(point.recovery.reason, new RegExp(failure));

@@ -7,7 +7,13 @@
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { CheckpointRef, RecoveryEvent, ResumeEpochInput, TrainShardInput } from '../../src/contract';
+import type {
+  CheckpointRef,
+  RecoveryEvent,
+  ResumeEpochInput,
+  TrainingResult,
+  TrainShardInput,
+} from '../../src/contract';
 
 /** A recovery and the checkpoint the attempt after it started from (absent: a fresh or round start). */
 export interface ResumePoint {
@@ -30,10 +36,13 @@ export interface ResumeExpectation {
   slack?: number;
 }
 
-/** The run's recoveries, each with the checkpoint its resumed attempt was handed (from the history). */
+/**
+ * The run's recoveries, each with the checkpoint its resumed attempt was handed (from the history),
+ * or, after a recovery that needed no attempt (the last epoch had ended), the recorded checkpoint.
+ */
 export async function resumePoints(
   handle: WorkflowHandle,
-  recoveries: readonly RecoveryEvent[],
+  result: Pick<TrainingResult, 'recoveries' | 'epochs'>,
 ): Promise<ResumePoint[]> {
   const history = await handle.fetchHistory();
   const inputs = (history.events ?? [])
@@ -46,8 +55,9 @@ export async function resumePoints(
     if ('ckptPath' in i) return i.ckpt ? [i.ckpt] : [];
     return i.resumeFrom ? [i.resumeFrom] : [];
   });
-  return recoveries.map((recovery) => {
-    const ckpt = handed.find((c) => c.url === recovery.fromCkpt);
+  const recorded = result.epochs.map((e) => e.ckpt);
+  return result.recoveries.map((recovery) => {
+    const ckpt = [...handed, ...recorded].find((c) => c.url === recovery.fromCkpt);
     return { recovery, ...(ckpt ? { ckpt } : {}) };
   });
 }

@@ -1,0 +1,90 @@
+/**
+ * An HTTP proxy in front of MinIO that can hold one chosen request, for fault tests that must put a
+ * worker into an exact phase without racing sleeps: the test asks to hold, say, the PUT of an epoch's
+ * log entry, learns when the worker sent it (the worker is then inside that phase, and stays there),
+ * and kills the worker. Requests are forwarded unchanged (the Host header included, so S3 signatures
+ * still verify); a held request whose client is gone by its release is dropped.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HeldRequest {
+  method: string;
+  path: string;
+  /** Forwards the request (if its client is still there). */
+  release(): void;
+}
+
+interface Hold {
+  match(method: string, path: string): boolean;
+  arrived(held: HeldRequest): void;
+}
+
+export interface S3HoldProxy {
+  /** `http://127.0.0.1:<port>`: give it to workers as their S3 endpoint. */
+  endpoint: string;
+  /**
+   * Holds the next request that `match`es (its path decoded); resolves once it has arrived (it waits
+   * for `release`), rejects when none came within `timeoutMs`.
+   */
+  hold(match: (method: string, path: string) => boolean, timeoutMs?: number): Promise<HeldRequest>;
+  close(): Promise<void>;
+}
+
+export async function startS3HoldProxy(target: string): Promise<S3HoldProxy> {
+  const upstream = new URL(target);
+  const holds: Hold[] = [];
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const out = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  };
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? '';
+    const path = decodeURIComponent(req.url ?? ''); // keys are percent-encoded (`=` is %3D)
+    const at = holds.findIndex((h) => h.match(method, path));
+    if (at < 0) return forward(req, res);
+    const [hold] = holds.splice(at, 1);
+    hold?.arrived({
+      method,
+      path,
+      release: () => (req.socket.destroyed ? undefined : forward(req, res)),
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    hold: (match, timeoutMs = 120_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no request to hold came in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        holds.push({
+          match,
+          arrived: (held) => {
+            clearTimeout(timer);
+            resolve(held);
+          },
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
