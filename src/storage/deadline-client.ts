@@ -21,6 +21,8 @@ export function withDeadlines(inner: ObjectClient, policy: DeadlinePolicy): Obje
     makeBucket: () => call('bucket create', inner.bucket, () => inner.makeBucket()),
     put(key: string, body: PutBody, options?: PutOptions) {
       const bytes = sizeOf(body, options);
+      // A stream of unknown size goes up in parts, each call under its own deadline (multipart-upload.ts).
+      if (bytes === undefined) return inner.put(key, body, options);
       return call('PUT', key, () => inner.put(key, body, options), deadlineMs(policy, bytes));
     },
     get: (key: string) => readWithin(policy, 'GET', key, undefined, () => inner.get(key)),
@@ -46,9 +48,9 @@ export function withDeadlines(inner: ObjectClient, policy: DeadlinePolicy): Obje
   };
 }
 
-function sizeOf(body: PutBody, options?: PutOptions): number {
+function sizeOf(body: PutBody, options?: PutOptions): number | undefined {
   const chunks = bodyChunks(body);
-  return chunks ? chunks.reduce((n, c) => n + c.byteLength, 0) : (options?.size ?? 0);
+  return chunks ? chunks.reduce((n, c) => n + c.byteLength, 0) : options?.size;
 }
 
 /**

@@ -106,6 +106,12 @@ export async function withDeadline<T>(
   }
 }
 
+/** Runs `fn` in a call scope of its own without a deadline (its calls each have theirs). */
+export function inScope<T>(fn: (scope: CallScope) => Promise<T>): Promise<T> {
+  const scope = new CallScope(currentScope());
+  return scopes.run(scope, () => fn(scope));
+}
+
 /** What minio-js needs of `http` / `https`: its `request` function. */
 export type Transport = Pick<typeof http, 'request'>;
 

@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import type * as Minio from 'minio';
-import { currentScope, deadlineMs, outsideScopes, S3DeadlineError, withDeadline } from './deadline';
+import { currentScope, deadlineMs, inScope, outsideScopes, S3DeadlineError, withDeadline } from './deadline';
 import type { DeadlinePolicy } from './deadline';
 import { hashChunks } from './hash-worker';
 import { journalKey } from './upload-journal';
@@ -30,10 +30,22 @@ export interface MultipartTarget {
   deadline: DeadlinePolicy;
 }
 
-/** Uploads `parts` (each a list of chunks) as one object; see the file comment. */
-export async function uploadMultipart(target: MultipartTarget, parts: AsyncIterable<Uint8Array[]>) {
+/**
+ * Uploads `parts` (each a list of chunks) as one object; see the file comment. Each call has its own
+ * deadline (a part's scaled by its size, the Complete's by the object's), so a body of unknown size
+ * needs no deadline of the whole.
+ */
+export function uploadMultipart(target: MultipartTarget, parts: AsyncIterable<Uint8Array[]>) {
+  return inScope(() => upload(target, parts));
+}
+
+async function upload(target: MultipartTarget, parts: AsyncIterable<Uint8Array[]>) {
   const { client, bucket, key } = target;
-  const uploadId = await client.initiateNewMultipartUpload(bucket, key, target.headers);
+  const call = <T>(operation: string, fn: () => Promise<T>, bytes = 0) =>
+    withDeadline(deadlineMs(target.deadline, bytes), { operation, key }, fn);
+  const uploadId = await call('initiate upload', () =>
+    client.initiateNewMultipartUpload(bucket, key, target.headers),
+  );
   const journal = journalKey(key, uploadId);
   const cleanup = async () => {
     await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
@@ -41,17 +53,19 @@ export async function uploadMultipart(target: MultipartTarget, parts: AsyncItera
   };
   try {
     // Before any part: a killed writer's parts can then be found and aborted by prefix.
-    await putBuffer(target, journal, Buffer.from(JSON.stringify({ key, uploadId })));
-    const etags = await uploadParts(parts, partUploader(target, uploadId));
-    await complete(target, uploadId, etags);
+    const entry = Buffer.from(JSON.stringify({ key, uploadId }));
+    await call('PUT upload journal', () => putBuffer(target, journal, entry));
+    const uploader = partUploader(target, uploadId);
+    const etags = await uploadParts(parts, uploader.upload);
+    await call('complete upload', () => complete(target, uploadId, etags), uploader.bytes());
   } catch (err) {
-    if (!(err instanceof S3DeadlineError)) await cleanup();
+    if (!(err instanceof S3DeadlineError)) await call('abort upload', cleanup).catch(() => undefined);
     // A hung store: the caller must not wait on it again; clean up in the background, under a
     // deadline of its own (MinIO's stale-upload expiry covers a cleanup that fails too).
     else void cleanUpLater(deadlineMs(target.deadline), key, cleanup);
     throw err;
   }
-  await client.removeObject(bucket, journal).catch(() => undefined);
+  await call('DELETE upload journal', () => client.removeObject(bucket, journal)).catch(() => undefined);
 }
 
 function cleanUpLater(ms: number, key: string, cleanup: () => Promise<void>): Promise<void> {
@@ -64,19 +78,22 @@ function cleanUpLater(ms: number, key: string, cleanup: () => Promise<void>): Pr
  * deadline per part later.
  */
 function partUploader(target: MultipartTarget, uploadId: string) {
-  const upload = currentScope();
-  return async (n: number, views: Uint8Array[]) => {
+  const scope = currentScope();
+  let total = 0;
+  const upload = async (n: number, views: Uint8Array[]) => {
     const size = views.reduce((sum, v) => sum + v.byteLength, 0);
+    total += size;
     const ms = deadlineMs(target.deadline, size);
     try {
       return await withDeadline(ms, { operation: `PUT part ${n}`, key: target.key }, () =>
         putPart(target, uploadId, n, views),
       );
     } catch (err) {
-      if (err instanceof S3DeadlineError) upload?.destroy(err);
+      if (err instanceof S3DeadlineError) scope?.destroy(err);
       throw err;
     }
   };
+  return { upload, bytes: () => total };
 }
 
 /**

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { deadlineMs, S3DeadlineError } from '../../src/storage/deadline';
@@ -17,12 +18,13 @@ const open = new Set<Socket>();
 const seen: string[] = [];
 let server: http.Server;
 let objects: ObjectClient;
+let hangInitiate = false;
 
 /** Answers only what a multipart upload needs before its parts; every other request hangs. */
 function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   seen.push(`${req.method} ${req.url}`);
   const url = req.url ?? '';
-  if (req.method === 'POST' && url.includes('uploads')) {
+  if (req.method === 'POST' && url.includes('uploads') && !hangInitiate) {
     res.end('<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>');
   } else if (req.method === 'PUT' && url.includes('.uploads')) {
     req.resume();
@@ -91,6 +93,19 @@ describe('S3 calls against a hung store', () => {
       () => objects.put('run/b.ckpt', body),
       deadlineMs({ baseMs: BASE_MS, perMiBMs: PER_MIB_MS }, body.length),
     );
+    await noConnectionLeft();
+  });
+
+  test('a stream of unknown size (uploaded in parts): its first call gets the base deadline', async () => {
+    hangInitiate = true;
+    try {
+      await settlesWithDeadline(
+        () => objects.put('run/d.ckpt', Readable.from([Buffer.alloc(1024)])),
+        BASE_MS,
+      );
+    } finally {
+      hangInitiate = false;
+    }
     await noConnectionLeft();
   });
 
