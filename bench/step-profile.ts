@@ -26,6 +26,8 @@ export class StepProfile {
   stepUs = 0;
   stepCpuUs = 0;
   readonly ops = new Map<string, Tally>();
+  /** The same per `<phase> <op>`: which Adds are bias adds (forward) and which Adam's (optimizer). */
+  readonly opsByPhase = new Map<string, Tally>();
   readonly other = Object.fromEntries(OTHER_CALLS.map((c) => [c, { calls: 0, us: 0, cpuUs: 0 }])) as Record<
     (typeof OTHER_CALLS)[number],
     Tally
@@ -45,14 +47,12 @@ export class StepProfile {
   }
 
   record(table: Map<string, Tally> | Tally, name: string, us: number, cpuUs: number): void {
-    const tally = table instanceof Map ? table.get(name) : table;
-    if (tally) {
-      tally.calls += 1;
-      tally.us += us;
-      tally.cpuUs += cpuUs;
-    } else if (table instanceof Map) table.set(name, { calls: 1, us, cpuUs });
+    if (table instanceof Map) {
+      addTo(table, name, us, cpuUs);
+      addTo(this.opsByPhase, `${this.phase} ${name}`, us, cpuUs);
+      this.phases[this.phase].ops += 1;
+    } else Object.assign(table, { calls: table.calls + 1, us: table.us + us, cpuUs: table.cpuUs + cpuUs });
     this.phases[this.phase].addonUs += us;
-    if (table instanceof Map) this.phases[this.phase].ops += 1;
   }
 
   /** Runs `session.step()` as one profiled step. */
@@ -70,6 +70,12 @@ export class StepProfile {
     this.stepUs += (end - start) * 1000;
     this.stepCpuUs += used.user + used.system;
   }
+}
+
+function addTo(table: Map<string, Tally>, key: string, us: number, cpuUs: number): void {
+  const tally = table.get(key);
+  if (!tally) table.set(key, { calls: 1, us, cpuUs });
+  else Object.assign(tally, { calls: tally.calls + 1, us: tally.us + us, cpuUs: tally.cpuUs + cpuUs });
 }
 
 type Fn = (...a: unknown[]) => unknown;

@@ -122,7 +122,7 @@ def profile_fit(tf, model, ds, steps):
 OP_EVENT = re.compile(r"^(?P<node>[^\s:]+):(?P<type>[A-Z_][A-Za-z0-9_]*)$")
 
 
-def phase_of(node):
+def phase_of(node, model_name):
     """Which part of the step a node of Keras's traced graph belongs to, by its name scope."""
     if "gradient_tape/" in node:
         return "backward"
@@ -130,13 +130,13 @@ def phase_of(node):
         return "optimizer"
     if "compile_loss/" in node:
         return "loss"
-    if "/sequential" in node or node.startswith("sequential"):
+    if f"/{model_name}" in node or node.startswith(model_name):
         return "forward"
     return "other"
 
 
-def op_table(xplane_path, steps):
-    """Per op type and per phase: calls and µs per step, from the host plane's op events.
+def op_table(xplane_path, steps, model_name):
+    """Per op type, per phase and per (phase, op type): calls and µs per step, from the op events.
 
     TF's executor names each op event `<node name>:<op type>` (the type after Grappler and oneDNN's
     rewrite); the work nested inside an op (Eigen, oneDNN) carries other names and is not counted
@@ -150,6 +150,7 @@ def op_table(xplane_path, steps):
         space.ParseFromString(f.read())
     per_type = defaultdict(lambda: [0, 0])
     per_phase = defaultdict(lambda: [0, 0])
+    per_phase_type = defaultdict(lambda: [0, 0])
     function_ps = 0
     for plane in space.planes:
         if not plane.name.startswith("/host:CPU"):
@@ -162,7 +163,9 @@ def op_table(xplane_path, steps):
                 match = OP_EVENT.match(name)
                 if not match:
                     continue
-                for table, key in ((per_type, match["type"]), (per_phase, phase_of(match["node"]))):
+                phase, op = phase_of(match["node"], model_name), match["type"]
+                keys = ((per_type, op), (per_phase, phase), (per_phase_type, f"{phase} {op}"))
+                for table, key in keys:
                     table[key][0] += 1
                     table[key][1] += event.duration_ps
 
@@ -173,7 +176,8 @@ def op_table(xplane_path, steps):
         ]
         return sorted(rows, key=lambda r: -r["usPerStep"])
 
-    return rows_of(per_type, "op"), rows_of(per_phase, "phase"), function_ps / 1e6 / steps
+    tables = rows_of(per_type, "op"), rows_of(per_phase, "phase"), rows_of(per_phase_type, "phaseOp")
+    return (*tables, function_ps / 1e6 / steps)
 
 
 def print_table(rows, key, top):
@@ -197,7 +201,7 @@ def report_profile(tf, model, ds, args, result):
         note = f"warning: {WARMUP_STEPS}+{args.steps} steps: cheap ops may drop out of the trace"
         print(note, file=sys.stderr)
     path, wall = profile_fit(tf, model, ds, args.steps)
-    ops, phases, function_us = op_table(path, args.steps)
+    ops, phases, phase_ops, function_us = op_table(path, args.steps, model.name)
     wall_us = wall / args.steps * 1e6
     print(f"\nprofiled {args.steps} steps (profiler on: slower than without): {wall_us:.0f} µs/step wall")
     ops_us = sum(r["usPerStep"] for r in ops)
@@ -206,7 +210,8 @@ def report_profile(tf, model, ds, args, result):
     print()
     print_table(phases, "phase", args.top)
     print("\nkernels (op types) run:", " ".join(sorted(r["op"] for r in ops)))
-    result.update(ops=ops, phases=phases, functionUsPerStep=function_us, profiledWallUsPerStep=wall_us)
+    result.update(ops=ops, phases=phases, opsByPhase=phase_ops, functionUsPerStep=function_us)
+    result.update(profiledWallUsPerStep=wall_us)
 
 
 def main():
