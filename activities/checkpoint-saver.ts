@@ -21,6 +21,8 @@ export class CheckpointSaver {
   /** Set once a save of this saver went past its S3 deadline. */
   hung: S3DeadlineError | undefined;
   private inFlight: Promise<CheckpointRef | undefined> | undefined;
+  /** A requested save waiting for the one in flight. */
+  private requested: (() => Promise<TrainingState>) | undefined;
   private readonly hungListeners: ((err: S3DeadlineError) => void)[] = [];
 
   constructor(
@@ -43,21 +45,39 @@ export class CheckpointSaver {
     else this.hungListeners.push(listener);
   }
 
-  /** Starts a background save unless one is in flight (or the store hangs); resolves immediately. */
-  saveInBackground(state: Promise<TrainingState>): void {
+  /**
+   * Starts a background save of `snapshot()` unless one is in flight (or the store hangs); returns
+   * at once. The snapshot is taken only for a save that starts, so none is left to reject unheard.
+   */
+  saveInBackground(snapshot: () => Promise<TrainingState>): void {
     if (this.inFlight || this.hung) return;
-    this.inFlight = state
+    this.inFlight = Promise.resolve()
+      .then(snapshot)
       .then((s) => this.save(s))
       .catch((err: unknown) => {
         this.onError(err); // a failed intra-epoch save loses nothing: the previous one still counts
         return undefined;
       })
-      .finally(() => (this.inFlight = undefined));
+      .finally(() => {
+        this.inFlight = undefined;
+        const next = this.requested;
+        this.requested = undefined;
+        if (next) this.saveInBackground(next);
+      });
   }
 
-  /** Waits for the upload in flight, if any. */
+  /**
+   * A save someone asked for (checkpoint-now): now, or right after the save in flight, of the state
+   * then. Requests made while one already waits are served by that one.
+   */
+  requestSave(snapshot: () => Promise<TrainingState>): void {
+    if (this.inFlight) this.requested = snapshot;
+    else this.saveInBackground(snapshot);
+  }
+
+  /** Waits for the upload in flight and a requested one after it, if any. */
   async idle(): Promise<void> {
-    await this.inFlight;
+    while (this.inFlight) await this.inFlight;
   }
 
   /** Saves now (after any upload in flight) and returns the durable reference. */

@@ -27,11 +27,13 @@ export function watchControls(
   }
   const handle = client.workflow.getHandle(workflowId);
   let busy = false;
+  let stopped = false;
   const poll = async () => {
     if (busy) return;
     busy = true;
     try {
       const state = await handle.query<ControlState>('controls');
+      if (stopped) return; // an answer that arrives after the attempt stopped watching: its job is gone
       if (state.paused) handlers.onPause();
       if (state.checkpointRequests > seenRequests) handlers.onCheckpointNow();
       seenRequests = state.checkpointRequests;
@@ -45,6 +47,7 @@ export function watchControls(
   const timer = setInterval(() => void poll(), intervalMs);
   return {
     stop() {
+      stopped = true;
       clearInterval(timer);
     },
   };

@@ -35,12 +35,20 @@ export function watchInterruptions(
   ctx.cancellationSignal.addEventListener('abort', onAbort);
   if (ctx.cancellationSignal.aborted) onAbort(); // cancelled while the job was being started
   saver.onHung(() => job.stop()); // toFailure then reports the hung store
+  let ended = false;
+  void job.done.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
   const controls = watchControls(
     ctx,
     input.workflowId,
     {
       onPause: () => stop(PAUSED, 'paused by request'),
-      onCheckpointNow: () => saver.saveInBackground(job.snapshot()),
+      // After the job ended there is nothing to snapshot: its epoch-end checkpoint serves the request.
+      onCheckpointNow: () => {
+        if (!ended) saver.requestSave(() => job.snapshot());
+      },
     },
     input.checkpointRequestsServed ?? 0,
   );

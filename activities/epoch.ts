@@ -116,9 +116,10 @@ async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context
     onProgress(p) {
       state.details = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
       state.meter.progress(p.step, p.loss); // p.step: steps trained so far, this batch included
-      if (job && isSaveDue(spec.checkpoint, lastSave, p.step + 1) && !saver.busy) {
+      const running = job;
+      if (running && isSaveDue(spec.checkpoint, lastSave, p.step + 1) && !saver.busy) {
         lastSave = { at: Date.now(), step: p.step + 1 };
-        saver.saveInBackground(job.snapshot());
+        saver.saveInBackground(() => running.snapshot());
       }
     },
   });

@@ -105,7 +105,7 @@ describe('CheckpointSaver when the store hangs', () => {
     state.hung = true;
     const heard: S3DeadlineError[] = [];
     saver.onHung((err) => heard.push(err));
-    saver.saveInBackground(Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
+    saver.saveInBackground(() => Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
     await saver.idle();
     assert.equal(heard.length, 1);
     assert.ok(heard[0] instanceof S3DeadlineError);
@@ -113,7 +113,7 @@ describe('CheckpointSaver when the store hangs', () => {
     const started = Date.now();
     await assert.rejects(saver.save(sampleState()), S3DeadlineError);
     assert.ok(Date.now() - started < 40, 'no second wait on the hung store');
-    saver.saveInBackground(Promise.resolve(sampleState()));
+    saver.saveInBackground(() => Promise.resolve(sampleState()));
     assert.equal(saver.busy, false, 'no background save starts either');
     saver.onHung((err) => heard.push(err));
     assert.equal(heard.length, 2, 'a late listener hears it at once');
