@@ -11,6 +11,8 @@ import type { CheckpointRef, PreparedRun, PrepareRunInput } from '../src/contrac
 import { assertS3Access } from './s3-errors';
 import { pinStart, prepareRunFolder } from './run-folder';
 import { defaultRunName } from '../src/checkpoint/keys';
+import { Context } from '@temporalio/activity';
+import { assertNoOtherWriter } from './folder-writers';
 
 export interface PrepareRunDeps {
   store: CheckpointStore;
@@ -24,8 +26,12 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
   assertMonitorKnown(spec, taskMetricNames(task));
   await assertS3Access(deps.store, spec.runName ?? input.workflowId);
-  const holder = defaultRunName(input.workflowId, input.firstExecutionRunId); // unique per workflow run
-  await prepareRunFolder(deps.store, spec, holder, deps.log);
+  await prepareRunFolder(deps.store, spec, {
+    holder: defaultRunName(input.workflowId, input.firstExecutionRunId), // unique per workflow run
+    assertNoOtherWriter: () =>
+      assertNoOtherWriter(activityContext(), spec.runName as string, input.workflowId, deps.log),
+    ...(deps.log ? { log: deps.log } : {}),
+  });
   if (!spec.resumeFrom && spec.forkedFrom)
     return pinStart(deps.store, { spec, initFrom: await forkSource(deps, spec) });
   if (!spec.resumeFrom) return { spec };
@@ -102,5 +108,14 @@ export class IncompatibleResumeError extends Error {
     super(
       `cannot resume from ${url}: ${detail}. To start a new run from its weights, use \`durable-fit fork\`.`,
     );
+  }
+}
+
+/** The running activity's context, or undefined when called outside one (unit tests). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
   }
 }

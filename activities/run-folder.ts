@@ -12,6 +12,15 @@ import type { PreparedRun } from '../src/contract';
 
 type Log = (message: string, meta?: Record<string, unknown>) => void;
 
+/** How a run takes over a folder that holds objects. */
+export interface TakeOverOptions {
+  /** This run, as a hold names it (`<workflowId>-<runIdTail>`). */
+  holder: string;
+  /** Throws when a running workflow still writes the folder. @default no check */
+  assertNoOtherWriter?: () => Promise<void>;
+  log?: Log;
+}
+
 /**
  * A run writes only into an empty folder (nothing in it, subfolders included), or into the folder
  * of the checkpoint it explicitly resumes from. That folder's objects are another run's (or an
@@ -22,8 +31,7 @@ type Log = (message: string, meta?: Record<string, unknown>) => void;
 export async function prepareRunFolder(
   store: CheckpointStore,
   spec: TrainingSpec,
-  holder: string,
-  log?: Log,
+  take: TakeOverOptions,
 ): Promise<void> {
   const runName = spec.runName as string;
   const keys = await store.listFolderKeys(runName);
@@ -34,8 +42,9 @@ export async function prepareRunFolder(
     const newest = checkpoints.at(-1)?.url ?? `s3://${store.bucket}/${keys.at(-1) ?? runName}`;
     throw new RunFolderTakenError(runName, Math.max(checkpoints.length, 1), newest);
   }
-  const pin = await holdFolder(store, runName, holder, keys);
-  log?.("holding the run folder's existing objects: this run's retention keeps them", { runName, pin });
+  await take.assertNoOtherWriter?.(); // folder-writers.ts
+  const pin = await holdFolder(store, runName, take.holder, keys);
+  take.log?.("holding the run folder's existing objects: this run's retention keeps them", { runName, pin });
 }
 
 /** Pins the checkpoint a resume or fork starts from, when it lives in another run's folder. */

@@ -1,8 +1,12 @@
 // Ownership of run folders (issue 22), on the real Temporal dev server and MinIO: a run that
 // continues another run's folder (`runName` = its folder, `resumeFrom` = its checkpoint) neither
-// deletes that run's checkpoints by its retention nor aborts its uploads in flight, and the folder
-// guard sees objects in subfolders (a data-parallel run's `parallel/`).
+// deletes that run's checkpoints by its retention nor aborts its uploads in flight, it may not start
+// while that run still writes the folder, and the folder guard sees objects in subfolders (a
+// data-parallel run's `parallel/`).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -11,8 +15,10 @@ import { CheckpointStore } from '../../src/checkpoint/store';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingResult } from '../../src/contract';
+import { GATE_ENV } from '../helpers/gated-task';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
 
 const taskQueue = `run-ownership-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
@@ -22,14 +28,21 @@ const base = { task: 'synthetic', seed: 1, batchSize: 16, hparams: { samples: 64
 let client: Client;
 let close: () => Promise<void>;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-run-ownership-'));
+const gate = path.join(dir, 'gate'); // test/helpers/gated-task.ts: batches sleep while it is missing
 
 before(async () => {
+  fs.writeFileSync(gate, 'open');
   ({ client, close } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  process.env[GATE_ENV] = gate; // read by the trainer processes this worker starts
+  const taskModules = [path.resolve('test/helpers/gated-task.ts')];
+  worker = await startTestWorker({ ...testOptions(taskQueue), taskModules });
 });
 after(async () => {
+  fs.writeFileSync(gate, 'open');
   await worker.stop();
   await close();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function train(spec: TrainingSpecInput, workflowId = `own-${tag}-${Math.random().toString(36).slice(2, 8)}`) {
@@ -94,4 +107,38 @@ test('a folder holding only parallel/ objects is taken', async () => {
   const err = await train({ ...base, epochs: 1, runName }).catch((e: unknown) => e);
   assert.ok(err instanceof WorkflowFailedError, String(err));
   assert.equal((err.cause as { type?: string }).type, 'RunFolderTakenError');
+});
+
+test('a run may not continue a folder while its writer is still running', async () => {
+  // 256 batches an epoch: the closed gate holds epoch 0 for about 25 s (0.1 s a batch).
+  const busy = {
+    ...base,
+    hparams: { samples: 4096 },
+    epochs: 1,
+    checkpoint: { everyBatches: 1, everySeconds: 0 },
+  };
+  fs.rmSync(gate, { force: true }); // the owner is held inside epoch 0
+  const owner = await client.workflow.start('trainModel', {
+    taskQueue,
+    workflowId: `busy-owner-${tag}`,
+    args: [{ ...busy, task: 'gated-synthetic' }],
+  });
+  try {
+    const held = await waitForEpoch(owner, (p) => (p.details?.ckpt?.batch ?? 0) > 0);
+    const ckpt = held.details?.ckpt?.url as string;
+    const folder = ckpt.split('/')[3] as string;
+    const err = await train({
+      ...busy,
+      task: 'gated-synthetic',
+      epochs: 2,
+      runName: folder,
+      resumeFrom: ckpt,
+    }).catch((e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    assert.equal((err.cause as { type?: string }).type, 'RunFolderBusyError');
+    assert.match(String(err.cause?.message), new RegExp(`running workflow "${owner.workflowId}"`));
+  } finally {
+    fs.writeFileSync(gate, 'open');
+  }
+  assert.equal(((await owner.result()) as TrainingResult).status, 'completed');
 });

@@ -30,17 +30,20 @@ test('a folder holding checkpoints is refused unless the run resumes from one of
   const store = new CheckpointStore(createMemoryObjectClient('bucket-f'));
   const spec = (extra: object) =>
     parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'shared', ...extra });
-  await prepareRunFolder(store, spec({}), 'wf-a'); // empty: fine
+  await prepareRunFolder(store, spec({}), { holder: 'wf-a' }); // empty: fine
   const saved = await store.save('shared', sampleState());
-  await assert.rejects(prepareRunFolder(store, spec({}), 'wf-b'), (err: unknown) => {
+  await assert.rejects(prepareRunFolder(store, spec({}), { holder: 'wf-b' }), (err: unknown) => {
     assert.ok(err instanceof RunFolderTakenError);
     assert.match(err.message, /pick another runName.*resumeFrom: s3:\/\/bucket-f\/shared\/epoch=0001/);
     return true;
   });
-  await prepareRunFolder(store, spec({ resumeFrom: saved.url }), 'wf-b');
+  await prepareRunFolder(store, spec({ resumeFrom: saved.url }), { holder: 'wf-b' });
   assert.deepEqual(await pinnedCheckpoints(store, 'shared'), [saved.url], 'held: its retention keeps it');
   const other = await store.save('other', sampleState());
-  await assert.rejects(prepareRunFolder(store, spec({ resumeFrom: other.url }), 'wf-c'), RunFolderTakenError);
+  await assert.rejects(
+    prepareRunFolder(store, spec({ resumeFrom: other.url }), { holder: 'wf-c' }),
+    RunFolderTakenError,
+  );
 });
 
 test('a folder holding objects only in subfolders (parallel/, log/) is refused too', async () => {
@@ -48,7 +51,7 @@ test('a folder holding objects only in subfolders (parallel/, log/) is refused t
   const store = new CheckpointStore(objects);
   await objects.put('par/parallel/round=000000/global.ckpt', Buffer.from('x'));
   const spec = parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'par' });
-  await assert.rejects(prepareRunFolder(store, spec, 'wf-a'), RunFolderTakenError);
+  await assert.rejects(prepareRunFolder(store, spec, { holder: 'wf-a' }), RunFolderTakenError);
 });
 
 test("a resume or fork from another run's checkpoint pins it in that run's folder", async () => {

@@ -159,6 +159,7 @@ test('createActivities wraps its activities in the boundary', async () => {
   const calls: Record<string, unknown> = {
     bucket: 'b',
     list: () => Promise.resolve([]),
+    listFolderKeys: () => Promise.resolve([]),
     stat: (url: string) => Promise.reject(new CheckpointNotFoundError(url)),
   };
   const store = new Proxy(calls, {
