@@ -48,8 +48,8 @@ const BACKEND: BackendRequest = 'wasm';
  * the 1 s row), boundary ~1, stall ~5 (10 pairs × 2 × ~14 s), recovery ~4, sizes ~12 (500 MB: ~8 s
  * a step, 4-batch epochs, 2 repeats, one kill), history ~5 (1,012 epochs of ~0.2 s), naive ~2,
  * parallel ~2 (measured: 126 s at load average 7, 25 timed rounds and three quality runs of 64,000
- * samples), scale ~3, peer ~14 (measured: 843 s at load average 7-10, 5 triples of 4 models, most of
- * it digits-resnet): about 68 minutes, plus ~13 for overhead-native where the native backend is
+ * samples), scale ~3, peer ~15 (measured: 843 and 1094 s at load average 7-10, 5 triples of 4 models,
+ * most of it digits-resnet): about 70 minutes, plus ~13 for overhead-native where the native backend is
  * built. The 30-minute soak runs only with `--soak`.
  */
 const PLANS = {
