@@ -1,6 +1,7 @@
 /**
  * Graph-mode training steps (`tensorflow-graph`): what the tracer builds is the same training step.
- * Without dropout its weights equal eager tensorflow's bit for bit; with dropout it is its own
+ * Without dropout its weights match eager tensorflow's (to rounding: TF's fused ReLU and bias
+ * gradients and Grappler's rewrites change the last bits); with dropout it is its own
  * backend (seeded graph random draws), deterministic across processes and fingerprinted apart; a
  * step that cannot be traced falls back to eager, names the op, and trains exactly like eager.
  * The exactness property test (training-exactness.slow.test.ts) covers resume on it.
@@ -8,6 +9,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { NamedTensor } from '../../src/state';
 import { groupInputs } from '../../src/training/graph/op-def';
 import { backendFingerprint } from '../../src/training/routing';
 import type { RunConfig } from '../../src/training/session';
@@ -56,23 +58,35 @@ describe('graph mode on native TensorFlow', { skip: skipUnlessNative() }, () => 
     await Promise.all([eager.close(), graph.close(), graph2.close()]);
   });
 
-  const train = async (p: TrainerProcess, c: RunConfig) => (await p.run({ config: c }).result).state.meta;
+  const train = async (p: TrainerProcess, c: RunConfig) => (await p.run({ config: c }).result).state;
 
-  test('without dropout the traced step equals the eager step bit for bit', async () => {
+  test('without dropout the traced step computes what the eager step computes', async () => {
     for (const c of [
       config('synthetic', { samples: 100, dropout: 0 }), // 7 batches: the last one has 4 rows
       config('mnist-mlp', { trainSize: 64, valSize: 16, dropout: 0, hidden: 32 }),
+      config('mnist-cnn', { trainSize: 64, valSize: 16, dropout: 0, filters: 2 }),
+      config('synthetic', { dropout: 0, optimizer: 'rmsprop' }),
     ]) {
       const [a, b] = await Promise.all([train(eager, c), train(graph, c)]);
-      assert.equal(b.backend.name, 'tensorflow-graph');
-      assert.equal(b.backend.stepMode, 'graph');
-      assert.equal(b.weightsSha256, a.weightsSha256, `${c.task} ${JSON.stringify(c.hparams)}`);
+      assert.equal(b.meta.backend.name, 'tensorflow-graph');
+      assert.equal(b.meta.backend.stepMode, 'graph');
+      // Not bit for bit: graph mode uses TF's fused ReluGrad/BiasAddGrad and Grappler's rewrites.
+      const label = `${c.task} ${JSON.stringify(c.hparams)}`;
+      assert.ok(maxRelativeDifference(a.tensors, b.tensors) < 1e-3, label);
+      assert.ok(
+        Math.abs((a.meta.metrics.at(-1)?.loss ?? 0) - (b.meta.metrics.at(-1)?.loss ?? 1)) < 1e-3,
+        label,
+      );
     }
   });
 
   test('with dropout it is deterministic across processes and its own fingerprint', async () => {
     const c = config('mnist-cnn', { trainSize: 64, valSize: 16, dropout: 0.3, filters: 2 });
-    const [a, b, e] = await Promise.all([train(graph, c), train(graph2, c), train(eager, c)]);
+    const [a, b, e] = await Promise.all([
+      train(graph, c).then((s) => s.meta),
+      train(graph2, c).then((s) => s.meta),
+      train(eager, c).then((s) => s.meta),
+    ]);
     assert.equal(a.backend.stepMode, 'graph');
     assert.equal(a.weightsSha256, b.weightsSha256);
     assert.notEqual(a.weightsSha256, e.weightsSha256, 'graph dropout draws differ from eager tfjs draws');
@@ -88,7 +102,10 @@ describe('graph mode on native TensorFlow', { skip: skipUnlessNative() }, () => 
       ],
     ] as const) {
       const c = config(task, { dropout: 0 });
-      const [a, b] = await Promise.all([train(eager, c), train(graph, c)]);
+      const [a, b] = await Promise.all([
+        train(eager, c).then((s) => s.meta),
+        train(graph, c).then((s) => s.meta),
+      ]);
       assert.match(
         b.backend.stepMode ?? '',
         /^eager \(graph unsupported: (op \w+|a tensor made in JavaScript .*)\)$/,
@@ -98,3 +115,18 @@ describe('graph mode on native TensorFlow', { skip: skipUnlessNative() }, () => 
     }
   });
 });
+
+/** The largest |a − b| ÷ max |a| over same-named float32 tensors of two states. */
+function maxRelativeDifference(a: readonly NamedTensor[], b: readonly NamedTensor[]): number {
+  const floats = (t: NamedTensor) => new Float32Array(new Uint8Array(t.data).buffer);
+  const byName = new Map(b.map((t) => [t.name, t]));
+  let worst = 0;
+  for (const ta of a) {
+    const tb = byName.get(ta.name);
+    assert.ok(tb, `${ta.name} missing from the graph state`);
+    const [va, vb] = [floats(ta), floats(tb)];
+    const scale = Math.max(1e-6, ...va.map(Math.abs));
+    va.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - (vb[i] as number)) / scale)));
+  }
+  return worst;
+}

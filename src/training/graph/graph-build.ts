@@ -10,7 +10,7 @@ import { ATTR, DTYPE } from './addon';
 import { GraphUnsupportedError } from './errors';
 import { groupInputs, readInputArgs } from './op-def';
 import type { InputArg } from './op-def';
-import type { NodeBackend } from './recorder';
+import type { NodeBackend, OpNode, RecordedNode } from './recorder';
 import { readHandle } from './recorder';
 import type { Trace } from './trace';
 
@@ -112,15 +112,19 @@ export function buildStep(state: GraphState, trace: Trace, backend: NodeBackend,
     if (isUsed(trace, id)) refs.set(id, [state.variable(name, v).read, 0]);
   }
   const step: Partial<StepGraph> & { seeds: Map<number, number> } = { seeds: new Map() };
+  const producers = new Map<number, RecordedNode>();
+  trace.nodes.forEach((n) => (n.kind === 'op' ? n.outputs : [n.id]).forEach((id) => producers.set(id, n)));
   for (const node of trace.nodes) {
     if (node.kind === 'create') {
       refs.set(node.id, [createdOp(state, trace, node, step), 0]);
       continue;
     }
-    const inputs = node.inputs.map((id) => refs.get(id) ?? constantOf(state, backend, id, refs));
+    const relu = reluGradOf(node, producers, trace);
+    const { type, attrs, inputs: ids } = relu ?? node;
+    const inputs = ids.map((id) => refs.get(id) ?? constantOf(state, backend, id, refs));
     let op: number;
     try {
-      op = state.add(node.type, groupInputs(state.inputArgs(node.type), node.attrs, inputs), node.attrs);
+      op = state.add(type, groupInputs(state.inputArgs(type), attrs, inputs), attrs);
     } catch (error) {
       throw new GraphUnsupportedError(
         `op ${node.type}`,
@@ -214,4 +218,34 @@ function constantOf(
   const ref: OutputRef = [constant(state, dtype, shape, values), 0];
   refs.set(id, ref);
   return ref;
+}
+
+/**
+ * `Mul(dy, Cast(Greater(x, 0)))` (a Cast or two), the ReLU gradient as the traced Step kernel leaves it
+ * (trace-kernels.ts), as TensorFlow's one `ReluGrad(dy, x)`; undefined for any other node.
+ */
+function reluGradOf(
+  node: OpNode,
+  producers: Map<number, RecordedNode>,
+  trace: Trace,
+): Pick<OpNode, 'type' | 'attrs' | 'inputs'> | undefined {
+  if (node.type !== 'Mul' || node.inputs.length !== 2) return undefined;
+  for (const [dy, mask] of [node.inputs, [...node.inputs].reverse()] as [number, number][]) {
+    // Relu's own gradient casts the mask once more (float to float): skip every Cast.
+    let greater = producers.get(mask);
+    let casts = 0;
+    while (greater?.kind === 'op' && greater.type === 'Cast') {
+      greater = producers.get(greater.inputs[0] as number);
+      casts += 1;
+    }
+    if (casts === 0 || greater?.kind !== 'op' || greater.type !== 'Greater') continue;
+    const zero = producers.get(greater.inputs[1] as number);
+    const isZero =
+      zero?.kind === 'create' &&
+      trace.roles.get(zero.id)?.kind === 'const' &&
+      zero.values.length === 1 &&
+      zero.values[0] === 0;
+    if (isZero) return { type: 'ReluGrad', attrs: node.attrs, inputs: [dy, greater.inputs[0] as number] };
+  }
+  return undefined;
 }

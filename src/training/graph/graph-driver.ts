@@ -17,6 +17,7 @@ import { GraphUnsupportedError } from './errors';
 import type { NodeBackend } from './recorder';
 import { nodeBackend } from './recorder';
 import { checkSameStep, traceStep } from './trace';
+import { withTraceKernels } from './trace-kernels';
 
 export interface GraphDriverOptions {
   addon: GraphAddon;
@@ -106,10 +107,12 @@ export class GraphDriver implements StepDriver {
     try {
       // A warm-up step first: tfjs makes some constants lazily on first use (SGD's -lr, momentum),
       // so only the steps after it are alike.
-      this.eager.cost(batch).dispose();
-      const first = traceStep(backend, this.eager, batch);
-      checkSameStep(first, traceStep(backend, this.eager, variantOf(batch)));
-      return this.build(first, backend, batch.rows);
+      return withTraceKernels(() => {
+        this.eager.cost(batch).dispose();
+        const first = traceStep(backend, this.eager, batch);
+        checkSameStep(first, traceStep(backend, this.eager, variantOf(batch)));
+        return this.build(first, backend, batch.rows);
+      });
     } finally {
       for (const [name, copy] of saved) tf.engine().registeredVariables[name]?.assign(copy);
       saved.forEach((copy) => copy.dispose());
