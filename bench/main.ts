@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--soak] [--out DIR] [--only a,b] [--render]`: every benchmark on an isolated local stack
+ * `npm run bench [-- --quick] [--soak] [--out DIR] [--only a,b [--merge]] [--render]`: every benchmark on an isolated local stack
  * (its own Temporal and MinIO on free ports, removed afterwards), written to DIR/benchmarks.md and
  * DIR/benchmarks.json (DIR defaults to docs/). `--quick` runs each section small (< 3 minutes) so a
  * test can keep the code from rotting (an 8 s soak included); its figures are not for the docs.
- * `--soak` adds the 30-minute memory soak to the full plan.
+ * `--soak` adds the 30-minute memory soak to the full plan. `--only a,b --merge` measures those sections
+ * and puts them into DIR's existing report in place of the old ones; the report then says which
+ * sections were measured again, when, and under what load.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -214,9 +216,14 @@ function sectionsOf(
     },
     engine: async () => {
       const { tasks, rounds, batches } = plan.engine;
-      const batchesFor = (task: string, backend: BackendRequest) => batches[task]?.[backend];
+      // Graph-mode steps are ~3× eager's: three times the batches keep a round as long.
+      const batchesFor = (task: string, backend: BackendRequest) => {
+        if (backend !== 'tensorflow-graph') return batches[task]?.[backend];
+        const eager = batches[task]?.tensorflow;
+        return eager === undefined ? undefined : eager * 3;
+      };
       const onSkip = (backend: string, reason: string) => log(`engine: ${backend} left out: ${reason}`);
-      const backends: BackendRequest[] = ['tensorflow', 'wasm', 'cpu'];
+      const backends: BackendRequest[] = ['tensorflow-graph', 'tensorflow', 'wasm', 'cpu'];
       results.engine = await runEngineSuite({ tasks, backends, batchesFor, rounds, onSkip });
     },
     overhead: async () => {
@@ -347,6 +354,8 @@ async function main(): Promise<number> {
       render: { type: 'boolean' },
       /** Adds the 30-minute memory soak to the full plan (the quick plan always runs an 8 s one). */
       soak: { type: 'boolean' },
+      /** With --only: replace those sections in DIR/benchmarks.json, keep the rest. */
+      merge: { type: 'boolean' },
     },
   });
   if (values.render) {
@@ -376,10 +385,11 @@ async function main(): Promise<number> {
   }
   results.durationS = (Date.now() - started) / 1000;
   fs.mkdirSync(outDir, { recursive: true });
-  await writeFormatted(path.join(outDir, 'benchmarks.md'), renderMarkdown(results));
+  const written = values.merge ? mergeInto(path.join(outDir, 'benchmarks.json'), results, only) : results;
+  await writeFormatted(path.join(outDir, 'benchmarks.md'), renderMarkdown(written));
   await writeFormatted(
     path.join(outDir, 'benchmarks.json'),
-    JSON.stringify({ headline: headline(results), results }),
+    JSON.stringify({ headline: headline(written), results: written }),
   );
   log(`wrote ${outDir}/benchmarks.md and benchmarks.json in ${results.durationS.toFixed(0)} s`);
   return Object.keys(results.errors).length ? 1 : 0;
@@ -392,3 +402,27 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The report in `json` with `fresh`'s sections in place of its own, and a record of the re-measure. */
+function mergeInto(json: string, fresh: BenchResults, only: readonly Section[]): BenchResults {
+  if (!isFullPlan(fresh)) throw new Error('--merge takes full-plan sections only (no --quick)');
+  const { results: old } = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: BenchResults };
+  const { machine, errors, durationS, remeasured, ...measured } = fresh;
+  const errorsKept = Object.fromEntries(
+    Object.entries(old.errors).filter(([name]) => !only.includes(name as Section)),
+  );
+  return {
+    ...old,
+    ...measured,
+    errors: { ...errorsKept, ...errors },
+    remeasured: [
+      ...(old.remeasured ?? []),
+      ...(remeasured ?? []),
+      { sections: [...only], date: machine.date, durationS, loadAverage: machine.loadAverage },
+    ],
+  };
+}
+
+function isFullPlan(r: BenchResults): boolean {
+  return r.machine.mode === 'full';
+}

@@ -16,6 +16,12 @@ export function renderMarkdown(r: BenchResults): string {
       (m.mode === 'quick'
         ? ' **Quick mode: tiny sizes and few repetitions; these figures are not evidence.**'
         : ''),
+    ...(r.remeasured ?? []).map(
+      (x) =>
+        `Sections **${x.sections.join(', ')}** were measured again on ${x.date} in ${x.durationS.toFixed(0)} s ` +
+        `(\`npm run bench -- --only ${x.sections.join(',')} --merge\`, load average at start ` +
+        `${x.loadAverage.map((l) => l.toFixed(2)).join(' / ')}): their figures come from that run, at that code.`,
+    ),
     '',
     '## Method',
     '',

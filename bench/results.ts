@@ -55,6 +55,8 @@ export interface BenchResults {
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
   durationS: number;
+  /** Sections measured again after the run (`--only … --merge`), newest last. */
+  remeasured?: { sections: string[]; date: string; durationS: number; loadAverage: number[] }[];
 }
 
 /** One headline row: a figure, its value, and its verdict against the target table (or "no target"). */

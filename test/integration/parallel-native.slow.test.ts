@@ -61,7 +61,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
         samples: 96,
         shards: 3,
         syncEverySteps: 20,
-        backend: 'tensorflow',
+        backend,
       });
       assert.equal(result.weightsSha256, reference);
     });

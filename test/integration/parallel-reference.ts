@@ -1,7 +1,9 @@
 /**
  * A single-process reference of data-parallel rounds on the `synthetic` task, written from the
- * README's definitions with plain tfjs and seedrandom: it imports nothing from src/, so an agreement
- * of weights hashes checks the distributed implementation against an independent one.
+ * README's definitions with plain tfjs and seedrandom: it imports nothing from src/ (except, on
+ * `tensorflow-graph`, the graph step driver that takes each training step: that backend's arithmetic
+ * is its traced graph), so an agreement of weights hashes checks the distributed implementation —
+ * shard orders, rows, rounds, merges — against an independent one.
  *
  * Rounds: K models start from the same weights; shard s trains H steps (Adam, its own state kept
  * across rounds) on positions s, s+K, … (floor(N/K) of them) of each data epoch's seeded order; the
@@ -13,6 +15,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
+import type * as StepDriverModule from '../../src/training/step-driver';
+import type * as GraphDriverModule from '../../src/training/graph/graph-driver';
+import type * as AddonModule from '../../src/training/graph/addon';
+import type * as GraphModule from '../../src/training/graph';
 
 export interface ReferenceSpec {
   seed: number;
@@ -27,7 +33,7 @@ export interface ReferenceSpec {
    * tfjs backend: `cpu`, `wasm`, or `tensorflow` (native, with the trainer's pinned TF_* settings,
    * which the caller sets in the environment before the first call). @default 'cpu'
    */
-  backend?: 'cpu' | 'wasm' | 'tensorflow';
+  backend?: 'cpu' | 'wasm' | 'tensorflow' | 'tensorflow-graph';
   /** Outer Nesterov step on the mean delta (absent: the new global is the mean). */
   nesterov?: { lr: number; momentum: number };
 }
@@ -39,14 +45,15 @@ const HIDDEN = 8;
 /** The final global weights' hash (durable-fit's `weightsSha256` definition). */
 export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
-  if (spec.backend === 'tensorflow') require('@tensorflow/tfjs-node');
+  if (spec.backend?.startsWith('tensorflow')) require('@tensorflow/tfjs-node');
   if (spec.backend === 'wasm') {
     // In Node the .wasm binaries are read from the package's dist folder.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
     wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
   }
-  if (!(await tf.setBackend(spec.backend ?? 'cpu'))) throw new Error(`no tfjs backend ${spec.backend}`);
+  const tfBackend = spec.backend === 'tensorflow-graph' ? 'tensorflow' : (spec.backend ?? 'cpu');
+  if (!(await tf.setBackend(tfBackend))) throw new Error(`no tfjs backend ${spec.backend}`);
   const { xs, ys, size } = syntheticTrain(spec.samples);
   const k = spec.shards;
   const m = Math.floor(size / k);
@@ -54,11 +61,16 @@ export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<strin
   const rounds = Math.ceil((spec.epochs * shardBatches) / spec.syncEverySteps);
   const models = Array.from({ length: k }, () => buildModel(spec.seed));
   const optimizers = models.map(() => tf.train.adam(spec.learningRate ?? 0.01));
-  let global = weightsOf(models[0] as tfl.LayersModel);
+  const steppers = models.map((model, s) =>
+    createStepper(model, optimizers[s] as tf.Optimizer, spec.backend === 'tensorflow-graph'),
+  );
+  let global = weightsOf(models[0] as tfl.LayersModel, steppers[0] as Stepper);
   const velocity = global.map((w) => new Float32Array(w.length));
   for (let round = 0; round < rounds; round++) {
     models.forEach((model, s) => {
+      const stepper = steppers[s] as Stepper;
       setWeights(model, global);
+      stepper.written();
       for (let i = 0; i < spec.syncEverySteps; i++) {
         const step = round * spec.syncEverySteps + i;
         const order = epochOrder(spec.seed, Math.floor(step / shardBatches), size);
@@ -66,15 +78,10 @@ export async function referenceWeightsSha256(spec: ReferenceSpec): Promise<strin
         const rows: number[] = [];
         for (let j = batch * spec.batchSize; j < Math.min((batch + 1) * spec.batchSize, m); j++)
           rows.push(order[j * k + s] as number);
-        trainStep(
-          model,
-          optimizers[s] as tf.Optimizer,
-          gather(xs, rows, FEATURES),
-          gather(ys, rows, CLASSES),
-        );
+        stepper.step(gather(xs, rows, FEATURES), gather(ys, rows, CLASSES), rows.length);
       }
     });
-    const averaged = mean(models.map(weightsOf));
+    const averaged = mean(models.map((model, s) => weightsOf(model, steppers[s] as Stepper)));
     global = spec.nesterov ? nesterov(global, averaged, velocity, spec.nesterov) : averaged;
   }
   return weightsSha256(models[0] as tfl.LayersModel, global);
@@ -131,26 +138,71 @@ function epochOrder(seed: number, epoch: number, size: number): Uint32Array {
   return order;
 }
 
-function gather(source: Float32Array, rows: number[], width: number): tf.Tensor {
+function gather(source: Float32Array, rows: number[], width: number): Float32Array {
   const out = new Float32Array(rows.length * width);
   rows.forEach((r, i) => out.set(source.subarray(r * width, (r + 1) * width), i * width));
-  return tf.tensor(out, [rows.length, width], 'float32');
+  return out;
 }
 
-function trainStep(model: tfl.LayersModel, optimizer: tf.Optimizer, xs: tf.Tensor, ys: tf.Tensor): void {
+interface Stepper {
+  step(x: Float32Array, y: Float32Array, rows: number): void;
+  /** Before reading the model's weights. */
+  sync(): void;
+  /** After writing them. */
+  written(): void;
+}
+
+const loss = (ys: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+
+function createStepper(model: tfl.LayersModel, optimizer: tf.Optimizer, graph: boolean): Stepper {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  tf.tidy(() => {
-    optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
-      false,
-      vars,
-    );
-  });
-  xs.dispose();
-  ys.dispose();
+  if (graph) return graphStepper(model, optimizer, vars);
+  return {
+    step: (x, y, rows) =>
+      tf.tidy(() => {
+        const xs = tf.tensor(x, [rows, FEATURES], 'float32');
+        const ys = tf.tensor(y, [rows, CLASSES], 'float32');
+        optimizer.minimize(() => loss(ys, model.apply(xs, { training: true }) as tf.Tensor), false, vars);
+      }),
+    sync: () => undefined,
+    written: () => undefined,
+  };
 }
 
-function weightsOf(model: tfl.LayersModel): Float32Array[] {
+/** The graph backend's own step (its arithmetic is the traced graph), loaded only for it. */
+function graphStepper(model: tfl.LayersModel, optimizer: tf.Optimizer, trainable: tf.Variable[]): Stepper {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { EagerDriver } = require('../../src/training/step-driver') as typeof StepDriverModule;
+  const { GraphDriver } = require('../../src/training/graph/graph-driver') as typeof GraphDriverModule;
+  const { loadGraphAddon } = require('../../src/training/graph/addon') as typeof AddonModule;
+  const { sessionConfigProto } = require('../../src/training/graph') as typeof GraphModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const eager = new EagerDriver({
+    model,
+    optimizer,
+    loss,
+    trainable,
+    randomLayers: [],
+    inputShape: [FEATURES],
+    labelShape: [CLASSES],
+  });
+  const packageDir = path.dirname(require.resolve('@tensorflow/tfjs-node/package.json'));
+  const driver = new GraphDriver(eager, {
+    addon: loadGraphAddon(packageDir),
+    sessionConfig: sessionConfigProto(process.env, false),
+    warn: (message) => {
+      throw new Error(message);
+    },
+  });
+  return {
+    step: (x, y, rows) => void driver.train({ x, y, rows, stepSeed: 0 }),
+    sync: () => driver.syncToHost(),
+    written: () => driver.hostWritten(),
+  };
+}
+
+function weightsOf(model: tfl.LayersModel, stepper: Stepper): Float32Array[] {
+  stepper.sync();
   return model.weights.map((w) => Float32Array.from(w.read().dataSync()));
 }
 
