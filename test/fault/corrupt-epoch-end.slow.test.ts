@@ -13,6 +13,7 @@ import type { Progress, TrainingResult } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 
 const taskQueue = `corrupt-epoch-end-${process.pid}`;
 const spec: TrainingSpecInput = {
@@ -67,4 +68,13 @@ test('a flipped bit in an epoch-end checkpoint: one fallback, a versioned re-sav
     epoch1 && epoch1.ckpt.url !== bad.url,
     `epoch 1 saved beside the corrupt object: ${epoch1?.ckpt.url}`,
   );
+  // Where each resumed: the crash from the newest durable checkpoint, the corrupt epoch-1 end (no
+  // intra-epoch checkpoints, so up to the whole epoch is redone); the fallback from the newest one
+  // left, the end of epoch 0.
+  const [crash, fallback] = await resumePoints(handle, result);
+  assert.ok(crash && fallback);
+  assertResumedFromNewest(crash, { newest: bad, reached: victim.details?.batch });
+  assert.equal(crash.recovery.fromCkpt, bad.url);
+  const epoch0 = result.epochs.find((e) => e.epoch === 0);
+  assert.equal(fallback.recovery.fromCkpt, epoch0?.ckpt.url, 'fell back to the end of epoch 0');
 });

@@ -14,8 +14,11 @@ import type { RunningTestStack } from '../helpers/start-test-stack';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
 import { saveHistories } from '../helpers/histories';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import { buffer } from 'node:stream/consumers';
 
+/** Batches trained between a save falling due and its checkpoint being durable (kill-worker measures it). */
+const SAVE_LAG_BATCHES = 15;
 const spec: TrainingSpecInput = {
   task: 'synthetic',
   epochs: 2,
@@ -78,11 +81,25 @@ test('a corrupted latest checkpoint is detected, the fallback is recorded, and t
   assert.match(fallback.reason, /hash|sha-?256|corrupt/i);
   assert.notEqual(fallback.fromCkpt, latest, 'resumed from an earlier, verified checkpoint');
   assert.ok(!result.epochs.some((e) => e.ckpt.url === latest));
+  // The crash resumed from the newest durable checkpoint (the one then corrupted); the fallback from
+  // the newest one the run had recorded before it, the end of epoch 0.
+  const [crash, back] = await resumePoints(handle, result);
+  assert.ok(crash && back);
+  assertResumedFromNewest(crash, {
+    newest: victim.details?.ckpt,
+    reached: victim.details?.batch,
+    interval: spec.checkpoint?.everyBatches,
+    slack: SAVE_LAG_BATCHES,
+  });
+  assert.equal(back.recovery.fromCkpt, result.epochs.find((e) => e.epoch === 0)?.ckpt.url);
 });
 
 test('MinIO down for 30 s mid-upload (a restart for an upgrade): the run rides through, golden', async () => {
   const handle = await start('minio-down');
-  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100);
+  const seen = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100,
+  );
   await running.stopMinio();
   // Longer than 10 fixed 1 s backoffs (what used to exhaust the budget); the doubling backoff waits it out.
   await new Promise((r) => setTimeout(r, 30_000));
@@ -90,6 +107,10 @@ test('MinIO down for 30 s mid-upload (a restart for an upgrade): the run rides t
   const result = (await handle.result()) as TrainingResult;
   assert.equal(result.weightsSha256, await golden);
   assert.ok((result.recoveryCount ?? 0) >= 1, JSON.stringify(result.recoveries));
+  // Saves failed while MinIO was down, so the epoch went on without new checkpoints: no bound on
+  // the batches redone, but every recovery resumed from the newest durable one, never the start.
+  for (const point of await resumePoints(handle, result))
+    assertResumedFromNewest(point, { newest: seen.details?.ckpt });
   const store = new CheckpointStore(createMinioObjectClient(running.stack.s3));
   const referenced = [
     ...result.epochs.map((e) => e.ckpt),
@@ -104,13 +125,25 @@ test('MinIO down for 30 s mid-upload (a restart for an upgrade): the run rides t
 
 test('the Temporal server restarted mid-run (same database): the run completes golden', async () => {
   const handle = await start('temporal-restart');
-  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100);
+  const seen = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100,
+  );
   await running.restartTemporal();
   const { client: fresh, close: closeFresh } = await testClient(running.stack);
   try {
-    const result = (await fresh.workflow.getHandle(handle.workflowId).result()) as TrainingResult;
+    const fetched = fresh.workflow.getHandle(handle.workflowId);
+    const result = (await fetched.result()) as TrainingResult;
     assert.equal(result.status, 'completed');
     assert.equal(result.weightsSha256, await golden);
+    // Heartbeats lost during the restart may time the attempt out: if so, it resumed from the newest
+    // checkpoint it had heartbeated.
+    for (const point of await resumePoints(fetched, result))
+      assertResumedFromNewest(point, {
+        newest: seen.details?.ckpt,
+        interval: spec.checkpoint?.everyBatches,
+        slack: SAVE_LAG_BATCHES,
+      });
   } finally {
     await closeFresh();
   }

@@ -14,6 +14,7 @@ import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV } from '../helpers/gated-task';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import { referenceWeightsSha256 } from '../integration/parallel-reference';
 
 const taskQueue = `parallel-kill-${process.pid}`;
@@ -74,7 +75,7 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
   });
   // Each fault hits one shard once a checkpoint it saved inside the round is durable, before the
   // round ends: SIGKILL shard 1 in round 1 and shard 0 in round 2, SIGTERM shard 2 in round 3.
-  const victims = [];
+  const victims: ((typeof FAULTS)[number] & PendingShard)[] = [];
   const replacements: Promise<unknown>[] = [];
   for (const fault of FAULTS) {
     const victim = await waitForShard(
@@ -129,6 +130,18 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
   assert.deepEqual(
     result.recoveries.map((r) => r.kind),
     ['crash', 'crash', 'preemption'],
+  );
+  // Each recovery resumed its shard from the newest checkpoint it had saved in the round, at the
+  // step it had reached; a crash redid at most one save interval (a step is 100 ms here, so a save
+  // is at most a step late), a preemption nothing.
+  const points = await resumePoints(handle, result);
+  points.forEach((point, i) =>
+    assertResumedFromNewest(point, {
+      newest: victims[i]?.details.ckpt,
+      reached: victims[i]?.details.batch,
+      interval: victims[i]?.signal === 'SIGKILL' ? (spec.checkpoint?.everyBatches ?? 0) : 0,
+      slack: 1,
+    }),
   );
 });
 

@@ -8,6 +8,7 @@ import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainingResult } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 
 const taskQueue = `preempt-${process.pid}`;
 const heartbeatTimeoutSeconds = 20; // long on purpose: the resume must not wait for it
@@ -65,6 +66,10 @@ test('SIGTERM mid-epoch: resumed from the preemption checkpoint at once, no batc
     (ckpt?.batch ?? 0) >= (victim.details?.batch ?? 0),
     'the checkpoint is at or after the last reported batch',
   );
+  // The resume point, from the history: the preemption's own checkpoint, nothing redone.
+  const [point] = await resumePoints(handle, result);
+  assert.ok(point);
+  assertResumedFromNewest(point, { newest: ckpt, reached: victim.details?.batch, interval: 0 });
   assert.ok(
     resumeMs < heartbeatTimeoutSeconds * 1000,
     `resumed after ${resumeMs} ms, before the heartbeat timeout`,

@@ -11,6 +11,7 @@ import type { TrainingSpecInput } from '../../src/spec';
 import type { Progress, TrainingResult } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, pendingEpoch, waitForEpoch } from '../helpers/worker-fleet';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 
 const taskQueue = `real-size-${process.pid}`;
 /** 784 × 8192 + 8192 × 10 ≈ 6.5 M weights: a 78 MB checkpoint with Adam's two slots. */
@@ -90,26 +91,10 @@ test('the same model survives a SIGKILL mid-epoch and ends with the golden weigh
   assert.equal(result.recoveries[0]?.kind, 'crash');
   assert.equal(result.recoveries[0]?.fromCkpt, victim.details?.ckpt?.url);
   assert.equal(result.weightsSha256, await golden);
+  const [point] = await resumePoints(handle, result);
+  assert.ok(point);
+  assertResumedFromNewest(point, { newest: victim.details?.ckpt, reached: victim.details?.batch });
 });
-
-/** Pids of the trainer children of a worker process (found through /proc). */
-function trainerChildren(workerPid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return (
-          ppid === workerPid && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('trainer-child')
-        );
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 test('a SIGSTOPped trainer is killed after the hang timeout and the run recovers within 4 s of it', async () => {
   const hangQueue = `${taskQueue}-hang`;
@@ -137,8 +122,8 @@ test('a SIGSTOPped trainer is killed after the hang timeout and the run recovers
       workflowId,
       args: [spec],
     });
-    await waitForEpoch(handle, (p) => p.details?.ckpt !== undefined);
-    const [trainer] = trainerChildren(worker.child.pid as number);
+    const seen = await waitForEpoch(handle, (p) => p.details?.ckpt !== undefined);
+    const [trainer] = hangFleet.trainerPids(worker.identity);
     assert.ok(trainer, 'the worker has a trainer child');
     process.kill(trainer, 'SIGSTOP');
     const stoppedAt = Date.now();
@@ -158,6 +143,15 @@ test('a SIGSTOPped trainer is killed after the hang timeout and the run recovers
     );
     const result = (await handle.result()) as TrainingResult;
     assert.equal(result.weightsSha256, await golden);
+    // TrainerHungError is an infrastructure failure: it resumes from the newest durable checkpoint.
+    const [point] = await resumePoints(handle, result);
+    assert.ok(point);
+    assertResumedFromNewest(point, {
+      newest: seen.details?.ckpt,
+      reached: seen.details?.batch,
+      interval: spec.checkpoint.everyBatches,
+      slack: 15, // batches between a save falling due and its being durable (kill-worker measures it)
+    });
   } finally {
     await hangFleet.stopAll();
   }

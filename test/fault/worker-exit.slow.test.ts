@@ -67,6 +67,7 @@ for (const [name, spec] of [
     }
     const result = (await handle.result()) as TrainingResult;
     assert.ok(result.status === 'completed' || result.status === 'stopped');
+    assert.deepEqual(result.recoveries, [], 'nothing failed, so nothing was resumed');
     await exitsAfterSigterm(worker.identity, 30_000);
   });
 }
