@@ -3,15 +3,17 @@
  * to set against Keras's traced step (bench/peer/profile_keras.py; issue 20, docs/native.md).
  *
  *   npx tsx bench/profile-step.ts --task mnist-cnn [--hparam filters=32] [--steps 50] [--rounds 3]
- *     [--levers] [--top 25] [--json out.json]
+ *     [--levers] [--lever relu-grad-op|onednn-pool|both] [--top 25] [--json out.json]
  *
  * Opens sessions as the engine does (`Trainer` on backend `tensorflow`, so native-runtime's settings
  * apply; a TF_* variable set in the environment wins, which is how the env levers are tried) and
- * wraps the addon's calls: `executeOp` (one TF eager op each) timed per op name, `createTensor`,
- * `tensorDataSync` and `deleteTensor` counted and timed. Each step is split into phases by hooks on
- * the model's forward pass, the loss and the optimizer update; whatever a phase spends outside the
- * addon is JS (tape, tidy, kernel dispatch, attribute building). `--levers` also times variants of the
- * step loop (the same minimize with and without reading the loss back every step).
+ * wraps the addon's calls (step-profile.ts): `executeOp` (one TF eager op each) per op name and
+ * phase, `createTensor`, `tensorDataSync` and `deleteTensor`, wall and CPU time. Rounds alternate a
+ * plain run and a wrapped one, so the wrapper's cost shows. `--lever` installs eager levers
+ * (eager-levers.ts) for the whole run; `--levers` times every lever and two step loops (the same
+ * minimize with and without reading the loss back) against the engine step, interleaved round by
+ * round, in steps/s and process CPU ms per step (other load inflates the first much more than the
+ * second), and says whether each lever changed the weights' bits.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -153,17 +155,17 @@ async function main(): Promise<void> {
 function runProfile(open: Open, task: string, steps: number, rounds: number, top: number) {
   const profile = new StepProfile();
   hookLoss(task, profile);
-  const unwrap = wrapBinding(profile);
   const plain: Rate[] = [];
   const wrapped: Rate[] = [];
   for (let round = 0; round < rounds; round++) {
     const session = open();
     hookPhases(session, profile);
     plain.push(measure(session, engineStep, steps));
+    const unwrap = wrapBinding(profile);
     wrapped.push(measure(session, () => profile.step(session), steps));
+    unwrap();
     session.dispose();
   }
-  unwrap();
   const wrapperUsPerCall = calibrateWrapper();
   printProfile(profile, top, wrapperUsPerCall);
   console.log(`unwrapped: ${summary(plain)}; wrapped: ${summary(wrapped)} (medians of ${rounds} rounds)`);
