@@ -15,6 +15,7 @@ import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingResult } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { assertResumedFromNewest, resumePoints, stepsRedone } from '../helpers/resume-point';
+import { saveHistories } from '../helpers/histories';
 import { startS3HoldProxy } from '../helpers/s3-hold-proxy';
 import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
 import { testStack } from '../helpers/stack-env';
@@ -79,6 +80,7 @@ test('a worker SIGKILLed between the epoch-end heartbeat and the completion: the
   }
   const result = (await handle.result()) as TrainingResult;
   await Promise.all(replacements);
+  await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/epoch-end-window/histories');
 
   assert.equal(result.status, 'completed');
   assert.deepEqual(

@@ -13,6 +13,8 @@ import type { Client } from '@temporalio/client';
 import type { TrainingResult } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV } from '../helpers/gated-task';
+import { saveHistories } from '../helpers/histories';
+import { testStack } from '../helpers/stack-env';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
@@ -80,6 +82,7 @@ for (const [signal, failure] of [
 
     const result = (await handle.result()) as TrainingResult;
     await fleet.stopAll();
+    await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/trainer-kill/histories');
     assert.equal(result.status, 'completed');
     assert.equal(result.weightsSha256, await golden);
     assert.deepEqual(

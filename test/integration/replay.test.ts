@@ -1,7 +1,8 @@
 // Replay safety: histories with continue-as-new, pause/resume and checkpoint-now, recorded now (each
 // test replays its own, so none depends on another's success), and committed histories with crash
-// recoveries and a corruption fallback (test/fixtures/histories), all replay against the current
-// workflow code without nondeterminism.
+// recoveries, a corruption fallback, a trainer crash resumed from the checkpoint its failure carried
+// and lost completions whose epochs were recorded (test/fixtures/histories), all replay against the
+// current workflow code without nondeterminism.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
