@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { resolveOptions } from '../../src/config/options';
-import type { TrainingResult } from '../../src/contract';
+import type { HeartbeatDetails, TrainingResult } from '../../src/contract';
 import type { SweepInput, SweepProgress, SweepResult } from '../../src/contract/sweep';
 import { sweepProgressQuery } from '../../src/contract/sweep';
 import { startSweep } from '../../src/sweep/client';
@@ -13,8 +13,13 @@ import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
 import { testClient, testEnv } from '../helpers/training';
 import { pendingEpoch, WorkerFleet } from '../helpers/worker-fleet';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 
 const taskQueue = `sweep-chaos-${process.pid}`;
+/** Batches trained between a save falling due and its checkpoint being durable (see kill-worker). */
+const SAVE_LAG_BATCHES = 15;
+/** The trial run each SIGKILL hit, with its heartbeat details just before. */
+const victims: { run: string; details?: HeartbeatDetails }[] = [];
 const input: SweepInput = {
   task: 'synthetic',
   seed: 9,
@@ -81,6 +86,15 @@ test('ASHA sweep: 3 worker SIGKILLs and a Temporal restart change no decision an
   );
   const crashes = results.reduce((n, r) => n + (r.recoveryCount ?? r.recoveries.length), 0);
   assert.ok(crashes >= 3, `each SIGKILL is a recovery of the trial it hit (${crashes})`);
+  // Each recovery of a trial run resumed from the newest checkpoint its attempt had heartbeated (at
+  // least the one seen before the kill) and redid at most a save interval plus the save lag.
+  for (const [i, id] of runs.entries()) {
+    const result = results[i] as TrainingResult;
+    for (const point of await resumePoints(client.workflow.getHandle(id), result)) {
+      const seen = victims.find((v) => v.run === id && v.details?.epoch === point.recovery.atEpoch);
+      assertResumedFromNewest(point, { newest: seen?.details?.ckpt, interval: 50, slack: SAVE_LAG_BATCHES });
+    }
+  }
 });
 
 /** Waits for an epoch of a trial run of the sweep's `phase` to be under way, then SIGKILLs its worker. */
@@ -98,6 +112,7 @@ async function killDuring(sweepId: string, phase: number): Promise<void> {
       const batch = epoch?.details?.batch ?? 0;
       seen = { phase: p?.phase, trial: t.id, run, epoch };
       if (epoch && batch >= 1 && batch < (epoch.details?.batches ?? 0) - 50) {
+        victims.push({ run, ...(epoch.details ? { details: epoch.details } : {}) });
         await fleet.kill(epoch.identity, 'SIGKILL');
         await fleet.start();
         return;
