@@ -45,17 +45,22 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
     batchSize: options.batchSize ?? 32,
     epochs: 1,
   };
+  // Both loops must stay inside one epoch: past it the engine stops at the epoch's end (a count of
+  // batches it did not train) and the bare loop trains empty batches. Asking for more is clamped.
+  const probe = trainer.open(config);
+  const batches = Math.min(options.batches, probe.cursor.batchesPerEpoch - 1);
+  probe.dispose();
   const engine = async () => {
     const session = trainer.open(config);
     const start = performance.now();
-    await runSession(session, { stopAtStep: options.batches, onProgress: () => undefined });
+    await runSession(session, { stopAtStep: batches, onProgress: () => undefined });
     const seconds = (performance.now() - start) / 1000;
     session.dispose();
     return seconds;
   };
   const bare = () => {
     const run = createBareRun(options.task, config.hparams, config.batchSize, config.seed);
-    const seconds = run.trainBatches(0, 0, options.batches);
+    const seconds = run.trainBatches(0, 0, batches);
     run.dispose();
     return seconds;
   };
@@ -64,8 +69,8 @@ export async function runEngineBench(options: EngineBenchOptions): Promise<Engin
   const engineRates: number[] = [];
   const bareRates: number[] = [];
   for (let round = 0; round < (options.rounds ?? 5); round++) {
-    engineRates.push(options.batches / (await engine()));
-    bareRates.push(options.batches / bare());
+    engineRates.push(batches / (await engine()));
+    bareRates.push(batches / bare());
   }
   const engineStepsPerSec = summarize(engineRates);
   const bareStepsPerSec = summarize(bareRates);
