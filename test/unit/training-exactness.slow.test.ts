@@ -32,89 +32,93 @@ function configOf(variant: number, seed: number, epochs = EPOCHS): RunConfig {
 }
 
 for (const backend of ['cpu', 'wasm', 'tensorflow', 'tensorflow-graph'] as const) {
-  describe(`exact resume on ${backend}`, { skip: backend.startsWith('tensorflow') && skipUnlessNative() }, () => {
-    let first: TrainerProcess;
-    let second: TrainerProcess;
-    const reference = new Map<string, string>();
+  describe(
+    `exact resume on ${backend}`,
+    { skip: backend.startsWith('tensorflow') && skipUnlessNative() },
+    () => {
+      let first: TrainerProcess;
+      let second: TrainerProcess;
+      const reference = new Map<string, string>();
 
-    before(async () => {
-      [first, second] = await Promise.all([
-        TrainerProcess.start({ backend, onStderr: () => undefined }),
-        TrainerProcess.start({ backend, onStderr: () => undefined }),
-      ]);
-    });
-    after(async () => {
-      await Promise.all([first.close(), second.close()]);
-    });
-
-    async function referenceHash(variant: number, seed: number): Promise<string> {
-      const key = `${variant}:${seed}`;
-      if (!reference.has(key)) {
-        const { state } = await first.run({ config: configOf(variant, seed) }).result;
-        reference.set(key, state.meta.weightsSha256);
-        if (backend === 'tensorflow-graph') assert.equal(state.meta.backend.stepMode, 'graph');
-      }
-      return reference.get(key) as string;
-    }
-
-    /** Interrupts in `first` at `step`, restores from .ckpt bytes in `restorer`, finishes there. */
-    async function resumedHash(variant: number, seed: number, step: number, restorer: TrainerProcess) {
-      const config = configOf(variant, seed);
-      const interrupted = await first.run({ config, stopAtStep: step }).result;
-      assert.equal(interrupted.state.meta.cursor.step, step);
-      const bytes = encodeCheckpoint(interrupted.state);
-      const { state } = await restorer.run({ config, from: decodeCheckpoint(bytes) }).result;
-      assert.deepEqual(state.meta.cursor, {
-        epoch: EPOCHS,
-        batch: 0,
-        step: TOTAL_STEPS,
-        batchesPerEpoch: BATCHES,
+      before(async () => {
+        [first, second] = await Promise.all([
+          TrainerProcess.start({ backend, onStderr: () => undefined }),
+          TrainerProcess.start({ backend, onStderr: () => undefined }),
+        ]);
       });
-      return { hash: state.meta.weightsSha256, metrics: state.meta.metrics };
-    }
-
-    test('seeded random interruption points (property, 30 runs)', async () => {
-      const points = fc.record({
-        variant: fc.integer({ min: 0, max: VARIANTS.length - 1 }),
-        seed: fc.constantFrom(...SEEDS),
-        step: fc.oneof(fc.constantFrom(...BOUNDARY_STEPS), fc.integer({ min: 0, max: TOTAL_STEPS })),
+      after(async () => {
+        await Promise.all([first.close(), second.close()]);
       });
-      const examples = BOUNDARY_STEPS.map((step, i): [{ variant: number; seed: number; step: number }] => [
-        { variant: i % VARIANTS.length, seed: SEEDS[i % 2] as number, step },
-      ]);
-      await fc.assert(
-        fc.asyncProperty(points, async ({ variant, seed, step }) => {
-          const resumed = await resumedHash(variant, seed, step, second);
-          assert.equal(
-            resumed.hash,
-            await referenceHash(variant, seed),
-            `variant ${variant} seed ${seed} step ${step}`,
-          );
-        }),
-        { seed: 20240607, numRuns: 30, examples },
-      );
-    });
 
-    test('every optimizer variant resumes exactly mid-epoch in a brand-new process', async () => {
-      const fresh = await TrainerProcess.start({ backend, onStderr: () => undefined });
-      try {
-        for (let variant = 0; variant < VARIANTS.length; variant++) {
-          const resumed = await resumedHash(variant, SEEDS[0] as number, 8, fresh);
-          assert.equal(resumed.hash, await referenceHash(variant, SEEDS[0] as number));
+      async function referenceHash(variant: number, seed: number): Promise<string> {
+        const key = `${variant}:${seed}`;
+        if (!reference.has(key)) {
+          const { state } = await first.run({ config: configOf(variant, seed) }).result;
+          reference.set(key, state.meta.weightsSha256);
+          if (backend === 'tensorflow-graph') assert.equal(state.meta.backend.stepMode, 'graph');
         }
-      } finally {
-        await fresh.close();
+        return reference.get(key) as string;
       }
-    });
 
-    test('train longer: a finished 2-epoch run resumed with epochs=3 equals a 3-epoch run', async () => {
-      const short = await first.run({ config: configOf(0, SEEDS[1] as number, 2) }).result;
-      const bytes = encodeCheckpoint(short.state);
-      const longer = await second.run({
-        config: configOf(0, SEEDS[1] as number),
-        from: decodeCheckpoint(bytes),
-      }).result;
-      assert.equal(longer.state.meta.weightsSha256, await referenceHash(0, SEEDS[1] as number));
-    });
-  });
+      /** Interrupts in `first` at `step`, restores from .ckpt bytes in `restorer`, finishes there. */
+      async function resumedHash(variant: number, seed: number, step: number, restorer: TrainerProcess) {
+        const config = configOf(variant, seed);
+        const interrupted = await first.run({ config, stopAtStep: step }).result;
+        assert.equal(interrupted.state.meta.cursor.step, step);
+        const bytes = encodeCheckpoint(interrupted.state);
+        const { state } = await restorer.run({ config, from: decodeCheckpoint(bytes) }).result;
+        assert.deepEqual(state.meta.cursor, {
+          epoch: EPOCHS,
+          batch: 0,
+          step: TOTAL_STEPS,
+          batchesPerEpoch: BATCHES,
+        });
+        return { hash: state.meta.weightsSha256, metrics: state.meta.metrics };
+      }
+
+      test('seeded random interruption points (property, 30 runs)', async () => {
+        const points = fc.record({
+          variant: fc.integer({ min: 0, max: VARIANTS.length - 1 }),
+          seed: fc.constantFrom(...SEEDS),
+          step: fc.oneof(fc.constantFrom(...BOUNDARY_STEPS), fc.integer({ min: 0, max: TOTAL_STEPS })),
+        });
+        const examples = BOUNDARY_STEPS.map((step, i): [{ variant: number; seed: number; step: number }] => [
+          { variant: i % VARIANTS.length, seed: SEEDS[i % 2] as number, step },
+        ]);
+        await fc.assert(
+          fc.asyncProperty(points, async ({ variant, seed, step }) => {
+            const resumed = await resumedHash(variant, seed, step, second);
+            assert.equal(
+              resumed.hash,
+              await referenceHash(variant, seed),
+              `variant ${variant} seed ${seed} step ${step}`,
+            );
+          }),
+          { seed: 20240607, numRuns: 30, examples },
+        );
+      });
+
+      test('every optimizer variant resumes exactly mid-epoch in a brand-new process', async () => {
+        const fresh = await TrainerProcess.start({ backend, onStderr: () => undefined });
+        try {
+          for (let variant = 0; variant < VARIANTS.length; variant++) {
+            const resumed = await resumedHash(variant, SEEDS[0] as number, 8, fresh);
+            assert.equal(resumed.hash, await referenceHash(variant, SEEDS[0] as number));
+          }
+        } finally {
+          await fresh.close();
+        }
+      });
+
+      test('train longer: a finished 2-epoch run resumed with epochs=3 equals a 3-epoch run', async () => {
+        const short = await first.run({ config: configOf(0, SEEDS[1] as number, 2) }).result;
+        const bytes = encodeCheckpoint(short.state);
+        const longer = await second.run({
+          config: configOf(0, SEEDS[1] as number),
+          from: decodeCheckpoint(bytes),
+        }).result;
+        assert.equal(longer.state.meta.weightsSha256, await referenceHash(0, SEEDS[1] as number));
+      });
+    },
+  );
 }
