@@ -13,15 +13,12 @@ import type { StepRunner } from './run-step';
 
 const ADDON_FILE = 'dfit_graph.node';
 
-/** The addon sources: next to this file in a checkout, under `src/native/` in the installed package. */
+/** The addon sources, next to this file (`npm run build` copies them into `dist/` for the package). */
 export function graphSourceDir(): string {
-  const candidates = [
-    path.join(__dirname, 'graph-addon'),
-    path.join(__dirname, '..', '..', '..', 'src', 'native', 'graph-addon'),
-  ];
-  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'binding.gyp')));
-  if (!found) throw new Error(`the graph addon's sources are missing (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = path.join(__dirname, 'graph-addon');
+  if (!fs.existsSync(path.join(dir, 'binding.gyp')))
+    throw new Error(`the graph addon's sources are missing from ${dir}`);
+  return dir;
 }
 
 /** Where the built addon lives in a native build folder. */

@@ -72,6 +72,9 @@ test('the tarball holds compiled JavaScript, types and the bin, and no tests, fi
     'dist/src/index.d.ts',
     'dist/workflows/index.js',
     'bin/durable-fit.cjs',
+    // The graph addon's C sources: `durable-fit backend build` compiles them in the user's project.
+    'dist/src/native/graph-addon/dfit_graph.c',
+    'dist/src/native/graph-addon/binding.gyp',
   ])
     assert.ok(fs.existsSync(path.join(installed, file)), `${file} is in the package`);
   for (const folder of ['src', 'test', 'bench', 'scripts', 'dist/test', 'dist/bench', 'examples'])

@@ -49,14 +49,19 @@ static void finalize_graph(napi_env env, void *data, void *hint) {
   free(g);
 }
 
+/* Closes and frees the TF session (its variables too); safe to call twice. */
+static void close_tf_session(Session *s) {
+  if (!s->session) return;
+  TF_Status *status = TF_NewStatus();
+  TF_CloseSession(s->session, status);
+  TF_DeleteSession(s->session, status);
+  TF_DeleteStatus(status);
+  s->session = NULL;
+}
+
 static void finalize_session(napi_env env, void *data, void *hint) {
   Session *s = (Session *)data;
-  if (s->session) {
-    TF_Status *status = TF_NewStatus();
-    TF_CloseSession(s->session, status);
-    TF_DeleteSession(s->session, status);
-    TF_DeleteStatus(status);
-  }
+  close_tf_session(s);
   free(s);
 }
 

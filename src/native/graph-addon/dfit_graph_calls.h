@@ -97,6 +97,15 @@ static napi_value add_op(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* A Node Buffer with a copy of `buffer`'s bytes; frees `buffer`. */
+static napi_value buffer_to_js(napi_env env, TF_Buffer *buffer) {
+  napi_value result;
+  void *copy;
+  napi_create_buffer_copy(env, buffer->length, buffer->data, &copy, &result);
+  TF_DeleteBuffer(buffer);
+  return result;
+}
+
 /* opDef(graph, type): the op's serialized OpDef protocol buffer. */
 static napi_value op_def(napi_env env, napi_callback_info info) {
   napi_value args[2];
@@ -112,11 +121,7 @@ static napi_value op_def(napi_env env, napi_callback_info info) {
     return throw_status(env, type, status);
   }
   TF_DeleteStatus(status);
-  napi_value result;
-  void *copy;
-  napi_create_buffer_copy(env, buffer->length, buffer->data, &copy, &result);
-  TF_DeleteBuffer(buffer);
-  return result;
+  return buffer_to_js(env, buffer);
 }
 
 /* graphDef(graph): the graph as a serialized GraphDef (for profiling it with TensorFlow's tools). */
@@ -133,11 +138,7 @@ static napi_value graph_def(napi_env env, napi_callback_info info) {
     return throw_status(env, "graphDef", status);
   }
   TF_DeleteStatus(status);
-  napi_value result;
-  void *copy;
-  napi_create_buffer_copy(env, buffer->length, buffer->data, &copy, &result);
-  TF_DeleteBuffer(buffer);
-  return result;
+  return buffer_to_js(env, buffer);
 }
 
 /* outputShape(graph, op, index): the inferred shape (-1 for unknown dims), or null if unknown rank. */

@@ -109,14 +109,7 @@ static napi_value close_session(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, args)) return NULL;
   void *data = NULL;
   if (napi_get_value_external(env, args[0], &data) != napi_ok) return NULL;
-  Session *s = (Session *)data;
-  if (s->session) {
-    TF_Status *status = TF_NewStatus();
-    TF_CloseSession(s->session, status);
-    TF_DeleteSession(s->session, status);
-    TF_DeleteStatus(status);
-    s->session = NULL;
-  }
+  close_tf_session((Session *)data);
   return NULL;
 }
 
