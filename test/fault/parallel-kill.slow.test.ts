@@ -11,7 +11,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ParallelTrainingResult, ShardHeartbeat, TrainShardInput } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
-import { GATE_ENV } from '../helpers/gated-task';
+import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
@@ -19,12 +19,15 @@ import { referenceWeightsSha256 } from '../integration/parallel-reference';
 
 const taskQueue = `parallel-kill-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-parallel-kill-'));
-// Never opened: gated-synthetic sleeps 100 ms per step, so a round of 20 steps lasts about 2 s and
-// a shard that checkpoints every 5 steps is mid-round for most of it, on any machine.
+// Never opened: gated-synthetic sleeps 250 ms per step, so a round of 20 steps lasts about 5 s. A
+// shard's heartbeat is up to 1 s (4 steps) old when seen: a fault seen at step 12 or before lands
+// before the round's step 20 (at 100 ms a step, one seen at step 19 could land after it: CI saw a
+// SIGTERM miss its round).
 const gate = path.join(dir, 'gate');
 const env = {
   ...testEnv(),
   [GATE_ENV]: gate,
+  [GATE_SLEEP_ENV]: '250',
   DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'),
 };
 const fleet = new WorkerFleet(env, taskQueue, 'test-artifacts/parallel-kill');
@@ -85,7 +88,7 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
         d.round === fault.round &&
         d.ckpt?.epoch === fault.round &&
         d.ckpt.batch > 0 &&
-        d.batch < 20,
+        d.batch <= 12,
     );
     await fleet.kill(victim.identity, fault.signal);
     replacements.push(fleet.start()); // the resumed shard may also go to a worker free now

@@ -12,8 +12,10 @@ import type { TaskDefinition } from '../../src/training/tasks';
 
 /** Environment variable naming the gate file. */
 export const GATE_ENV = 'DFIT_TEST_GATE';
-/** Sleep per batch while the gate is closed: 512 batches hold an epoch for about 50 s. */
-const CLOSED_SLEEP_MS = 100;
+/** Environment variable for the sleep per batch while the gate is closed, in ms. */
+export const GATE_SLEEP_ENV = 'DFIT_TEST_GATE_SLEEP_MS';
+/** Sleep per batch while the gate is closed (100 ms: 512 batches hold an epoch for about 50 s). */
+const CLOSED_SLEEP_MS = Number(process.env[GATE_SLEEP_ENV] ?? 100);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function waitAtGate(): void {
