@@ -44,12 +44,20 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
   });
   const state: EpochProgress = { details: { epoch: input.epoch, batch, batches: 0, loss: NaN }, meter };
   // What heartbeats send, and what any failure of this attempt carries: the workflow resumes there.
-  const position = (): HeartbeatDetails => ({
-    ...state.details,
-    ckpt: state.finished?.ckpt ?? state.saver?.latest ?? startCkpt,
-    ...(state.finished ? { finished: state.finished } : {}),
-    ...(deps.route ? { route: deps.route } : {}),
-  });
+  const position = (): HeartbeatDetails => {
+    const ckpt = state.finished?.ckpt ?? state.saver?.latest ?? startCkpt;
+    // Progress reports lag the trainer: a checkpoint already durable at a later batch of this epoch
+    // says the attempt got at least that far (else the recovery reads as resuming ahead of it).
+    const { details } = state;
+    const batch = ckpt?.epoch === details.epoch ? Math.max(details.batch, ckpt.batch) : details.batch;
+    return {
+      ...details,
+      batch,
+      ckpt,
+      ...(state.finished ? { finished: state.finished } : {}),
+      ...(deps.route ? { route: deps.route } : {}),
+    };
+  };
   const stopHeartbeats = startHeartbeats(ctx, () => {
     meter.heartbeat();
     return position();
