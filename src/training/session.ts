@@ -102,6 +102,7 @@ export class TrainingSession {
   /** Trains the batch at the cursor and advances it. */
   step(): StepResult {
     const { epoch, batch, step, batchesPerEpoch } = this.cursor;
+    this.parts.task.onTrainBatchStart?.({ epoch, batch, step });
     const loss = this.trainOn(this.batchRows(epoch, batch, step));
     this.progress.lossSum += loss;
     this.progress.batches += 1;

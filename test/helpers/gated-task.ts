@@ -1,12 +1,15 @@
 /**
- * `gated-synthetic`: the `synthetic` task, except that every batch sleeps while the file named by
- * `DFIT_TEST_GATE` does not exist. A test holds a run inside epoch 0 for as long as it needs (pause
- * and checkpoint-now reach a running epoch through a 2 s control poll) and then opens the gate, so
- * the rest trains at full speed. The sleep does not touch the math: weights equal `synthetic`'s.
- * Loaded as a task module by the worker and its trainer process, and imported by the test itself.
+ * Gated tasks for tests: `gated-synthetic` and `gated-mnist-cnn` are `synthetic` and `mnist-cnn`,
+ * except that every training step first sleeps while the file named by `DFIT_TEST_GATE` does not
+ * exist. A test holds a run inside an epoch for as long as it needs (pause and checkpoint-now reach a
+ * running epoch through a 2 s control poll; a fault lands mid-epoch) and then opens the gate, so the
+ * rest trains at full speed. The sleep runs in `onTrainBatchStart`, so it holds eager and graph-mode
+ * steps alike and does not touch the math: weights equal the ungated task's. Loaded as a task module
+ * by the worker and its trainer process, and imported by the test itself.
  */
 import fs from 'node:fs';
 import { registerTask } from '../../src/training/tasks';
+import { mnistCnnTask } from '../../src/training/tasks/mnist-tasks';
 import { syntheticTask } from '../../src/training/tasks/synthetic';
 import type { TaskDefinition } from '../../src/training/tasks';
 
@@ -23,14 +26,17 @@ function waitAtGate(): void {
   if (gate && !fs.existsSync(gate)) Atomics.wait(sleeper, 0, 0, CLOSED_SLEEP_MS);
 }
 
-export const gatedSyntheticTask: TaskDefinition<typeof syntheticTask.hparams> = {
-  ...syntheticTask,
-  name: 'gated-synthetic',
-  description: 'synthetic, held while a test gate file is missing (tests only)',
-  loss(labels, outputs) {
-    waitAtGate();
-    return syntheticTask.loss(labels, outputs);
-  },
-};
+function gated<T extends TaskDefinition>(task: T): T {
+  return {
+    ...task,
+    name: `gated-${task.name}`,
+    description: `${task.name}, held while a test gate file is missing (tests only)`,
+    onTrainBatchStart: waitAtGate,
+  };
+}
+
+export const gatedSyntheticTask = gated(syntheticTask);
+export const gatedMnistCnnTask = gated(mnistCnnTask);
 
 registerTask(gatedSyntheticTask);
+registerTask(gatedMnistCnnTask);

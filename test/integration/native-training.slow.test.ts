@@ -7,6 +7,9 @@
  * locally when native is not built; in CI it fails instead.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
@@ -19,21 +22,18 @@ import { skipUnlessNative } from '../helpers/native';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 
-const baseSpec: TrainingSpecInput = {
-  task: 'mnist-cnn',
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-native-training-'));
+
+const spec: TrainingSpecInput = {
+  task: 'gated-mnist-cnn', // mnist-cnn, held at 30 ms a step while the gate file is missing
   epochs: 2,
   seed: 21,
   batchSize: 32,
-  hparams: { trainSize: 6400, valSize: 500 }, // 200 batches an epoch: seconds on native
+  hparams: { trainSize: 6400, valSize: 500 }, // 200 batches an epoch: 6 s while held
   checkpoint: { everyBatches: 25, everySeconds: 0 },
   recovery: { heartbeatTimeoutSeconds: 2, backoffSeconds: 0 },
-};
-// Graph-mode steps are ~3x faster: wider convolutions keep an epoch as long as eager's, so a kill
-// seen at batch 40 through the 1 s heartbeat still lands inside the epoch.
-const SPECS = {
-  tensorflow: baseSpec,
-  'tensorflow-graph': { ...baseSpec, hparams: { ...baseSpec.hparams, filters: 32 } },
 };
 
 for (const backend of ['tensorflow', 'tensorflow-graph'] as const) describeBackend(backend);
@@ -43,17 +43,33 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
     let client: Client;
     let close: () => Promise<void>;
     const taskQueue = `native-${backend}-${process.pid}`;
-    const spec = SPECS[backend];
-    const fleet = new WorkerFleet(testEnv(), taskQueue, `test-artifacts/native-training-${backend}`, backend);
+    // Each fault test closes the gate, so the epoch it faults is held on any machine and in any
+    // step mode, and opens it once the fault is sent.
+    const gate = path.join(dir, `gate-${backend}`);
+    const fleet = new WorkerFleet(
+      {
+        ...testEnv(),
+        [GATE_ENV]: gate,
+        [GATE_SLEEP_ENV]: '30',
+        DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'),
+      },
+      taskQueue,
+      `test-artifacts/native-training-${backend}`,
+      backend,
+    );
+    const openGate = (): void => fs.writeFileSync(gate, '');
+    const closeGate = (): void => fs.rmSync(gate, { force: true });
     let golden: Promise<string>;
 
     before(async () => {
+      openGate();
       ({ client, close } = await testClient());
       golden = goldenWeightsSha256(spec, backend);
     });
     after(async () => {
       await fleet.stopAll();
       await close();
+      fs.rmSync(gate, { force: true });
     });
 
     async function train(workflowId: string): Promise<TrainingResult> {
@@ -75,6 +91,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
 
     test('a worker SIGKILLed mid-epoch is recovered from its .ckpt with the golden weights', async () => {
       while (fleet.workers.size < 2) await fleet.start();
+      closeGate();
       const handle = await client.workflow.start('trainModel', {
         taskQueue,
         workflowId: `native-kill-${Date.now()}`,
@@ -82,6 +99,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       });
       const victim = await waitForEpoch(handle, (p) => (p.details?.ckpt?.step ?? 0) >= 50);
       await fleet.kill(victim.identity, 'SIGKILL');
+      openGate();
       const result = (await handle.result()) as TrainingResult;
       assert.equal(result.status, 'completed');
       assert.ok(
@@ -93,6 +111,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
 
     test('a SIGTERMed worker saves a preemption checkpoint; the run resumes from it with the golden weights', async () => {
       while (fleet.workers.size < 2) await fleet.start();
+      closeGate();
       const handle = await client.workflow.start('trainModel', {
         taskQueue,
         workflowId: `native-term-${Date.now()}`,
@@ -103,6 +122,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
         (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 40,
       );
       await fleet.kill(victim.identity, 'SIGTERM'); // returns once the worker exited gracefully
+      openGate();
       const result = (await handle.result()) as TrainingResult;
       assert.equal(result.status, 'completed');
       const preemption = result.recoveries.find((r) => r.kind === 'preemption');
@@ -119,6 +139,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       const golden3 = goldenWeightsSha256(epochEndsOnly, backend);
       await fleet.stopAll();
       await fleet.start(); // one worker: the one that resumes later holds nothing warm
+      closeGate();
       const handle = await client.workflow.start('trainModel', {
         taskQueue,
         workflowId: `native-corrupt-${Date.now()}`,
@@ -134,6 +155,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       bytes.writeUInt8(bytes.readUInt8(bytes.length - 5) ^ 0x01, bytes.length - 5); // one bit, same size
       await objects.put(key, bytes, { metadata: stat?.metadata });
       await fleet.kill(victim.identity, 'SIGKILL');
+      openGate();
       await fleet.start();
       const result = (await handle.result()) as TrainingResult;
       assert.equal(result.status, 'completed');

@@ -68,4 +68,10 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
   unsupportedBackends?: Record<string, string>;
   /** Validation metrics, reported per epoch as `val<Name>` (plus `valLoss`). */
   metrics?: Record<string, BatchScalarFn>;
+  /**
+   * Called in the trainer before every training step, on every backend and step mode (Lightning's
+   * `on_train_batch_start`): for logging or pacing. It must not touch the model, optimizer or data —
+   * a graph-mode step never sees what it does — so it cannot change the trained weights.
+   */
+  onTrainBatchStart?(position: { epoch: number; batch: number; step: number }): void;
 }
