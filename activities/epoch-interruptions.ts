@@ -5,7 +5,7 @@ import { PAUSED, PREEMPTED } from '../src/contract';
 import type { CheckpointSaver } from './checkpoint-saver';
 import { watchControls } from './controls-watch';
 import type { EpochJob } from './epoch-engine';
-import type { CheckpointRef, TrainEpochInput } from '../src/contract';
+import type { AttemptTiming, CheckpointRef, TrainEpochInput } from '../src/contract';
 
 /**
  * Cancellation (worker shutdown / preemption) and the workflow's pause and checkpoint-now controls.
@@ -53,15 +53,16 @@ export function watchInterruptions(
     input.checkpointRequestsServed ?? 0,
   );
   return {
-    async toFailure(state: Parameters<CheckpointSaver['save']>[0]) {
+    /** `attempt`: what the attempt measured about itself (goodput ledger), carried in the details. */
+    async toFailure(state: Parameters<CheckpointSaver['save']>[0], attempt?: () => AttemptTiming) {
       await saver.idle();
-      if (saver.hung) return storeHungFailure(saver.hung, saver.latest);
+      if (saver.hung) return storeHungFailure(saver.hung, saver.latest, attempt?.());
       const ckpt = await saver.save(state);
       const why = reason ?? { type: PREEMPTED, message: 'stopped' };
       return ApplicationFailure.create({
         type: why.type,
         message: `${why.message}; checkpoint saved at epoch ${ckpt.epoch} batch ${ckpt.batch}: ${ckpt.url}`,
-        details: [{ ckpt }],
+        details: [{ ckpt, ...(attempt ? { attempt: attempt() } : {}) }],
         nonRetryable: false,
       });
     },
@@ -73,11 +74,11 @@ export function watchInterruptions(
 }
 
 /** The store hangs: a retryable failure (infrastructure) naming the newest durable checkpoint. */
-function storeHungFailure(err: Error, ckpt: CheckpointRef | undefined) {
+function storeHungFailure(err: Error, ckpt: CheckpointRef | undefined, attempt?: AttemptTiming) {
   return ApplicationFailure.create({
     type: err.name,
     message: `${err.message} Newest durable checkpoint: ${ckpt?.url ?? 'none (the run restarts the epoch)'}`,
-    details: [{ ckpt }],
+    details: [{ ckpt, ...(attempt ? { attempt } : {}) }],
     nonRetryable: false,
   });
 }

@@ -14,16 +14,25 @@ import { toActivityFailure } from './boundary';
 import type { ActivityDeps } from './deps';
 import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
+import { AttemptClock } from './attempt-clock';
 import { writeEpochLog } from './retention';
 import { watchInterruptions } from './epoch-interruptions';
 import { StartupCancelledError, startHeartbeats, untilCancelled } from './epoch-liveness';
-import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from '../src/contract';
+import type {
+  CheckpointRef,
+  EpochResult,
+  HeartbeatDetails,
+  ResumeEpochInput,
+  TrainEpochInput,
+} from '../src/contract';
 
 /** What the activity knows while it runs; heartbeats send it. */
 interface EpochProgress {
   details: HeartbeatDetails;
   saver?: CheckpointSaver;
   meter: EpochMeter;
+  /** Where this attempt's steps and seconds went (the run's goodput ledger). */
+  clock: AttemptClock;
   /** The result, once the epoch-end checkpoint is durable (heartbeats carry it with that checkpoint). */
   finished?: EpochResult;
 }
@@ -41,8 +50,16 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
     startStep: startCkpt?.step ?? 0,
     ...('reason' in input ? { recoveryKind: String(input.reason) } : {}),
     attempt: ctx.info.attempt,
+    ...('reason' in input ? { stepsRedone: (input as ResumeEpochInput).stepsRedone } : {}),
+    ...(input.goodput !== undefined ? { goodput: input.goodput } : {}),
   });
-  const state: EpochProgress = { details: { epoch: input.epoch, batch, batches: 0, loss: NaN }, meter };
+  const scheduledAt = ctx.info.currentAttemptScheduledTimestampMs;
+  const clock = new AttemptClock(startCkpt?.step ?? 0, Number.isFinite(scheduledAt) ? scheduledAt : started);
+  const state: EpochProgress = {
+    details: { epoch: input.epoch, batch, batches: 0, loss: NaN },
+    meter,
+    clock,
+  };
   // What heartbeats send, and what any failure of this attempt carries: the workflow resumes there.
   const position = (): HeartbeatDetails => {
     const ckpt = state.finished?.ckpt ?? state.saver?.latest ?? startCkpt;
@@ -50,10 +67,12 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
     // says the attempt got at least that far (else the recovery reads as resuming ahead of it).
     const { details } = state;
     const batch = ckpt?.epoch === details.epoch ? Math.max(details.batch, ckpt.batch) : details.batch;
+    if (ckpt) clock.reachedAtLeast(ckpt.step);
     return {
       ...details,
       batch,
       ckpt,
+      attempt: clock.timing(),
       ...(state.finished ? { finished: state.finished } : {}),
       ...(deps.route ? { route: deps.route } : {}),
     };
@@ -124,10 +143,11 @@ async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context
     onProgress(p) {
       state.details = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
       state.meter.progress(p.step, p.loss); // p.step: steps trained so far, this batch included
+      state.clock.progress(p.step);
       const running = job;
       if (running && isSaveDue(spec.checkpoint, lastSave, p.step + 1) && !saver.busy) {
         lastSave = { at: Date.now(), step: p.step + 1 };
-        saver.saveInBackground(() => running.snapshot());
+        saver.saveInBackground(() => state.clock.stall(running.snapshot()));
       }
     },
   });
@@ -152,9 +172,10 @@ async function finishEpoch(
   const interrupt = watchInterruptions(ctx, input, job, saver);
   try {
     const outcome = await job.done;
-    await saver.idle();
-    if (outcome.stopped) throw await interrupt.toFailure(outcome.state);
-    const ckpt = await saver.save(outcome.state);
+    await state.clock.stall(saver.idle());
+    if (outcome.stopped) throw await interrupt.toFailure(outcome.state, () => state.clock.timing());
+    const ckpt = await state.clock.stall(saver.save(outcome.state));
+    state.clock.reachedAtLeast(ckpt.step);
     // Set in the same turn as the save's end (no timer runs between): no heartbeat or failure
     // carries the epoch-end checkpoint without the epoch's result.
     const result: EpochResult = {
@@ -166,6 +187,7 @@ async function finishEpoch(
       backend: outcome.state.meta.backend.name,
       durationMs: Date.now() - started,
       ...(deps.route ? { route: deps.route } : {}),
+      attempt: state.clock.timing(),
     };
     state.finished = result;
     state.details = { ...state.details, batch: state.details.batches };

@@ -5,6 +5,7 @@
  * (test/unit/workflow-decisions.test.ts). Patches that changed a decision come in as functions.
  */
 import type {
+  AttemptTiming,
   CheckpointRef,
   ControlState,
   EpochResult,
@@ -16,6 +17,7 @@ import type { FailureClass } from './recovery';
 import { isNewer, newestUsable } from './recovery';
 import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery, streakOf } from './record-update';
 import { countRecoveries } from './run-record';
+import { addAttempt, addFailure, ledgerOf } from './goodput';
 
 /** What the loop does next. */
 export type LoopStep =
@@ -77,29 +79,40 @@ export type RecoveryDecision =
  * count since the last progress (a finished epoch or a newer durable checkpoint), so an outage of
  * any length that the backoff outlasts is ridden through.
  */
-export function decideRecovery(current: RunRecord, failure: FailureClass, epoch: number): RecoveryDecision {
+export function decideRecovery(
+  current: RunRecord,
+  failure: FailureClass,
+  epoch: number,
+  now?: number,
+): RecoveryDecision {
   if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
   const record = copyOf(current);
-  if (failure.kind === 'unusable-checkpoint') return fallBack(record, failure.reason, epoch);
+  // The furthest the attempt is known to have got when it reported nothing itself.
+  const reached = Math.max(current.position?.step ?? 0, 'ckpt' in failure ? (failure.ckpt?.step ?? 0) : 0);
+  if (failure.kind === 'unusable-checkpoint') return fallBack(record, failure, epoch, now, reached);
   const finished = failure.finished?.epoch === epoch ? failure.finished : undefined;
   if (finished) recordEpoch(record, finished);
   else if (failure.ckpt && isNewer(failure.ckpt, record.position)) recordCheckpoint(record, failure.ckpt);
   record.resumeReason = record.position ? failure.kind : undefined;
-  if (failure.kind === 'pause') return { action: 'pause', record };
+  if (failure.kind === 'pause') {
+    if (now !== undefined) record.ledger = addAttempt(ledgerOf(record, now), failure.attempt);
+    return { action: 'pause', record };
+  }
   if (failure.kind === 'infrastructure') {
     const streak = streakOf(record);
     record.streak = { ...streak, infrastructure: streak.infrastructure + 1 };
   }
   const exhausted = budgetExhausted(record, failure.kind, failure.reason);
   if (exhausted) return exhausted;
+  const backoff = backoffMs(record, failure.kind);
   recordRecovery(record, {
     kind: failure.kind,
     reason: failure.reason,
     atEpoch: epoch,
     atBatch: failure.atBatch ?? (record.position?.epoch === epoch ? record.position.batch : 0),
     fromCkpt: record.position?.url ?? '(fresh start)',
+    ...ledgerFailure(record, failure.kind, failure.attempt, reached, now, backoff),
   });
-  const backoff = backoffMs(record, failure.kind);
   return {
     action: 'resume',
     record,
@@ -109,8 +122,34 @@ export function decideRecovery(current: RunRecord, failure: FailureClass, epoch:
   };
 }
 
+/**
+ * Adds a failure to the record's ledger (when the workflow passed the time: older callers and unit
+ * tests of other decisions do not) and returns what the recovery event shows of it.
+ */
+function ledgerFailure(
+  record: RunRecord,
+  kind: RecoveryKind,
+  timing: AttemptTiming | undefined,
+  reached: number,
+  now: number | undefined,
+  backoff: number,
+): { stepsRedone?: number; detectionSeconds?: number } {
+  if (now === undefined) return {};
+  const resumeStep = record.position?.step ?? 0;
+  const added = addFailure(ledgerOf(record, now), { kind, timing, reached }, resumeStep, now, backoff);
+  record.ledger = added.ledger;
+  return { stepsRedone: added.stepsRedone, detectionSeconds: added.detectionSeconds };
+}
+
 /** The checkpoint the attempt started from is unusable: mark it and resume from an older one. */
-function fallBack(record: RunRecord, reason: string, epoch: number): RecoveryDecision {
+function fallBack(
+  record: RunRecord,
+  failure: Extract<FailureClass, { kind: 'unusable-checkpoint' }>,
+  epoch: number,
+  now: number | undefined,
+  reached: number,
+): RecoveryDecision {
+  const { reason } = failure;
   const bad = record.position;
   if (!bad) return { action: 'fail', type: 'CheckpointCorruptError', message: reason };
   const streak = streakOf(record);
@@ -133,7 +172,14 @@ function fallBack(record: RunRecord, reason: string, epoch: number): RecoveryDec
     };
   }
   const fromCkpt = record.position?.url ?? '(fresh start: no earlier checkpoint)';
-  recordRecovery(record, { kind: 'fallback', reason, atEpoch: epoch, atBatch: bad.batch, fromCkpt });
+  recordRecovery(record, {
+    kind: 'fallback',
+    reason,
+    atEpoch: epoch,
+    atBatch: bad.batch,
+    fromCkpt,
+    ...ledgerFailure(record, 'fallback', failure.attempt, reached, now, 0),
+  });
   record.resumeReason = record.position ? 'fallback' : undefined;
   return { action: 'fall-back', record };
 }

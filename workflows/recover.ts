@@ -35,7 +35,7 @@ export async function recover(
   showRecovering: () => void,
 ): Promise<EpochResult | undefined> {
   const failure = classifyFailure(err, record.position, failuresCarryPosition);
-  const decision = decideRecovery(record, failure, epoch);
+  const decision = decideRecovery(record, failure, epoch, Date.now());
   if (decision.action === 'fail') throw wf.ApplicationFailure.nonRetryable(decision.message, decision.type);
   Object.assign(record, decision.record); // the workflow's live record
   if (decision.action !== 'resume') return undefined;

@@ -1,6 +1,12 @@
 /** Pure decisions of the recovery story: what failed, and which durable checkpoint to resume from. */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import type { CheckpointRef, EpochResult, HeartbeatDetails, RecoveryKind } from '../src/contract';
+import type {
+  AttemptTiming,
+  CheckpointRef,
+  EpochResult,
+  HeartbeatDetails,
+  RecoveryKind,
+} from '../src/contract';
 import { isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
 
 export type FailureClass =
@@ -11,8 +17,10 @@ export type FailureClass =
       /** last batch reported before it failed */ atBatch?: number;
       /** The epoch the attempt finished (its end checkpoint is `ckpt`); its completion was lost. */
       finished?: EpochResult;
+      /** What the attempt measured about itself, for the goodput ledger. */
+      attempt?: AttemptTiming;
     }
-  | { kind: 'unusable-checkpoint'; reason: string }
+  | { kind: 'unusable-checkpoint'; reason: string; attempt?: AttemptTiming }
   | { kind: 'fatal'; reason: string; type: string };
 
 /**
@@ -39,18 +47,21 @@ export function classifyFailure(
       ckpt: details?.ckpt,
       atBatch: details?.batch,
       ...(details?.finished && carried() ? { finished: details.finished } : {}),
+      ...(details?.attempt ? { attempt: details.attempt } : {}),
     };
   }
   if (cause instanceof ApplicationFailure) {
     const type = cause.type ?? 'Error';
     const details = cause.details?.[0] as Partial<HeartbeatDetails> | undefined;
     const ckpt = details?.ckpt;
-    if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt };
-    if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt };
-    const position = positionOf(details, carried);
+    const attempt = details?.attempt ? { attempt: details.attempt } : {};
+    if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt, ...attempt };
+    if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt, ...attempt };
+    const position = { ...positionOf(details, carried), ...attempt };
     if (isUnusableCheckpoint(type)) {
       const named = checkpointNamed(cause);
-      if (!named || named === start?.url) return { kind: 'unusable-checkpoint', reason: cause.message };
+      if (!named || named === start?.url)
+        return { kind: 'unusable-checkpoint', reason: cause.message, ...attempt };
       return {
         kind: 'infrastructure',
         reason: `${type} for ${named}, not the checkpoint resumed from: ${cause.message}`,

@@ -2,6 +2,7 @@
 import * as wf from '@temporalio/workflow';
 import type { Progress, RunRecord, RunStatus, TrainingResult } from '../src/contract';
 import { totalRecoveries } from './run-record';
+import { goodputOf } from './goodput';
 import type { TrainingSpecInput } from '../src/contract';
 
 export function progressOf(record: RunRecord, status: RunStatus): Progress {
@@ -15,7 +16,14 @@ export function progressOf(record: RunRecord, status: RunStatus): Progress {
     recoveryCount: totalRecoveries(record),
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     backend: record.backend,
+    ...goodputField(record),
   };
+}
+
+/** The run's goodput so far (epoch runs; data-parallel rounds keep no ledger yet). */
+function goodputField(record: RunRecord): { goodput?: ReturnType<typeof goodputOf> } {
+  const goodput = record.spec.parallel ? undefined : goodputOf(record, Date.now());
+  return goodput ? { goodput } : {};
 }
 
 /** What `progress` says before the run's first activity has validated its spec. */
@@ -51,5 +59,6 @@ export function resultOf(record: RunRecord, status: TrainingResult['status']): T
     recoveryCount: totalRecoveries(record),
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     backend: record.backend,
+    ...goodputField(record),
   };
 }

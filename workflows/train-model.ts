@@ -25,6 +25,7 @@ import { loopGuard } from './loop-guard';
 import { trainInRounds } from './parallel';
 import { progressOf, resultOf, startingProgress } from './results';
 import { publishProgress } from './visibility';
+import { addAttempt, addPaused, goodputOf, ledgerOf, newLedger } from './goodput';
 
 /** Patch ids: each guards a change of the workflow's commands, so older histories still replay. */
 const PATCH_STOP_IN_ANY_STATE = 'stop-while-paused-or-recovering';
@@ -77,7 +78,9 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
     });
     if (next.step === 'complete' || next.step === 'stop') break;
     if (next.step === 'wait-while-paused') {
+      const pausedAt = Date.now();
       await waitWhilePaused(controls, publish);
+      record.ledger = addPaused(ledgerOf(record, pausedAt), Date.now() - pausedAt);
       continue;
     }
     if (next.step === 'continue-as-new') {
@@ -93,6 +96,7 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
         record.checkpointRequestsServed = controls.checkpointRequests;
       });
       recordEpoch(record, result);
+      record.ledger = addAttempt(ledgerOf(record, Date.now()), result.attempt);
       if (result.route) record.route = result.route; // a run from before routing joins its worker's queue
       epochsThisRun++;
       publish('running');
@@ -160,6 +164,7 @@ async function startRecord(input: TrainingSpecInput, workflowId: string): Promis
     position: prepared.resumeFrom,
     initFrom: prepared.initFrom,
     ...(prepared.route ? { route: prepared.route } : {}),
+    ledger: newLedger(Date.now(), prepared.resumeFrom?.step ?? 0),
   };
 }
 
@@ -185,6 +190,7 @@ function callEpochActivity(
           ? `train epoch ${epoch} from the weights of ${record.initFrom.url}`
           : `train epoch ${epoch}`,
   });
+  const goodput = goodputOf(record, Date.now())?.stepRatio;
   const base: TrainEpochInput = {
     spec,
     epoch,
@@ -193,9 +199,17 @@ function callEpochActivity(
     ckpt: position,
     checkpointRequestsServed: record.checkpointRequestsServed ?? 0,
     ...(!position && record.initFrom ? { initFrom: record.initFrom } : {}),
+    ...(goodput !== undefined ? { goodput } : {}),
   };
   if (next.step === 'resume') {
-    const resume: ResumeEpochInput = { ...base, ckptPath: next.from.url, reason: next.reason };
+    // The failure this resumes from is the newest recovery (a pause is not recorded as one).
+    const lost = next.reason === 'pause' ? undefined : record.recoveries.at(-1)?.stepsRedone;
+    const resume: ResumeEpochInput = {
+      ...base,
+      ckptPath: next.from.url,
+      reason: next.reason,
+      ...(lost !== undefined ? { stepsRedone: lost } : {}),
+    };
     return acts.resumeEpoch(resume);
   }
   return acts.trainEpoch(base);

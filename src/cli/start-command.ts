@@ -9,6 +9,7 @@ import type { ConnectionFlags } from './common';
 import { fail, failureMessage, optionsFromFlags, withConnectionFlags } from './common';
 import type { SpecFlags } from './spec-flags';
 import { specFromFlags, withSpecFlags } from './spec-flags';
+import { goodputLine } from './render/status-view';
 
 interface StartFlags extends ConnectionFlags, SpecFlags {
   workflowId?: string;
@@ -92,7 +93,9 @@ async function report(
     process.stdout.write(
       `${result.status}: ${handle.workflowId}\n  final checkpoint ${result.finalCheckpoint.url}\n` +
         `  weights sha256   ${result.weightsSha256}\n  last metrics     ${JSON.stringify(last?.metrics ?? {})}\n` +
-        `  recoveries       ${result.recoveryCount ?? result.recoveries.length}\n  UI               ${link}\n`,
+        `  recoveries       ${result.recoveryCount ?? result.recoveries.length}\n` +
+        (result.goodput ? `  goodput          ${goodputLine(result.goodput)}\n` : '') +
+        `  UI               ${link}\n`,
     );
   }
 }
@@ -111,6 +114,7 @@ export function resultSummary(handle: WorkflowHandle, result: TrainingResult) {
       metrics: e.metrics,
     })),
     recoveries: result.recoveries,
+    ...(result.goodput ? { goodput: result.goodput } : {}),
     // Data-parallel runs: the last rounds, each with its shards' checkpoints, workers and recoveries.
     ...('rounds' in result ? { rounds: (result as ParallelTrainingResult).rounds } : {}),
   };

@@ -26,6 +26,8 @@ export interface EpochResult {
   durationMs: number;
   /** The backend queue of the worker that trained it (absent on a worker without routing). */
   route?: string;
+  /** What the attempt measured about itself (the run's goodput ledger). */
+  attempt?: AttemptTiming;
 }
 
 /**
@@ -49,6 +51,29 @@ export interface HeartbeatDetails {
   finished?: EpochResult;
   /** The backend queue of the worker training (absent on a worker without routing). */
   route?: string;
+  /** What this attempt measured about itself so far (the run's goodput ledger adds it up). */
+  attempt?: AttemptTiming;
+}
+
+/**
+ * What one epoch or shard attempt measured about itself, for the run's goodput ledger: where it
+ * started and how far it trained, and where its time went. Durations are the worker's own.
+ */
+export interface AttemptTiming {
+  /** The step the attempt started from (its checkpoint's cursor; 0 for a fresh start). */
+  fromStep: number;
+  /** The step cursor after the last batch it trained (at least: progress reports lag the trainer). */
+  reachedStep: number;
+  /** From the attempt's scheduling to its start on a worker: waiting for a free worker. */
+  queueMs: number;
+  /** From its start to its first trained batch: download, verification, restore, trainer start. */
+  startupMs: number;
+  /** From its first trained batch to its last progress report. */
+  trainMs: number;
+  /** Time training waited on checkpoints: state captures, and the epoch-end save before completing. */
+  stallMs: number;
+  /** The worker's clock when these numbers were taken (ms since the Unix epoch). */
+  at: number;
 }
 
 export interface TrainEpochInput {
@@ -64,6 +89,8 @@ export interface TrainEpochInput {
   initFrom?: CheckpointRef;
   /** `checkpointNow` requests already served; a higher count in the workflow's controls means "save now". */
   checkpointRequestsServed?: number;
+  /** The run's goodput so far (steps kept ÷ steps trained), for the worker's `dfit_goodput_ratio`. */
+  goodput?: number;
 }
 
 export type RecoveryKind = 'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause';
@@ -71,6 +98,8 @@ export type RecoveryKind = 'crash' | 'preemption' | 'infrastructure' | 'fallback
 export interface ResumeEpochInput extends TrainEpochInput {
   ckptPath: string;
   reason: RecoveryKind;
+  /** Steps the failed attempt had trained past `ckptPath`, trained again now (`dfit_steps_redone_total`). */
+  stepsRedone?: number;
 }
 
 /** One recovery, as recorded in the workflow and shown in progress and results. */
@@ -80,6 +109,10 @@ export interface RecoveryEvent {
   atEpoch: number;
   atBatch: number;
   fromCkpt: string;
+  /** Steps trained past `fromCkpt` by the failed attempt: lost, and trained again (at least). */
+  stepsRedone?: number;
+  /** From the failed attempt's last report to the workflow acting on its failure, in seconds. */
+  detectionSeconds?: number;
 }
 
 export interface RetentionInput {

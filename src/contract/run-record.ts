@@ -46,6 +46,66 @@ export interface RunRecord {
   best?: number;
   /** Pause, stop and checkpoint-now requests, carried across continue-as-new. */
   controls?: ControlState;
+  /** Where the run's steps and seconds went (workflows/goodput.ts); absent in runs from before it. */
+  ledger?: GoodputLedger;
+}
+
+/** Seconds lost, by cause. */
+export interface LostSeconds {
+  /** From a failed attempt's last report to the workflow acting on the failure. */
+  detection: number;
+  /** From acting on a failure to the resumed attempt's first batch: backoff, queue, restore. */
+  recovery: number;
+  /** Training waiting on checkpoint captures and epoch-end saves. */
+  checkpointStall: number;
+  /** Attempts (not after a failure) waiting for a worker, and starting up. */
+  queueWait: number;
+}
+
+/** What the workflow adds up as attempts end: the run's own accounting, carried across continue-as-new. */
+export interface GoodputLedger {
+  /** Workflow time the run started (ms since the Unix epoch). */
+  startedAt: number;
+  /** The step the run started from (a `resumeFrom` checkpoint's; else 0). */
+  startStep: number;
+  /** Steps trained by every attempt, those trained again after a failure included. */
+  stepsTrained: number;
+  /** Time attempts spent training batches, in ms. */
+  trainMs: number;
+  lostMs: LostSeconds;
+  /** Time spent paused by request (not counted against the run's goodput), in ms. */
+  pausedMs: number;
+  byKind: Partial<Record<RecoveryKind, KindLedger>>;
+  /** The last failure, until the attempt resuming from it reports: its backoff and kind. */
+  pending?: { kind: RecoveryKind; backoffMs: number };
+}
+
+/** One failure kind's share of the lost work. */
+export interface KindLedger {
+  failures: number;
+  stepsRedone: number;
+  detectionSeconds: number;
+  recoverySeconds: number;
+}
+
+/**
+ * The run's goodput, as `status` and the result show it: steps kept (in the model now) against steps
+ * trained, and productive training time against the run's wall time (paused time left out).
+ */
+export interface Goodput {
+  stepsTrained: number;
+  stepsKept: number;
+  stepsRedone: number;
+  /** stepsKept ÷ stepsTrained (1 before anything trained). */
+  stepRatio: number;
+  /** The run's wall time so far, paused time left out. */
+  wallSeconds: number;
+  /** Training time of the kept steps. */
+  productiveSeconds: number;
+  /** productiveSeconds ÷ wallSeconds: Google's ML goodput. */
+  ratio: number;
+  lostSeconds: LostSeconds;
+  byKind: Partial<Record<RecoveryKind, KindLedger>>;
 }
 
 /** What the `progress` query returns. */
@@ -61,6 +121,7 @@ export interface Progress {
   recoveryCount?: number;
   warnings?: string[];
   backend?: string;
+  goodput?: Goodput;
 }
 
 /** The workflow result: everything needed to find and trust the trained model. */
@@ -77,4 +138,6 @@ export interface TrainingResult {
   recoveryCount?: number;
   warnings?: string[];
   backend?: string;
+  /** Steps kept against steps trained, and where the lost seconds went. */
+  goodput?: Goodput;
 }

@@ -19,6 +19,10 @@ export interface EpochMeterOptions {
   recoveryKind?: string;
   /** The activity attempt: attempts after the first are retries of a failed one. @default 1 */
   attempt?: number;
+  /** Steps the failure before this attempt lost, trained again now (`dfit_steps_redone_total{kind}`). */
+  stepsRedone?: number;
+  /** The run's goodput so far, as the workflow sent it (`dfit_goodput_ratio`). */
+  goodput?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -41,6 +45,9 @@ export class EpochMeter {
     // A resume after a pause is not a recovery (the workflow does not record it as one either).
     if (options.recoveryKind && options.recoveryKind !== 'pause') metrics.countRecovery(options.recoveryKind);
     else if (!options.recoveryKind && (options.attempt ?? 1) > 1) metrics.countRecovery('retry');
+    if (options.recoveryKind && options.stepsRedone)
+      metrics.addStepsRedone(options.recoveryKind, options.stepsRedone);
+    if (options.goodput !== undefined) metrics.setGoodput(options.goodput);
     this.lagTimer = setInterval(() => this.reportLag(), LAG_TICK_MS);
     this.lagTimer.unref();
   }

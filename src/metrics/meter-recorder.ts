@@ -24,6 +24,8 @@ export const METRIC_HELP = {
   dfit_checkpoint_bytes_total: 'checkpoint bytes written (op=save) or read and verified (op=load)',
   dfit_checkpoint_seconds: 'time to write or read and verify one checkpoint',
   dfit_recoveries_total: 'epoch attempts that resumed from a checkpoint, by recovery kind',
+  dfit_steps_redone_total: 'steps trained again because a failure lost them, by recovery kind',
+  dfit_goodput_ratio: "a run's steps kept ÷ steps trained, as its latest epoch attempt started",
   dfit_heartbeat_lag_seconds: "time since the running epoch's last heartbeat",
   dfit_trainer_rss_bytes: 'resident memory of each trainer child process',
 } as const;
@@ -42,6 +44,8 @@ export function createMeterRecorder(meter: MetricMeter): MetricsRecorder {
     ),
     checkpointSeconds: histogram(meter, 'dfit_checkpoint_seconds'),
     recoveries: meter.createCounter('dfit_recoveries_total', '', help.dfit_recoveries_total),
+    stepsRedone: meter.createCounter('dfit_steps_redone_total', 'steps', help.dfit_steps_redone_total),
+    goodput: gauge(meter, 'dfit_goodput_ratio'),
     heartbeatLag: gauge(meter, 'dfit_heartbeat_lag_seconds'),
     trainerRss: gauge(meter, 'dfit_trainer_rss_bytes'),
   };
@@ -56,6 +60,8 @@ interface Instruments {
   checkpointBytes: MetricCounter;
   checkpointSeconds: MetricHistogram;
   recoveries: MetricCounter;
+  stepsRedone: MetricCounter;
+  goodput: MetricGauge;
   heartbeatLag: MetricGauge;
   trainerRss: MetricGauge;
 }
@@ -81,6 +87,10 @@ function labelled(m: Instruments, labels: MetricLabels): MetricsRecorder {
       if (Number.isFinite(seconds)) m.checkpointSeconds.record(Math.max(0, seconds), tags({ op }));
     },
     countRecovery: (kind) => m.recoveries.add(1, tags({ kind })),
+    addStepsRedone(kind, steps) {
+      if (steps > 0) m.stepsRedone.add(Math.round(steps), tags({ kind }));
+    },
+    setGoodput: (ratio) => setIfFinite(m.goodput, ratio),
     setHeartbeatLag: (seconds) => setIfFinite(m.heartbeatLag, Math.max(0, seconds)),
     setTrainerRss: (bytes) => setIfFinite(m.trainerRss, bytes),
   };

@@ -24,6 +24,10 @@ export interface MetricsRecorder {
   observeCheckpoint(op: CheckpointOp, bytes: number, seconds: number): void;
   /** An epoch attempt that continues after a failure or a pause: `dfit_recoveries_total{kind}`. */
   countRecovery(kind: string): void;
+  /** Steps trained again after a failure lost them: `dfit_steps_redone_total{kind}`. */
+  addStepsRedone(kind: string, steps: number): void;
+  /** The run's steps kept ÷ steps trained as its latest attempt started: `dfit_goodput_ratio`. */
+  setGoodput(ratio: number): void;
   /** Time since the running epoch's last heartbeat: `dfit_heartbeat_lag_seconds`. */
   setHeartbeatLag(seconds: number): void;
   /** Resident memory of a trainer child process: `dfit_trainer_rss_bytes`. */
@@ -39,6 +43,8 @@ export const NO_METRICS: MetricsRecorder = {
   observeEpochSeconds: () => {},
   observeCheckpoint: () => {},
   countRecovery: () => {},
+  addStepsRedone: () => {},
+  setGoodput: () => {},
   setHeartbeatLag: () => {},
   setTrainerRss: () => {},
 };

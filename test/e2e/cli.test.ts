@@ -35,6 +35,7 @@ interface Summary {
   weightsSha256: string;
   epochs: { epoch: number; ckpt: { url: string; sha256: string }; metrics: Record<string, number> }[];
   recoveries: unknown[];
+  goodput: { stepsTrained: number; stepsKept: number; stepsRedone: number; ratio: number };
 }
 
 const started = `cli-${Date.now()}`;
@@ -45,6 +46,7 @@ test('start --wait --json prints the documented result; status and list show the
   assert.deepEqual(Object.keys(summary).sort(), [
     'epochs',
     'finalCheckpoint',
+    'goodput',
     'recoveries',
     'runId',
     'status',
@@ -65,16 +67,22 @@ test('start --wait --json prints the documented result; status and list show the
     assert.equal(typeof e.metrics.loss, 'number');
   }
   assert.deepEqual(summary.recoveries, []);
+  assert.equal(summary.goodput.stepsRedone, 0, 'nothing lost in a run without faults');
+  assert.equal(summary.goodput.stepsKept, summary.goodput.stepsTrained);
+  assert.ok(summary.goodput.stepsKept > 0);
+  assert.ok(summary.goodput.ratio > 0 && summary.goodput.ratio <= 1);
 
   const status = await cliJson<Record<string, unknown>>(['status', started, '--json'], taskQueue);
   assert.equal(status.execution, 'COMPLETED');
   assert.equal(status.status, 'completed');
   assert.equal((status.lastCheckpoint as { url: string }).url, summary.finalCheckpoint.url);
   assert.equal((status.metrics as unknown[]).length, 2);
+  assert.deepEqual(status.goodput, summary.goodput, '`status --json` shows the same goodput ledger');
   assert.match(String(status.ui), new RegExp(`/namespaces/default/workflows/${started}$`));
   const text = await cli(['status', started], taskQueue);
   assert.equal(text.code, 0);
   assert.match(text.stdout, /loss per epoch/);
+  assert.match(text.stdout, /goodput .*steps kept \d+ of \d+/);
   assert.ok(text.stdout.includes(summary.finalCheckpoint.url));
 
   // Visibility is eventually consistent: poll until the run appears with its attributes.

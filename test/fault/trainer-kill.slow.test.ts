@@ -15,7 +15,7 @@ import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV } from '../helpers/gated-task';
 import { saveHistories } from '../helpers/histories';
 import { testStack } from '../helpers/stack-env';
-import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
+import { assertLedgerConsistent, assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
 
@@ -102,5 +102,11 @@ for (const [signal, failure] of [
       interval: everyBatches,
       slack: 2,
     });
+    assertLedgerConsistent(result);
+    assert.ok(
+      (result.goodput?.byKind.infrastructure?.stepsRedone ?? Infinity) <= everyBatches + 2,
+      `the ledger: at most one checkpoint interval redone (${JSON.stringify(result.goodput)})`,
+    );
+    assert.equal(result.goodput?.byKind.infrastructure?.failures, 1);
   });
 }

@@ -101,7 +101,26 @@ export function assertResumedFromNewest(point: ResumePoint, expect: ResumeExpect
     assert.ok(recovery.atBatch >= expect.reached, `${what}: the attempt had reached batch ${expect.reached}`);
   const redone = stepsRedone(point);
   assert.ok(redone >= 0, `${what}: resumed ahead of where the attempt was`);
+  // The run's own ledger (epoch runs) counts the same lost steps, from the attempt's own report.
+  if (recovery.stepsRedone !== undefined && Number.isFinite(redone))
+    assert.equal(recovery.stepsRedone, redone, `${what}: the ledger's steps redone`);
   if (expect.interval === undefined) return;
   const allowed = expect.interval + (expect.slack ?? 0);
   assert.ok(redone <= allowed, `${what}: ${redone} steps redone, more than ${allowed}`);
+}
+
+/**
+ * The run's goodput ledger agrees with its recoveries: the steps each lost add up to the ledger's
+ * `stepsRedone`, kept steps are the final cursor's, and nothing is counted twice.
+ */
+export function assertLedgerConsistent(result: TrainingResult, startStep = 0): void {
+  const g = result.goodput;
+  assert.ok(g, 'the result carries the goodput ledger');
+  const redone = result.recoveries.reduce((sum, r) => sum + (r.stepsRedone ?? 0), 0);
+  assert.equal(g.stepsRedone, redone, "ledger steps redone = the recoveries' steps redone");
+  assert.equal(g.stepsKept, result.finalCheckpoint.step - startStep, 'kept = the final cursor');
+  assert.equal(g.stepsTrained, g.stepsKept + g.stepsRedone, 'trained = kept + redone');
+  assert.ok(g.ratio > 0 && g.ratio <= 1, `goodput ratio ${g.ratio}`);
+  const byKind = Object.values(g.byKind).reduce((sum, k) => sum + k.stepsRedone, 0);
+  assert.equal(byKind, g.stepsRedone, 'by kind adds up');
 }

@@ -48,6 +48,8 @@ function callLog(): { recorder: MetricsRecorder; calls: string[] } {
       observeEpochSeconds: log('epoch'),
       observeCheckpoint: log('ckpt'),
       countRecovery: log('recovery'),
+      addStepsRedone: log('redone'),
+      setGoodput: log('goodput'),
       setHeartbeatLag: log('lag'),
       setTrainerRss: log('rss'),
     };
@@ -124,6 +126,20 @@ describe('the epoch meter', () => {
     assert.deepEqual(kinds({ startStep: 0, recoveryKind: 'pause' }), []);
     assert.deepEqual(kinds({ startStep: 0, attempt: 2 }), ['recovery retry']);
     assert.deepEqual(kinds({ startStep: 0 }), []);
+  });
+
+  test('a resumed attempt adds the steps its failure lost to dfit_steps_redone_total; the goodput gauge is set', () => {
+    const calls = (options: ConstructorParameters<typeof EpochMeter>[1]) => {
+      const log = callLog();
+      new EpochMeter(log.recorder, options).close();
+      return log.calls.filter((c) => c.startsWith('redone') || c.startsWith('goodput'));
+    };
+    assert.deepEqual(calls({ startStep: 40, recoveryKind: 'crash', stepsRedone: 7, goodput: 0.9 }), [
+      'redone crash 7',
+      'goodput 0.9',
+    ]);
+    assert.deepEqual(calls({ startStep: 40, recoveryKind: 'preemption', stepsRedone: 0 }), []);
+    assert.deepEqual(calls({ startStep: 0, goodput: 1 }), ['goodput 1']);
   });
 });
 

@@ -6,6 +6,7 @@ import * as asciichart from 'asciichart';
 import Table from 'cli-table3';
 import { formatMetrics } from './narrate';
 import type { RunSnapshot } from './run-state';
+import type { Goodput } from '../../contract';
 import { batchOf, epochMetrics, epochsDone, firstWindowEpoch } from './run-state';
 import { isParallel, renderRoundGrid, roundsLine, unitOf } from './round-grid';
 
@@ -28,6 +29,7 @@ export function statusJson(s: RunSnapshot, ui: string) {
     ...(s.progress?.parallel ? { parallel: s.progress.parallel } : {}),
     ...(s.result?.rounds ? { rounds: s.result.rounds } : {}),
     ...(s.result ? { weightsSha256: s.result.weightsSha256 } : {}),
+    ...goodputOf(s),
     ...(s.failure ? { failure: s.failure } : {}),
     startTime: s.startTime,
     closeTime: s.closeTime,
@@ -50,6 +52,7 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
     ['loss', s.attributes.loss?.toFixed(4)],
     ['best metric', s.attributes.bestMetric?.toFixed(4)],
     ['recoveries', json.recoveries.length],
+    ['goodput', json.goodput && goodputLine(json.goodput)],
     ['last checkpoint', json.lastCheckpoint?.url],
     ['weights sha256', s.result?.weightsSha256],
     ['running', runningLine(s)],
@@ -66,11 +69,35 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
   const unit = unitOf(s);
   for (const r of json.recoveries)
     parts.push(
-      `⟲ ${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch}: ${r.reason}\n  resumed from ${r.fromCkpt}`,
+      `⟲ ${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch}: ${r.reason}\n  resumed from ${r.fromCkpt}` +
+        (r.stepsRedone !== undefined ? ` (${r.stepsRedone} steps redone)` : ''),
     );
   const chart = lossChart(json.metrics, color, 48, unit);
   if (chart) parts.push(chart);
   return parts.join('\n') + '\n';
+}
+
+/** The run's goodput ledger (epoch runs), from its result or its progress. */
+function goodputOf(s: RunSnapshot): { goodput?: Goodput } {
+  const goodput =
+    s.result?.goodput ?? (s.progress && 'goodput' in s.progress ? s.progress.goodput : undefined);
+  return goodput ? { goodput } : {};
+}
+
+/** e.g. `97.1 % of 84 s; steps kept 600 of 640 (40 redone: crash 40); lost 6.2 s: detection 2.1, …` */
+export function goodputLine(g: Goodput): string {
+  const kinds = Object.entries(g.byKind)
+    .filter(([, k]) => k.stepsRedone > 0)
+    .map(([kind, k]) => `${kind} ${k.stepsRedone}`);
+  const lost = g.lostSeconds;
+  const lostTotal = lost.detection + lost.recovery + lost.checkpointStall + lost.queueWait;
+  return (
+    `${(g.ratio * 100).toFixed(1)} % of ${g.wallSeconds.toFixed(0)} s trained productively; ` +
+    `steps kept ${g.stepsKept} of ${g.stepsTrained}` +
+    (g.stepsRedone ? ` (${g.stepsRedone} redone: ${kinds.join(', ')})` : '') +
+    `; lost ${lostTotal.toFixed(1)} s: detection ${lost.detection.toFixed(1)}, recovery ` +
+    `${lost.recovery.toFixed(1)}, checkpoint stall ${lost.checkpointStall.toFixed(1)}, queue ${lost.queueWait.toFixed(1)}`
+  );
 }
 
 function runningLine(s: RunSnapshot): string | undefined {
