@@ -103,6 +103,37 @@ const parallelPolicy = z
   })
   .strict();
 
+/**
+ * A data-parallel run always starts at round 0 from a fresh model: the rounds loop has no way to start
+ * from a checkpoint (a global checkpoint holds shard 0's optimizer state and data cursor only, not the
+ * other shards'). So `resumeFrom` and `forkedFrom` are refused with `parallel` rather than ignored.
+ */
+function parallelStartProblems(spec: {
+  parallel?: unknown;
+  resumeFrom?: string;
+  forkedFrom?: unknown;
+}): { field: 'resumeFrom' | 'forkedFrom'; message: string }[] {
+  if (spec.parallel === undefined) return [];
+  const problems: { field: 'resumeFrom' | 'forkedFrom'; message: string }[] = [];
+  if (spec.resumeFrom !== undefined)
+    problems.push({
+      field: 'resumeFrom',
+      message:
+        'resuming a data-parallel run (parallel) from a checkpoint is not supported: it would train from ' +
+        'round 0 again. Leave out resumeFrom to start the parallel run afresh; to interrupt a parallel run ' +
+        'and go on later, pause it and resume it (`durable-fit pause|resume <id>`) instead of stopping it',
+    });
+  if (spec.forkedFrom !== undefined)
+    problems.push({
+      field: 'forkedFrom',
+      message:
+        "starting a data-parallel run (parallel) from another run's weights is not supported: it would " +
+        'train from round 0 and ignore them. Fork without parallel (a single-worker run starts from the ' +
+        'weights), or leave out forkedFrom to start the parallel run afresh',
+    });
+  return problems;
+}
+
 export const trainingSpecSchema = z
   .object({
     task: z.string().min(1).max(100),
@@ -136,6 +167,8 @@ export const trainingSpecSchema = z
     if (spec.resumeFrom !== undefined && !/^s3:\/\/[^/]+\/.+/.test(spec.resumeFrom)) {
       ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'must be an s3://bucket/key.ckpt URL' });
     }
+    for (const problem of parallelStartProblems(spec))
+      ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
   });
 
 /** A spec as written by a user (defaults optional). */
