@@ -3,27 +3,11 @@
  * finished first: every trial still in the race trains to the rung's epochs; then the best
  * 1/reductionFactor of them are promoted to the next rung and the rest stop. Pure.
  */
-import type { SweepInput } from '../src/contract/sweep';
+import { DEFAULT_REDUCTION_FACTOR, ashaRungs, promotedCount } from '../src/contract/sweep';
 import { rankTrials } from './sweep-search';
 
-export const DEFAULT_REDUCTION_FACTOR = 3;
-
-/** The rungs' epochs: the given ones, or `minEpochs × factor^k` below `epochs`, then `epochs`. */
-export function ashaRungs(input: SweepInput): number[] {
-  const s = input.search;
-  if (s.kind !== 'asha') return [input.epochs];
-  if (s.rungs?.length) return [...s.rungs];
-  const factor = s.reductionFactor ?? DEFAULT_REDUCTION_FACTOR;
-  const rungs: number[] = [];
-  for (let r = Math.max(1, s.minEpochs ?? 1); r < input.epochs; r = Math.ceil(r * factor)) rungs.push(r);
-  rungs.push(input.epochs);
-  return rungs;
-}
-
-/** How many of `n` trials at a rung go on to the next: n / factor, at least one. */
-export function promotedCount(n: number, factor: number): number {
-  return Math.max(1, Math.floor(n / factor));
-}
+// Defined in the contract (the client counts a sweep's trial runs with them before it starts one).
+export { ashaRungs, DEFAULT_REDUCTION_FACTOR, promotedCount };
 
 /**
  * The trials promoted from a rung, best first; ties go to the lower trial index. Trials without a

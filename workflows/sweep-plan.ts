@@ -22,11 +22,29 @@ export interface TrialJob {
   startCursor: number;
 }
 
+/**
+ * What the state keeps, so that at the ceilings of SWEEP_LIMITS it stays under 1 MiB (it travels
+ * through continue-as-new and is the result; Temporal refuses payloads over 2 MB): the metric history
+ * of each trial is its most recent `historyLimit` points (500, fewer in sweeps of more than 10 trials);
+ * the most recent decisions and forks; a decision and a trial's error are cut to a line.
+ */
 const HISTORY_LIMIT = 500;
-/** Decisions kept in the state (it travels through continue-as-new, whose payload is limited). */
+const HISTORY_BUDGET = 5_000;
 const DECISION_LIMIT = 200;
+export const LINEAGE_LIMIT = 100;
+const TEXT_LIMIT = 300;
 
-function note(state: SweepState, decision: string): void {
+/** History points kept per trial: 500, or fewer so that all trials together keep at most 5,000 (at least 10). */
+export function historyLimit(trials: number): number {
+  return Math.min(HISTORY_LIMIT, Math.max(10, Math.floor(HISTORY_BUDGET / Math.max(1, trials))));
+}
+
+function clip(text: string): string {
+  return text.length <= TEXT_LIMIT ? text : `${text.slice(0, TEXT_LIMIT - 1)}…`;
+}
+
+function note(state: SweepState, text: string): void {
+  const decision = clip(text);
   state.decisions.push(decision);
   if (state.decisions.length > DECISION_LIMIT)
     state.decisions.splice(0, state.decisions.length - DECISION_LIMIT);
@@ -126,7 +144,8 @@ export function applyRun(input: SweepInput, state: SweepState, job: TrialJob, re
     if (e.epoch >= job.startCursor && value !== undefined)
       trial.history.push([toTrialEpoch(e.epoch + 1), value]);
   }
-  if (trial.history.length > HISTORY_LIMIT) trial.history.splice(0, trial.history.length - HISTORY_LIMIT);
+  const keep = historyLimit(state.trials.length);
+  if (trial.history.length > keep) trial.history.splice(0, trial.history.length - keep);
   const last = result.epochs[result.epochs.length - 1];
   const done = last && last.epoch >= job.startCursor ? toTrialEpoch(last.epoch + 1) : job.epochsBefore;
   state.epochsTrained += done - trial.epochsDone;
@@ -144,7 +163,8 @@ export function applyRun(input: SweepInput, state: SweepState, job: TrialJob, re
 export function applyFailure(state: SweepState, job: TrialJob, message: string): void {
   const trial = findTrial(state, job.trial);
   trial.state = 'failed';
-  trial.error = message;
+  trial.error = clip(message);
+  delete trial.forkFrom; // a failed trial runs no more
   state.runsDone++;
   note(state, `${job.trial} failed in ${job.workflowId}: ${message}`);
 }
@@ -194,6 +214,7 @@ function exploitGeneration(input: SweepInput, state: SweepState, members: TrialR
       ...(target.metric !== undefined ? { metric: target.metric } : {}),
       ...(source.metric !== undefined ? { fromMetric: source.metric } : {}),
     });
+    if (state.lineage.length > LINEAGE_LIMIT) state.lineage.splice(0, state.lineage.length - LINEAGE_LIMIT);
     note(
       state,
       `generation ${state.phase}: ${target.id} forks ${source.id} (${ckpt.url}) with ${JSON.stringify(fork.hparams)}`,

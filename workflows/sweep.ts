@@ -9,15 +9,23 @@ import * as wf from '@temporalio/workflow';
 import type { TrainingResult } from '../src/contract';
 import { RUN_NAME, STATUS, TASK, TRAIN_MODEL } from '../src/contract';
 import type { SweepInput, SweepResult, SweepState, SweepStatus } from '../src/contract/sweep';
-import { SWEEP_ID, sweepInputProblems, TRIAL_RUNG } from '../src/contract/sweep';
+import { SWEEP_ID, sweepInputProblems, sweepStartProblems, TRIAL_RUNG } from '../src/contract/sweep';
 import type { RunningTrials } from './sweep-controls';
 import { catchUp, setupSweepControls } from './sweep-controls';
 import type { TrialJob } from './sweep-plan';
 import { applyFailure, applyRun, decide, initialState, markStarted, nextJobs } from './sweep-plan';
 import { publishSweep, sweepProgressOf } from './sweep-visibility';
 
+/**
+ * Patch id: a sweep checks its ceilings and a parallel base spec's search when it starts (not after a
+ * continue-as-new, so sweeps started before keep going); older histories replay without the check.
+ */
+const PATCH_START_CHECKS = 'sweep-start-checks';
+
 export async function sweep(input: SweepInput, carried?: SweepState): Promise<SweepResult> {
   const problems = sweepInputProblems(input);
+  if (!problems.length && !carried && wf.patched(PATCH_START_CHECKS))
+    problems.push(...sweepStartProblems(input, wf.workflowInfo().workflowId));
   if (problems.length)
     throw wf.ApplicationFailure.nonRetryable(`invalid sweep: ${problems.join('; ')}`, 'InvalidSweepError');
   const state = carried ?? initialState(input);

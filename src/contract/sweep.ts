@@ -80,7 +80,7 @@ export interface TrialRecord {
   epochsDone: number;
   /** The metric after the trial's last finished epoch. */
   metric?: number;
-  /** `[epochsDone, metric]` after every finished epoch (for the text plot). */
+  /** `[epochsDone, metric]` after each finished epoch, the most recent 500 (fewer in sweeps of over 10 trials). */
   history: [number, number][];
   /** The trial's newest durable checkpoint: the next run resumes (or a fork starts) from it. */
   lastCheckpoint?: CheckpointRef;
@@ -98,8 +98,9 @@ export interface SweepState {
   /** Rung (ASHA), generation (PBT) or batch (grid, random) the sweep is in. */
   phase: number;
   trials: TrialRecord[];
+  /** The most recent forks (at most 100), oldest first. */
   lineage: LineageEvent[];
-  /** Each decision in words, in order: what the sweep promoted, stopped or forked, and why. */
+  /** Each decision in words, in order (the most recent 200): what the sweep promoted, stopped or forked, and why. */
   decisions: string[];
   /** Trial runs finished over the whole sweep. */
   runsDone: number;
@@ -149,6 +150,141 @@ export const SWEEP_ID = defineSearchAttributeKey('DfitSweepId', SearchAttributeT
 export const TRIAL_RUNG = defineSearchAttributeKey('DfitTrialRung', SearchAttributeType.INT);
 /** The sweep's best metric so far. */
 export const SWEEP_METRIC = defineSearchAttributeKey('DfitSweepMetric', SearchAttributeType.DOUBLE);
+
+/**
+ * Ceilings on a sweep (README: Sweeps, "Limits"). The sweep's state (every trial's record, the recent
+ * lineage and decisions) travels through continue-as-new and is its result, and Temporal refuses a
+ * payload over 2 MB; at these caps it stays under 1 MiB (test/unit/sweep-limits.test.ts measures it).
+ */
+export const SWEEP_LIMITS = {
+  /** Trials of a random or ASHA search, PBT's population, and the points of a grid. */
+  trials: 500,
+  /** Trial runs (child workflows) over the whole sweep: ASHA's rung runs, PBT's trials × generations. */
+  trialRuns: 2_000,
+  /** The sweep input as JSON: the space, the base spec and the rest. */
+  inputBytes: 32 * 1024,
+  /** One trial's hyperparameters from the space, as JSON, at their longest. */
+  trialHparamsBytes: 256,
+  /** The sweep's workflow id (each trial run's id and run folder start with it). */
+  sweepIdChars: 64,
+};
+
+/** UTF-8 length (TextEncoder: the workflow sandbox has no Buffer). */
+export function utf8Bytes(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** Points of a grid over the space: the product of the choice counts (never built here). */
+export function gridSize(space: SweepSpace): number {
+  return Object.values(space ?? {}).reduce(
+    (n, p) => n * (p?.kind === 'choice' && Array.isArray(p.values) ? p.values.length : 2),
+    1,
+  );
+}
+
+/** ASHA's reduction factor when the input gives none. */
+export const DEFAULT_REDUCTION_FACTOR = 3;
+
+/** ASHA's rungs' epochs: the given ones, or `minEpochs × factor^k` below `epochs`, then `epochs`. */
+export function ashaRungs(input: SweepInput): number[] {
+  const s = input.search;
+  if (s.kind !== 'asha') return [input.epochs];
+  if (s.rungs?.length) return [...s.rungs];
+  const factor = s.reductionFactor ?? DEFAULT_REDUCTION_FACTOR;
+  const rungs: number[] = [];
+  for (let r = Math.max(1, s.minEpochs ?? 1); r < input.epochs; r = Math.ceil(r * factor)) rungs.push(r);
+  rungs.push(input.epochs);
+  return rungs;
+}
+
+/** How many of `n` trials at an ASHA rung go on to the next: n / factor, at least one. */
+export function promotedCount(n: number, factor: number): number {
+  return Math.max(1, Math.floor(n / factor));
+}
+
+/** PBT's generations: ceil(epochs / interval) (the last one may be shorter). */
+export function pbtGenerationCount(input: SweepInput): number {
+  const interval = input.search.kind === 'pbt' ? input.search.interval : input.epochs;
+  return Math.ceil(input.epochs / interval);
+}
+
+/** The trial runs a sweep starts at most: one per trial (grid, random), per rung reached (ASHA) or per generation (PBT). */
+export function plannedTrialRuns(input: SweepInput): number {
+  const s = input.search;
+  const trials = s.kind === 'grid' ? gridSize(input.space) : input.trials;
+  if (s.kind === 'pbt') return trials * pbtGenerationCount(input);
+  if (s.kind !== 'asha') return trials;
+  const factor = s.reductionFactor ?? DEFAULT_REDUCTION_FACTOR;
+  if (!(factor >= 2)) return trials; // refused by sweepInputProblems (and its rungs would never end)
+  let [alive, runs] = [trials, 0];
+  for (let rung = 0; rung < ashaRungs(input).length; rung++) {
+    runs += alive;
+    alive = promotedCount(alive, factor);
+  }
+  return runs;
+}
+
+/** The longest JSON of one trial's hyperparameters from the space (a range's value: a number, ≤ 24 characters). */
+export function trialHparamsBytes(space: SweepSpace): number {
+  let bytes = 2; // {}
+  for (const [name, p] of Object.entries(space ?? {})) {
+    const longest =
+      p?.kind === 'choice' && Array.isArray(p.values)
+        ? p.values.reduce((most: number, v) => Math.max(most, utf8Bytes(JSON.stringify(v) ?? '')), 0)
+        : 24;
+    bytes += utf8Bytes(JSON.stringify(name)) + 1 + longest + 1; // "name":value,
+  }
+  return bytes;
+}
+
+/**
+ * What keeps a sweep from starting beyond what it checks every run (`sweepInputProblems`): the
+ * ceilings of `SWEEP_LIMITS`, and searches a data-parallel base spec cannot run. The client checks
+ * these before it starts a sweep; the workflow checks them when it starts (not after a
+ * continue-as-new). Each problem says the limit and what to do.
+ */
+export function sweepStartProblems(input: SweepInput, sweepId?: string): string[] {
+  const L = SWEEP_LIMITS;
+  const problems: string[] = [];
+  const inputBytes = utf8Bytes(JSON.stringify(input) ?? '');
+  if (inputBytes > L.inputBytes)
+    problems.push(
+      `input: ${inputBytes} bytes as JSON, over the limit of ${L.inputBytes}: use fewer or shorter choices in the space and a smaller base spec`,
+    );
+  if (sweepId !== undefined && sweepId.length > L.sweepIdChars)
+    problems.push(
+      `id: ${sweepId.length} characters, over the limit of ${L.sweepIdChars}: give a shorter --workflow-id (trial runs are named <sweepId>-tNNN-…)`,
+    );
+  const grid = input.search?.kind === 'grid';
+  const trials = grid ? gridSize(input.space) : input.trials;
+  if (Number.isFinite(trials) && trials > L.trials)
+    problems.push(
+      grid
+        ? `space: the grid has ${trials} points, over the limit of ${L.trials} trials: give fewer choices, or use --search random with --trials ${L.trials} or fewer`
+        : `trials: ${trials} is over the limit of ${L.trials}: use --trials ${L.trials} or fewer (start more sweeps for more)`,
+    );
+  else if (input.search?.kind === 'pbt' || input.search?.kind === 'asha') {
+    const runs = plannedTrialRuns(input);
+    if (Number.isFinite(runs) && runs > L.trialRuns)
+      problems.push(
+        input.search.kind === 'pbt'
+          ? `search: ${trials} members × ${pbtGenerationCount(input)} generations make ${runs} trial runs, over the limit of ${L.trialRuns}: use fewer --trials or a longer --interval`
+          : `search: ASHA's rungs make ${runs} trial runs, over the limit of ${L.trialRuns}: use fewer --trials, fewer rungs or a larger --reduction-factor`,
+      );
+  }
+  const hparamsBytes = trialHparamsBytes(input.space);
+  if (hparamsBytes > L.trialHparamsBytes)
+    problems.push(
+      `space: a trial's hyperparameters take up to ${hparamsBytes} bytes as JSON, over the limit of ${L.trialHparamsBytes}: use fewer hyperparameters or shorter names and choices`,
+    );
+  const kind = input.search?.kind;
+  if (input.base?.parallel !== undefined && (kind === 'asha' || kind === 'pbt'))
+    problems.push(
+      `search: ${kind} continues or forks trials from their checkpoints, which a data-parallel run (base.parallel) cannot start from: ` +
+        `use --search grid or random with a parallel base spec, or drop parallel from the base spec`,
+    );
+  return problems;
+}
 
 /** What is wrong with a sweep input, each with what to do; empty when it can run. */
 export function sweepInputProblems(input: SweepInput): string[] {

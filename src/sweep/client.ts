@@ -7,7 +7,13 @@ import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } fr
 import { DEFAULTS } from '../config/options';
 import { STATUS, TASK } from '../contract';
 import type { Sweep, SweepInput, SweepProgress } from '../contract/sweep';
-import { SWEEP, SWEEP_ID, sweepInputProblems, sweepProgressQuery } from '../contract/sweep';
+import {
+  SWEEP,
+  SWEEP_ID,
+  sweepInputProblems,
+  sweepProgressQuery,
+  sweepStartProblems,
+} from '../contract/sweep';
 import { InvalidSpecError, parseSpec } from '../spec';
 import { getTask, taskMetricNames, validateHparams } from '../training/tasks';
 
@@ -21,9 +27,13 @@ export interface StartSweepOptions {
   taskQueue?: string;
 }
 
-/** Throws InvalidSpecError naming every problem of the sweep input (and of its first trial's spec). */
-export function validateSweepInput(input: SweepInput): void {
+/**
+ * Throws InvalidSpecError naming every problem of the sweep input, its ceilings (SWEEP_LIMITS, and
+ * `sweepId`'s length when given) and of its first trial's spec.
+ */
+export function validateSweepInput(input: SweepInput, sweepId?: string): void {
   const problems = sweepInputProblems(input);
+  if (!problems.length) problems.push(...sweepStartProblems(input, sweepId));
   if (problems.length) throw new InvalidSpecError(problems.map((p) => `sweep ${p}`));
   const names = taskMetricNames(getTask(input.task));
   if (!names.includes(input.metric))
@@ -59,8 +69,8 @@ export async function startSweep(
   input: SweepInput,
   start: StartSweepOptions = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<Sweep>> {
-  validateSweepInput(input);
   const workflowId = start.workflowId ?? defaultSweepId(input);
+  validateSweepInput(input, workflowId);
   return client.workflow.start<Sweep>(SWEEP, {
     taskQueue: start.taskQueue ?? DEFAULTS.taskQueue,
     workflowId,
@@ -79,6 +89,7 @@ export async function sweepProgress(client: Client, sweepId: string): Promise<Sw
   return client.workflow.getHandle<Sweep>(sweepId).query(sweepProgressQuery);
 }
 
+/** `sweep-<task>-<UTC time>`, the task cut to 32 characters (a sweep id has at most 64). */
 export function defaultSweepId(input: { task?: unknown }): string {
-  return `sweep-${String(input.task)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  return `sweep-${String(input.task).slice(0, 32)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }
