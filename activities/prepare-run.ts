@@ -1,6 +1,6 @@
 /** The first activity of a run: validate the spec and its `resumeFrom`, so bad input fails at once. */
 import type { FailureKind } from '../src/failure-kind';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import type { CheckpointStore, LoadedSource } from '../src/checkpoint/store';
 import { parseSpec } from '../src/spec';
 import type { TrainingSpec } from '../src/spec';
 import type { TrainingState } from '../src/state';
@@ -19,7 +19,10 @@ export interface PrepareRunDeps {
   log?: (message: string, meta?: Record<string, unknown>) => void;
 }
 
-/** Applies defaults, checks task, hparams, S3 access and the explicit `resumeFrom` checkpoint. */
+/**
+ * Applies defaults, checks task, hparams, S3 access and the explicit `resumeFrom` checkpoint (or a
+ * fork's source): verified, its cursor the one its key names, recorded with the hash of its bytes.
+ */
 export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): Promise<PreparedRun> {
   const parsed = parseSpec(input.spec, defaultRunName(input.workflowId, input.firstExecutionRunId));
   const task = getTask(parsed.task);
@@ -35,9 +38,10 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   if (!spec.resumeFrom && spec.forkedFrom)
     return pinStart(deps.store, { spec, initFrom: await forkSource(deps, spec) });
   if (!spec.resumeFrom) return { spec };
-  const stat = await deps.store.stat(spec.resumeFrom);
-  const state = await deps.store.load(spec.resumeFrom, { sha256: stat.sha256 });
-  const { meta } = state;
+  // The hash recorded is that of the bytes verified here (object metadata or not): every later load
+  // of this checkpoint is checked against it, so the run resumes from exactly what was checked.
+  const source = await deps.store.loadSource(spec.resumeFrom);
+  const { meta } = source.state;
   if (meta.task !== spec.task) {
     throw new IncompatibleResumeError(
       spec.resumeFrom,
@@ -52,14 +56,7 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
       `it is already at epoch ${meta.cursor.epoch}; ask for epochs ≥ ${meta.cursor.epoch}`,
     );
   }
-  const resumeFrom: CheckpointRef = {
-    url: spec.resumeFrom,
-    sha256: stat.sha256 ?? '',
-    bytes: stat.bytes,
-    epoch: meta.cursor.epoch,
-    batch: meta.cursor.batch,
-    step: meta.cursor.step,
-  };
+  const resumeFrom = refOf(spec.resumeFrom, source);
   return pinStart(deps.store, { spec, resumeFrom, resumeBackend: meta.backend });
 }
 
@@ -69,16 +66,21 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
  */
 async function forkSource(deps: PrepareRunDeps, spec: TrainingSpec): Promise<CheckpointRef> {
   const url = (spec.forkedFrom as { ckpt: string }).ckpt;
-  const stat = await deps.store.stat(url);
-  const { meta } = await deps.store.load(url, { sha256: stat.sha256, bytes: stat.bytes });
+  const source = await deps.store.loadSource(url);
+  const { meta } = source.state;
   if (meta.task !== spec.task) {
     throw new IncompatibleResumeError(
       url,
       `a fork must keep the task: it is "${meta.task}", not "${spec.task}"`,
     );
   }
-  const { epoch, batch, step } = meta.cursor;
-  return { url, sha256: stat.sha256 ?? '', bytes: stat.bytes, epoch, batch, step };
+  return refOf(url, source);
+}
+
+/** The record of a starting checkpoint: the hash and size of the bytes read, and its cursor. */
+function refOf(url: string, source: LoadedSource): CheckpointRef {
+  const { epoch, batch, step } = source.state.meta.cursor;
+  return { url, sha256: source.sha256, bytes: source.bytes, epoch, batch, step };
 }
 
 /** What a resume must agree on with its checkpoint (the model topology follows from task + hparams). */

@@ -211,6 +211,28 @@ export class RunFolderTakenError extends CheckpointError {
   }
 }
 
+/**
+ * A checkpoint whose key names one cursor (`epoch=E-step=S`) holds the training state of another:
+ * it was copied or renamed under a name that is not its own. A run starting from it would record a
+ * position the file does not hold (retention and `ckpt ls` order checkpoints by their keys).
+ */
+export class CheckpointCursorMismatchError extends CheckpointError {
+  static readonly failureKind: FailureKind = 'permanent';
+  constructor(
+    readonly url: string,
+    readonly named: { epoch: number; step: number },
+    readonly actual: { epoch: number; batch: number; step: number },
+    readonly ownUrl: string,
+  ) {
+    super(
+      `checkpoint ${url} is named for epoch ${named.epoch}, step ${named.step}, but holds the training ` +
+        `state at epoch ${actual.epoch}, step ${actual.step} (batch ${actual.batch}): it was copied or renamed ` +
+        `under a name that is not its own, so no run starts from it. Use it under its own name: copy it to ` +
+        `${ownUrl}, or \`durable-fit ckpt get\` it and \`durable-fit ckpt import\` it (which names it by its cursor)`,
+    );
+  }
+}
+
 /** The in-memory state cannot be written: a programming error in the caller. */
 export class InvalidCheckpointStateError extends CheckpointError {
   static readonly failureKind: FailureKind = 'permanent';

@@ -10,6 +10,8 @@ import { InvalidCheckpointUrlError, InvalidRunNameError, NotACkptError } from '.
 export const CKPT_EXTENSION = '.ckpt';
 const MAX_RUN_NAME = 128;
 const KEY_PATTERN = /^([^/]+)\/epoch=(\d{4,})-step=(\d{7,})(?:-v([1-9]\d*))?\.ckpt$/;
+/** A file name in our layout, in whatever folder: `epoch=EEEE-step=SSSSSSS[-vN].ckpt`. */
+const NAME_PATTERN = /(?:^|\/)epoch=(\d{4,})-step=(\d{7,})(?:-v[1-9]\d*)?\.ckpt$/;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export interface CheckpointKeyParts {
@@ -51,6 +53,11 @@ export function assertRunName(runName: string): void {
 /** `<runName>/epoch=EEEE-step=SSSSSSS.ckpt`, or `…-vN.ckpt` for a version N ≥ 1. */
 export function formatCheckpointKey(runName: string, epoch: number, step: number, version = 0): string {
   assertRunName(runName);
+  return `${runName}/${checkpointFileName(epoch, step, version)}`;
+}
+
+/** The file name of a checkpoint key: `epoch=EEEE-step=SSSSSSS.ckpt`, or `…-vN.ckpt` for N ≥ 1. */
+export function checkpointFileName(epoch: number, step: number, version = 0): string {
   for (const [label, n] of [
     ['epoch', epoch],
     ['step', step],
@@ -60,7 +67,7 @@ export function formatCheckpointKey(runName: string, epoch: number, step: number
       throw new RangeError(`checkpoint ${label} ${n} is not an integer ≥ 0`);
   }
   const suffix = version > 0 ? `-v${version}` : '';
-  return `${runName}/epoch=${String(epoch).padStart(4, '0')}-step=${String(step).padStart(7, '0')}${suffix}${CKPT_EXTENSION}`;
+  return `epoch=${String(epoch).padStart(4, '0')}-step=${String(step).padStart(7, '0')}${suffix}${CKPT_EXTENSION}`;
 }
 
 /** The parts of a key in our layout, or undefined for any other key. */
@@ -71,6 +78,17 @@ export function parseCheckpointKey(key: string): CheckpointKeyParts | undefined 
   if (!isValidRunName(runName)) return undefined;
   const parts = { runName, epoch: Number(epoch), step: Number(step) };
   return version === undefined ? parts : { ...parts, version: Number(version) };
+}
+
+/**
+ * The cursor a key's file name claims, `epoch=EEEE-step=SSSSSSS` in our zero-padded layout, in any
+ * folder (a checkpoint copied elsewhere keeps its name); undefined for any other name (a global of a
+ * data-parallel run, `model.ckpt`, …), which claims nothing.
+ */
+export function cursorOfKey(key: string): { epoch: number; step: number } | undefined {
+  const match = NAME_PATTERN.exec(key);
+  if (!match) return undefined;
+  return { epoch: Number(match[1]), step: Number(match[2]) };
 }
 
 /**

@@ -13,6 +13,7 @@ import { ObjectExistsError, ObjectNotFoundError } from '../storage/object-client
 import type { TrainingState } from '../state';
 import {
   CheckpointCorruptError,
+  CheckpointCursorMismatchError,
   CheckpointExistsError,
   CheckpointIsPrefixError,
   CheckpointNotFoundError,
@@ -36,8 +37,10 @@ import { signatureKeyId, signPayload, verifySignature } from './signing';
 import type { CheckpointKeyParts } from './keys';
 import {
   assertCkptUrl,
+  checkpointFileName,
   CKPT_EXTENSION,
   compareCheckpointParts,
+  cursorOfKey,
   formatCheckpointKey,
   formatCheckpointUrl,
   parseCheckpointKey,
@@ -52,6 +55,14 @@ export const SHA256_METADATA_KEY = 'sha256';
 export interface SavedCheckpoint {
   url: string;
   key: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** A run's starting checkpoint as `loadSource` read it: the state, and the hash and size of its bytes. */
+export interface LoadedSource {
+  state: TrainingState;
+  /** Hex SHA-256 of the whole file as downloaded and verified. */
   sha256: string;
   bytes: number;
 }
@@ -162,18 +173,28 @@ export class CheckpointStore {
    */
   async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
     const { bytes, payloadSha256 } = await this.fetchVerified(url, expected);
-    try {
-      const state = decodeCheckpoint(bytes, url, true);
-      if (payloadSha256 !== undefined) {
-        const header = readCheckpointHeader(bytes);
-        checkPayloadSha256(header, payloadSha256, url, state.meta.formatVersion >= 2);
-      }
-      return state;
-    } catch (err) {
-      if (err instanceof CheckpointCorruptError && !err.url)
-        throw new CheckpointCorruptError(err.kind, err.detail, url);
-      throw err;
+    return this.decodeVerified(bytes, url, payloadSha256);
+  }
+
+  /**
+   * Loads a checkpoint a run starts from (`resumeFrom`, a fork's source), binding its content to its
+   * URL: returns the SHA-256 and size of the bytes actually read and verified (also for a file
+   * copied in without our object metadata, whose embedded hash is what was checked), for the run to
+   * record, and refuses a file whose cursor is not the `epoch=`/`step=` its key names
+   * (`CheckpointCursorMismatchError`).
+   */
+  async loadSource(url: string): Promise<LoadedSource> {
+    const { bytes, sha256, payloadSha256 } = await this.fetchVerified(url, {});
+    const state = this.decodeVerified(bytes, url, payloadSha256);
+    const key = this.ckptKey(url);
+    const named = cursorOfKey(key);
+    const { cursor } = state.meta;
+    if (named && (named.epoch !== cursor.epoch || named.step !== cursor.step)) {
+      const own = key.slice(0, key.lastIndexOf('/') + 1) + checkpointFileName(cursor.epoch, cursor.step);
+      const ownUrl = formatCheckpointUrl(this.bucket, own);
+      throw new CheckpointCursorMismatchError(url, named, cursor, ownUrl);
     }
+    return { state, sha256, bytes: bytes.length };
   }
 
   /**
@@ -379,6 +400,22 @@ export class CheckpointStore {
     // Neither: a copy made with another tool. The caller checks the hash the file embeds.
     const sha256 = wanted ?? recorded;
     return sha256 ? { url, bytes: stat.bytes, sha256 } : { url, bytes: stat.bytes };
+  }
+
+  /** Decodes downloaded bytes, checking the payload hash computed in the download's pass (if any). */
+  private decodeVerified(bytes: Buffer, url: string, payloadSha256: string | undefined): TrainingState {
+    try {
+      const state = decodeCheckpoint(bytes, url, true);
+      if (payloadSha256 !== undefined) {
+        const header = readCheckpointHeader(bytes);
+        checkPayloadSha256(header, payloadSha256, url, state.meta.formatVersion >= 2);
+      }
+      return state;
+    } catch (err) {
+      if (err instanceof CheckpointCorruptError && !err.url)
+        throw new CheckpointCorruptError(err.kind, err.detail, url);
+      throw err;
+    }
   }
 
   /** With keys, a checkpoint that carries no signature yet gets one (its payload hash is ours). */

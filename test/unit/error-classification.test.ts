@@ -161,6 +161,7 @@ test('createActivities wraps its activities in the boundary', async () => {
     list: () => Promise.resolve([]),
     listFolderKeys: () => Promise.resolve([]),
     stat: (url: string) => Promise.reject(new CheckpointNotFoundError(url)),
+    loadSource: (url: string) => Promise.reject(new CheckpointNotFoundError(url)),
   };
   const store = new Proxy(calls, {
     get: (target, key: string) => target[key] ?? (() => Promise.resolve(undefined)),
