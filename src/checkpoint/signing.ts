@@ -18,6 +18,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CheckpointSignatureError, CheckpointUnsignedError } from './errors';
 import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY } from './payload-hash';
+import { keyName } from '../security/secret-safe';
 
 /** The one algorithm written today. */
 export const SIGNATURE_ALGORITHM = 'hmac-sha256';
@@ -57,18 +58,21 @@ export function createSigning(
   signWithId: string,
   acceptUnsigned = false,
 ): CheckpointSigning {
+  // Ids are named only when they look like ids (src/security/secret-safe.ts): a swapped id and
+  // secret must not print the secret.
   const byId = new Map<string, string>();
-  for (const key of keys) {
+  keys.forEach((key, i) => {
     const problem = signingKeyProblem(key);
-    if (problem) throw new Error(`checkpoint signing key ${JSON.stringify(key.id)}: ${problem}`);
-    if (byId.has(key.id))
-      throw new Error(`checkpoint signing key id ${JSON.stringify(key.id)} appears twice`);
+    const name = keyName(key.id, `#${i + 1}`);
+    if (problem) throw new Error(`checkpoint signing key ${name}: ${problem}`);
+    if (byId.has(key.id)) throw new Error(`checkpoint signing key id ${name} appears twice`);
     byId.set(key.id, key.secret);
-  }
+  });
   const secret = byId.get(signWithId);
   if (secret === undefined) {
+    const ids = [...byId.keys()].map((id, i) => keyName(id, `#${i + 1}`)).join(', ');
     throw new Error(
-      `checkpoint signing key ${JSON.stringify(signWithId)} is not among the keys (${[...byId.keys()].join(', ')})`,
+      `checkpoint signing key ${keyName(signWithId, 'to sign with')} is not among the keys (${ids})`,
     );
   }
   return { signWith: { id: signWithId, secret }, keys: byId, acceptUnsigned };

@@ -8,6 +8,7 @@ import type { FailureKind } from '../failure-kind';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DurableFitOptions } from './options';
+import { jsonErrorPlace } from '../security/secret-safe';
 
 /** `worker`: read/write objects in the checkpoint bucket. `reader`: read-only (the CLI's `ckpt` commands). */
 export type S3Role = 'worker' | 'reader';
@@ -72,11 +73,18 @@ export function resolveS3Credentials(options: DurableFitOptions, role: S3Role): 
 }
 
 export function readCredentialsFile(file: string): ResolvedS3Credentials {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new S3CredentialsFileError(file, `cannot be read (${(err as Error).message})`);
+  }
   let parsed: Partial<S3CredentialsFile>;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<S3CredentialsFile>;
+    parsed = (JSON.parse(text) ?? {}) as Partial<S3CredentialsFile>;
   } catch (err) {
-    throw new S3CredentialsFileError(file, `cannot be read as JSON (${(err as Error).message})`);
+    // Not the parser's message: it quotes the input around the error, e.g. part of the secret key.
+    throw new S3CredentialsFileError(file, `is not valid JSON${jsonErrorPlace(err, text)}`);
   }
   if (typeof parsed.accessKey !== 'string' || typeof parsed.secretKey !== 'string' || !parsed.accessKey) {
     throw new S3CredentialsFileError(file, 'lacks "accessKey" and "secretKey"');

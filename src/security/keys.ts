@@ -6,6 +6,7 @@
  */
 import type { FailureKind } from '../failure-kind';
 import fs from 'node:fs';
+import { jsonErrorPlace, KEY_ID_PATTERN, keyName } from './secret-safe';
 
 /** One AES-256 key and the id written next to every payload it encrypted. */
 export interface EncryptionKey {
@@ -17,11 +18,14 @@ export interface EncryptionKey {
 export interface EncryptionKeySource {
   /** JSON (`[{ "id": "k2", "key": "<base64>" }, …]` or `{ "k2": "<base64>", … }`) or `id=base64` lines. */
   file?: string;
-  /** `id1:base64,id2:base64` (the `DFIT_ENCRYPTION_KEYS` form). */
+  /** `id1:base64,id2:base64` (the `DFIT_ENCRYPTION_KEYS` form; `id1=base64` is taken too). */
   inline?: string;
 }
 
-/** A key set that cannot be used; the message says which entry and how to fix it. */
+/**
+ * A key set that cannot be used; the message says which entry and how to fix it, and holds no key
+ * material (src/security/secret-safe.ts).
+ */
 export class EncryptionKeyError extends Error {
   static readonly failureKind: FailureKind = 'permanent';
   constructor(
@@ -33,8 +37,15 @@ export class EncryptionKeyError extends Error {
 }
 
 const KEY_BYTES = 32;
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const HOW = 'make one with `openssl rand -base64 32`';
+const JSON_SHAPE = 'expected [{"id": "k2", "key": "<base64>"}, …] or {"k2": "<base64>", …}';
+
+/** One entry as written: its place (for messages), its id and its base64 key. */
+interface KeyEntry {
+  where: string;
+  id: unknown;
+  encoded: unknown;
+}
 
 /** Loads the configured keys, or undefined when none are configured (encryption off). */
 export function loadEncryptionKeys(source: EncryptionKeySource): EncryptionKey[] | undefined {
@@ -54,7 +65,10 @@ export function loadEncryptionKeys(source: EncryptionKeySource): EncryptionKey[]
   return undefined;
 }
 
-/** A keys file: JSON (array of `{id, key}` or an `{ id: key }` object, in order) or `id=base64` lines. */
+/**
+ * A keys file: JSON (array of `{id, key}` or an `{ id: key }` object, in order) or one key a line,
+ * `id=base64` (or `id:base64`), `#` comments allowed.
+ */
 export function parseKeysFile(text: string, source: string): EncryptionKey[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
@@ -62,36 +76,47 @@ export function parseKeysFile(text: string, source: string): EncryptionKey[] {
     try {
       parsed = JSON.parse(trimmed);
     } catch (err) {
-      throw new EncryptionKeyError(`the keys file is not valid JSON (${(err as Error).message})`, source);
+      // Never the parser's message: it quotes the input around the error, i.e. a piece of a key.
+      throw new EncryptionKeyError(
+        `the keys file is not valid JSON${jsonErrorPlace(err, trimmed)}; ${JSON_SHAPE}`,
+        source,
+      );
     }
-    const entries = Array.isArray(parsed)
-      ? parsed.map((e: unknown) => {
-          const { id, key } = (e ?? {}) as { id?: unknown; key?: unknown };
-          return [String(id), String(key)] as const;
+    const entries: KeyEntry[] = Array.isArray(parsed)
+      ? parsed.map((e: unknown, i) => {
+          const { id, key } = (e !== null && typeof e === 'object' ? e : {}) as {
+            id?: unknown;
+            key?: unknown;
+          };
+          return { where: `entry ${i + 1}`, id, encoded: key };
         })
-      : Object.entries(parsed as Record<string, unknown>).map(([id, key]) => [id, String(key)] as const);
-    return toKeys(entries, source);
+      : Object.entries(parsed as Record<string, unknown>).map(([id, key], i) => ({
+          where: `entry ${i + 1}`,
+          id,
+          encoded: key,
+        }));
+    return toKeys(
+      entries,
+      source,
+      Array.isArray(parsed) ? '{"id": "k1", "key": "<base64 key>"}' : '"k1": "<base64 key>"',
+    );
   }
-  const lines = trimmed
+  const entries = text
     .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#'));
-  return toKeys(
-    lines.map((line) => splitPair(line, '=', source)),
-    source,
-  );
+    .map((line, i) => ({ line: line.trim(), where: `line ${i + 1}` }))
+    .filter(({ line }) => line && !line.startsWith('#'))
+    .map(({ line, where }) => splitPair(line, where, '=', source));
+  return toKeys(entries, source, 'k1=<base64 key>');
 }
 
-/** The env form: `id1:base64,id2:base64`. */
+/** The env form: `id1:base64,id2:base64` (`id1=base64` is taken too). */
 export function parseInlineKeys(text: string, source: string): EncryptionKey[] {
-  const pairs = text
+  const entries = text
     .split(',')
     .map((part) => part.trim())
-    .filter(Boolean);
-  return toKeys(
-    pairs.map((pair) => splitPair(pair, ':', source)),
-    source,
-  );
+    .filter(Boolean)
+    .map((pair, i) => splitPair(pair, `entry ${i + 1}`, ':', source));
+  return toKeys(entries, source, 'k1:<base64 key>');
 }
 
 /** A new random key in the form a keys file takes (`id=base64`). */
@@ -99,25 +124,40 @@ export function formatNewKey(id: string, key: Buffer): string {
   return `${id}=${key.toString('base64')}`;
 }
 
-function splitPair(text: string, separator: string, source: string): readonly [string, string] {
-  const at = text.indexOf(separator);
-  if (at <= 0) throw new EncryptionKeyError(`"${text.slice(0, 12)}…" is not id${separator}base64key`, source);
-  return [text.slice(0, at).trim(), text.slice(at + 1).trim()] as const;
+/**
+ * `id:base64` or `id=base64`, whichever the entry uses: an id holds neither character and base64
+ * never holds ':' (its '=' is padding at the end), so the first of them is the separator.
+ */
+function splitPair(text: string, where: string, documented: ':' | '=', source: string): KeyEntry {
+  const at = text.search(/[:=]/);
+  if (at <= 0) {
+    throw new EncryptionKeyError(
+      `${where} is not <id>${documented}<base64 key> (e.g. "k1${documented}…"); ${HOW}`,
+      source,
+    );
+  }
+  return { where, id: text.slice(0, at).trim(), encoded: text.slice(at + 1).trim() };
 }
 
-function toKeys(entries: readonly (readonly [string, string])[], source: string): EncryptionKey[] {
+/** `form`: how an entry of this source is written, for the message about a bad id. */
+function toKeys(entries: readonly KeyEntry[], source: string, form: string): EncryptionKey[] {
   if (entries.length === 0) throw new EncryptionKeyError(`no encryption keys in it; ${HOW}`, source);
   const seen = new Set<string>();
-  return entries.map(([id, encoded]) => {
-    if (!ID_PATTERN.test(id))
-      throw new EncryptionKeyError(`key id "${id}" must be 1-64 letters, digits, '.', '_' or '-'`, source);
-    if (seen.has(id))
-      throw new EncryptionKeyError(`key id "${id}" appears twice; ids must be unique`, source);
-    seen.add(id);
-    const key = Buffer.from(encoded, 'base64');
-    if (key.length !== KEY_BYTES || key.toString('base64') !== encoded.replace(/\s/g, ''))
+  return entries.map(({ where, id, encoded }) => {
+    if (typeof id !== 'string' || !KEY_ID_PATTERN.test(id)) {
       throw new EncryptionKeyError(
-        `key "${id}" is not ${KEY_BYTES} bytes of base64 (AES-256 needs exactly ${KEY_BYTES}); ${HOW}`,
+        `${where}: its key id must be 1-64 letters, digits, '.', '_' or '-': write ${form}`,
+        source,
+      );
+    }
+    const name = keyName(id, where);
+    if (seen.has(id)) throw new EncryptionKeyError(`key ${name} appears twice; ids must be unique`, source);
+    seen.add(id);
+    const text = typeof encoded === 'string' ? encoded : '';
+    const key = Buffer.from(text, 'base64');
+    if (key.length !== KEY_BYTES || key.toString('base64') !== text.replace(/\s/g, ''))
+      throw new EncryptionKeyError(
+        `key ${name} is not ${KEY_BYTES} bytes of base64 (AES-256 needs exactly ${KEY_BYTES}); ${HOW}`,
         source,
       );
     return { id, key };
