@@ -36,7 +36,7 @@ export async function ensureTool(tool: ToolSpec, options: EnsureToolOptions): Pr
     const code = await runGoInstall(tool, staging, logFile, (last) =>
       progress(`  … ${tool.name}: ${Math.round((Date.now() - started) / 1000)}s ${last}`),
     );
-    const built = path.join(staging, tool.name);
+    const built = path.join(staging, tool.installs ?? tool.name);
     if (code !== 0 || !isExecutable(built)) throw new ToolBuildError(tool.name, logFile, code);
     fs.renameSync(built, target);
   } finally {

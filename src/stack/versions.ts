@@ -3,10 +3,12 @@
  * to change them; the tools cache is keyed by these versions, so a bump rebuilds once.
  */
 export interface ToolSpec {
-  /** Binary name. */
-  name: 'temporal' | 'minio' | 'mc';
+  /** Binary name (in the tools cache). */
+  name: 'temporal' | 'minio' | 'mc' | 'toxiproxy-server';
   /** Go package to `go install`. */
   module: string;
+  /** The file `go install` writes, when it is not `name` (the last element of `module`). */
+  installs?: string;
   /** Version passed to `go install module@version`. */
   version: string;
 }
@@ -34,4 +36,15 @@ export const MINIO_CLIENT: ToolSpec = {
   version: 'v0.0.0-20250313080218-cf909e1063a9',
 };
 
-export const TOOLS: readonly ToolSpec[] = [TEMPORAL_CLI, MINIO_SERVER, MINIO_CLIENT];
+/**
+ * Shopify's toxiproxy, the TCP fault proxy the fault-matrix tests put between workers and MinIO and
+ * Temporal (refused, black-holed, slow connections). Tests only; `go install` names its binary `server`.
+ */
+export const TOXIPROXY_SERVER: ToolSpec = {
+  name: 'toxiproxy-server',
+  module: 'github.com/Shopify/toxiproxy/v2/cmd/server',
+  version: 'v2.12.0',
+  installs: 'server',
+};
+
+export const TOOLS: readonly ToolSpec[] = [TEMPORAL_CLI, MINIO_SERVER, MINIO_CLIENT, TOXIPROXY_SERVER];
