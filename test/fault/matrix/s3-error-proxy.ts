@@ -1,0 +1,68 @@
+/**
+ * An HTTP proxy in front of an S3 endpoint that, while failing, answers every request with HTTP 500
+ * and S3's `InternalError` body (what a struggling S3 or MinIO answers), and otherwise forwards it
+ * unchanged (the Host header included, so signatures still verify). toxiproxy works on TCP and
+ * cannot answer with an HTTP status, so the fault matrix's "S3 answering 500s" cell uses this.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface S3ErrorProxy {
+  /** `http://127.0.0.1:<port>`. */
+  endpoint: string;
+  /** Requests answered 500 so far. */
+  readonly failed: number;
+  /** From now on every request is answered 500 (`true`), or forwarded again (`false`). */
+  fail(on: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startS3ErrorProxy(target: string): Promise<S3ErrorProxy> {
+  const upstream = new URL(target);
+  let failing = false;
+  let failed = 0;
+  const server = http.createServer((req, res) => {
+    if (failing) {
+      failed++;
+      req.resume(); // read the body (a PUT's) before answering
+      req.once('end', () => {
+        const body =
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>' +
+          '<Message>We encountered an internal error, please try again.</Message>' +
+          `<Resource>${(req.url ?? '').replace(/[<&>]/g, '')}</Resource><RequestId>matrix</RequestId></Error>`;
+        res.writeHead(500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      return;
+    }
+    const out = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get failed() {
+      return failed;
+    },
+    fail: (on) => void (failing = on),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

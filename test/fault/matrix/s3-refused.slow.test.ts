@@ -1,0 +1,275 @@
+// Fault matrix (issue 22), S3 refused and S3 answering 500s: the worker's MinIO connections go
+// through a real toxiproxy, disabled for the refused fault (its listener closed, open connections
+// cut: what a stopped server looks like), then an HTTP proxy that answers 500 on demand (toxiproxy
+// cannot: it works on TCP), then the S3 hold proxy. A refused or failed intra-epoch save is a
+// warning and training goes on, so the attempt fails only when the epoch-end save fails, or, once
+// the run resumes, when its checkpoint cannot be read.
+// Each cell drives the run to its phase (gated batches, heartbeat details, a held upload), then
+// injects the fault; see cell.ts for what each row records.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TrainingResult } from '../../../src/contract';
+import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
+import type { ToxiproxyProxy } from '../../helpers/toxiproxy';
+import { WorkerFleet, waitForEpoch } from '../../helpers/worker-fleet';
+import type { WorkerProcess } from '../../helpers/worker-fleet';
+import {
+  assertConsistent,
+  logMark,
+  measureCell,
+  recordRedone,
+  recordTimeline,
+  timelineOf,
+  waitForLog,
+  waitForRecovery,
+} from './cell';
+import type { CellMeasure } from './cell';
+import {
+  BACKOFF_S,
+  DEADLINE_S,
+  GATE_ENV,
+  HEARTBEAT_TIMEOUT_S,
+  Gate,
+  INTERVAL,
+  hostPort,
+  matrixSpec,
+  openMatrixFile,
+  stepInKey,
+  workerLog,
+} from './fixture';
+import type { MatrixFile } from './fixture';
+import { startS3ErrorProxy } from './s3-error-proxy';
+import type { S3ErrorProxy } from './s3-error-proxy';
+
+const taskQueue = `matrix-s3-refused-${process.pid}`;
+const SAVE_FAILED = 'intra-epoch checkpoint failed';
+let file: MatrixFile;
+let s3: ToxiproxyProxy;
+let errors: S3ErrorProxy;
+let gate: Gate;
+let fleet: WorkerFleet;
+let worker: WorkerProcess;
+
+before(async () => {
+  file = await openMatrixFile('s3-refused');
+  errors = await startS3ErrorProxy(file.hold.endpoint);
+  s3 = await file.toxiproxy.proxy('s3', hostPort(errors.endpoint));
+  gate = new Gate(file.tmp, 'worker');
+  fleet = new WorkerFleet(
+    { ...file.env, DFIT_S3_ENDPOINT: `http://${s3.listen}`, [GATE_ENV]: gate.file },
+    taskQueue,
+    file.logDir,
+  );
+  worker = await fleet.start();
+});
+after(async () => {
+  await fleet?.stopAll();
+  await errors?.close();
+  await file?.close();
+});
+
+/** Runs one cell: a fresh run held at the gate, healed and terminated (if still open) at the end. */
+async function cell(row: CellMeasure, body: (row: CellMeasure) => Promise<void>): Promise<void> {
+  gate.close();
+  try {
+    await measureCell(row, body);
+  } finally {
+    errors.fail(false);
+    await s3.heal();
+    gate.open();
+  }
+}
+
+/** The run's position once a checkpoint at batch ≥ 2 intervals of epoch 0 is durable (mid-epoch). */
+function midEpoch(handle: Parameters<typeof waitForEpoch>[0]) {
+  return waitForEpoch(
+    handle,
+    (p) => p.details?.epoch === 0 && p.details.ckpt?.epoch === 0 && p.details.ckpt.batch >= 2 * INTERVAL,
+  );
+}
+
+const base = { fault: 'S3 refused', interval: INTERVAL };
+
+test('S3 refused mid-epoch for two saves, then back: no recovery, nothing lost', async () => {
+  await cell(
+    {
+      ...base,
+      cell: 's3-refused-mid-epoch-brief',
+      phase: 'mid-epoch after an intra-epoch checkpoint',
+      expect: 'two saves refused, then S3 is back before the epoch ends: no recovery, 0 steps redone',
+    },
+    async (row) => {
+      const spec = matrixSpec();
+      const handle = await file.start(taskQueue, 's3-refused-brief', spec);
+      const seen = await midEpoch(handle);
+      const mark = logMark(workerLog(file.logDir, worker.identity));
+      await s3.refuse();
+      const faultAt = Date.now();
+      await waitForLog(workerLog(file.logDir, worker.identity), mark, SAVE_FAILED, 2);
+      await s3.heal();
+      // The next save after S3 is back is durable, in the same attempt.
+      const later = await waitForEpoch(
+        handle,
+        (p) => (p.details?.ckpt?.step ?? 0) > (seen.details?.ckpt?.step ?? 0),
+      );
+      assert.equal(later.details?.epoch, 0, 'the save after the outage is in the same epoch');
+      gate.open();
+      const result = (await handle.result()) as TrainingResult;
+      recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
+      recordRedone(row, await resumePoints(handle, result), result);
+      assert.deepEqual(result.recoveries, [], 'a refused intra-epoch save is not a failure');
+      await assertConsistent(result, spec, file.golden, file.stack);
+    },
+  );
+});
+
+test('S3 refused during an upload, then back: the cut upload is a warning, no recovery', async () => {
+  await cell(
+    {
+      ...base,
+      cell: 's3-refused-during-upload-brief',
+      phase: 'during an upload',
+      expect: 'the upload in flight is cut, S3 is back before the epoch ends: no recovery, 0 steps redone',
+    },
+    async (row) => {
+      const spec = matrixSpec();
+      const handle = await file.start(taskQueue, 's3-refused-upload', spec);
+      const seen = await midEpoch(handle);
+      const after = seen.details?.ckpt?.step ?? 0;
+      // The next checkpoint's PUT is held at the hold proxy (behind toxiproxy): it is in flight.
+      const held = await file.hold.hold(
+        (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
+      );
+      const mark = logMark(workerLog(file.logDir, worker.identity));
+      await s3.refuse(); // cuts the held upload's connection: it is never answered
+      const faultAt = Date.now();
+      await waitForLog(workerLog(file.logDir, worker.identity), mark, SAVE_FAILED, 1);
+      await s3.heal();
+      const later = await waitForEpoch(handle, (p) => (p.details?.ckpt?.step ?? 0) > stepInKey(held.path));
+      assert.equal(later.details?.epoch, 0);
+      held.release(); // its client is gone: dropped
+      gate.open();
+      const result = (await handle.result()) as TrainingResult;
+      recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
+      recordRedone(row, await resumePoints(handle, result), result);
+      assert.deepEqual(result.recoveries, []);
+      await assertConsistent(result, spec, file.golden, file.stack);
+    },
+  );
+});
+
+const UNTIL_FAILURE_TODO = {
+  refused:
+    'known gap: refused intra-epoch saves are warnings and training goes on, so the attempt fails at ' +
+    'the epoch-end save and everything trained since the last durable checkpoint is redone',
+  '500s':
+    'known bugs: minio-js retries a 500 on a streamed PUT without its body (consumed), so the save hangs ' +
+    'to the S3 deadline and the store is taken for hung; and failed saves do not stop training',
+};
+
+for (const fault of ['refused', '500s'] as const) {
+  const what = fault === 'refused' ? 'S3 refused' : 'S3 answering 500s';
+  test(
+    `${what} mid-epoch until the attempt fails: resumes from the newest checkpoint, redone ≤ the interval`,
+    { todo: UNTIL_FAILURE_TODO[fault] },
+    async () => {
+      await cell(
+        {
+          ...base,
+          fault: what,
+          todo: UNTIL_FAILURE_TODO[fault],
+          cell: `s3-${fault}-mid-epoch-until-failure`,
+          phase: 'mid-epoch after an intra-epoch checkpoint',
+          expect:
+            `${what} until the attempt fails (the epoch-end save), then back: one infrastructure ` +
+            'recovery from the newest durable checkpoint, redone ≤ the interval',
+        },
+        async (row) => {
+          const spec = matrixSpec();
+          const handle = await file.start(taskQueue, `s3-${fault}-long`, spec);
+          const seen = await midEpoch(handle);
+          if (fault === 'refused') await s3.refuse();
+          else errors.fail(true);
+          const faultAt = Date.now();
+          gate.open(); // the rest of the epoch at full speed, every save failing
+          await waitForRecovery(handle);
+          await s3.heal();
+          errors.fail(false);
+          const result = (await handle.result()) as TrainingResult;
+          const timeline = await timelineOf(handle, faultAt);
+          recordTimeline(row, timeline, faultAt);
+          const points = await resumePoints(handle, result);
+          recordRedone(row, points, result);
+          row.redoneBound = `interval (${INTERVAL})`;
+          if (fault === '500s') (row.notes ??= []).push(`${errors.failed} requests answered 500`);
+          // Noticed at the epoch-end save (training went on); resumed a backoff after, plus scheduling.
+          const bound = (timeline.failedAt ?? Infinity) - faultAt + (BACKOFF_S + 2) * 1000;
+          row.recoveryBoundSeconds = Math.round(bound) / 1000;
+          assert.ok(
+            (timeline.resumedAt ?? Infinity) - faultAt <= bound,
+            `resumed ${row.recoverySeconds} s after the fault`,
+          );
+          await assertConsistent(result, spec, file.golden, file.stack);
+          assert.ok(points.length >= 1);
+          assert.equal(points[0]?.recovery.kind, 'infrastructure', 'a transient store error, not fatal');
+          // A 500 is an answer: the save fails at once, it does not wait for the S3 deadline.
+          assert.doesNotMatch(points[0]?.recovery.reason ?? '', /S3DeadlineError/);
+          for (const point of points)
+            assertResumedFromNewest(point, {
+              newest: seen.details?.ckpt,
+              reached: point === points[0] ? seen.details?.batch : undefined,
+            });
+          // The issue's bound; with saves failing the epoch trains on, so this is where it breaks.
+          assertResumedFromNewest(points[0]!, { newest: seen.details?.ckpt, interval: INTERVAL, slack: 2 });
+        },
+      );
+    },
+  );
+}
+
+test('S3 refused longer than the infrastructure budget: the run fails naming the budget', async () => {
+  await cell(
+    {
+      ...base,
+      cell: 's3-refused-outlasting-budget',
+      phase: 'mid-epoch after an intra-epoch checkpoint',
+      expect:
+        'S3 never comes back, maxInfraRetries 1: one recovery from the newest checkpoint, then the run fails ' +
+        'with RecoveryBudgetExhaustedError naming the budget',
+    },
+    async (row) => {
+      const spec = matrixSpec({ maxInfraRetries: 1 });
+      const handle = await file.start(taskQueue, 's3-refused-budget', spec);
+      const seen = await midEpoch(handle);
+      await s3.refuse();
+      const faultAt = Date.now();
+      gate.open();
+      const failure = await handle.result().then(
+        () => assert.fail('the run completed although S3 never came back'),
+        (err: unknown) => err,
+      );
+      assert.ok(failure instanceof WorkflowFailedError, String(failure));
+      const cause = failure.cause;
+      assert.match(cause?.message ?? '', /consecutive infrastructure budget of 1 exhausted/);
+      assert.equal((cause as { type?: string } | undefined)?.type, 'RecoveryBudgetExhaustedError');
+      const timeline = await timelineOf(handle, faultAt);
+      recordTimeline(row, timeline, faultAt);
+      // The one recovery: from the newest checkpoint the attempt had (its failure carried it).
+      const progress = await handle.query<{ recoveries: TrainingResult['recoveries'] }>('progress');
+      const points = await resumePoints(handle, { recoveries: progress.recoveries, epochs: [] });
+      recordRedone(row, points);
+      assert.equal(points.length, 1, JSON.stringify(progress.recoveries));
+      assertResumedFromNewest(points[0]!, { newest: seen.details?.ckpt, reached: seen.details?.batch });
+      // No hang: after the first failure, a backoff and one more attempt that cannot outlast a
+      // heartbeat timeout or an S3 deadline (a refused call fails at once), plus 2 s of scheduling.
+      const failedAt = timeline.failedAt ?? Infinity;
+      const bound = failedAt - faultAt + (BACKOFF_S + HEARTBEAT_TIMEOUT_S + DEADLINE_S + 2) * 1000;
+      row.recoveryBoundSeconds = Math.round(bound) / 1000;
+      assert.ok(
+        (timeline.closedAt ?? Infinity) - faultAt <= bound,
+        `the run failed ${row.completionSeconds} s after the fault; bound ${row.recoveryBoundSeconds} s`,
+      );
+    },
+  );
+});
