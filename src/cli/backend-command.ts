@@ -71,7 +71,7 @@ export function backendCommand(): Command {
 function describe(s: NativeFlavorStatus): string {
   const name = s.flavor === 'gpu' ? 'tensorflow-gpu' : 'tensorflow';
   if (!s.installed)
-    return `${name.padEnd(15)} ${s.package} not in node_modules (run npm ci with npm ≥ 11.19)`;
+    return `${name.padEnd(15)} ${s.package} not in node_modules: ${s.install ?? 'npm install it'}`;
   if (!s.manifest)
     return `${name.padEnd(15)} not built: run \`durable-fit backend build${s.flavor === 'gpu' ? ' --gpu' : ''}\``;
   if (!s.linked)

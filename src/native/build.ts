@@ -17,12 +17,12 @@ import {
   readManifest,
   writeManifest,
 } from './cache';
-import { TfjsNodeMissingError } from './errors';
 import { ensureGraphAddon } from './graph-build';
 import { addLibraryAliases, hasLibraries, linkDepsLib } from './layout';
 import { linkIntoPackage } from './link';
 import type { NativeBuildSpec, NativeFlavor } from './pins';
 import { buildSpec, HEADER_GLOBS, LIBRARIES } from './pins';
+import { missingPackageError } from './project';
 import type { StepRunner } from './run-step';
 import { createStepRunner } from './run-step';
 import { downloadWheel, extractMembers, extraRequirements, sha256File } from './wheel';
@@ -56,7 +56,7 @@ export async function ensureNativeBuild(options: NativeBuildOptions): Promise<Na
   const spec = buildSpec(options.flavor ?? 'cpu');
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const packageDir = installedPackageDir(spec.package, options.projectDir);
-  if (!packageDir) throw new TfjsNodeMissingError(spec.package);
+  if (!packageDir) throw missingPackageError(spec.package, options.projectDir);
   const dir = buildDir(options.cacheRoot, spec);
   let manifest = options.force ? undefined : readManifest(dir);
   const built = !manifest;

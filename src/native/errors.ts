@@ -1,4 +1,5 @@
 /** Errors of the native TensorFlow build; each message says what happened and what to do. */
+import path from 'node:path';
 import type { FailureKind } from '../failure-kind';
 
 /** A program the build needs (pip, g++, make, python) is not installed. */
@@ -33,17 +34,19 @@ export class WheelHashMismatchError extends Error {
   }
 }
 
-/** tfjs-node's JavaScript is not in node_modules (npm dropped the optional package). */
+/**
+ * tfjs-node's JavaScript is not in node_modules (npm dropped the optional package). The advice
+ * depends on the project (`installAdvice` in project.ts): this repository or a user's own.
+ */
 export class TfjsNodeMissingError extends Error {
   static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'TfjsNodeMissingError';
-  constructor(readonly pkg: string) {
-    super(
-      `${pkg} is not installed in node_modules. It is an optional dependency whose install script ` +
-        'package.json denies (allowScripts); an npm that ignores allowScripts runs the script anyway, which ' +
-        'fails offline and drops the package. Use npm 11.19 or newer and run `npm ci`, then ' +
-        '`durable-fit backend build`.',
-    );
+  constructor(
+    readonly pkg: string,
+    readonly projectDir: string,
+    advice: string,
+  ) {
+    super(`${pkg} is not installed in ${path.join(projectDir, 'node_modules')}. ${advice}`);
   }
 }
 

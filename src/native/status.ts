@@ -6,12 +6,15 @@ import { isGraphAddonCurrent } from './graph-build';
 import { isLinkedTo } from './link';
 import type { NativeFlavor } from './pins';
 import { buildSpec } from './pins';
+import { findProject, installAdvice, npmVersion } from './project';
 
 export interface NativeFlavorStatus {
   flavor: NativeFlavor;
   package: string;
   /** The package's JS is in node_modules. */
   installed: boolean;
+  /** When it is not installed: what to do, for this project (this repository or a user's own). */
+  install?: string;
   /** The cache folder of the pinned build. */
   dir: string;
   /** Present when the pinned build is in the cache. */
@@ -27,7 +30,16 @@ export interface NativeFlavorStatus {
   loadError?: string;
 }
 
-export function nativeStatus(cacheRoot: string, projectDir?: string): NativeFlavorStatus[] {
+export function nativeStatus(
+  cacheRoot: string,
+  projectDir?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): NativeFlavorStatus[] {
+  let npm: { version?: string } | undefined; // asked once, and only when a package is missing
+  const advise = (pkg: string) => {
+    npm ??= { version: npmVersion(env) };
+    return installAdvice(pkg, findProject(projectDir), npm.version).short;
+  };
   return (['cpu', 'gpu'] as const).map((flavor) => {
     const spec = buildSpec(flavor);
     const dir = buildDir(cacheRoot, spec);
@@ -39,6 +51,7 @@ export function nativeStatus(cacheRoot: string, projectDir?: string): NativeFlav
       flavor,
       package: spec.package,
       installed: packageDir !== undefined,
+      ...(packageDir === undefined ? { install: advise(spec.package) } : {}),
       dir,
       manifest,
       linked,

@@ -1,13 +1,37 @@
-// The throwaway host project of package.slow.test.ts: plain JavaScript, as a user without a build
+// The throwaway host projects of package.slow.test.ts: plain JavaScript, as a user without a build
 // step writes it, importing only the installed `durable-fit` package and Temporal's own packages.
+// Each file comes in two module systems: CommonJS (`require`) and ES modules (`"type": "module"`,
+// `import`); only the lines that load things differ, the code after them is the same.
 
-/** The host's own task, registered when loaded (worker, trainer processes and client alike). */
-export const HOST_TASKS = `
+export type ModuleKind = 'commonjs' | 'module';
+
+/** The files of a host project, by name. */
+export function hostFiles(kind: ModuleKind): Record<string, string> {
+  const esm = kind === 'module';
+  return {
+    'tasks.js': (esm ? TASKS_ESM : TASKS_CJS) + TASKS,
+    'workflows.js': WORKFLOWS,
+    'worker.js': (esm ? WORKER_ESM : WORKER_CJS) + WORKER,
+    'client.js': (esm ? CLIENT_ESM : CLIENT_CJS) + CLIENT,
+  };
+}
+
+const TASKS_CJS = `
 const tf = require('@tensorflow/tfjs-core');
 const tfl = require('@tensorflow/tfjs-layers');
 const { z } = require('zod');
 const { createSeedSequence, registerTask } = require('durable-fit');
+`;
 
+const TASKS_ESM = `
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import { createSeedSequence, registerTask } from 'durable-fit';
+`;
+
+/** The host's own task, registered when loaded (worker, trainer processes and client alike). */
+const TASKS = `
 const hparams = z.object({ samples: z.number().int().min(1).default(64) });
 registerTask({
   name: 'host-sine',
@@ -37,8 +61,8 @@ registerTask({
 });
 `;
 
-/** The host's workflows file: its own workflow next to durable-fit's, the Temporal way. */
-export const HOST_WORKFLOWS = `
+/** The host's workflows file: its own workflow next to durable-fit's, the Temporal way (ESM syntax in both). */
+const WORKFLOWS = `
 import { proxyActivities } from '@temporalio/workflow';
 export * from 'durable-fit/workflows';
 
@@ -49,23 +73,37 @@ export async function greet(name) {
 }
 `;
 
-/** The host's worker: plain Worker.create with its own workflows and activity, plus the plugin. */
-export const HOST_WORKER = `
+const WORKER_CJS = `
 const path = require('node:path');
 const { DefaultLogger, NativeConnection, Runtime, Worker } = require('@temporalio/worker');
 const { DurableTrainingPlugin, createProcessEngine, createStore, resolveOptions } = require('durable-fit');
 require('./tasks');
+const workflowsPath = require.resolve('./workflows');
+const tasksPath = path.join(__dirname, 'tasks.js');
+`;
 
+const WORKER_ESM = `
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DurableTrainingPlugin, createProcessEngine, createStore, resolveOptions } from 'durable-fit';
+import './tasks.js';
+const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
+const tasksPath = fileURLToPath(new URL('./tasks.js', import.meta.url));
+`;
+
+/** The host's worker: plain Worker.create with its own workflows and activity, plus the plugin. */
+const WORKER = `
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const options = resolveOptions(process.env, { backend: 'cpu' });
+  const backend = process.env.HOST_BACKEND || 'cpu';
+  const options = resolveOptions(process.env, { backend });
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
-  const engine = createProcessEngine({ backend: 'cpu', taskModules: [path.join(__dirname, 'tasks.js')] });
+  const engine = createProcessEngine({ backend, taskModules: [tasksPath] });
   const worker = await Worker.create({
     connection,
     namespace: process.env.TEMPORAL_NAMESPACE,
     taskQueue: process.env.HOST_TASK_QUEUE,
-    workflowsPath: require.resolve('./workflows'),
+    workflowsPath,
     activities: { hostGreeting: async (name) => 'hello from the host, ' + name },
     plugins: [new DurableTrainingPlugin({ store: createStore(options), engine })],
   });
@@ -77,12 +115,20 @@ async function main() {
 main().catch((err) => { console.error(err); process.exit(1); });
 `;
 
-/** The host's client: startTraining and typed handles from durable-fit/client, no string names. */
-export const HOST_CLIENT = `
+const CLIENT_CJS = `
 const { Client, Connection } = require('@temporalio/client');
 const { progressQuery, startTraining } = require('durable-fit/client');
 require('./tasks');
+`;
 
+const CLIENT_ESM = `
+import { Client, Connection } from '@temporalio/client';
+import { progressQuery, startTraining } from 'durable-fit/client';
+import './tasks.js';
+`;
+
+/** The host's client: startTraining and typed handles from durable-fit/client, no string names. */
+const CLIENT = `
 async function main() {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE });
@@ -100,10 +146,22 @@ async function main() {
     status: result.status,
     epochs: result.epochs.length,
     finalCheckpoint: result.finalCheckpoint.url,
+    backend: result.backend,
     queriedEpochs: progress.epochs,
     greeting,
   }));
   await connection.close();
 }
 main().catch((err) => { console.error(err); process.exit(1); });
+`;
+
+/** An ES module that imports each entry point by name and prints what it got, as JSON. */
+export const ESM_IMPORTS = `
+import { DurableTrainingPlugin, createProcessEngine, createStore, registerTask, resolveOptions } from 'durable-fit';
+import { pauseSignal, progressQuery, startTraining } from 'durable-fit/client';
+import { trainModel } from 'durable-fit/workflows';
+import { createActivities } from 'durable-fit/activities';
+const found = { DurableTrainingPlugin, createProcessEngine, createStore, registerTask, resolveOptions,
+  startTraining, trainModel, createActivities, pauseSignal, progressQuery };
+console.log(JSON.stringify(Object.fromEntries(Object.entries(found).map(([k, v]) => [k, typeof v]))));
 `;
