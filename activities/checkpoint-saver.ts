@@ -10,6 +10,9 @@ import type { TrainingState } from '../src/state';
 import type { CheckpointRef } from '../src/contract';
 import { S3DeadlineError } from '../src/storage/deadline';
 
+/** Checkpoints a saver remembers having written (a divergence names them: rollback targets). */
+const SAVED_KEPT = 32;
+
 /** The plain key and up to this many `-vN` versions are tried before a save gives up. */
 export const MAX_KEY_VERSIONS = 8;
 
@@ -20,6 +23,8 @@ export class CheckpointSaver {
   latest: CheckpointRef | undefined;
   /** Set once a save of this saver went past its S3 deadline. */
   hung: S3DeadlineError | undefined;
+  /** The checkpoints this saver wrote, oldest first (the last `SAVED_KEPT`): rollback targets. */
+  readonly saved: CheckpointRef[] = [];
   private inFlight: Promise<CheckpointRef | undefined> | undefined;
   /** A requested save waiting for the one in flight. */
   private requested: (() => Promise<TrainingState>) | undefined;
@@ -91,6 +96,8 @@ export class CheckpointSaver {
     });
     const ref = { url: saved.url, sha256: saved.sha256, bytes: saved.bytes, ...pickCursor(cursor) };
     if (!this.latest || ref.step >= this.latest.step) this.latest = ref;
+    this.saved.push(ref);
+    if (this.saved.length > SAVED_KEPT) this.saved.shift();
     return ref;
   }
 

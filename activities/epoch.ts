@@ -15,6 +15,7 @@ import type { ActivityDeps } from './deps';
 import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
 import { AttemptClock } from './attempt-clock';
+import { divergenceOf } from '../src/training/divergence';
 import { writeEpochLog } from './retention';
 import { watchInterruptions } from './epoch-interruptions';
 import { StartupCancelledError, startHeartbeats, untilCancelled } from './epoch-liveness';
@@ -86,7 +87,11 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
     return await finishEpoch(deps, input, ctx, state, job, started);
   } catch (err) {
     if (err instanceof StartupCancelledError) throw preemptedAtStartup(err, startCkpt);
-    throw toActivityFailure(err, position());
+    const diverged = divergenceOf(err); // the workflow rolls back from the step it names
+    // A save in flight holds a state from before the divergence: once durable it is a rollback target.
+    if (diverged) await state.saver?.idle().catch(() => undefined);
+    const saved = state.saver?.saved ?? [];
+    throw toActivityFailure(err, diverged ? { ...position(), diverged, saved } : position());
   } finally {
     stopHeartbeats();
     meter.close();
@@ -129,6 +134,8 @@ async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context
       seed: spec.seed,
       batchSize: spec.batchSize,
       epochs: spec.epochs,
+      ...(spec.divergence ? { divergence: spec.divergence } : {}),
+      ...(input.skips?.length ? { skips: input.skips } : {}),
     },
     epoch,
     from: start && {

@@ -80,6 +80,51 @@ const recoveryPolicy = z
   .strict();
 
 /**
+ * Divergence rollback (README: Divergence rollback), off unless given: the trainer watches every
+ * step's loss; when it is NaN or infinite (`onNonFinite`), or above `spike.factor` × the median of the
+ * last `spike.window` losses, the workflow rolls back to the newest checkpoint at least `rollbackSteps`
+ * before that step and skips the `skipBatches` batches up to and including it.
+ */
+const divergencePolicy = z
+  .object({
+    /** A NaN or infinite loss is a divergence. @default true */
+    onNonFinite: z.boolean().default(true),
+    /** A loss above `factor` × the median of the last `window` losses is a divergence. */
+    spike: z
+      .object({
+        factor: z.number().gt(1, 'spike.factor must be above 1').max(1e6),
+        window: intInRange(2, 10_000),
+      })
+      .strict()
+      .optional(),
+    /** Roll back to a checkpoint at least this many steps before the diverged step. @default 0 */
+    rollbackSteps: intInRange(0, 1_000_000_000).default(0),
+    /** Batches skipped after a rollback, ending with the diverged one (within its epoch). @default 1 */
+    skipBatches: intInRange(1, 1_000_000_000).default(1),
+    /** Rollbacks over the whole run before it fails. @default 3 */
+    maxRollbacks: intInRange(0, 10_000).default(3),
+  })
+  .strict();
+
+/** Where and why a run diverged: the step whose loss gave it away (`step`: its cursor before it). */
+export interface Divergence {
+  epoch: number;
+  batch: number;
+  step: number;
+  /** The loss of that step (null in JSON when NaN or infinite). */
+  loss: number;
+  reason: string;
+}
+
+/** A batch range of one epoch a rollback skips: those batches move the cursor and train nothing. */
+export interface SkipWindow {
+  epoch: number;
+  fromBatch: number;
+  /** Inclusive. */
+  toBatch: number;
+}
+
+/**
  * Data-parallel rounds (README: Data-parallel training): K shards each train H steps on their own
  * slice of the data from the round's global checkpoint, then one outer step merges them.
  */
@@ -157,6 +202,8 @@ export const trainingSpecSchema = z
       .optional(),
     /** Train in data-parallel rounds across workers (absent: one epoch activity at a time). */
     parallel: parallelPolicy.optional(),
+    /** Roll back and skip data when the loss diverges (absent: off). */
+    divergence: divergencePolicy.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -169,6 +216,12 @@ export const trainingSpecSchema = z
     }
     for (const problem of parallelStartProblems(spec))
       ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+    if (spec.divergence && spec.parallel)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['divergence'],
+        message: 'divergence rollback works on single-worker runs only: leave out divergence or parallel',
+      });
   });
 
 /** A spec as written by a user (defaults optional). */

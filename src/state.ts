@@ -107,6 +107,8 @@ export interface CheckpointMeta {
    * reports the same epoch loss as an uninterrupted run. Plain JS numbers, exact through JSON.
    */
   epochProgress?: { lossSum: number; batches: number };
+  /** Recent losses a divergence spike is measured against (runs with `divergence.spike` only). */
+  lossWindow?: number[];
   fingerprints: Fingerprints;
   backend: BackendInfo;
   /** SHA-256 over all model weights in canonical order (see src/training weights hash). */

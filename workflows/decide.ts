@@ -90,6 +90,7 @@ export function decideRecovery(
   // The furthest the attempt is known to have got when it reported nothing itself.
   const reached = Math.max(current.position?.step ?? 0, 'ckpt' in failure ? (failure.ckpt?.step ?? 0) : 0);
   if (failure.kind === 'unusable-checkpoint') return fallBack(record, failure, epoch, now, reached);
+  if (failure.kind === 'divergence') return rollBack(record, failure, now);
   const finished = failure.finished?.epoch === epoch ? failure.finished : undefined;
   if (finished) recordEpoch(record, finished);
   else if (failure.ckpt && isNewer(failure.ckpt, record.position)) recordCheckpoint(record, failure.ckpt);
@@ -139,6 +140,73 @@ function ledgerFailure(
   const added = addFailure(ledgerOf(record, now), { kind, timing, reached }, resumeStep, now, backoff);
   record.ledger = added.ledger;
   return { stepsRedone: added.stepsRedone, detectionSeconds: added.detectionSeconds };
+}
+
+/**
+ * The loss diverged at a step: skip the `skipBatches` batches that end with it (within its epoch),
+ * and resume from the newest usable checkpoint before that window and at least `rollbackSteps` before
+ * the step. Checkpoints inside or after the window are of the diverging stretch: never resumed from
+ * again. Rollbacks have their own budget over the whole run; no backoff.
+ */
+function rollBack(
+  record: RunRecord,
+  failure: Extract<FailureClass, { kind: RecoveryKind }>,
+  now: number | undefined,
+): RecoveryDecision {
+  const policy = record.spec.divergence;
+  const at = failure.diverged;
+  if (!policy || !at) return { action: 'fail', type: 'DivergedError', message: failure.reason };
+  const used = countRecoveries(record, 'divergence');
+  if (used >= policy.maxRollbacks) {
+    return budgetFailure(
+      `divergence rollback budget of ${policy.maxRollbacks} exhausted: ${failure.reason}. Skipped so far: ` +
+        `${(record.skips ?? []).map((w) => `epoch ${w.epoch} batches ${w.fromBatch}-${w.toBatch}`).join(', ') || 'none'}. ` +
+        'Lower the learning rate, or raise divergence.skipBatches or rollbackSteps, and resume from a checkpoint before the divergence.',
+    );
+  }
+  // The window is fixed by the step alone, so a rerun skips the same data whichever checkpoint it
+  // rolls back to; the checkpoint is the newest one before both the window and `rollbackSteps`.
+  const fromBatch = Math.max(at.batch - policy.skipBatches + 1, 0);
+  const skipStart = at.step - (at.batch - fromBatch);
+  const known = [...record.checkpoints, ...(failure.saved ?? []), ...(failure.ckpt ? [failure.ckpt] : [])];
+  const limit = Math.min(at.step - policy.rollbackSteps, skipStart);
+  const target = newestUsable(
+    known.filter((c) => c.step <= limit),
+    record.unusable,
+  );
+  if (!target && record.spec.resumeFrom) {
+    return {
+      action: 'fail',
+      type: 'NoValidCheckpointError',
+      message: `${failure.reason}, and no checkpoint of this run is ${policy.rollbackSteps} steps before it: resume from an earlier .ckpt (durable-fit ckpt ls <run>).`,
+    };
+  }
+  // Checkpoints past the start of the window hold batches the run now skips: another lineage.
+  const diverging = known.filter((c) => c.step > skipStart).map((c) => c.url);
+  record.unusable = [...new Set([...record.unusable, ...diverging])];
+  const { batchSize } = record.spec;
+  const window = {
+    epoch: at.epoch,
+    fromBatch,
+    toBatch: at.batch,
+    firstSample: fromBatch * batchSize,
+    lastSample: (at.batch + 1) * batchSize - 1,
+  };
+  record.skips = [...(record.skips ?? []), window];
+  if (target && !record.checkpoints.some((c) => c.url === target.url))
+    record.checkpoints = [...record.checkpoints, target]; // retention must know what the run resumes
+  record.position = target;
+  record.resumeReason = target ? 'divergence' : undefined;
+  record.streak = { ...streakOf(record), infrastructure: 0 };
+  recordRecovery(record, {
+    kind: 'divergence',
+    reason: `${failure.reason}; rolled back and skipping epoch ${at.epoch} batches ${fromBatch}-${at.batch}`,
+    atEpoch: at.epoch,
+    atBatch: at.batch,
+    fromCkpt: target?.url ?? '(fresh start: no checkpoint before the divergence)',
+    ...ledgerFailure(record, 'divergence', failure.attempt, at.step + 1, now, 0),
+  });
+  return { action: 'resume', record, kind: 'divergence', backoffMs: 0 };
 }
 
 /** The checkpoint the attempt started from is unusable: mark it and resume from an older one. */

@@ -68,8 +68,10 @@ export function addFailure(
   backoffMs: number,
 ): { ledger: GoodputLedger; stepsRedone: number; detectionSeconds: number } {
   const { kind, timing } = failure;
-  const after = addAttempt(ledger, timing);
   const reached = Math.max(timing?.reachedStep ?? 0, failure.reached);
+  // The workflow may know the attempt got further than its last report (a divergence names the step
+  // it trained and never reported): those steps were trained too.
+  const after = addAttempt(ledger, timing && { ...timing, reachedStep: reached });
   const stepsRedone = Math.max(0, reached - resumeStep);
   const detectionMs = timing ? Math.max(0, now - timing.at) : 0;
   return {

@@ -3,11 +3,12 @@ import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio
 import type {
   AttemptTiming,
   CheckpointRef,
+  Divergence,
   EpochResult,
   HeartbeatDetails,
   RecoveryKind,
 } from '../src/contract';
-import { isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
+import { DIVERGED, isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
 
 export type FailureClass =
   | {
@@ -19,6 +20,10 @@ export type FailureClass =
       finished?: EpochResult;
       /** What the attempt measured about itself, for the goodput ledger. */
       attempt?: AttemptTiming;
+      /** A divergence: the step whose loss gave it away. */
+      diverged?: Divergence;
+      /** With `diverged`: the checkpoints the attempt saved, to roll back to. */
+      saved?: CheckpointRef[];
     }
   | { kind: 'unusable-checkpoint'; reason: string; attempt?: AttemptTiming }
   | { kind: 'fatal'; reason: string; type: string };
@@ -57,6 +62,11 @@ export function classifyFailure(
     const attempt = details?.attempt ? { attempt: details.attempt } : {};
     if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt, ...attempt };
     if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt, ...attempt };
+    const diverged = details?.diverged;
+    if (type === DIVERGED && diverged) {
+      const at = { atBatch: diverged.batch, ...(ckpt ? { ckpt } : {}), ...attempt };
+      return { kind: 'divergence', reason: cause.message, diverged, saved: details.saved ?? [], ...at };
+    }
     const position = { ...positionOf(details, carried), ...attempt };
     if (isUnusableCheckpoint(type)) {
       const named = checkpointNamed(cause);

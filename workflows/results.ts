@@ -17,6 +17,7 @@ export function progressOf(record: RunRecord, status: RunStatus): Progress {
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     backend: record.backend,
     ...goodputField(record),
+    ...(record.skips?.length ? { skipped: record.skips } : {}),
   };
 }
 
@@ -60,5 +61,6 @@ export function resultOf(record: RunRecord, status: TrainingResult['status']): T
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     backend: record.backend,
     ...goodputField(record),
+    ...(record.skips?.length ? { skipped: record.skips } : {}),
   };
 }

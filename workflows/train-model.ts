@@ -200,6 +200,9 @@ function callEpochActivity(
     checkpointRequestsServed: record.checkpointRequestsServed ?? 0,
     ...(!position && record.initFrom ? { initFrom: record.initFrom } : {}),
     ...(goodput !== undefined ? { goodput } : {}),
+    ...(record.skips?.length
+      ? { skips: record.skips.map(({ epoch, fromBatch, toBatch }) => ({ epoch, fromBatch, toBatch })) }
+      : {}),
   };
   if (next.step === 'resume') {
     // The failure this resumes from is the newest recovery (a pause is not recorded as one).

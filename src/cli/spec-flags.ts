@@ -27,6 +27,11 @@ export interface SpecFlags {
   outerOptimizer?: 'average' | 'nesterov';
   outerLr?: number;
   outerMomentum?: number;
+  rollbackOnNan?: boolean;
+  rollbackOnSpike?: { factor: number; window: number };
+  rollbackSteps?: number;
+  skipBatches?: number;
+  maxRollbacks?: number;
 }
 
 const num = (value: string) => {
@@ -97,7 +102,61 @@ export function withSpecFlags(command: Command): Command {
     .option('--sync-every <h>', 'data-parallel: steps each shard trains between merges (with --shards)', num)
     .option('--outer-optimizer <name>', 'data-parallel merge: average (default) or nesterov', outerOptimizer)
     .option('--outer-lr <x>', 'data-parallel nesterov merge: outer learning rate (default 0.7)', num)
-    .option('--outer-momentum <x>', 'data-parallel nesterov merge: outer momentum (default 0.9)', num);
+    .option('--outer-momentum <x>', 'data-parallel nesterov merge: outer momentum (default 0.9)', num)
+    .option('--rollback-on-nan', 'divergence rollback when the loss is NaN or infinite')
+    .option(
+      '--rollback-on-spike <factor:window>',
+      'divergence rollback when the loss is over factor × the median of the last window steps, e.g. 3:100',
+      spike,
+    )
+    .option(
+      '--rollback-steps <n>',
+      'divergence: roll back to a checkpoint at least N steps before it (default 0)',
+      num,
+    )
+    .option(
+      '--skip-batches <n>',
+      'divergence: skip the N batches ending with the diverged one (default 1)',
+      num,
+    )
+    .option('--max-rollbacks <n>', 'divergence rollbacks before the run fails (default 3)', num);
+}
+
+/** `--rollback-on-spike 3:100` → `{ factor: 3, window: 100 }`. */
+function spike(value: string): { factor: number; window: number } {
+  const [factor, window] = value.split(':').map(Number);
+  if (value.split(':').length !== 2 || !Number.isFinite(factor) || !Number.isInteger(window))
+    throw new InvalidArgumentError(
+      `"${value}" is not factor:window: use e.g. 3:100 (3 × the median of 100 steps)`,
+    );
+  return { factor: factor as number, window: window as number };
+}
+
+/**
+ * The divergence flags → `spec.divergence`. `--rollback-on-spike` alone watches spikes only; any
+ * divergence flag turns rollback on, with NaN detection unless only a spike was asked for.
+ */
+function divergenceFromFlags(flags: SpecFlags, base: Partial<TrainingSpecInput>) {
+  const given = [
+    flags.rollbackOnNan,
+    flags.rollbackOnSpike,
+    flags.rollbackSteps,
+    flags.skipBatches,
+    flags.maxRollbacks,
+  ];
+  if (given.every((v) => v === undefined)) return base.divergence;
+  const onNonFinite =
+    flags.rollbackOnNan ?? (flags.rollbackOnSpike ? false : (base.divergence?.onNonFinite ?? true));
+  return Object.fromEntries(
+    Object.entries({
+      ...(base.divergence ?? {}),
+      onNonFinite,
+      spike: flags.rollbackOnSpike ?? base.divergence?.spike,
+      rollbackSteps: flags.rollbackSteps ?? base.divergence?.rollbackSteps,
+      skipBatches: flags.skipBatches ?? base.divergence?.skipBatches,
+      maxRollbacks: flags.maxRollbacks ?? base.divergence?.maxRollbacks,
+    }).filter(([, v]) => v !== undefined),
+  );
 }
 
 function outerOptimizer(value: string): 'average' | 'nesterov' {
@@ -158,6 +217,7 @@ export function specFromFlags(
     resumeFrom: flags.resumeFrom ?? base.resumeFrom,
     runName: flags.runName ?? base.runName,
     parallel: parallelFromFlags(flags, base),
+    divergence: divergenceFromFlags(flags, base),
     ...(Object.keys(checkpoint).length ? { checkpoint } : {}),
     ...(Object.keys(recovery).length ? { recovery } : {}),
   });

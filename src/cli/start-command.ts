@@ -115,6 +115,7 @@ export function resultSummary(handle: WorkflowHandle, result: TrainingResult) {
     })),
     recoveries: result.recoveries,
     ...(result.goodput ? { goodput: result.goodput } : {}),
+    ...(result.skipped?.length ? { skipped: result.skipped } : {}),
     // Data-parallel runs: the last rounds, each with its shards' checkpoints, workers and recoveries.
     ...('rounds' in result ? { rounds: (result as ParallelTrainingResult).rounds } : {}),
   };

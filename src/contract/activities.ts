@@ -2,7 +2,9 @@
  * The contract between the workflow and the training activities. Small, JSON-only values: keys and
  * hashes, never tensors (Temporal payloads are limited to 2 MiB).
  */
-import type { TrainingSpec } from '../spec';
+import type { Divergence, SkipWindow, TrainingSpec } from '../spec';
+
+export type { Divergence, SkipWindow };
 import type { BackendInfo } from '../state';
 
 /** A checkpoint that is durable in the object store: its PUT succeeded and its hash is recorded. */
@@ -53,6 +55,10 @@ export interface HeartbeatDetails {
   route?: string;
   /** What this attempt measured about itself so far (the run's goodput ledger adds it up). */
   attempt?: AttemptTiming;
+  /** Set on a `DivergedError` failure: the step whose loss diverged (README: Divergence rollback). */
+  diverged?: Divergence;
+  /** With `diverged`: every checkpoint the attempt saved (the last 32), to roll back to. */
+  saved?: CheckpointRef[];
 }
 
 /**
@@ -91,9 +97,12 @@ export interface TrainEpochInput {
   checkpointRequestsServed?: number;
   /** The run's goodput so far (steps kept ÷ steps trained), for the worker's `dfit_goodput_ratio`. */
   goodput?: number;
+  /** Data windows divergence rollbacks skip (absent: none). */
+  skips?: SkipWindow[];
 }
 
-export type RecoveryKind = 'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause';
+export type RecoveryKind =
+  'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause' | 'divergence';
 
 export interface ResumeEpochInput extends TrainEpochInput {
   ckptPath: string;

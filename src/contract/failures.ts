@@ -11,6 +11,11 @@
 export const PREEMPTED = 'Preempted';
 /** The run was paused; details carry the checkpoint saved at the batch boundary. */
 export const PAUSED = 'Paused';
+/**
+ * The loss diverged (src/training/divergence.ts `DivergedError`); details carry the step in
+ * `diverged`: the workflow rolls back to an older checkpoint and skips data (README: Divergence rollback).
+ */
+export const DIVERGED = 'DivergedError';
 
 /**
  * The checkpoint the attempt started from could not be used (missing, or failed verification): fall

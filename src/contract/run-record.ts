@@ -3,7 +3,7 @@
  * what the workflow shows: its `progress` query and its result.
  */
 import type { CheckpointRef, ControlState, EpochResult, RecoveryEvent, RecoveryKind } from './activities';
-import type { TrainingSpec } from '../spec';
+import type { SkipWindow, TrainingSpec } from '../spec';
 
 export type RunStatus =
   'starting' | 'running' | 'paused' | 'recovering' | 'stopping' | 'completed' | 'stopped' | 'failed';
@@ -48,6 +48,15 @@ export interface RunRecord {
   controls?: ControlState;
   /** Where the run's steps and seconds went (workflows/goodput.ts); absent in runs from before it. */
   ledger?: GoodputLedger;
+  /** Data windows skipped after divergence rollbacks (every one, in order: they are few). */
+  skips?: SkippedData[];
+}
+
+/** A data window a divergence rollback skips: batches of one epoch, and the samples they hold. */
+export interface SkippedData extends SkipWindow {
+  /** Positions in the epoch's (seeded) sample order of the first and last skipped sample. */
+  firstSample: number;
+  lastSample: number;
 }
 
 /** Seconds lost, by cause. */
@@ -122,6 +131,8 @@ export interface Progress {
   warnings?: string[];
   backend?: string;
   goodput?: Goodput;
+  /** Data windows divergence rollbacks skipped. */
+  skipped?: SkippedData[];
 }
 
 /** The workflow result: everything needed to find and trust the trained model. */
@@ -140,4 +151,6 @@ export interface TrainingResult {
   backend?: string;
   /** Steps kept against steps trained, and where the lost seconds went. */
   goodput?: Goodput;
+  /** Data windows divergence rollbacks skipped. */
+  skipped?: SkippedData[];
 }

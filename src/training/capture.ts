@@ -3,6 +3,7 @@
  * memory (the only part that blocks training); `finalizeState` hashes the weights, and encoding and
  * upload happen later, outside the training loop (or in another process).
  */
+import { DivergenceDetector } from './divergence';
 import { CHECKPOINT_FORMAT_VERSION } from '../checkpoint/meta-codec';
 import type { NamedTensor, TrainingState } from '../state';
 import { isGraphBackend } from './backend';
@@ -45,6 +46,7 @@ export function captureRawState(session: TrainingSession, specExtras: SpecExtras
       rng: session.rng.state(),
       metrics: session.metrics.map((m) => ({ ...m })),
       ...(batch > 0 ? { epochProgress: { lossSum, batches } } : {}),
+      ...(session.divergence?.window.length ? { lossWindow: session.divergence.window } : {}),
       fingerprints: computeFingerprints(task.name, hparams, topology),
       backend: {
         ...backend,
@@ -107,5 +109,6 @@ export function restoreState(
   session.progress =
     meta.cursor.batch > 0 && meta.epochProgress ? { ...meta.epochProgress } : { lossSum: 0, batches: 0 };
   session.crossBackendResume = Boolean(meta.backend.crossBackendResume) || meta.backend.name !== backend.name;
+  if (config.divergence) session.divergence = new DivergenceDetector(config.divergence, meta.lossWindow);
   session.hostWritten();
 }

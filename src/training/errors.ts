@@ -143,6 +143,8 @@ export class TrainerRemoteError extends TrainingEngineError {
     readonly remoteMessage: string,
     readonly remoteStack?: string,
     remoteKind: FailureKind = 'transient',
+    /** Structured details the remote error carried (a divergence's step and loss). */
+    readonly remoteData?: Record<string, unknown>,
   ) {
     super(`${remoteName}: ${remoteMessage}`);
     this.failureKind = remoteKind;

@@ -4,6 +4,8 @@
  * state-transfer.ts), phase-1 captures from the child: the parent computes `weightsSha256`, encodes
  * and uploads.
  */
+import type { Divergence } from './divergence';
+import { divergenceOf } from './divergence';
 import { classifyError } from '../failure-kind';
 import type { FailureKind } from '../failure-kind';
 import type { BackendInfo, EpochMetrics, TrainingState } from '../state';
@@ -63,6 +65,8 @@ export interface SerializedError {
   message: string;
   stack?: string;
   failureKind?: FailureKind;
+  /** What a divergence names (the step, its loss and why), for the workflow's rollback. */
+  data?: { divergence?: Divergence };
 }
 
 export type TrainerEvent =
@@ -77,5 +81,12 @@ export function serializeError(error: unknown): SerializedError {
   const e = error instanceof Error ? error : new Error(String(error));
   // The name is the classified class's (a wrapper keeps its cause's type), as at the activity boundary.
   const { kind, type, message } = classifyError(e);
-  return { name: type, message, failureKind: kind, ...(e.stack ? { stack: e.stack } : {}) };
+  const divergence = divergenceOf(e);
+  return {
+    name: type,
+    message,
+    failureKind: kind,
+    ...(e.stack ? { stack: e.stack } : {}),
+    ...(divergence ? { data: { divergence } } : {}),
+  };
 }

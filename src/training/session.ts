@@ -14,6 +14,8 @@ import { shardBatchesPerEpoch, shardBatchRows, shardPosition, shardProblem } fro
 import type { TaskDataset, TaskDefinition } from './tasks/types';
 import type { SeededLayer, StepDriver } from './step-driver';
 import { EagerDriver } from './step-driver';
+import type { DivergencePolicy, SkipWindow } from './divergence';
+import { DivergenceDetector, isSkipped } from './divergence';
 
 /** What a run is: the inputs a resume must agree on (besides `epochs`, which may grow). */
 export interface RunConfig {
@@ -29,6 +31,10 @@ export interface RunConfig {
    * rounds of `shard.steps` batches. Absent: the whole dataset, one epoch per pass.
    */
   shard?: ShardConfig;
+  /** Watch each step's loss and end the run with `DivergedError` when it diverges (divergence.ts). */
+  divergence?: DivergencePolicy;
+  /** Batches a divergence rollback skips: the cursor moves past them and nothing trains. */
+  skips?: SkipWindow[];
 }
 
 /** The parts a session is made of (built by `Trainer.open`). */
@@ -52,6 +58,8 @@ export interface StepResult {
   loss: number;
   /** Present when this step finished its epoch. */
   epochEnd?: EpochMetrics;
+  /** The batch is in a window a divergence rollback skips: nothing trained (`loss` is NaN). */
+  skipped?: boolean;
 }
 
 const EVAL_CHUNK = 512;
@@ -66,6 +74,8 @@ export class TrainingSession {
   readonly trainable: tf.Variable[];
   readonly trainableNames: string[];
   readonly driver: StepDriver;
+  /** Watches the loss (runs with a divergence policy); its window is saved in checkpoints. */
+  divergence: DivergenceDetector | undefined;
   private order: { epoch: number; indices: Uint32Array } | undefined;
 
   constructor(readonly parts: SessionParts) {
@@ -83,6 +93,7 @@ export class TrainingSession {
     this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.trainableNames = model.trainableWeights.map((w) => w.originalName);
     this.rng = RunRng.create(config.seed);
+    this.divergence = config.divergence ? new DivergenceDetector(config.divergence) : undefined;
     const eager = new EagerDriver({
       model,
       optimizer: parts.optimizer,
@@ -102,13 +113,19 @@ export class TrainingSession {
   /** Trains the batch at the cursor and advances it. */
   step(): StepResult {
     const { epoch, batch, step, batchesPerEpoch } = this.cursor;
-    this.parts.task.onTrainBatchStart?.({ epoch, batch, step });
-    const loss = this.trainOn(this.batchRows(epoch, batch, step));
-    this.progress.lossSum += loss;
-    this.progress.batches += 1;
+    const skipped = isSkipped(this.parts.config.skips, epoch, batch);
+    let loss = NaN;
+    if (!skipped) {
+      this.parts.task.onTrainBatchStart?.({ epoch, batch, step });
+      loss = this.trainOn(this.batchRows(epoch, batch, step));
+      this.divergence?.check(loss, { epoch, batch, step });
+      this.progress.lossSum += loss;
+      this.progress.batches += 1;
+    }
     this.cursor = { epoch, batch: batch + 1, step: step + 1, batchesPerEpoch };
-    if (batch + 1 < batchesPerEpoch) return { epoch, batch, loss };
-    return { epoch, batch, loss, epochEnd: this.finishEpoch() };
+    const result = { epoch, batch, loss, ...(skipped ? { skipped } : {}) };
+    if (batch + 1 < batchesPerEpoch) return result;
+    return { ...result, epochEnd: this.finishEpoch() };
   }
 
   /** Validation loss and task metrics, in inference mode (no dropout). */

@@ -226,7 +226,7 @@ export class TrainerProcess {
 
 /** A child's error as a local one, keeping the original name for error mapping. */
 export function toError(error: SerializedError): TrainerRemoteError {
-  return new TrainerRemoteError(error.name, error.message, error.stack, error.failureKind);
+  return new TrainerRemoteError(error.name, error.message, error.stack, error.failureKind, error.data);
 }
 
 export type { RunOutcome };

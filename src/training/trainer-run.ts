@@ -101,6 +101,7 @@ export class TrainerRun {
             event.error.message,
             event.error.stack,
             event.error.failureKind,
+            event.error.data,
           ),
         );
     }

@@ -21,7 +21,8 @@ export const GATE_SLEEP_ENV = 'DFIT_TEST_GATE_SLEEP_MS';
 const CLOSED_SLEEP_MS = Number(process.env[GATE_SLEEP_ENV] ?? 100);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-function waitAtGate(): void {
+/** Sleeps while the gate file is missing (a no-op without `DFIT_TEST_GATE`). */
+export function waitAtGate(): void {
   const gate = process.env[GATE_ENV];
   if (gate && !fs.existsSync(gate)) Atomics.wait(sleeper, 0, 0, CLOSED_SLEEP_MS);
 }

@@ -4,7 +4,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import type { DurableFitOptions } from '../../src/config/options';
 import { resolveOptions } from '../../src/config/options';
-import type { TrainingSpec, TrainingSpecInput } from '../../src/spec';
+import type { SkipWindow, TrainingSpec, TrainingSpecInput } from '../../src/spec';
 import { parseSpec } from '../../src/spec';
 import { finalizeState } from '../../src/training/capture';
 import { runSession } from '../../src/training/run-loop';
@@ -67,6 +67,7 @@ export async function startTestWorker(options: DurableFitOptions, extra: CreateW
 export async function goldenWeightsSha256(
   input: TrainingSpecInput,
   backend: BackendRequest = 'cpu',
+  skips?: SkipWindow[],
 ): Promise<string> {
   const spec: TrainingSpec = parseSpec(input, 'golden');
   const trainer = await Trainer.create({ backend });
@@ -76,6 +77,9 @@ export async function goldenWeightsSha256(
     seed: spec.seed,
     batchSize: spec.batchSize,
     epochs: spec.epochs,
+    // An uninterrupted run that skips the data windows a divergence rollback skipped.
+    ...(spec.divergence ? { divergence: spec.divergence } : {}),
+    ...(skips?.length ? { skips } : {}),
   });
   try {
     const outcome = await runSession(session);

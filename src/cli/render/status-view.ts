@@ -6,7 +6,7 @@ import * as asciichart from 'asciichart';
 import Table from 'cli-table3';
 import { formatMetrics } from './narrate';
 import type { RunSnapshot } from './run-state';
-import type { Goodput } from '../../contract';
+import type { Goodput, SkippedData } from '../../contract';
 import { batchOf, epochMetrics, epochsDone, firstWindowEpoch } from './run-state';
 import { isParallel, renderRoundGrid, roundsLine, unitOf } from './round-grid';
 
@@ -30,6 +30,7 @@ export function statusJson(s: RunSnapshot, ui: string) {
     ...(s.result?.rounds ? { rounds: s.result.rounds } : {}),
     ...(s.result ? { weightsSha256: s.result.weightsSha256 } : {}),
     ...goodputOf(s),
+    ...skippedOf(s),
     ...(s.failure ? { failure: s.failure } : {}),
     startTime: s.startTime,
     closeTime: s.closeTime,
@@ -53,6 +54,15 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
     ['best metric', s.attributes.bestMetric?.toFixed(4)],
     ['recoveries', json.recoveries.length],
     ['goodput', json.goodput && goodputLine(json.goodput)],
+    [
+      'skipped data',
+      json.skipped
+        ?.map(
+          (w) =>
+            `epoch ${w.epoch} batches ${w.fromBatch}-${w.toBatch} (samples ${w.firstSample}-${w.lastSample})`,
+        )
+        .join('; '),
+    ],
     ['last checkpoint', json.lastCheckpoint?.url],
     ['weights sha256', s.result?.weightsSha256],
     ['running', runningLine(s)],
@@ -75,6 +85,13 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
   const chart = lossChart(json.metrics, color, 48, unit);
   if (chart) parts.push(chart);
   return parts.join('\n') + '\n';
+}
+
+/** Data windows divergence rollbacks skipped, from the result or the progress. */
+function skippedOf(s: RunSnapshot): { skipped?: SkippedData[] } {
+  const skipped =
+    s.result?.skipped ?? (s.progress && 'skipped' in s.progress ? s.progress.skipped : undefined);
+  return skipped?.length ? { skipped } : {};
 }
 
 /** The run's goodput ledger (epoch runs), from its result or its progress. */
