@@ -13,6 +13,11 @@
  * to tamper with, and hashing every part again would cost what our own SHA-256 already did); a
  * single PUT then carries our SHA-256 as `x-amz-checksum-sha256`, which the server checks. Plain
  * HTTP to another host keeps signed payload hashes.
+ *
+ * minio-js never resends a request here (`retryOptions.disableRetry`): its resend reuses the body
+ * object, and a streamed body is consumed by the first try. A call answered with a server error
+ * (HTTP 500, 503…) is sent again by `resending` (server-errors.ts) with its body built afresh from the
+ * caller's chunks, and fails promptly with `S3ServerError` when the store keeps answering so.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -25,6 +30,7 @@ import { withDeadlines } from './deadline-client';
 import { hashChunks } from './hash-worker';
 import { bodyOf, partsOfChunks, partsOfStream, readAll, uploadMultipart } from './multipart-upload';
 import { bodyChunks, ObjectExistsError, ObjectNotFoundError, ObjectRangeError } from './object-client';
+import { readingServerErrors, resending, S3ServerError } from './server-errors';
 import { incompleteUploads, journaledUploads } from './upload-journal';
 import type { ObjectClient, ObjectStat, PutBody, PutOptions, RangeRead } from './object-client';
 
@@ -65,6 +71,10 @@ export function createMinioObjectClient(
   const partSize = Math.max(options.partSizeBytes ?? 16 * 1024 * 1024, 5 * 1024 * 1024);
   const deadline = options.deadline ?? DEFAULT_DEADLINE;
 
+  /** Sends one request per try, the call's retries of server errors included (server-errors.ts). */
+  const resend = <T>(operation: string, key: string, send: () => Promise<T>) =>
+    resending({ operation, key }, send);
+
   async function putSingle(key: string, body: PutBody, size: number, options: PutOptions, headers: Headers) {
     let chunks = bodyChunks(body);
     let signedHash = '';
@@ -81,15 +91,23 @@ export function createMinioObjectClient(
       objectName: key,
       headers: { ...headers, 'Content-Length': String(size) },
     };
-    const payload = chunks ? bodyOf(chunks) : (body as Readable);
-    const res = await client.makeRequestStreamAsync(request, payload, signedHash, [200], region);
-    res.resume();
+    const send = async () => {
+      // A fresh body each try: a stream over the chunks is consumed by the try that sent it.
+      const payload = chunks ? bodyOf(chunks) : (body as Readable);
+      const res = await client.makeRequestStreamAsync(request, payload, signedHash, [200], region);
+      res.resume();
+    };
+    await resending({ operation: 'PUT', key }, send, {
+      tries: chunks ? undefined : 1, // a caller's stream can be sent only once
+      // "It exists" after a 500 is no proof of another writer (ObjectExistsError, permanent).
+      resendFailure: { matches: isPreconditionFailed, detail: RESENT_CREATE },
+    });
   }
 
   const objects: ObjectClient = {
     bucket,
-    bucketExists: () => client.bucketExists(bucket),
-    makeBucket: () => client.makeBucket(bucket, region),
+    bucketExists: () => resend('bucket check', bucket, () => client.bucketExists(bucket)),
+    makeBucket: () => resend('bucket create', bucket, () => client.makeBucket(bucket, region)),
     async put(key: string, body: PutBody, options: PutOptions = {}) {
       const headers: Headers = prefixMetadata(options.metadata ?? {});
       const chunks = bodyChunks(body);
@@ -105,13 +123,14 @@ export function createMinioObjectClient(
           await uploadMultipart(target, parts);
         }
       } catch (err) {
+        if (err instanceof S3ServerError) throw err; // its cause may be a precondition failure
         if (isPreconditionFailed(err)) throw new ObjectExistsError(key);
         throw err;
       }
     },
     async get(key: string) {
       try {
-        return await client.getObject(bucket, key);
+        return await resend('GET', key, () => client.getObject(bucket, key));
       } catch (err) {
         if (isNotFound(err)) throw new ObjectNotFoundError(key);
         throw err;
@@ -121,7 +140,9 @@ export function createMinioObjectClient(
       const range = `bytes=${offset}-${offset + length - 1}`;
       try {
         const request = { method: 'GET', bucketName: bucket, objectName: key, headers: { Range: range } };
-        const body = await client.makeRequestAsync(request, '', [206], region);
+        const body = await resend('ranged GET', key, () =>
+          client.makeRequestAsync(request, '', [206], region),
+        );
         const total = /\/(\d+)$/.exec(String(body.headers['content-range']))?.[1];
         if (total === undefined) throw new Error(`GET ${key} ${range}: no Content-Range in the reply`);
         return { body, objectSize: Number(total) };
@@ -133,51 +154,58 @@ export function createMinioObjectClient(
     },
     async stat(key: string): Promise<ObjectStat | undefined> {
       try {
-        const s = await client.statObject(bucket, key);
+        const s = await resend('HEAD', key, () => client.statObject(bucket, key));
         return { key, size: s.size, lastModified: s.lastModified, metadata: lowerKeys(s.metaData ?? {}) };
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;
       }
     },
-    remove: (key: string) => client.removeObject(bucket, key),
+    remove: (key: string) => resend('DELETE', key, () => client.removeObject(bucket, key)),
     async listIncompleteUploads(prefix: string): Promise<string[]> {
       const out: string[] = [];
-      for (const { key } of await journaledUploads(client, bucket, prefix)) {
-        for (const u of await incompleteUploads(client, bucket, key)) if (u.key === key) out.push(key);
+      for (const { key } of await listJournal(prefix)) {
+        for (const u of await listUploads(key)) if (u.key === key) out.push(key);
       }
       return [...new Set(out)].sort();
     },
     async abortIncompleteUploads(prefix: string, options: { except?: readonly string[] } = {}) {
       let aborted = 0;
-      for (const u of await journaledUploads(client, bucket, prefix)) {
+      for (const u of await listJournal(prefix)) {
         if (options.except?.includes(u.journal)) continue; // another writer's, still in flight
-        const live = await incompleteUploads(client, bucket, u.key);
+        const live = await listUploads(u.key);
         if (live.some((l) => l.uploadId === u.uploadId)) {
-          await client.abortMultipartUpload(bucket, u.key, u.uploadId);
+          await resend('abort upload', u.key, () => client.abortMultipartUpload(bucket, u.key, u.uploadId));
           aborted++;
         }
-        await client.removeObject(bucket, u.journal);
+        await resend('DELETE upload journal', u.journal, () => client.removeObject(bucket, u.journal));
       }
       return aborted;
     },
     async list(prefix: string, options: { recursive?: boolean } = {}): Promise<ObjectStat[]> {
-      const out: ObjectStat[] = [];
-      // Non-recursive listings also yield common prefixes (no `name`): skipped below.
-      for await (const item of client.listObjectsV2(bucket, prefix, options.recursive !== false)) {
-        const entry = item as { name?: string; size?: number; lastModified?: Date };
-        if (entry.name) {
-          out.push({
-            key: entry.name,
-            size: entry.size ?? 0,
-            lastModified: entry.lastModified ?? new Date(0),
-            metadata: {},
-          });
+      // A failed page starts the listing over (a later page's token may not outlive the error).
+      return resend('LIST', prefix, async () => {
+        const out: ObjectStat[] = [];
+        // Non-recursive listings also yield common prefixes (no `name`): skipped below.
+        for await (const item of client.listObjectsV2(bucket, prefix, options.recursive !== false)) {
+          const entry = item as { name?: string; size?: number; lastModified?: Date };
+          if (entry.name) {
+            out.push({
+              key: entry.name,
+              size: entry.size ?? 0,
+              lastModified: entry.lastModified ?? new Date(0),
+              metadata: {},
+            });
+          }
         }
-      }
-      return out;
+        return out;
+      });
     },
   };
+  const listJournal = (prefix: string) =>
+    resend('LIST upload journal', prefix, () => journaledUploads(client, bucket, prefix));
+  const listUploads = (key: string) =>
+    resend('LIST uploads', key, () => incompleteUploads(client, bucket, key));
   return withDeadlines(objects, deadline);
 }
 
@@ -191,7 +219,9 @@ function connect(connection: MinioConnection): Minio.Client {
     accessKey: connection.accessKey,
     secretKey: connection.secretKey,
     region: connection.region,
-    transport: scopedTransport(useSSL ? https : http), // calls' deadlines reach their requests
+    // Calls' deadlines reach their requests; server-error answers are read and named (server-errors.ts).
+    transport: readingServerErrors(scopedTransport(useSSL ? https : http)),
+    retryOptions: { disableRetry: true }, // see the file comment: `resending` retries instead
     ...(useSSL && connection.ca
       ? { transportAgent: new https.Agent({ ca: [...tls.rootCertificates, connection.ca], keepAlive: true }) }
       : {}),
@@ -225,6 +255,12 @@ function isNotFound(err: unknown): boolean {
   const code = s3ErrorCode(err);
   return code === 'NotFound' || code === 'NoSuchKey';
 }
+
+/**
+ * A create-only PUT answered with a server error, then sent again, found its object there: the
+ * first try may have stored it before failing, so this is no proof of another writer.
+ */
+const RESENT_CREATE = 'sent again, it found the object already there (the first try may have stored it)';
 
 function isPreconditionFailed(err: unknown): boolean {
   const code = s3ErrorCode(err);

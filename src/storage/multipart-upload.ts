@@ -4,13 +4,16 @@
  * concatenation); the Complete carries `If-None-Match: *` for a create-only write. A journal entry
  * written before the first part lets a killed writer's parts be found and aborted (upload-journal.ts);
  * on any failure the upload is aborted only after every part in flight has settled, so no part lands
- * in an upload that is already gone.
+ * in an upload that is already gone. A part answered with a server error is sent again with a fresh
+ * body over its views (server-errors.ts); the Complete is not (a resend after a Complete that the
+ * store carried out would fail as if another writer had won).
  */
 import { Readable } from 'node:stream';
 import type * as Minio from 'minio';
 import { currentScope, deadlineMs, inScope, outsideScopes, S3DeadlineError, withDeadline } from './deadline';
 import type { DeadlinePolicy } from './deadline';
 import { hashChunks } from './hash-worker';
+import { resending } from './server-errors';
 import { journalKey } from './upload-journal';
 
 /** Parts uploaded at the same time. */
@@ -43,13 +46,20 @@ async function upload(target: MultipartTarget, parts: AsyncIterable<Uint8Array[]
   const { client, bucket, key } = target;
   const call = <T>(operation: string, fn: () => Promise<T>, bytes = 0) =>
     withDeadline(deadlineMs(target.deadline, bytes), { operation, key }, fn);
+  const resend = <T>(operation: string, fn: () => Promise<T>, on = key) =>
+    resending({ operation, key: on }, fn);
   const uploadId = await call('initiate upload', () =>
-    client.initiateNewMultipartUpload(bucket, key, target.headers),
+    resend('initiate upload', () => client.initiateNewMultipartUpload(bucket, key, target.headers)),
   );
   const journal = journalKey(key, uploadId);
   const cleanup = async () => {
-    await client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
-    await client.removeObject(bucket, journal).catch(() => undefined); // expiry covers a failure here
+    await resend('abort upload', () => client.abortMultipartUpload(bucket, key, uploadId)).catch(
+      () => undefined,
+    );
+    // Stale-upload expiry covers a failure here.
+    await resend('DELETE upload journal', () => client.removeObject(bucket, journal), journal).catch(
+      () => undefined,
+    );
   };
   try {
     // Before any part: a killed writer's parts can then be found and aborted by prefix.
@@ -65,7 +75,9 @@ async function upload(target: MultipartTarget, parts: AsyncIterable<Uint8Array[]
     else void cleanUpLater(deadlineMs(target.deadline), key, cleanup);
     throw err;
   }
-  await call('DELETE upload journal', () => client.removeObject(bucket, journal)).catch(() => undefined);
+  await call('DELETE upload journal', () =>
+    resend('DELETE upload journal', () => client.removeObject(bucket, journal), journal),
+  ).catch(() => undefined);
 }
 
 function cleanUpLater(ms: number, key: string, cleanup: () => Promise<void>): Promise<void> {
@@ -134,18 +146,16 @@ async function putPart(target: MultipartTarget, uploadId: string, n: number, vie
   // Plain HTTP to a remote host signs each part's hash (computed off the event loop); TLS and
   // loopback send UNSIGNED-PAYLOAD and our whole-object SHA-256 stays the integrity check.
   const sha256 = client.enableSHA256 ? await hashChunks(views) : '';
-  const res = await client.makeRequestStreamAsync(
-    {
-      method: 'PUT',
-      bucketName: bucket,
-      objectName: key,
-      query: `partNumber=${n}&uploadId=${encodeURIComponent(uploadId)}`,
-      headers: { 'Content-Length': String(size) },
-    },
-    bodyOf(views),
-    sha256,
-    [200],
-    region,
+  const request = {
+    method: 'PUT',
+    bucketName: bucket,
+    objectName: key,
+    query: `partNumber=${n}&uploadId=${encodeURIComponent(uploadId)}`,
+    headers: { 'Content-Length': String(size) },
+  };
+  // A fresh body each try: a stream over the views is consumed by the try that sent it.
+  const res = await resending({ operation: `PUT part ${n}`, key }, () =>
+    client.makeRequestStreamAsync(request, bodyOf(views), sha256, [200], region),
   );
   res.resume();
   return String(res.headers.etag);
@@ -155,15 +165,20 @@ async function complete(target: MultipartTarget, uploadId: string, etags: string
   const { client, bucket, key } = target;
   const parts = etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`);
   const xml = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</CompleteMultipartUpload>`;
-  const res = await client.makeRequestAsync(
+  const request = {
+    method: 'POST',
+    bucketName: bucket,
+    objectName: key,
+    query: `uploadId=${encodeURIComponent(uploadId)}`,
+    headers: target.ifNoneMatch ? { 'If-None-Match': '*' } : {},
+  };
+  // Sent once (see the file comment); a server error still fails it at once, as S3ServerError.
+  const res = await resending(
+    { operation: 'complete upload', key },
+    () => client.makeRequestAsync(request, xml),
     {
-      method: 'POST',
-      bucketName: bucket,
-      objectName: key,
-      query: `uploadId=${encodeURIComponent(uploadId)}`,
-      headers: target.ifNoneMatch ? { 'If-None-Match': '*' } : {},
+      tries: 1,
     },
-    xml,
   );
   const reply = (await readAll(res)).toString('utf8');
   // S3 may answer 200 and still report an error in the body.
@@ -175,12 +190,9 @@ async function putBuffer(target: MultipartTarget, key: string, body: Buffer) {
   const { client, bucket, region } = target;
   const sha256 = client.enableSHA256 ? await hashChunks([body]) : '';
   const headers = { 'Content-Length': String(body.length) };
-  const res = await client.makeRequestStreamAsync(
-    { method: 'PUT', bucketName: bucket, objectName: key, headers },
-    body,
-    sha256,
-    [200],
-    region,
+  const request = { method: 'PUT', bucketName: bucket, objectName: key, headers };
+  const res = await resending({ operation: 'PUT', key }, () =>
+    client.makeRequestStreamAsync(request, body, sha256, [200], region),
   );
   res.resume();
 }
