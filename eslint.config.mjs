@@ -30,55 +30,42 @@ const workflowFence = {
 };
 
 /**
- * One-way layers: cli → client → contract ← workflows, and worker → activities → training →
- * checkpoint → storage (activities also → contract). Each zone lists what a layer may NOT import.
+ * The layer fence. Every folder and file under src/ (and activities/, workflows/) sits in one layer;
+ * a module imports only from layers below its own, never from a sibling in its layer or from above.
+ * Bottom to top:
+ *
+ *   foundation  failure-kind.ts, state.ts, run-name.ts: shared words and shapes; import nothing here
+ *   base        storage (the ObjectClient port and its MinIO adapter), security, native, spec.ts
+ *   config      settings with their defaults (config/)
+ *   checkpoint  the .ckpt format and the verified store, over storage
+ *   engine      training (tfjs), metrics, contract (what workflows and clients share)
+ *   services    activities, workflows, sweep, stack
+ *   entries     client.ts (`durable-fit/client`), worker
+ *   cli         the `durable-fit` command
+ *   api         index.ts (`durable-fit`)
+ *
+ * Some downward imports are refused as well (`skips` below, and the workflow fence above): workflows
+ * see only the contract; the client and the CLI reach workflows and activities by the contract only.
+ * Folder loops, which a per-file rule cannot see, are checked by test/unit/folder-layers.test.ts,
+ * which also holds every entry of src/ to a layer here.
  */
-const CLIENT_AND_UP = ['./src/cli', './src/client.ts', './src/worker'];
-const layers = [
-  {
-    target: './src/contract',
-    from: [
-      './workflows',
-      './activities',
-      ...CLIENT_AND_UP,
-      './src/training',
-      './src/checkpoint',
-      './src/storage',
-      './src/stack',
-      './src/native',
-    ],
-    message: 'the contract is imported by client, workflows and activities, and imports none of them.',
-  },
-  {
-    target: './activities',
-    from: ['./workflows', ...CLIENT_AND_UP, './src/stack'],
-    message: 'activities sit below workflows, client, CLI and worker.',
-  },
-  {
-    target: './src/training',
-    from: ['./activities', './workflows', './src/contract', ...CLIENT_AND_UP],
-    message: 'training sits below activities and the contract.',
-  },
-  {
-    target: './src/checkpoint',
-    from: ['./src/training', './activities', './workflows', './src/contract', ...CLIENT_AND_UP],
-    message: 'checkpoint sits below training.',
-  },
-  {
-    target: './src/storage',
-    from: [
-      './src/checkpoint',
-      './src/training',
-      './activities',
-      './workflows',
-      './src/contract',
-      ...CLIENT_AND_UP,
-    ],
-    message: 'storage is the bottom layer.',
-  },
+export const LAYERS = [
+  { name: 'foundation', members: ['./src/failure-kind.ts', './src/state.ts', './src/run-name.ts'] },
+  { name: 'base', members: ['./src/storage', './src/security', './src/native', './src/spec.ts'] },
+  { name: 'config', members: ['./src/config'] },
+  { name: 'checkpoint', members: ['./src/checkpoint'] },
+  { name: 'engine', members: ['./src/training', './src/metrics', './src/contract'] },
+  { name: 'services', members: ['./activities', './workflows', './src/sweep', './src/stack'] },
+  { name: 'entries', members: ['./src/client.ts', './src/worker'] },
+  { name: 'cli', members: ['./src/cli'] },
+  { name: 'api', members: ['./src/index.ts'] },
+];
+
+/** Downward imports refused all the same: a layer that must not reach past another. */
+const skips = [
   {
     target: './src/client.ts',
-    from: ['./src/cli', './src/worker', './activities', './workflows'],
+    from: ['./activities', './workflows'],
     message: 'the client knows the workflow by its contract only.',
   },
   {
@@ -86,8 +73,26 @@ const layers = [
     from: ['./workflows', './activities'],
     message: 'the CLI goes through the client (and the worker module for `durable-fit worker`).',
   },
-  { target: './src/worker', from: ['./src/cli'], message: 'the worker does not depend on the CLI.' },
 ];
+
+/** One zone per member: nothing from a layer above, nor from a sibling in its own layer. */
+const layers = LAYERS.flatMap((layer, rank) =>
+  layer.members.flatMap((target) => {
+    const below = LAYERS.slice(0, rank).map((l) => l.name);
+    const from = [
+      ...LAYERS.slice(rank + 1).flatMap((l) => l.members),
+      ...layer.members.filter((m) => m !== target),
+    ];
+    if (from.length === 0) return []; // the top layer alone
+    return {
+      target,
+      from,
+      message:
+        `${target.slice(2)} is in the "${layer.name}" layer: it imports ` +
+        (below.length ? `only from the layers below it (${below.join(', ')}).` : 'nothing from src/.'),
+    };
+  }),
+);
 
 export default tseslint.config(
   {
@@ -117,7 +122,12 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
-    rules: { 'import-x/no-restricted-paths': ['error', { zones: layers }] },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        { basePath: import.meta.dirname, zones: [...layers, ...skips] },
+      ],
+    },
   },
   {
     files: ['workflows/**/*.ts'],

@@ -6,7 +6,7 @@
  */
 import type { FailureKind } from './failure-kind';
 import { z } from 'zod';
-import { runNameProblem } from './checkpoint/keys';
+import { runNameProblem } from './run-name';
 
 /**
  * Ceilings on what a spec may ask for. A spec is untrusted input (anyone who can start a workflow

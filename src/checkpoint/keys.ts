@@ -5,10 +5,13 @@
  * checkpoint (corrupt, or other state), the save goes to the next free version,
  * `…-step=SSSSSSS-v1.ckpt`, `-v2`, … as Lightning does for a clashing filename.
  */
+import { MAX_RUN_NAME, runNameProblem } from '../run-name';
 import { InvalidCheckpointUrlError, InvalidRunNameError, NotACkptError } from './errors';
 
+/** The run name rules live below both the spec and this layout (src/run-name.ts). */
+export { runNameProblem } from '../run-name';
+
 export const CKPT_EXTENSION = '.ckpt';
-const MAX_RUN_NAME = 128;
 const KEY_PATTERN = /^([^/]+)\/epoch=(\d{4,})-step=(\d{7,})(?:-v([1-9]\d*))?\.ckpt$/;
 /** A file name in our layout, in whatever folder: `epoch=EEEE-step=SSSSSSS[-vN].ckpt`. */
 const NAME_PATTERN = /(?:^|\/)epoch=(\d{4,})-step=(\d{7,})(?:-v[1-9]\d*)?\.ckpt$/;
@@ -25,19 +28,6 @@ export interface CheckpointKeyParts {
 export interface CheckpointLocation {
   bucket: string;
   key: string;
-}
-
-/** Why a run name is unusable, or undefined when it is fine. */
-export function runNameProblem(runName: string): string | undefined {
-  if (runName.length === 0) return 'it is empty';
-  if (runName.length > MAX_RUN_NAME) return `it is longer than ${MAX_RUN_NAME} characters`;
-  if (runName.includes('/') || runName.includes('\\')) return 'it contains a path separator';
-  if (/\s/.test(runName)) return 'it contains whitespace';
-  if (runName === '.' || runName === '..' || runName.includes('..')) return 'it contains ".."';
-  if (!/^[A-Za-z0-9]/.test(runName)) return 'it must start with a letter or digit';
-  const bad = /[^A-Za-z0-9._-]/.exec(runName);
-  if (bad) return `it contains ${JSON.stringify(bad[0])}`;
-  return undefined;
 }
 
 export function isValidRunName(runName: string): boolean {

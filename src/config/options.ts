@@ -6,13 +6,18 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { parseByteSize } from './byte-size';
 import { parseDurationMs } from './duration';
-import {
-  DEFAULT_MAX_CHECKPOINT_BYTES,
-  MAX_CHECKPOINT_BYTES_ENV,
-  parseByteSize,
-} from '../checkpoint/size-limit';
 import { DEFAULT_DEADLINE } from '../storage/deadline';
+
+/**
+ * The largest checkpoint a store downloads (checkpoint/size-limit.ts): 2 GiB, four times a 500 MB
+ * checkpoint (`mnist-mlp` with `hidden: 32768` and Adam is ~300 MB).
+ */
+export const DEFAULT_MAX_CHECKPOINT_BYTES = 2 * 1024 ** 3;
+
+/** Environment variable that raises (or lowers) the limit on workers and the CLI. */
+export const MAX_CHECKPOINT_BYTES_ENV = 'DFIT_MAX_CHECKPOINT_BYTES';
 
 /** Every setting durable-fit reads, after defaults, environment and flags are applied. */
 export interface DurableFitOptions {

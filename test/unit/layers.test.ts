@@ -27,22 +27,34 @@ const wrongWay: [string, string, RegExp][] = [
   ['workflows/probe.ts', "import type { ActivityDeps } from '../activities';", /only the contract/],
   ['workflows/probe.ts', "import { parseSpec } from '../src/spec';", /only the contract/],
   ['src/contract/probe.ts', "import { parseSpec } from '../spec';", /only types/],
-  [
-    'src/contract/probe.ts',
-    "import { trainModel } from '../../workflows/train-model';",
-    /imports none of them/,
-  ],
-  ['activities/probe.ts', "import { startTraining } from '../src/client';", /activities sit below/],
-  ['activities/probe.ts', "import { trainModel } from '../workflows/train-model';", /activities sit below/],
-  ['src/training/probe.ts', "import { trainEpoch } from '../../activities/epoch';", /training sits below/],
+  ['src/contract/probe.ts', "import { trainModel } from '../../workflows/train-model';", /"engine" layer/],
+  ['activities/probe.ts', "import { startTraining } from '../src/client';", /"services" layer/],
+  ['activities/probe.ts', "import { trainModel } from '../workflows/train-model';", /"services" layer/],
+  ['activities/probe.ts', "import { stackUp } from '../src/stack/stack';", /"services" layer/],
+  ['src/training/probe.ts', "import { trainEpoch } from '../../activities/epoch';", /"engine" layer/],
+  ['src/training/probe.ts', "import { PREEMPTED } from '../contract';", /"engine" layer/],
+  ['src/metrics/probe.ts', "import { Trainer } from '../training/trainer';", /"engine" layer/],
   [
     'src/checkpoint/probe.ts',
     "import { toNamedTensor } from '../training/tensor-bytes';",
-    /checkpoint sits below/,
+    /"checkpoint" layer/,
   ],
-  ['src/storage/probe.ts', "import { CheckpointStore } from '../checkpoint/store';", /storage is the bottom/],
-  ['src/client.ts', "import { createWorker } from './worker/create-worker';", /contract only/],
+  ['src/config/probe.ts', "import { formatCheckpointKey } from '../checkpoint/keys';", /"config" layer/],
+  ['src/spec.ts', "import { formatCheckpointKey } from './checkpoint/keys';", /"base" layer/],
+  ['src/spec.ts', "import { DEFAULTS } from './config/options';", /"base" layer/],
+  ['src/storage/probe.ts', "import { CheckpointStore } from '../checkpoint/store';", /"base" layer/],
+  ['src/storage/probe.ts', "import { DEFAULTS } from '../config/options';", /"base" layer/],
+  ['src/security/probe.ts', "import { DEFAULTS } from '../config/options';", /"base" layer/],
+  ['src/native/probe.ts', "import { parseSpec } from '../spec';", /"base" layer/],
+  ['src/failure-kind.ts', "import type { TrainingState } from './state';", /imports nothing from src/],
+  ['src/run-name.ts', "import { parseSpec } from './spec';", /imports nothing from src/],
+  ['src/sweep/probe.ts', "import { stackUp } from '../stack/stack';", /"services" layer/],
+  ['src/stack/probe.ts', "import { startTraining } from '../client';", /"services" layer/],
+  ['src/client.ts', "import { createWorker } from './worker/create-worker';", /"entries" layer/],
+  ['src/client.ts', "import { createActivities } from '../activities';", /contract only/],
+  ['src/worker/probe.ts', "import { runCli } from '../cli/main';", /"entries" layer/],
   ['src/cli/probe.ts', "import { trainModel } from '../../workflows/train-model';", /through the client/],
+  ['src/cli/probe.ts', "import { createActivities } from '../../activities';", /through the client/],
 ];
 
 for (const [file, source, expected] of wrongWay) {
@@ -61,6 +73,16 @@ const rightWay: [string, string][] = [
   ['activities/probe.ts', "import { PREEMPTED } from '../src/contract';\nexport const p = PREEMPTED;"],
   ['src/cli/probe.ts', "import { startTraining } from '../client';\nexport const s = startTraining;"],
   ['src/checkpoint/probe.ts', "import { MODEL_PREFIX } from '../state';\nexport const m = MODEL_PREFIX;"],
+  ['src/checkpoint/probe.ts', "import { DEFAULTS } from '../config/options';\nexport const d = DEFAULTS;"],
+  ['src/spec.ts', "import { runNameProblem } from './run-name';\nexport const r = runNameProblem;"],
+  [
+    'src/config/probe.ts',
+    "import { DEFAULT_DEADLINE } from '../storage/deadline';\nexport const d = DEFAULT_DEADLINE;",
+  ],
+  [
+    'src/worker/probe.ts',
+    "import { createActivities } from '../../activities';\nexport const c = createActivities;",
+  ],
 ];
 
 for (const [file, source] of rightWay) {
