@@ -164,8 +164,8 @@ const UNTIL_FAILURE_TODO = {
     'known gap: refused intra-epoch saves are warnings and training goes on, so the attempt fails at ' +
     'the epoch-end save and everything trained since the last durable checkpoint is redone',
   '500s':
-    'known bugs: minio-js retries a 500 on a streamed PUT without its body (consumed), so the save hangs ' +
-    'to the S3 deadline and the store is taken for hung; and failed saves do not stop training',
+    'known gap: a 500 now fails the save at once, retryably (S3ServerError), but failed intra-epoch saves ' +
+    'do not stop training, so the attempt fails at the epoch-end save and more than the interval is redone',
 };
 
 for (const fault of ['refused', '500s'] as const) {
