@@ -46,12 +46,13 @@ export class S3ServerError extends Error {
     readonly tries: number,
     options?: { cause?: unknown; detail?: string },
   ) {
-    const what = [`HTTP ${reply.status}`, reply.s3Code, reply.s3Message].filter(Boolean).join(' ');
+    const said = reply.s3Message ? ` ("${reply.s3Message}")` : '';
+    const what = `HTTP ${reply.status}${reply.s3Code ? ` ${reply.s3Code}` : ''}${said}`;
     const times = tries === 1 ? 'once' : `${tries} times`;
+    const detail = options?.detail ? `; ${options.detail}` : '';
     super(
-      `S3 ${operation} of "${key}" failed: the object store answered ${what}, sent ${times}` +
-        `${options?.detail ? `; ${options.detail}` : ''}. A server error, not a hung store: the call may ` +
-        'succeed later.',
+      `S3 ${operation} of "${key}" failed (sent ${times}): the object store answered ${what}${detail}. ` +
+        'A server error, not a hung store: the same call may succeed later.',
       { cause: options?.cause },
     );
     this.status = reply.status;
