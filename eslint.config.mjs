@@ -130,6 +130,28 @@ export default tseslint.config(
     },
   },
   {
+    // The ObjectClient port (src/storage/object-client.ts) is the only way to the object store: its
+    // errors are typed there, and no S3 error code is read above src/storage.
+    files: ['src/**/*.ts', 'activities/**/*.ts'],
+    ignores: ['src/storage/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['minio', 'minio/*'], message: 'only src/storage talks to minio-js.' },
+            {
+              regex: '(^|/)storage/(minio-adapter|s3-error-codes)$',
+              importNames: ['s3ErrorCode', 'ACCESS_DENIED_CODES', 'withAccessErrors'],
+              message:
+                'S3 error codes are mapped inside src/storage: catch the typed errors of storage/object-client.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: nodeBuiltins(), patterns: workflowFence.patterns }],

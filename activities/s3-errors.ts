@@ -1,9 +1,7 @@
 /** Turns S3 authentication failures into one clear, non-retryable error. */
 import type { FailureKind } from '../src/failure-kind';
 import type { CheckpointStore } from '../src/checkpoint/store';
-import { s3ErrorCode } from '../src/storage/minio-adapter';
-
-const CREDENTIAL_CODES = ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken'];
+import { ObjectAccessDeniedError } from '../src/storage/object-client';
 
 export class S3CredentialsError extends Error {
   static readonly failureKind: FailureKind = 'permanent';
@@ -20,13 +18,20 @@ export class S3CredentialsError extends Error {
   }
 }
 
-/** Checks that the bucket exists and that the credentials are accepted. */
+/** Checks that the bucket exists and that the credentials are accepted (the store's typed refusal). */
 export async function assertS3Access(store: CheckpointStore, runName: string): Promise<void> {
   try {
     await store.list(runName);
   } catch (err) {
-    const code = s3ErrorCode(err);
-    if (code && CREDENTIAL_CODES.includes(code)) throw new S3CredentialsError(store.bucket, code);
+    const denied = refusal(err);
+    if (denied) throw new S3CredentialsError(store.bucket, denied.code);
     throw err;
   }
+}
+
+function refusal(err: unknown): ObjectAccessDeniedError | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    if (e instanceof ObjectAccessDeniedError) return e;
+  }
+  return undefined;
 }

@@ -30,9 +30,12 @@ import { withDeadlines } from './deadline-client';
 import { hashChunks } from './hash-worker';
 import { bodyOf, partsOfChunks, partsOfStream, readAll, uploadMultipart } from './multipart-upload';
 import { bodyChunks, ObjectExistsError, ObjectNotFoundError, ObjectRangeError } from './object-client';
+import { s3ErrorCode, withAccessErrors } from './s3-error-codes';
 import { readingServerErrors, resending, S3ServerError } from './server-errors';
 import { incompleteUploads, journaledUploads } from './upload-journal';
 import type { ObjectClient, ObjectStat, PutBody, PutOptions, RangeRead } from './object-client';
+
+export { s3ErrorCode } from './s3-error-codes';
 
 export interface MinioConnection {
   /** e.g. `http://127.0.0.1:9000` */
@@ -206,7 +209,8 @@ export function createMinioObjectClient(
     resend('LIST upload journal', prefix, () => journaledUploads(client, bucket, prefix));
   const listUploads = (key: string) =>
     resend('LIST uploads', key, () => incompleteUploads(client, bucket, key));
-  return withDeadlines(objects, deadline);
+  // A refused caller rejects with ObjectAccessDeniedError: no S3 code leaves src/storage.
+  return withDeadlines(withAccessErrors(objects), deadline);
 }
 
 function connect(connection: MinioConnection): Minio.Client {
@@ -241,14 +245,6 @@ function lowerKeys(metadata: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(metadata).map(([k, v]) => [k.toLowerCase().replace(/^x-amz-meta-/, ''), String(v)]),
   );
-}
-
-/** The S3 error code of an error (`NoSuchKey`, `AccessDenied`…), looking through `cause` chains. */
-export function s3ErrorCode(err: unknown): string | undefined {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (typeof e === 'object' && e !== null && 'code' in e) return String((e as { code: unknown }).code);
-  }
-  return undefined;
 }
 
 function isNotFound(err: unknown): boolean {

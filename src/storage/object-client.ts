@@ -102,6 +102,27 @@ export class ObjectRangeError extends Error {
   }
 }
 
+/**
+ * The object store refused the caller: unknown access key, wrong secret, expired token, or a policy
+ * that does not allow this call (S3 `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `InvalidToken`,
+ * `AccessDenied`). `code` is the store's own code. Transient here, as any other store error: a
+ * key or policy can be fixed while a run waits; a worker checking its access before a run starts
+ * (activities/s3-errors.ts) refuses the run with a permanent error instead.
+ */
+export class ObjectAccessDeniedError extends Error {
+  static readonly failureKind: FailureKind = 'transient';
+  override readonly name = 'ObjectAccessDeniedError';
+  constructor(
+    readonly bucket: string,
+    readonly operation: string,
+    readonly key: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the object store refused ${operation} of "${key}" in bucket "${bucket}" (${code})`, options);
+  }
+}
+
 /** The chunks of a body given as a buffer or a chunk list; undefined for a stream. */
 export function bodyChunks(body: PutBody): readonly Uint8Array[] | undefined {
   if (Buffer.isBuffer(body)) return [body];

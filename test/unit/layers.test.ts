@@ -54,6 +54,12 @@ const wrongWay: [string, string, RegExp][] = [
   ['src/client.ts', "import { createActivities } from '../activities';", /contract only/],
   ['src/worker/probe.ts', "import { runCli } from '../cli/main';", /"entries" layer/],
   ['src/cli/probe.ts', "import { trainModel } from '../../workflows/train-model';", /through the client/],
+  [
+    'activities/probe.ts',
+    "import { s3ErrorCode } from '../src/storage/minio-adapter';",
+    /mapped inside src\/storage/,
+  ],
+  ['src/checkpoint/probe.ts', "import * as Minio from 'minio';", /only src\/storage talks to minio-js/],
   ['src/cli/probe.ts', "import { createActivities } from '../../activities';", /through the client/],
 ];
 
