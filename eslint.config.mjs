@@ -45,7 +45,8 @@ const workflowFence = {
  *   api         index.ts (`durable-fit`)
  *
  * Some downward imports are refused as well (`skips` below, and the workflow fence above): workflows
- * see only the contract; the client and the CLI reach workflows and activities by the contract only.
+ * see only the contract; the client and the CLI reach workflows and activities by the contract only;
+ * the client (and sweeps) validate specs with the task catalog, which loads no tfjs, not the trainer.
  * Folder loops, which a per-file rule cannot see, are checked by test/unit/folder-layers.test.ts,
  * which also holds every entry of src/ to a layer here.
  */
@@ -67,6 +68,13 @@ const skips = [
     target: './src/client.ts',
     from: ['./activities', './workflows'],
     message: 'the client knows the workflow by its contract only.',
+  },
+  {
+    target: ['./src/client.ts', './src/sweep'],
+    from: './src/training',
+    except: ['./tasks/catalog.ts'],
+    message:
+      'clients validate with the task catalog (src/training/tasks/catalog.ts: descriptors, no tfjs), not the trainer.',
   },
   {
     target: './src/cli',

@@ -13,7 +13,7 @@ import { parseSpec } from './spec';
 import type { TrainingSpec, TrainingSpecInput } from './spec';
 import { assertCkptUrl } from './checkpoint/keys';
 import { assertMonitorKnown } from './checkpoint/monitor';
-import { getTask, taskMetricNames, validateHparams } from './training/tasks';
+import { getTaskDescriptor, taskMetricNames, validateHparams } from './training/tasks/catalog';
 import { RUN_NAME, STATUS, TASK, TRAIN_MODEL } from './contract';
 import type { TrainModel } from './contract';
 
@@ -91,10 +91,13 @@ export function defaultWorkflowId(input: { task?: unknown }): string {
   return `${String(input.task)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }
 
-/** Client-side checks: the spec, the task, its hparams and a `.ckpt` resumeFrom (throws InvalidSpecError and friends). */
+/**
+ * Client-side checks: the spec, the task, its hparams and a `.ckpt` resumeFrom (throws
+ * InvalidSpecError and friends). With the task's descriptor: no tfjs is loaded for this.
+ */
 export function validateSpecInput(input: unknown, workflowId: string): TrainingSpec {
   const spec = parseSpec(input, workflowId);
-  const task = getTask(spec.task);
+  const task = getTaskDescriptor(spec.task);
   validateHparams(task, spec.hparams);
   assertMonitorKnown(spec, taskMetricNames(task));
   if (spec.resumeFrom !== undefined) assertCkptUrl(spec.resumeFrom);

@@ -15,7 +15,7 @@ import {
   sweepStartProblems,
 } from '../contract/sweep';
 import { InvalidSpecError, parseSpec } from '../spec';
-import { getTask, taskMetricNames, validateHparams } from '../training/tasks';
+import { getTaskDescriptor, taskMetricNames, validateHparams } from '../training/tasks/catalog';
 
 /** A handle on a sweep: `result()` is its `SweepResult`; `query(sweepProgressQuery)` its progress. */
 export type SweepHandle = WorkflowHandle<Sweep>;
@@ -35,7 +35,7 @@ export function validateSweepInput(input: SweepInput, sweepId?: string): void {
   const problems = sweepInputProblems(input);
   if (!problems.length) problems.push(...sweepStartProblems(input, sweepId));
   if (problems.length) throw new InvalidSpecError(problems.map((p) => `sweep ${p}`));
-  const names = taskMetricNames(getTask(input.task));
+  const names = taskMetricNames(getTaskDescriptor(input.task));
   if (!names.includes(input.metric))
     throw new InvalidSpecError([`sweep metric: ${input.task} reports ${names.join(', ')}; pick one of them`]);
   // Every trial's spec is the base spec with hparams from the space: check one of each choice's ends.
@@ -50,7 +50,7 @@ export function validateSweepInput(input: SweepInput, sweepId?: string): void {
       },
       'sweep-check',
     );
-    validateHparams(getTask(spec.task), spec.hparams);
+    validateHparams(getTaskDescriptor(spec.task), spec.hparams);
   }
 }
 

@@ -6,34 +6,20 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
-import { z } from 'zod';
-import { accuracy, optimizerHparams, softmaxCrossEntropy, toOptimizerConfig } from './common';
-import { MNIST_AVAILABLE, loadMnist } from './mnist-data';
+import type { z } from 'zod';
+import { accuracy, softmaxCrossEntropy } from './common';
+import { digitsResnetDescriptor } from './descriptors';
+import { toOptimizerConfig } from './hparams';
+import { loadMnist } from './mnist-data';
+import { defineTask } from './registry';
 import { createSeedSequence } from './seeds';
-import type { DatasetSplit, TaskDataset, TaskDefinition } from './types';
+import type { DatasetSplit, TaskDataset } from './types';
 
-const hparams = z.object({
-  trainSize: z.number().int().min(1).max(MNIST_AVAILABLE).default(4000),
-  valSize: z.number().int().min(1).max(MNIST_AVAILABLE).default(1000),
-  /** Shifted copies of each training digit added to the training set (0: none). */
-  augmentCopies: z.number().int().min(0).max(8).default(1),
-  /** Largest shift in pixels, in each direction. */
-  maxShift: z.number().int().min(0).max(6).default(2),
-  /** Seed of the augmentation RNG (a dataset property, separate from the run seed). */
-  augmentSeed: z.number().int().default(1),
-  /** Channels of the first stage; the second has twice as many. */
-  width: z.number().int().min(1).max(128).default(16),
-  ...optimizerHparams,
-});
-type Hparams = z.output<typeof hparams>;
+type Hparams = z.output<typeof digitsResnetDescriptor.hparams>;
 
 const SIDE = 28;
 
-export const digitsResnetTask: TaskDefinition<typeof hparams> = {
-  name: 'digits-resnet',
-  description:
-    'MNIST digits + seeded shift augmentation, ResNet-style: stem → 2 residual blocks → stride-2 stage → GAP → 10',
-  hparams,
+export const digitsResnetTask = defineTask(digitsResnetDescriptor, {
   buildModel(h, seed) {
     const next = createSeedSequence(seed);
     const conv = (name: string, filters: number, strides = 1, activation: 'relu' | 'linear' = 'relu') =>
@@ -71,11 +57,10 @@ export const digitsResnetTask: TaskDefinition<typeof hparams> = {
   },
   loadDataset: (h) => augment(loadMnist(h.trainSize, h.valSize, [SIDE, SIDE, 1]), h),
   datasetKey: (h) => `${h.trainSize}:${h.valSize}:${h.augmentCopies}:${h.maxShift}:${h.augmentSeed}`,
-  unsupportedBackends: { wasm: "tfjs-backend-wasm has no 'Conv2DBackpropFilter' kernel (conv gradients)" },
   optimizer: toOptimizerConfig,
   loss: softmaxCrossEntropy,
   metrics: { accuracy },
-};
+});
 
 /** Appends `augmentCopies` shifted copies of every training digit (validation stays as is). */
 function augment(data: TaskDataset, h: Hparams): TaskDataset {

@@ -1,4 +1,8 @@
-/** Task plugin API and the built-in tasks, registered on first import. */
+/**
+ * Task plugin API and the built-in tasks, registered on first import: their descriptors through
+ * the catalog (catalog.ts, no tfjs), then the full tasks built from them (tfjs).
+ */
+import './catalog';
 import { digitsResnetTask } from './digits-resnet';
 import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 import { registerTask } from './registry';
@@ -9,10 +13,34 @@ registerTask(mnistMlpTask);
 registerTask(mnistCnnTask);
 registerTask(digitsResnetTask);
 
-export { getTask, listTasks, registerTask, taskMetricNames, validateHparams } from './registry';
+export {
+  defineTask,
+  describeTask,
+  getTask,
+  getTaskDescriptor,
+  listTasks,
+  registerTask,
+  registerTaskDescriptor,
+  taskMetricNames,
+  validateHparams,
+} from './registry';
 export { createSeedSequence } from './seeds';
 export { accuracy, oneHotRows, softmaxCrossEntropy } from './common';
 export { syntheticTask } from './synthetic';
 export { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 export { digitsResnetTask } from './digits-resnet';
-export type { BatchScalarFn, DatasetSplit, OptimizerConfig, TaskDataset, TaskDefinition } from './types';
+export {
+  digitsResnetDescriptor,
+  mnistCnnDescriptor,
+  mnistMlpDescriptor,
+  syntheticDescriptor,
+} from './descriptors';
+export type {
+  BatchScalarFn,
+  DatasetSplit,
+  OptimizerConfig,
+  TaskBuilder,
+  TaskDataset,
+  TaskDefinition,
+  TaskDescriptor,
+} from './types';

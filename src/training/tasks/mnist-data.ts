@@ -11,9 +11,6 @@ import type { TaskDataset } from './types';
 const PIXELS = 28 * 28;
 let cachedDigits: number[][] | undefined;
 
-/** Total images available, for hparam limits. */
-export const MNIST_AVAILABLE = 10000;
-
 /** Loads `trainSize` training and `valSize` validation images (disjoint). */
 export function loadMnist(trainSize: number, valSize: number, imageShape: number[]): TaskDataset {
   const digits = readDigits();

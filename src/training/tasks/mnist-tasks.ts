@@ -1,25 +1,13 @@
 /** `mnist-mlp` and `mnist-cnn`: the built-in MNIST tasks (small, CPU-friendly models). */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { z } from 'zod';
-import { accuracy, intInRange, optimizerHparams, softmaxCrossEntropy, toOptimizerConfig } from './common';
-import { MNIST_AVAILABLE, loadMnist } from './mnist-data';
+import { accuracy, softmaxCrossEntropy } from './common';
+import { mnistCnnDescriptor, mnistMlpDescriptor } from './descriptors';
+import { toOptimizerConfig } from './hparams';
+import { loadMnist } from './mnist-data';
+import { defineTask } from './registry';
 import { createSeedSequence } from './seeds';
-import type { TaskDefinition } from './types';
 
-const dataHparams = {
-  trainSize: intInRange(1, MNIST_AVAILABLE).default(8000),
-  valSize: intInRange(1, MNIST_AVAILABLE).default(1000),
-  /** Dropout rate before the output layer (0 leaves the layer out). */
-  dropout: z.number().min(0).max(0.95).default(0.2),
-  ...optimizerHparams,
-};
-
-const mlpHparams = z.object({ ...dataHparams, hidden: intInRange(1, 65_536).default(128) });
-
-export const mnistMlpTask: TaskDefinition<typeof mlpHparams> = {
-  name: 'mnist-mlp',
-  description: 'MNIST digits, 784 → hidden (relu) → dropout → 10',
-  hparams: mlpHparams,
+export const mnistMlpTask = defineTask(mnistMlpDescriptor, {
   buildModel(h, seed) {
     const next = createSeedSequence(seed);
     const layers: tfl.layers.Layer[] = [
@@ -40,14 +28,9 @@ export const mnistMlpTask: TaskDefinition<typeof mlpHparams> = {
   optimizer: toOptimizerConfig,
   loss: softmaxCrossEntropy,
   metrics: { accuracy },
-};
+});
 
-const cnnHparams = z.object({ ...dataHparams, filters: intInRange(1, 256).default(8) });
-
-export const mnistCnnTask: TaskDefinition<typeof cnnHparams> = {
-  name: 'mnist-cnn',
-  description: 'MNIST digits, two conv/max-pool blocks → dropout → 10',
-  hparams: cnnHparams,
+export const mnistCnnTask = defineTask(mnistCnnDescriptor, {
   buildModel(h, seed) {
     const next = createSeedSequence(seed);
     const conv = (name: string, filters: number, inputShape?: number[]) =>
@@ -71,13 +54,11 @@ export const mnistCnnTask: TaskDefinition<typeof cnnHparams> = {
     return tfl.sequential({ name: 'mnist_cnn', layers });
   },
   loadDataset: (h) => loadMnist(h.trainSize, h.valSize, [28, 28, 1]),
-  // tfjs-backend-wasm 4.22 registers no Conv2DBackpropFilter kernel: conv layers cannot train there.
-  unsupportedBackends: { wasm: "tfjs-backend-wasm has no 'Conv2DBackpropFilter' kernel (conv gradients)" },
   datasetKey: (h) => `${h.trainSize}:${h.valSize}`,
   optimizer: toOptimizerConfig,
   loss: softmaxCrossEntropy,
   metrics: { accuracy },
-};
+});
 
 function denseOut(seed: number): tfl.layers.Layer {
   return tfl.layers.dense({

@@ -3,38 +3,19 @@
  * durable-fit). Points in [-1, 1]^features labelled by a random linear teacher, an MLP to learn it.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { createPrng } from '../rng';
-import {
-  accuracy,
-  intInRange,
-  oneHotRows,
-  optimizerHparams,
-  softmaxCrossEntropy,
-  toOptimizerConfig,
-} from './common';
+import { accuracy, oneHotRows, softmaxCrossEntropy } from './common';
+import { syntheticDescriptor } from './descriptors';
+import { toOptimizerConfig } from './hparams';
+import { defineTask } from './registry';
 import { createSeedSequence } from './seeds';
-import type { DatasetSplit, TaskDataset, TaskDefinition } from './types';
+import type { DatasetSplit, TaskDataset } from './types';
 
-const hparams = z.object({
-  samples: intInRange(1, 1_000_000).default(96),
-  valSamples: intInRange(1, 100_000).default(32),
-  features: intInRange(1, 1024).default(6),
-  classes: intInRange(2, 1000).default(3),
-  hidden: intInRange(1, 65_536).default(8),
-  /** Adds a Dropout layer with this rate after the hidden layer when > 0. */
-  dropout: z.number().min(0).max(0.95).default(0),
-  /** Seed of the data (not of the run): the same dataset for every run seed. */
-  dataSeed: z.number().int().default(7),
-  ...optimizerHparams,
-  learningRate: z.number().positive().default(0.01),
-});
-type Hparams = z.output<typeof hparams>;
+type Hparams = z.output<typeof syntheticDescriptor.hparams>;
 
-export const syntheticTask: TaskDefinition<typeof hparams> = {
-  name: 'synthetic',
-  description: 'tiny random linear-teacher classification; fast, for tests',
-  hparams,
+/** The descriptor (descriptors.ts) with its model and data. */
+export const syntheticTask = defineTask(syntheticDescriptor, {
   buildModel(h, seed) {
     const next = createSeedSequence(seed);
     const layers: tfl.layers.Layer[] = [
@@ -60,7 +41,7 @@ export const syntheticTask: TaskDefinition<typeof hparams> = {
   optimizer: toOptimizerConfig,
   loss: softmaxCrossEntropy,
   metrics: { accuracy },
-};
+});
 
 function makeSyntheticData(h: Hparams): TaskDataset {
   const prng = createPrng(`dfit:synthetic:${h.dataSeed}`);

@@ -1,6 +1,10 @@
 /**
  * The task plugin surface — what a user implements to train their own model durably, like a
  * LightningModule: hparams schema, model, deterministic dataset, optimizer, loss and metrics.
+ *
+ * A task has two halves: its descriptor (name, hparams schema, metric names, backends it cannot
+ * train on), which validates a spec and loads no tfjs, and its builder (model, data, optimizer,
+ * loss, metric functions), which the trainer needs. A `TaskDefinition` carries both.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -75,3 +79,25 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
    */
   onTrainBatchStart?(position: { epoch: number; batch: number; step: number }): void;
 }
+
+/**
+ * What a spec is checked against, without building anything: a client validates with it and loads
+ * no tfjs. `registerTask` derives it from a full task; `defineTask` builds a task from one.
+ */
+export interface TaskDescriptor<S extends z.ZodObject = z.ZodObject> {
+  /** Registry key, e.g. `mnist-mlp`. */
+  name: string;
+  description?: string;
+  /** Hyperparameters with defaults; unknown keys are rejected. */
+  hparams: S;
+  /** Names of the validation metrics (the keys of the task's `metrics`), reported as `val<Name>`. */
+  metricNames: readonly string[];
+  /** tfjs backends that cannot train this model, with why. */
+  unsupportedBackends?: Record<string, string>;
+}
+
+/** The tfjs half of a task: what `defineTask` adds to a descriptor. */
+export type TaskBuilder<S extends z.ZodObject = z.ZodObject> = Omit<
+  TaskDefinition<S>,
+  'name' | 'description' | 'hparams' | 'unsupportedBackends'
+>;
