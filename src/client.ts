@@ -31,6 +31,12 @@ export {
 } from './contract';
 /** Sweeps: `startSweep(client, input)` next to `startTraining` (README "Sweeps"). */
 export { startSweep, sweepProgress, validateSweepInput, defaultSweepId } from './sweep/client';
+/**
+ * Your own task, known to this process without tfjs: register its descriptor (name, hparams schema,
+ * metric names) and specs for it validate here; workers register the full task.
+ */
+export { registerTaskDescriptor } from './training/tasks/catalog';
+export type { TaskDescriptor } from './training/tasks/catalog';
 export type { TrainingResult, Progress } from './contract';
 export type { TrainingSpecInput } from './spec';
 

@@ -1,4 +1,8 @@
-/** durable-fit's public API. Import from here rather than from deep paths. */
+/**
+ * durable-fit's public API (`durable-fit`). Import from here rather than from deep paths. Every name
+ * is listed on purpose (no `export *`): test/unit/public-api.test.ts holds the list, and each name
+ * the README, docs/, examples/ and the package test import from 'durable-fit'.
+ */
 
 /** Settings: `resolveOptions(process.env, overrides)` gives every option with its default. */
 export { resolveOptions, redactOptions, DEFAULTS } from './config/options';
@@ -61,14 +65,104 @@ export { CheckpointStore } from './checkpoint/store';
 export { registerS3IOHandlers } from './checkpoint/tfjs-io';
 export { createStore, s3Connection } from './checkpoint/create-store';
 export { selectForDeletion, selectForKeeping } from './checkpoint/retention';
-export * from './checkpoint/errors';
+export {
+  CheckpointError,
+  CheckpointNotFoundError,
+  CheckpointIsPrefixError,
+  NotACkptError,
+  CheckpointCorruptError,
+  CheckpointSignatureError,
+  CheckpointUnsignedError,
+  UnsupportedFormatVersionError,
+  IncompatibleTopologyError,
+  InvalidRunNameError,
+  InvalidCheckpointUrlError,
+  CheckpointExistsError,
+  CheckpointKeyConflictError,
+  RunFolderTakenError,
+  CheckpointCursorMismatchError,
+  InvalidCheckpointStateError,
+} from './checkpoint/errors';
+export type { CorruptionKind, TopologyDifference, WeightShape } from './checkpoint/errors';
+/** A checkpoint over `DFIT_MAX_CHECKPOINT_BYTES`, refused before download. */
+export { CheckpointTooLargeError } from './checkpoint/size-limit';
 
 /** Error permanence: each error class declares `static readonly failureKind` (see the README). */
 export { classifyError, FAILURE_KINDS } from './failure-kind';
 export type { FailureKind, Classification } from './failure-kind';
 
-/** The training engine and the task plugin API (`registerTask`). */
-export * from './training';
+/**
+ * Tasks (docs/tasks.md): `registerTask(task)` in a module of your own. A task's descriptor (name,
+ * hparams, metric names) validates specs without tfjs; `defineTask(descriptor, builder)` adds the
+ * model and data, and `registerTaskDescriptor` registers the descriptor alone (for a client).
+ */
+export {
+  registerTask,
+  defineTask,
+  describeTask,
+  registerTaskDescriptor,
+  getTask,
+  getTaskDescriptor,
+  listTasks,
+  validateHparams,
+  taskMetricNames,
+  createSeedSequence,
+  accuracy,
+  softmaxCrossEntropy,
+  oneHotRows,
+  syntheticTask,
+  mnistMlpTask,
+  mnistCnnTask,
+  digitsResnetTask,
+  syntheticDescriptor,
+  mnistMlpDescriptor,
+  mnistCnnDescriptor,
+  digitsResnetDescriptor,
+} from './training/tasks';
+export type {
+  TaskDefinition,
+  TaskDescriptor,
+  TaskBuilder,
+  TaskDataset,
+  DatasetSplit,
+  OptimizerConfig,
+  BatchScalarFn,
+} from './training/tasks';
+
+/** The training engine: backends, sessions, exact state capture, the trainer and its processes. */
+export { BACKEND_REQUESTS, isBackendRequest, listInstalledBackends, selectBackend } from './training/backend';
+export type { BackendRequest } from './training/backend';
+export { TrainingSession } from './training/session';
+export type { RunConfig, StepResult } from './training/session';
+export { RunControl, runSession } from './training/run-loop';
+export type { BatchProgress, EpochEnd, RunLoopOptions, RunOutcome } from './training/run-loop';
+export { captureState, finalizeState, restoreState } from './training/capture';
+export type { RestoreOptions, SpecExtras } from './training/capture';
+export type { RngState } from './training/rng';
+export { Trainer } from './training/trainer';
+export type { TrainerOptions } from './training/trainer';
+export { TrainerProcess } from './training/trainer-process';
+export type { RunHandlers, TrainerProcessOptions } from './training/trainer-process';
+export type { TrainerRun } from './training/trainer-run';
+export type { RunRequest } from './training/protocol';
+/** `weightsSha256` of a state (docs/tasks.md): equal hashes, bit-identical weights. */
+export { computeWeightsSha256 } from './training/weights-hash';
+/** The engine's errors; each declares its failure kind. */
+export {
+  TrainingEngineError,
+  BackendUnavailableError,
+  BackendUnsupportedError,
+  UnknownTaskError,
+  InvalidHparamsError,
+  TaskDefinitionError,
+  IncompatibleStateError,
+  InvalidRunConfigError,
+  TrainerCrashedError,
+  TrainerHungError,
+  TrainerRemoteError,
+  TrainerBusyError,
+} from './training/errors';
+export type { StateDifference } from './training/errors';
 
 /** Shapes shared by the engine, the checkpoint format and the workflow. */
 export type { TrainingState, CheckpointMeta, NamedTensor, TrainingCursor } from './state';
