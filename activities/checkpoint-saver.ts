@@ -1,8 +1,10 @@
 /**
  * Saves checkpoints for the epoch activity: at most one upload in flight, and a checkpoint counts
- * (becomes `latest`, goes into heartbeats) only after its PUT succeeded. A save past its S3
- * deadline means the store hangs: the saver then refuses further saves (each would wait a whole
- * deadline again) and tells `onHung` listeners, which end the attempt as an infrastructure failure.
+ * (becomes `latest`, goes into heartbeats) only after its PUT succeeded. A background save that fails
+ * — refused, answered with errors, or past its S3 deadline (the store hangs) — means every step
+ * trained from now on would be lost with the attempt: the saver refuses further saves and tells its
+ * `onTrouble` listeners, which end the attempt at the next batch boundary as an infrastructure
+ * failure carrying the newest durable checkpoint (at most one save interval is trained again).
  */
 import { CheckpointError, CheckpointExistsError, CheckpointKeyConflictError } from '../src/checkpoint/errors';
 import type { CheckpointStore, SavedCheckpoint } from '../src/checkpoint/store';
@@ -23,12 +25,14 @@ export class CheckpointSaver {
   latest: CheckpointRef | undefined;
   /** Set once a save of this saver went past its S3 deadline. */
   hung: S3DeadlineError | undefined;
+  /** The first background save that failed (the store refused or hangs): no further saves start. */
+  failed: Error | undefined;
   /** The checkpoints this saver wrote, oldest first (the last `SAVED_KEPT`): rollback targets. */
   readonly saved: CheckpointRef[] = [];
   private inFlight: Promise<CheckpointRef | undefined> | undefined;
   /** A requested save waiting for the one in flight. */
   private requested: (() => Promise<TrainingState>) | undefined;
-  private readonly hungListeners: ((err: S3DeadlineError) => void)[] = [];
+  private readonly troubleListeners: ((err: Error) => void)[] = [];
 
   constructor(
     private readonly store: CheckpointStore,
@@ -44,10 +48,10 @@ export class CheckpointSaver {
     return this.inFlight !== undefined;
   }
 
-  /** Calls `listener` once the store is found hung (at once when it already was). */
-  onHung(listener: (err: S3DeadlineError) => void): void {
-    if (this.hung) listener(this.hung);
-    else this.hungListeners.push(listener);
+  /** Calls `listener` once a background save failed or the store hangs (at once when it already did). */
+  onTrouble(listener: (err: Error) => void): void {
+    if (this.failed) listener(this.failed);
+    else this.troubleListeners.push(listener);
   }
 
   /**
@@ -55,12 +59,18 @@ export class CheckpointSaver {
    * at once. The snapshot is taken only for a save that starts, so none is left to reject unheard.
    */
   saveInBackground(snapshot: () => Promise<TrainingState>): void {
-    if (this.inFlight || this.hung) return;
+    if (this.inFlight || this.failed) return;
+    let captured = false;
     this.inFlight = Promise.resolve()
       .then(snapshot)
-      .then((s) => this.save(s))
+      .then((s) => {
+        captured = true;
+        return this.save(s);
+      })
       .catch((err: unknown) => {
-        this.onError(err); // a failed intra-epoch save loses nothing: the previous one still counts
+        this.onError(err); // the previous checkpoint still counts
+        // A snapshot that never came is the trainer's trouble (the job ends with its own error).
+        if (captured) this.markFailed(err instanceof Error ? err : new Error(String(err)));
         return undefined;
       })
       .finally(() => {
@@ -88,7 +98,7 @@ export class CheckpointSaver {
   /** Saves now (after any upload in flight) and returns the durable reference. */
   async save(state: TrainingState): Promise<CheckpointRef> {
     const { cursor } = state.meta;
-    if (this.hung) throw this.hung;
+    if (this.hung) throw this.hung; // another save would wait a whole deadline again
     const saved = await this.saveAtFreeKey(state).catch((err: unknown) => {
       const deadline = deadlineErrorIn(err);
       if (deadline) this.markHung(deadline);
@@ -153,9 +163,14 @@ export class CheckpointSaver {
   }
 
   private markHung(err: S3DeadlineError): void {
-    if (this.hung) return;
-    this.hung = err;
-    for (const listener of this.hungListeners.splice(0)) listener(err);
+    this.hung ??= err;
+    this.markFailed(err);
+  }
+
+  private markFailed(err: Error): void {
+    if (this.failed) return;
+    this.failed = err;
+    for (const listener of this.troubleListeners.splice(0)) listener(err);
   }
 }
 

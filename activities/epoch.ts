@@ -15,6 +15,7 @@ import type { ActivityDeps } from './deps';
 import type { EpochJob } from './epoch-engine';
 import { CheckpointSaver } from './checkpoint-saver';
 import { AttemptClock } from './attempt-clock';
+import { afterActivityPause } from './activity-pause';
 import { divergenceOf } from '../src/training/divergence';
 import { writeEpochLog } from './retention';
 import { watchInterruptions } from './epoch-interruptions';
@@ -36,12 +37,19 @@ interface EpochProgress {
   clock: AttemptClock;
   /** The result, once the epoch-end checkpoint is durable (heartbeats carry it with that checkpoint). */
   finished?: EpochResult;
+  /** Where the attempt got to: what heartbeats send and every failure carries. */
+  where?: () => HeartbeatDetails;
 }
 
 /** Trains `input.epoch` to its end from `input.ckptPath` (fresh at epoch 0); resumeEpoch is the same. */
-export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochInput): Promise<EpochResult> {
+export async function trainEpoch(
+  activityDeps: ActivityDeps,
+  requested: TrainEpochInput,
+): Promise<EpochResult> {
   const started = Date.now();
   const ctx = Context.current();
+  // A second attempt exists only after Temporal's activity pause: it resumes where the pause saved.
+  const input = ctx.info.attempt > 1 ? await afterActivityPause(ctx, requested) : requested;
   const batch = input.ckptPath ? (input.ckpt?.batch ?? 0) : 0;
   const startCkpt = input.ckptPath ? input.ckpt : undefined;
   // Metrics (a no-op unless the worker injects a recorder): labelled by task, never by run.
@@ -50,12 +58,14 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
   const meter = new EpochMeter(metrics, {
     startStep: startCkpt?.step ?? 0,
     ...('reason' in input ? { recoveryKind: String(input.reason) } : {}),
+    // An attempt after the first follows Temporal's activity pause: a pause, not a recovery.
+    ...(!('reason' in input) && ctx.info.attempt > 1 ? { recoveryKind: 'pause' } : {}),
     attempt: ctx.info.attempt,
     ...('reason' in input ? { stepsRedone: (input as ResumeEpochInput).stepsRedone } : {}),
     ...(input.goodput !== undefined ? { goodput: input.goodput } : {}),
   });
   const scheduledAt = ctx.info.currentAttemptScheduledTimestampMs;
-  const clock = new AttemptClock(startCkpt?.step ?? 0, Number.isFinite(scheduledAt) ? scheduledAt : started);
+  const clock = new AttemptClock(startCkpt?.step ?? 0, Number.isFinite(scheduledAt) && scheduledAt > 0 ? scheduledAt : started);
   const state: EpochProgress = {
     details: { epoch: input.epoch, batch, batches: 0, loss: NaN },
     meter,
@@ -78,6 +88,7 @@ export async function trainEpoch(activityDeps: ActivityDeps, input: TrainEpochIn
       ...(deps.route ? { route: deps.route } : {}),
     };
   };
+  state.where = position;
   const stopHeartbeats = startHeartbeats(ctx, () => {
     meter.heartbeat();
     return position();
@@ -180,7 +191,7 @@ async function finishEpoch(
   try {
     const outcome = await job.done;
     await state.clock.stall(saver.idle());
-    if (outcome.stopped) throw await interrupt.toFailure(outcome.state, () => state.clock.timing());
+    if (outcome.stopped) throw await interrupt.toFailure(outcome.state, state.where);
     const ckpt = await state.clock.stall(saver.save(outcome.state));
     state.clock.reachedAtLeast(ckpt.step);
     // Set in the same turn as the save's end (no timer runs between): no heartbeat or failure

@@ -255,16 +255,6 @@ function render(rows: MatrixRow[], run: TierRun | undefined): string {
 
 /** What a failing cell means, for the cells that fail on a known cause. */
 const GAPS: Record<string, string> = {
-  's3-refused-mid-epoch-until-failure':
-    'a refused intra-epoch save is only a warning and training goes on without checkpoints, so when the store is still down at the epoch-end save the attempt fails there and every batch since the last durable checkpoint is redone (bounded by the epoch, not the interval). A fix: the epoch-end save (and a save falling due while the last one failed) waits and retries within the deadline/backoff instead of failing the attempt, or training pauses while no save has succeeded for an interval (activities/epoch.ts).',
-  's3-500s-mid-epoch-until-failure':
-    "minio-js retries a request answered 500 once (its requestWithRetry), but a checkpoint's PUT body is a stream (src/storage/minio-adapter.ts, putSingle: `bodyOf(chunks)`) that the first try consumed: the retry sends the headers and no body, waits, and the S3 deadline ends it, so one 500 makes the store look hung (S3DeadlineError) and fails the attempt 3 s later. A fix: `retryOptions: { disableRetry: true }` on the client (our deadline and the workflow's backoff already retry), or a Buffer body for single PUTs. Past that, the refused cell's gap applies: failed saves do not stop training.",
-  's3-hung-before-first-checkpoint':
-    "the S3-deadline failure (activities/epoch-interruptions.ts, storeHungFailure) carries only the newest checkpoint, not the batch the attempt reached, so the recovery's atBatch is the checkpoint's and reads as nothing redone, while the attempt had trained a deadline's worth of batches past it (the goodput ledger counts them). The failure's details should be the attempt's position, as every other failure's are.",
-  's3-hung-mid-epoch':
-    "as `s3-hung-before-first-checkpoint`: atBatch of an S3-deadline failure is the checkpoint's, not the batch reached.",
-  's3-hung-during-upload':
-    "as `s3-hung-before-first-checkpoint`: atBatch of an S3-deadline failure is the checkpoint's, not the batch reached.",
   'temporal-black-holed-before-first-checkpoint':
     "a black-holed worker's long polls stay open at the server, which hands them the run's workflow tasks: each is lost until the workflow task timeout (10 s by default), and its retry can go to the same dead poll (workflow task timeouts counted in the row's note). A refused worker's polls are closed and cost nothing. Mitigations: a shorter workflow task timeout for runs, or workflows on workers that train nothing (README: role `epochs`), so a partitioned trainer holds no workflow poll.",
 };

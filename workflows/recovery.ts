@@ -8,7 +8,7 @@ import type {
   HeartbeatDetails,
   RecoveryKind,
 } from '../src/contract';
-import { DIVERGED, isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
+import { ACTIVITY_PAUSED, DIVERGED, isUnusableCheckpoint, PAUSED, PREEMPTED } from '../src/contract';
 
 export type FailureClass =
   | {
@@ -61,7 +61,8 @@ export function classifyFailure(
     const ckpt = details?.ckpt;
     const attempt = details?.attempt ? { attempt: details.attempt } : {};
     if (type === PREEMPTED) return { kind: 'preemption', reason: cause.message, ckpt, ...attempt };
-    if (type === PAUSED) return { kind: 'pause', reason: cause.message, ckpt, ...attempt };
+    if (type === PAUSED || type === ACTIVITY_PAUSED)
+      return { kind: 'pause', reason: cause.message, ckpt, ...attempt };
     const diverged = details?.diverged;
     if (type === DIVERGED && diverged) {
       const at = { atBatch: diverged.batch, ...(ckpt ? { ckpt } : {}), ...attempt };

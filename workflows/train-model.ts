@@ -15,8 +15,15 @@ import type {
   TrainingResult,
   TrainingSpecInput,
 } from '../src/contract';
-import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
-import { recordEpoch, recordRetention, recordWarning, retentionInput } from './record-update';
+import { attemptPausedSignal, CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
+import { isNewer } from './recovery';
+import {
+  recordCheckpoint,
+  recordEpoch,
+  recordRetention,
+  recordWarning,
+  retentionInput,
+} from './record-update';
 import { recover } from './recover';
 import type { LoopStep } from './decide';
 import { nextStep } from './decide';
@@ -53,6 +60,13 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
   const spec = record.spec;
   let epochsThisRun = 0;
   const publish = (s: RunStatus) => publishProgress(record, (status = s));
+  // Temporal's own activity pause of the running attempt: shown paused, its checkpoint recorded.
+  let attemptPaused = false;
+  wf.setHandler(attemptPausedSignal, ({ paused, ckpt }) => {
+    if (ckpt && isNewer(ckpt, record.position)) recordCheckpoint(record, ckpt);
+    attemptPaused = paused;
+    publish(paused ? 'paused' : 'running');
+  });
   const guard = loopGuard();
   publish('running');
   // Only specs with `parallel` (a field older runs cannot have) take this branch: old histories replay.
@@ -102,6 +116,9 @@ export async function trainModel(input: TrainingSpecInput, carried?: RunRecord):
       publish('running');
       await retain(record, retentionInput(record, spec.runName ?? workflowId, result));
     } catch (err) {
+      // A server that returned an activity-paused attempt's failure: wait for `resume` instead.
+      if (attemptPaused) controls.paused = true;
+      attemptPaused = false;
       const finished = await recover(record, err, next.epoch, controls, () => publish('recovering'));
       publish(controls.paused ? 'paused' : 'recovering');
       if (finished) {

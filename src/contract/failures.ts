@@ -12,6 +12,12 @@ export const PREEMPTED = 'Preempted';
 /** The run was paused; details carry the checkpoint saved at the batch boundary. */
 export const PAUSED = 'Paused';
 /**
+ * The attempt was paused with Temporal's own activity pause (`temporal activity pause`, the Web UI):
+ * it saved a checkpoint at the batch boundary and told the workflow (`attemptPaused`). The server
+ * holds the activity until `unpause`, whose next attempt resumes from that checkpoint.
+ */
+export const ACTIVITY_PAUSED = 'ActivityPaused';
+/**
  * The loss diverged (src/training/divergence.ts `DivergedError`); details carry the step in
  * `diverged`: the workflow rolls back to an older checkpoint and skips data (README: Divergence rollback).
  */

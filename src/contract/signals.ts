@@ -1,6 +1,6 @@
 /** Signals and queries that steer a running training workflow; the client and the workflow share them. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ControlState } from './activities';
+import type { CheckpointRef, ControlState } from './activities';
 import type { Progress } from './run-record';
 
 /** Pause at the next batch boundary (the epoch activity saves a checkpoint and stops). */
@@ -14,6 +14,16 @@ export const resumeSignal = defineSignal('resume');
 export const stopSignal = defineSignal('stop');
 /** Save an intra-epoch checkpoint now (the running epoch activity picks it up within seconds). */
 export const checkpointNowSignal = defineSignal('checkpointNow');
+/**
+ * Sent by an epoch attempt stopped by Temporal's own activity pause, with the checkpoint it saved at
+ * the batch boundary (`paused: true`), and by the attempt after `temporal activity unpause` as it
+ * resumes from it (`paused: false`). The run shows `paused` in between.
+ */
+export const attemptPausedSignal = defineSignal<[AttemptPaused]>('attemptPaused');
+export interface AttemptPaused {
+  paused: boolean;
+  ckpt?: CheckpointRef;
+}
 /** Status, epoch, last checkpoint, metrics per epoch and recoveries. */
 export const progressQuery = defineQuery<Progress>('progress');
 /** Polled by the running epoch activity. */

@@ -103,8 +103,8 @@ describe('CheckpointSaver when the store hangs', () => {
     const { state, saver } = hangingSetup();
     const first = await saver.save(sampleState());
     state.hung = true;
-    const heard: S3DeadlineError[] = [];
-    saver.onHung((err) => heard.push(err));
+    const heard: Error[] = [];
+    saver.onTrouble((err) => heard.push(err));
     saver.saveInBackground(() => Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
     await saver.idle();
     assert.equal(heard.length, 1);
@@ -115,7 +115,57 @@ describe('CheckpointSaver when the store hangs', () => {
     assert.ok(Date.now() - started < 40, 'no second wait on the hung store');
     saver.saveInBackground(() => Promise.resolve(sampleState()));
     assert.equal(saver.busy, false, 'no background save starts either');
-    saver.onHung((err) => heard.push(err));
+    saver.onTrouble((err) => heard.push(err));
     assert.equal(heard.length, 2, 'a late listener hears it at once');
+  });
+});
+
+describe('CheckpointSaver when a background save fails', () => {
+  function refusingSetup() {
+    const memory = createMemoryObjectClient('bucket-r');
+    const state = { refused: false };
+    const objects = {
+      ...memory,
+      put: (key: string, body: Buffer, options?: Parameters<typeof memory.put>[2]) =>
+        state.refused
+          ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9000'))
+          : memory.put(key, body, options),
+    };
+    const saver = new CheckpointSaver(
+      new CheckpointStore(objects),
+      'run',
+      undefined,
+      () => {},
+      () => {},
+    );
+    return { state, saver };
+  }
+
+  test('a refused save stops further saves and tells the listeners (training must not run on past it)', async () => {
+    const { state, saver } = refusingSetup();
+    const first = await saver.save(sampleState());
+    state.refused = true;
+    const heard: Error[] = [];
+    saver.onTrouble((err) => heard.push(err));
+    saver.saveInBackground(() => Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
+    await saver.idle();
+    assert.equal(heard.length, 1);
+    assert.match(heard[0]?.message ?? '', /save checkpoint failed/);
+    assert.match(String((heard[0]?.cause as Error | undefined)?.message), /ECONNREFUSED/);
+    assert.equal(saver.failed, heard[0]);
+    assert.equal(saver.latest?.url, first.url, 'the newest durable checkpoint is unchanged');
+    state.refused = false;
+    saver.saveInBackground(() => Promise.resolve(sampleState()));
+    assert.equal(saver.busy, false, 'no background save starts after a failed one');
+  });
+
+  test("a snapshot the trainer never gave (its job failed) is not the store's trouble", async () => {
+    const { saver } = refusingSetup();
+    const heard: Error[] = [];
+    saver.onTrouble((err) => heard.push(err));
+    saver.saveInBackground(() => Promise.reject(new Error('the trainer run ended')));
+    await saver.idle();
+    assert.deepEqual(heard, []);
+    assert.equal(saver.failed, undefined);
   });
 });

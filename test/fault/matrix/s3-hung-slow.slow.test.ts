@@ -135,104 +135,82 @@ function assertResumes(points: ResumePoint[], seen?: PendingEpoch): void {
 }
 
 const hung = { fault: 'S3 hung (black-holed)', interval: INTERVAL };
-/**
- * Found by these cells: the S3-deadline failure (activities/epoch-interruptions.ts, storeHungFailure)
- * carries only the checkpoint, not the batch the attempt reached, so the recovery's atBatch is the
- * checkpoint's and says nothing was redone (the attempt had trained ~38 batches past it).
- */
-const HUNG_TODO =
-  'known bug: the S3-deadline failure carries no batch reached, so atBatch understates the redone steps';
 
-test(
-  'S3 hung during the first upload (nothing durable yet): S3 deadline, fresh restart, golden',
-  { todo: HUNG_TODO },
-  async () => {
-    await cell(
-      {
-        ...hung,
-        todo: HUNG_TODO,
-        cell: 's3-hung-before-first-checkpoint',
-        phase: 'before the first checkpoint (its upload in flight)',
-        expect: 'an S3 deadline failure within the bound, resumed from the start (no checkpoint), golden',
-      },
-      async (row) => {
-        const spec = matrixSpec();
-        const handle = await file.start(taskQueue, 's3-hung-first', spec);
-        // Training has begun and its first checkpoint is not durable while its PUT is held.
-        const held = await file.hold.hold(
-          (method, path) => method === 'PUT' && path.includes(handle.workflowId) && path.endsWith('.ckpt'),
-        );
-        await s3.hang();
-        const faultAt = Date.now();
-        const { points } = await recoverAndCheck(row, handle, spec, faultAt);
-        held.release(); // after the heal; its client is gone by now
-        assert.equal(points[0]?.recovery.fromCkpt, '(fresh start)', 'nothing was durable');
-        assertResumes(points);
-      },
-    );
-  },
-);
+test('S3 hung during the first upload (nothing durable yet): S3 deadline, fresh restart, golden', async () => {
+  await cell(
+    {
+      ...hung,
+      cell: 's3-hung-before-first-checkpoint',
+      phase: 'before the first checkpoint (its upload in flight)',
+      expect: 'an S3 deadline failure within the bound, resumed from the start (no checkpoint), golden',
+    },
+    async (row) => {
+      const spec = matrixSpec();
+      const handle = await file.start(taskQueue, 's3-hung-first', spec);
+      // Training has begun and its first checkpoint is not durable while its PUT is held.
+      const held = await file.hold.hold(
+        (method, path) => method === 'PUT' && path.includes(handle.workflowId) && path.endsWith('.ckpt'),
+      );
+      await s3.hang();
+      const faultAt = Date.now();
+      const { points } = await recoverAndCheck(row, handle, spec, faultAt);
+      held.release(); // after the heal; its client is gone by now
+      assert.equal(points[0]?.recovery.fromCkpt, '(fresh start)', 'nothing was durable');
+      assertResumes(points);
+    },
+  );
+});
 
-test(
-  'S3 hung mid-epoch after an intra-epoch checkpoint: S3 deadline, resumed from the newest',
-  { todo: HUNG_TODO },
-  async () => {
-    await cell(
-      {
-        ...hung,
-        todo: HUNG_TODO,
-        cell: 's3-hung-mid-epoch',
-        phase: 'mid-epoch after an intra-epoch checkpoint',
-        expect: 'an S3 deadline failure within the bound, resumed from the newest durable checkpoint, golden',
-      },
-      async (row) => {
-        const spec = matrixSpec();
-        const handle = await file.start(taskQueue, 's3-hung-mid', spec);
-        const seen = await midEpoch(handle);
-        await s3.hang();
-        const faultAt = Date.now();
-        const { points } = await recoverAndCheck(row, handle, spec, faultAt);
-        assertResumes(points, seen);
-      },
-    );
-  },
-);
+test('S3 hung mid-epoch after an intra-epoch checkpoint: S3 deadline, resumed from the newest', async () => {
+  await cell(
+    {
+      ...hung,
+      cell: 's3-hung-mid-epoch',
+      phase: 'mid-epoch after an intra-epoch checkpoint',
+      expect: 'an S3 deadline failure within the bound, resumed from the newest durable checkpoint, golden',
+    },
+    async (row) => {
+      const spec = matrixSpec();
+      const handle = await file.start(taskQueue, 's3-hung-mid', spec);
+      const seen = await midEpoch(handle);
+      await s3.hang();
+      const faultAt = Date.now();
+      const { points } = await recoverAndCheck(row, handle, spec, faultAt);
+      assertResumes(points, seen);
+    },
+  );
+});
 
-test(
-  'S3 hung during an upload whose object lands but whose answer is lost: resumed from the previous',
-  { todo: HUNG_TODO },
-  async () => {
-    await cell(
-      {
-        ...hung,
-        todo: HUNG_TODO,
-        cell: 's3-hung-during-upload',
-        phase: 'during an upload (stored, answer black-holed)',
-        expect:
-          'an S3 deadline failure within the bound, resumed from the checkpoint before the lost answer; ' +
-          'the resumed attempt meets the stored object at the same key and keeps it; golden',
-      },
-      async (row) => {
-        const spec = matrixSpec();
-        const handle = await file.start(taskQueue, 's3-hung-upload', spec);
-        const seen = await midEpoch(handle);
-        const after = seen.details?.ckpt?.step ?? 0;
-        const held = await file.hold.hold(
-          (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
-        );
-        await s3.hang();
-        const faultAt = Date.now();
-        held.release(); // MinIO stores it; its answer goes into the black hole
-        const { points } = await recoverAndCheck(row, handle, spec, faultAt);
-        const key = held.path.replace(/^\/[^/]+\//, '').split('?')[0] as string;
-        const stat = await createMinioObjectClient(file.stack.s3).stat(key);
-        assert.ok(stat, `${key} was stored although its answer was lost`);
-        (row.notes ??= []).push(`held upload: ${key.split('/').pop()} (stored, answer lost)`);
-        assertResumes(points, seen);
-      },
-    );
-  },
-);
+test('S3 hung during an upload whose object lands but whose answer is lost: resumed from the previous', async () => {
+  await cell(
+    {
+      ...hung,
+      cell: 's3-hung-during-upload',
+      phase: 'during an upload (stored, answer black-holed)',
+      expect:
+        'an S3 deadline failure within the bound, resumed from the checkpoint before the lost answer; ' +
+        'the resumed attempt meets the stored object at the same key and keeps it; golden',
+    },
+    async (row) => {
+      const spec = matrixSpec();
+      const handle = await file.start(taskQueue, 's3-hung-upload', spec);
+      const seen = await midEpoch(handle);
+      const after = seen.details?.ckpt?.step ?? 0;
+      const held = await file.hold.hold(
+        (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
+      );
+      await s3.hang();
+      const faultAt = Date.now();
+      held.release(); // MinIO stores it; its answer goes into the black hole
+      const { points } = await recoverAndCheck(row, handle, spec, faultAt);
+      const key = held.path.replace(/^\/[^/]+\//, '').split('?')[0] as string;
+      const stat = await createMinioObjectClient(file.stack.s3).stat(key);
+      assert.ok(stat, `${key} was stored although its answer was lost`);
+      (row.notes ??= []).push(`held upload: ${key.split('/').pop()} (stored, answer lost)`);
+      assertResumes(points, seen);
+    },
+  );
+});
 
 test('S3 slow (latency within the deadline) mid-epoch until the end: no recovery, golden', async () => {
   await cell(
