@@ -49,7 +49,7 @@ export function codecServerCommand(): Command {
       '\nExamples:\n  $ DFIT_ENCRYPTION_KEYS_FILE=~/.config/durable-fit/keys durable-fit codec-server\n' +
         '  $ durable-fit stack up --codec-endpoint http://127.0.0.1:8888\n' +
         '  $ temporal workflow show -w <run> --codec-endpoint http://127.0.0.1:8888\n\n' +
-        'Every key decrypts; the keys never leave this process (README: Security).',
+        'Every key decrypts; the keys never leave this process (docs/security.md).',
     )
     .action(async (flags: CodecServerFlags) => {
       try {

@@ -96,7 +96,7 @@ export function withSpecFlags(command: Command): Command {
     .option('--allow-backend-change', 'allow resuming on another tfjs backend')
     .option(
       '--shards <k>',
-      'data-parallel: K shards per round, one per worker slot (README: Data-parallel training)',
+      'data-parallel: K shards per round, one per worker slot (docs/data-parallel.md)',
       num,
     )
     .option('--sync-every <h>', 'data-parallel: steps each shard trains between merges (with --shards)', num)

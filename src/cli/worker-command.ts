@@ -62,7 +62,7 @@ export function workerCommand(): Command {
         '  $ durable-fit worker --metrics-port 9464    # scrape http://127.0.0.1:9464/metrics\n' +
         '  $ DFIT_BACKEND=wasm durable-fit worker --task-queue gpu-a100 --identity trainer-1\n\n' +
         "The worker polls the task queue and its backend queue <task queue>@<backend fingerprint>: a run's epochs\n" +
-        'go only to workers of the backend that wrote its checkpoints (README: Routing).\n' +
+        'go only to workers of the backend that wrote its checkpoints (docs/routing.md).\n' +
         'SIGTERM or Ctrl-C: the running epoch saves a checkpoint at the next batch boundary, and the run resumes\n' +
         'from it on another worker (a preemption). SIGKILL: the run resumes after the heartbeat timeout.',
     )
