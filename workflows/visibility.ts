@@ -2,6 +2,7 @@
 import * as wf from '@temporalio/workflow';
 import type { RunRecord, RunStatus } from '../src/contract';
 import { bestMetric, epochsDone, summaryLine, totalRecoveries } from './run-record';
+import { goodputOf } from './goodput';
 import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from '../src/contract';
 
 export function publishProgress(record: RunRecord, status: RunStatus): void {
@@ -31,8 +32,24 @@ export function publishProgress(record: RunRecord, status: RunStatus): void {
       '',
       ...record.epochs.map((e) => `- ${unit} ${e.epoch}: ${JSON.stringify(e.metrics)} → ${e.ckpt.url}`),
       ...record.recoveries.map(
-        (r) => `- ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch}: resumed from ${r.fromCkpt}`,
+        (r) =>
+          `- ${r.kind} at epoch ${r.atEpoch} batch ${r.atBatch}: resumed from ${r.fromCkpt}` +
+          (r.stepsRedone !== undefined ? ` (${r.stepsRedone} steps redone)` : ''),
       ),
+      ...(record.skips ?? []).map(
+        (w) => `- skipped after a divergence: epoch ${w.epoch} batches ${w.fromBatch}-${w.toBatch}`,
+      ),
+      ...goodputLines(record),
     ].join('\n'),
   );
+}
+
+/** The goodput ledger in one line (epoch runs). */
+function goodputLines(record: RunRecord): string[] {
+  const g = record.spec.parallel ? undefined : goodputOf(record, Date.now());
+  if (!g) return [];
+  return [
+    '',
+    `goodput ${(g.ratio * 100).toFixed(1)} %: steps kept ${g.stepsKept} of ${g.stepsTrained}, ${g.stepsRedone} redone`,
+  ];
 }

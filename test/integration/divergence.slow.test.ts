@@ -110,6 +110,18 @@ for (const backend of ['cpu', 'tensorflow-graph'] as const) {
         );
         assertLedgerConsistent(result);
 
+        // The Web UI's current details show the rollback, the skipped window and the goodput ledger.
+        const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+        assert.match(
+          metadata.currentDetails ?? '',
+          new RegExp(`- divergence at epoch 0 batch ${diverged}: resumed from `),
+        );
+        assert.match(
+          metadata.currentDetails ?? '',
+          new RegExp(`skipped after a divergence: epoch 0 batches ${window.fromBatch}-${diverged}`),
+        );
+        assert.match(metadata.currentDetails ?? '', /goodput [\d.]+ %: steps kept \d+ of \d+, \d+ redone/);
+
         const golden = await goldenWeightsSha256(spec, backend, [window]);
         assert.equal(
           result.weightsSha256,
