@@ -65,7 +65,10 @@ export async function trainEpoch(
     ...(input.goodput !== undefined ? { goodput: input.goodput } : {}),
   });
   const scheduledAt = ctx.info.currentAttemptScheduledTimestampMs;
-  const clock = new AttemptClock(startCkpt?.step ?? 0, Number.isFinite(scheduledAt) && scheduledAt > 0 ? scheduledAt : started);
+  const clock = new AttemptClock(
+    startCkpt?.step ?? 0,
+    Number.isFinite(scheduledAt) && scheduledAt > 0 ? scheduledAt : started,
+  );
   const state: EpochProgress = {
     details: { epoch: input.epoch, batch, batches: 0, loss: NaN },
     meter,

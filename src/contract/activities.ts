@@ -101,8 +101,7 @@ export interface TrainEpochInput {
   skips?: SkipWindow[];
 }
 
-export type RecoveryKind =
-  'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause' | 'divergence';
+export type RecoveryKind = 'crash' | 'preemption' | 'infrastructure' | 'fallback' | 'pause' | 'divergence';
 
 export interface ResumeEpochInput extends TrainEpochInput {
   ckptPath: string;
