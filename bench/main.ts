@@ -19,6 +19,7 @@ import type { BackendRequest } from '../src/training/backend';
 import type { BenchStack } from './bench-stack';
 import { startBenchStack } from './bench-stack';
 import { runCheckpointIoBench } from './checkpoint-io';
+import { runGoodputBench } from './goodput';
 import { runEngineSuite } from './engine';
 import { isNativeLoadable } from './native';
 import { runOverheadBench } from './overhead';
@@ -114,6 +115,16 @@ const PLANS = {
       pairs: 5,
       saveEveryBatches: 40,
     },
+    // Five minutes with a fault a minute (torchft's 81 % anchor), and the same without faults.
+    goodput: {
+      task: 'mnist-cnn',
+      hparams: {},
+      batchSize: 32,
+      everySeconds: 10,
+      heartbeatTimeoutS: 5,
+      durationS: 300,
+      faultEveryS: [0, 60],
+    },
   },
   quick: {
     io: { sizesMb: [1], repeats: 2, tensors: 50 },
@@ -155,6 +166,15 @@ const PLANS = {
       pairs: 1,
       saveEveryBatches: 10,
     },
+    goodput: {
+      task: 'synthetic',
+      hparams: { samples: 32 * 200, features: 32, hidden: 128 },
+      batchSize: 32,
+      everySeconds: 1,
+      heartbeatTimeoutS: 3,
+      durationS: 16,
+      faultEveryS: [0, 6],
+    },
   },
 };
 type Plan = (typeof PLANS)['full'];
@@ -175,6 +195,7 @@ const SECTIONS = [
   'soak',
   'scale',
   'peer',
+  'goodput',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -298,6 +319,11 @@ function sectionsOf(
     // Against Keras on durable-fit's default backend (`auto`), not the bench's BACKEND.
     peer: async () => {
       results.peer = await runPeerBench(stack, { ...plan.peer, log });
+    },
+    // On durable-fit's default native backend where it is built (real step times), else the bench's.
+    goodput: async () => {
+      const backend = isNativeLoadable() ? 'tensorflow-graph' : BACKEND;
+      results.goodput = await runGoodputBench(stack, { ...plan.goodput, backend, log });
     },
   };
 }

@@ -1,4 +1,5 @@
 /** The report's per-section tables, each with how it was measured and which way its ratios read. */
+import type { GoodputRow } from './goodput';
 import type { OverheadRow } from './overhead';
 import { parallelSection } from './parallel-report';
 import { peerSection } from './peer-report';
@@ -127,6 +128,7 @@ function moreSections(r: BenchResults): string[] {
   }
   if (r.parallel) out.push(...parallelSection(r.parallel));
   if (r.peer) out.push(...peerSection(r.peer));
+  if (r.goodput) out.push(...goodputSection(r.goodput));
   if (r.soak) {
     const s = r.soak;
     out.push('## Memory soak', '', SOAK_HOW, '');
@@ -237,3 +239,27 @@ const SCALE_HOW =
   'N runs of `synthetic` (defaults: 96 samples, 3 batches/epoch) started at once on 2 `durable-fit worker` processes with one training slot each.';
 const ENGINE_HOW =
   'The durable-fit engine (owned data order, per-step seeds, cursor, run loop with yields) against a bare tfjs loop on the same model, data, batch size 32 and backend, in alternating rounds; on `tensorflow` the bare loop is a bare tfjs-node loop. Conv tasks do not run on wasm; digits-resnet is left out on cpu.';
+
+const GOODPUT_HOW =
+  "One long run on two real worker processes, stopped after a fixed time, with a fault every N seconds: alternately the worker training the run SIGKILLed (a lost machine, noticed by the heartbeat timeout) and its trainer child SIGKILLed (an OOM kill, noticed at once; a lost worker is replaced). The figures are the run's own goodput ledger (workflows/goodput.ts): goodput = training time of the kept steps ÷ wall time; steps kept ÷ trained; steps redone and seconds lost by cause. The run without faults is the baseline (checkpoints and epoch boundaries). Anchor: torchft reports 81 % goodput at one failure a minute.";
+
+function goodputSection(rows: GoodputRow[]): string[] {
+  const out = ['## Goodput under failures', '', GOODPUT_HOW, ''];
+  out.push(
+    '| backend, task | fault every | faults (worker + trainer) | wall s | goodput (higher is better) | steps kept ÷ trained | steps redone | lost s: detection / recovery / checkpoint stall / queue |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
+  for (const x of rows) {
+    const g = x.goodput;
+    const lost = g.lostSeconds;
+    out.push(
+      `| ${x.backend}, ${x.task} | ${x.faultEveryS ? `${x.faultEveryS} s` : 'never'} | ${x.faults.worker} + ${x.faults.trainer} | ${g.wallSeconds.toFixed(0)} | ${(g.ratio * 100).toFixed(1)} % | ${g.stepRatio.toFixed(3)} | ${g.stepsRedone} | ${[lost.detection, lost.recovery, lost.checkpointStall, lost.queueWait].map((v) => v.toFixed(1)).join(' / ')} |`,
+    );
+  }
+  out.push(
+    '',
+    `Heartbeat timeout ${rows[0]?.heartbeatTimeoutS ?? '?'} s, a checkpoint every ${rows[0]?.everySeconds ?? '?'} s, backoff 0.`,
+    '',
+  );
+  return out;
+}

@@ -12,6 +12,7 @@ import { IO_TARGET_SIZES_MB, judge, TARGETS } from './targets';
 import type { EngineBenchResult } from './engine';
 import type { OverheadRow } from './overhead';
 import type { RecoveryRow } from './recovery';
+import type { GoodputRow } from './goodput';
 import type { ScaleResult } from './scale';
 import type { StallResult } from './stall';
 import type { WarpResult } from './warp';
@@ -52,6 +53,8 @@ export interface BenchResults {
   scale?: ScaleResult;
   /** durable-fit's default backend against Keras 3 on the same TensorFlow (issue 20). */
   peer?: PeerResult;
+  /** The goodput ledger of long runs with a fault every minute, and without faults (issue 22). */
+  goodput?: GoodputRow[];
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
   durationS: number;
@@ -206,6 +209,10 @@ export function headline(r: BenchResults) {
     ),
     sizesOverheadByMb: Object.fromEntries(
       (r.sizes ?? []).map((x) => [Math.round(x.checkpointBytes / 1e6), round(x.overhead.median)]),
+    ),
+    /** Goodput (productive ÷ wall time) by fault interval in s (0: no faults). */
+    goodputByFaultEveryS: Object.fromEntries(
+      (r.goodput ?? []).map((x) => [x.faultEveryS, round(x.goodput.ratio)]),
     ),
     soakWorkerRssSlopeMbPerH: r.soak?.worker.slopeMbPerH ?? null,
     soakTrainerRssSlopeMbPerH: r.soak?.trainer.slopeMbPerH ?? null,

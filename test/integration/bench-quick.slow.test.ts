@@ -55,6 +55,7 @@ test('npm run bench -- --quick writes every headline figure', { timeout: LIMIT_M
       'parallelBytesPerRoundByShards',
       'peerRatioByModel',
       'peerVsBackupRatioByModel',
+      'goodputByFaultEveryS',
     ]) {
       const values = Object.values(headline[key] as Record<string, number>);
       assert.ok(
@@ -87,6 +88,7 @@ test('npm run bench -- --quick writes every headline figure', { timeout: LIMIT_M
       '## Engine',
       '## Data-parallel rounds',
       '## durable-fit vs Keras on the same TensorFlow',
+      '## Goodput under failures',
     ])
       assert.ok(md.includes(heading), `benchmarks.md has ${heading}`);
     // Every ratio says which way is better, and no figure is "met" without a target to meet.
