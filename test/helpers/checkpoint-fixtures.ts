@@ -153,3 +153,20 @@ export function normalisedTensors(tensors: readonly NamedTensor[]) {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((t) => ({ ...t, data: Buffer.from(t.data) }));
 }
+
+/**
+ * A checkpoint's bytes with its header metadata edited by `edit` (the safetensors header, re-padded
+ * to 8 bytes), the tensors untouched: how tests tamper with a cursor, a hash or a signature.
+ */
+export function editHeader(bytes: Buffer, edit: (meta: Record<string, string>) => void): Buffer {
+  const end = 8 + Number(bytes.readBigUInt64LE(0));
+  const json = JSON.parse(bytes.subarray(8, end).toString('utf8')) as {
+    __metadata__: Record<string, string>;
+  };
+  edit(json.__metadata__);
+  let text = JSON.stringify(json);
+  text += ' '.repeat((8 - (Buffer.byteLength(text) % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  return Buffer.concat([prefix, Buffer.from(text), bytes.subarray(end)]);
+}

@@ -23,7 +23,7 @@ import type { TrainingResult } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
-import { sampleState } from '../helpers/checkpoint-fixtures';
+import { sampleState, editHeader } from '../helpers/checkpoint-fixtures';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestWorker, testClient, testEnv, testOptions } from '../helpers/training';
 
@@ -52,20 +52,6 @@ async function rawBytes(key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of await raw.getObject(connection.bucket, key)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Rewrites a file's `__metadata__` (the data section kept), as a hand-edited header would be. */
-function editHeader(bytes: Buffer, edit: (meta: Record<string, string>) => void): Buffer {
-  const end = 8 + Number(bytes.readBigUInt64LE(0));
-  const json = JSON.parse(bytes.subarray(8, end).toString('utf8')) as {
-    __metadata__: Record<string, string>;
-  };
-  edit(json.__metadata__);
-  let text = JSON.stringify(json);
-  text += ' '.repeat((8 - (Buffer.byteLength(text) % 8)) % 8);
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
-  return Buffer.concat([prefix, Buffer.from(text), bytes.subarray(end)]);
 }
 
 /**

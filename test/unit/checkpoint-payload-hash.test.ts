@@ -7,21 +7,7 @@ import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../
 import { PAYLOAD_SHA256_KEY } from '../../src/checkpoint/payload-hash';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
-import { sampleState } from '../helpers/checkpoint-fixtures';
-
-/** Rewrites the header JSON of `bytes` with `edit` (the data section kept as it is). */
-function editHeader(bytes: Buffer, edit: (meta: Record<string, string>) => void): Buffer {
-  const end = 8 + Number(bytes.readBigUInt64LE(0));
-  const json = JSON.parse(bytes.subarray(8, end).toString('utf8')) as {
-    __metadata__: Record<string, string>;
-  };
-  edit(json.__metadata__);
-  let text = JSON.stringify(json);
-  text += ' '.repeat((8 - (Buffer.byteLength(text) % 8)) % 8);
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
-  return Buffer.concat([prefix, Buffer.from(text), bytes.subarray(end)]);
-}
+import { sampleState, editHeader } from '../helpers/checkpoint-fixtures';
 
 describe('embedded payload hash (format v2)', () => {
   test('every file embeds a 64-hex payload_sha256 and decodes', () => {

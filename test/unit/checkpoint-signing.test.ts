@@ -14,25 +14,11 @@ import { signingFromOptions } from '../../src/checkpoint/signing-keys';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import { createS3IOHandler, encodeModelArtifacts } from '../../src/checkpoint/tfjs-io';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
-import { sampleState } from '../helpers/checkpoint-fixtures';
+import { sampleState, editHeader } from '../helpers/checkpoint-fixtures';
 
 const OLD = { id: 'k-2025', secret: 'o'.repeat(40) };
 const NEW = { id: 'k-2026', secret: 'n'.repeat(40) };
 const URL1 = 's3://bkt/run/epoch=0001-step=0000030.ckpt';
-
-/** Rewrites the header JSON of `bytes` with `edit` (the data section kept as it is). */
-function editHeader(bytes: Buffer, edit: (meta: Record<string, string>) => void): Buffer {
-  const end = 8 + Number(bytes.readBigUInt64LE(0));
-  const json = JSON.parse(bytes.subarray(8, end).toString('utf8')) as {
-    __metadata__: Record<string, string>;
-  };
-  edit(json.__metadata__);
-  let text = JSON.stringify(json);
-  text += ' '.repeat((8 - (Buffer.byteLength(text) % 8)) % 8);
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
-  return Buffer.concat([prefix, Buffer.from(text), bytes.subarray(end)]);
-}
 
 /** What an attacker without the key can do: other weights, a correct payload hash, the old signature. */
 function forge(signed: Buffer): Buffer {
