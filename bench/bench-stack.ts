@@ -3,6 +3,8 @@
  * folders (the test stack starter), a client, and real `durable-fit worker` processes. Nothing of
  * the user's stack is touched, and `close()` leaves nothing behind.
  */
+import type { TrainModel } from '../src/contract';
+import { TRAIN_MODEL } from '../src/contract';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -57,7 +59,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
       return fleet;
     },
     startRun: (taskQueue, workflowId, spec) =>
-      client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] }),
+      client.workflow.start<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] }),
     async close() {
       await Promise.all(fleets.map((f) => f.stopAll()));
       await connection.close();

@@ -1,6 +1,7 @@
 // The Temporal Web UI, in a real browser (Debian's chromium, driven by playwright-core): a finished
 // run that survived a SIGKILL shows its id, its Dfit* search attributes, the resumeEpoch event with
 // its explicit .ckpt path, and its result. Screenshots go to test-artifacts/ui/.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -8,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
@@ -46,13 +47,17 @@ after(async () => {
 test('the Web UI shows a recovered run: search attributes, resumeEpoch with its .ckpt, the result', async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   const workflowId = `ui-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   const victim = await waitForEpoch(
     handle,
     (p) => p.details?.ckpt !== undefined || (p.details?.epoch ?? 0) >= 1,
   );
   await fleet.kill(victim.identity, 'SIGKILL');
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.ok(result.recoveries.some((r) => r.kind === 'crash'));
   const [resume] = await resumeEpochEvents(client, workflowId);
   assert.ok(resume, 'a resumeEpoch was scheduled');

@@ -2,6 +2,7 @@
 // finds it corrupt, falls back one epoch, trains that epoch again and so reaches the corrupt
 // object's key again: it must save beside it (a versioned key), not blame the checkpoint it resumed
 // from, and end golden — where it used to fall back all the way to a fresh start, forever.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { buffer } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
@@ -9,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { Progress, TrainingResult } from '../../src/contract';
+import type { Progress, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
@@ -41,7 +42,7 @@ after(async () => {
 test('a flipped bit in an epoch-end checkpoint: one fallback, a versioned re-save, golden', async () => {
   const golden = goldenWeightsSha256(spec);
   await fleet.start(); // one worker, so the one that resumes later holds nothing warm
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `corrupt-epoch-end-${Date.now()}`,
     args: [spec],
@@ -58,7 +59,7 @@ test('a flipped bit in an epoch-end checkpoint: one fallback, a versioned re-sav
   await fleet.kill(victim.identity, 'SIGKILL');
   await fleet.start();
 
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await golden);
   const kinds = result.recoveries.map((r) => r.kind);

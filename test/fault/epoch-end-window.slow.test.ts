@@ -6,13 +6,14 @@
 // PUT of the log entry, so the worker is SIGKILLed exactly inside that window, once in a middle
 // epoch and once in the last. The run must record every epoch, redo nothing, write every log entry,
 // and end with the golden weights, which are those of its final checkpoint.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { assertResumedFromNewest, resumePoints, stepsRedone } from '../helpers/resume-point';
 import { saveHistories } from '../helpers/histories';
@@ -57,7 +58,7 @@ after(async () => {
 
 test('a worker SIGKILLed between the epoch-end heartbeat and the completion: the epoch is recorded', async () => {
   const golden = goldenWeightsSha256(spec);
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `epoch-end-window-${Date.now()}`,
     args: [spec],
@@ -78,7 +79,7 @@ test('a worker SIGKILLed between the epoch-end heartbeat and the completion: the
     replacements.push(fleet.start());
     seen.push(victim);
   }
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   await Promise.all(replacements);
   await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/epoch-end-window/histories');
 

@@ -1,5 +1,6 @@
 // Infrastructure faults on servers of this file's own (they are stopped and corrupted on purpose):
 // a corrupted latest checkpoint, MinIO stopped mid-upload, and the Temporal server restarted.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -8,7 +9,7 @@ import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
@@ -48,7 +49,7 @@ after(async () => {
 });
 
 function start(name: string) {
-  return client.workflow.start('trainModel', {
+  return client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue: `infra-${process.pid}`,
     workflowId: `${name}-${Date.now()}`,
     args: [spec],
@@ -72,7 +73,7 @@ test('a corrupted latest checkpoint is detected, the fallback is recorded, and t
   await fleet.kill(victim.identity, 'SIGKILL');
   const replacement = fleet.start(); // awaited below: a start still pending when the test ends fails it
 
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   await replacement;
   await saveHistories(client, running.stack, handle.workflowId, 'test-artifacts/infrastructure/histories');
   assert.equal(result.weightsSha256, await golden);
@@ -104,7 +105,7 @@ test('MinIO down for 30 s mid-upload (a restart for an upgrade): the run rides t
   // Longer than 10 fixed 1 s backoffs (what used to exhaust the budget); the doubling backoff waits it out.
   await new Promise((r) => setTimeout(r, 30_000));
   await running.startMinio();
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.weightsSha256, await golden);
   assert.ok((result.recoveryCount ?? 0) >= 1, JSON.stringify(result.recoveries));
   // Saves failed while MinIO was down, so the epoch went on without new checkpoints: no bound on
@@ -133,7 +134,7 @@ test('the Temporal server restarted mid-run (same database): the run completes g
   const { client: fresh, close: closeFresh } = await testClient(running.stack);
   try {
     const fetched = fresh.workflow.getHandle(handle.workflowId);
-    const result = (await fetched.result()) as TrainingResult;
+    const result = await fetched.result();
     assert.equal(result.status, 'completed');
     assert.equal(result.weightsSha256, await golden);
     // Heartbeats lost during the restart may time the attempt out: if so, it resumed from the newest

@@ -1,14 +1,14 @@
 // SIGKILL the worker running an epoch, five times in one run, at different points. The run must
 // finish on its own with the golden weights, and every recovery must be a resumeEpoch whose input
 // names its .ckpt explicitly.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { ResumeEpochInput } from '../../src/contract';
+import type { ResumeEpochInput, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
 import { testStack } from '../helpers/stack-env';
@@ -75,7 +75,11 @@ function newCkptSinceResume(p: PendingEpoch): boolean {
 test('five SIGKILLs in one run: it completes with the golden weights, resuming from explicit .ckpt paths', async () => {
   const golden = goldenWeightsSha256(spec);
   const workflowId = `kill-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   const measurements: Record<string, unknown>[] = [];
   const replacements: Promise<unknown>[] = []; // awaited below: a start still pending when the test ends fails it
   const victims: PendingEpoch[] = [];
@@ -101,7 +105,7 @@ test('five SIGKILLs in one run: it completes with the golden weights, resuming f
       lostBatches: (victim.details?.batch ?? 0) - (resumed.details?.ckpt?.batch ?? 0),
     });
   }
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   await Promise.all(replacements);
   await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/kill-worker/histories');
   const points = await resumePoints(handle, result);

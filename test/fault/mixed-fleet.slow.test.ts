@@ -3,13 +3,14 @@
 // leaves the other backend's worker alone on the queue until the run's resume is scheduled. Every
 // run's epochs must reach only workers of its own backend, and every run ends with the golden
 // weights of that backend.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import seedrandom from 'seedrandom';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { EpochResult, HeartbeatDetails } from '../../src/contract';
+import type { EpochResult, HeartbeatDetails, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainingResult } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
@@ -39,7 +40,7 @@ type Backend = 'wasm' | 'cpu';
 interface Run {
   name: string;
   spec: TrainingSpecInput;
-  handle: WorkflowHandle;
+  handle: WorkflowHandle<TrainModel>;
 }
 
 let client: Client;
@@ -59,9 +60,7 @@ test('a wasm + cpu fleet on one queue: four runs, seeded SIGKILLs, each run gold
   const kills: string[] = [];
   const runs = await startTwoRunsPerBackend(kills);
   const victims = await killSeeded(runs, kills);
-  const outcomes = await Promise.all(
-    runs.map(async (run) => ({ run, result: (await run.handle.result()) as TrainingResult })),
-  );
+  const outcomes = await Promise.all(runs.map(async (run) => ({ run, result: await run.handle.result() })));
   const points = await Promise.all(outcomes.map(({ run, result }) => resumePoints(run.handle, result)));
   const redone = points.map((p, i) => [runs[i]?.name, p.map(stepsRedone)]);
   fs.writeFileSync('test-artifacts/mixed-fleet/kills.json', JSON.stringify({ SEED, kills, redone }, null, 2));
@@ -99,7 +98,7 @@ async function startTwoRunsPerBackend(kills: string[]): Promise<Run[]> {
     return {
       name,
       spec,
-      handle: await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] }),
+      handle: await client.workflow.start<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] }),
     };
   };
   const training = (p: PendingEpoch) => (p.details?.batch ?? 0) > 0;

@@ -1,11 +1,12 @@
 // SIGTERM (preemption) of the worker running an epoch: the epoch saves a checkpoint at the next batch
 // boundary and fails with a retryable `Preempted` failure carrying it; the run resumes from it at
 // once — without waiting for the heartbeat timeout — losing no batch, and ends with the golden weights.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
@@ -36,7 +37,7 @@ after(async () => {
 
 test('SIGTERM mid-epoch: resumed from the preemption checkpoint at once, no batch lost, golden weights', async () => {
   const golden = goldenWeightsSha256(spec);
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `preempt-${Date.now()}`,
     args: [spec],
@@ -52,7 +53,7 @@ test('SIGTERM mid-epoch: resumed from the preemption checkpoint at once, no batc
     (p) => p.activityType === 'resumeEpoch' && p.identity !== victim.identity && p.details !== undefined,
   );
   const resumeMs = Date.now() - signalledAt;
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
 
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await golden);

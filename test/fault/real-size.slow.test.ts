@@ -3,12 +3,13 @@
 // slow epoch-end work (validation and a 78 MB upload) outlasting a 2 s timeout costs none either,
 // a SIGKILL resumes golden, and a SIGSTOPped trainer is killed and recovered from within a bound
 // (issue 10 items 0 and 15).
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { Progress, TrainingResult } from '../../src/contract';
+import type { Progress, TrainingResult, TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, pendingEpoch, waitForEpoch } from '../helpers/worker-fleet';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
@@ -31,7 +32,11 @@ after(async () => {
 
 async function run(spec: TrainingSpecInput, id: string) {
   const workflowId = `${id}-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   return { handle, workflowId };
 }
 
@@ -69,7 +74,7 @@ test('epoch-end validation and upload outlasting a 2 s heartbeat timeout: no rec
     recovery: { heartbeatTimeoutSeconds: 2 },
   };
   const { handle } = await run(spec, 'slow-epoch-end');
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.deepEqual(result.recoveries, [], JSON.stringify(result.recoveries));
 });
 
@@ -86,7 +91,7 @@ test('the same model survives a SIGKILL mid-epoch and ends with the golden weigh
   const victim = await waitForEpoch(handle, (p) => p.details?.ckpt !== undefined, 300_000);
   await fleet.kill(victim.identity, 'SIGKILL');
   await fleet.start();
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.recoveries.length, 1, JSON.stringify(result.recoveries));
   assert.equal(result.recoveries[0]?.kind, 'crash');
   assert.equal(result.recoveries[0]?.fromCkpt, victim.details?.ckpt?.url);
@@ -117,7 +122,7 @@ test('a SIGSTOPped trainer is killed after the hang timeout and the run recovers
     };
     const golden = goldenWeightsSha256(spec, 'wasm');
     const workflowId = `hang-${Date.now()}`;
-    const handle = await client.workflow.start('trainModel', {
+    const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
       taskQueue: hangQueue,
       workflowId,
       args: [spec],
@@ -141,7 +146,7 @@ test('a SIGSTOPped trainer is killed after the hang timeout and the run recovers
     assert.ok(
       !fs.existsSync(`/proc/${trainer}`) || fs.readFileSync(`/proc/${trainer}/stat`, 'utf8').includes(') Z'),
     );
-    const result = (await handle.result()) as TrainingResult;
+    const result = await handle.result();
     assert.equal(result.weightsSha256, await golden);
     // TrainerHungError is an infrastructure failure: it resumes from the newest durable checkpoint.
     const [point] = await resumePoints(handle, result);

@@ -1,12 +1,13 @@
 // A hung object store (MinIO SIGSTOPped: connections accepted, nothing answered) on servers of this
 // file's own. Every S3 call has a deadline, so the attempt fails as an infrastructure failure while
 // MinIO is still stopped, and the run completes once it continues.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { resolveOptions } from '../../src/config/options';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { Progress, RecoveryEvent, TrainingResult } from '../../src/contract';
+import type { Progress, RecoveryEvent, TrainModel } from '../../src/contract';
 import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
@@ -62,7 +63,7 @@ async function firstInfraRecovery(handle: WorkflowHandle, timeoutMs: number): Pr
 }
 
 test('MinIO hung mid-epoch: an infrastructure recovery within heartbeat timeout + deadline, then golden', async () => {
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `s3-hung-${Date.now()}`,
     args: [spec],
@@ -83,7 +84,7 @@ test('MinIO hung mid-epoch: an infrastructure recovery within heartbeat timeout 
 
   assert.ok(took <= bound, `recovery ${took} ms after MinIO hung; bound ${bound} ms`);
   assert.match(recovery.reason, /S3DeadlineError/, recovery.reason);
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await golden);
   // Resumes from the newest durable checkpoint (at least the one heartbeated before the hang). Needs

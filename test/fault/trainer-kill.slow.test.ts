@@ -4,13 +4,14 @@
 // from the newest of those checkpoints, not from the start of the epoch, and end with the golden
 // weights. Epochs are held at 100 ms per batch (gated-synthetic, gate never opened until the fault),
 // so the fault lands mid-epoch after a checkpoint on any machine.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV } from '../helpers/gated-task';
 import { saveHistories } from '../helpers/histories';
@@ -64,7 +65,7 @@ for (const [signal, failure] of [
     const worker = await fleet.start();
     const input = spec(signal === 'SIGKILL' ? 31 : 32);
     const golden = goldenWeightsSha256({ ...input, task: 'synthetic' });
-    const handle = await client.workflow.start('trainModel', {
+    const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
       taskQueue: `${taskQueue}-${signal}`,
       workflowId: `trainer-kill-${signal}-${Date.now()}`,
       args: [input],
@@ -80,7 +81,7 @@ for (const [signal, failure] of [
     await waitForEpoch(handle, (p) => p.activityType === 'resumeEpoch' && p.details !== undefined);
     fs.writeFileSync(gate, 'open'); // the rest at full speed
 
-    const result = (await handle.result()) as TrainingResult;
+    const result = await handle.result();
     await fleet.stopAll();
     await saveHistories(client, testStack(), handle.workflowId, 'test-artifacts/trainer-kill/histories');
     assert.equal(result.status, 'completed');

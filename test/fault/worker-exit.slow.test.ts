@@ -1,11 +1,12 @@
 // A worker sent SIGTERM exits: idle after a finished run (its trainer may hold a warm session, or be
 // training the next epoch ahead), and idle after a stopped run. A worker that never exits holds its
 // slot and its memory until someone kills it (seen in the bench and as hung test processes).
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
 
@@ -51,7 +52,7 @@ for (const [name, spec] of [
 ] as [string, TrainingSpecInput][]) {
   test(`SIGTERM ${name}: the worker exits`, async () => {
     const worker = await fleet.start();
-    const handle = await client.workflow.start('trainModel', {
+    const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `worker-exit-${Date.now()}`,
       args: [spec],
@@ -65,7 +66,7 @@ for (const [name, spec] of [
       }
       await handle.signal('stop');
     }
-    const result = (await handle.result()) as TrainingResult;
+    const result = await handle.result();
     assert.ok(result.status === 'completed' || result.status === 'stopped');
     assert.deepEqual(result.recoveries, [], 'nothing failed, so nothing was resumed');
     await exitsAfterSigterm(worker.identity, 30_000);

@@ -3,6 +3,7 @@
 // the next batch boundary, the trainer slot freed, the run shown paused), unpause continues from that
 // checkpoint with nothing trained twice and the golden weights, and a reset of a running attempt
 // resumes from the newest durable checkpoint, never from scratch.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Progress, TrainingResult, TrainingSpecInput } from '../../src/contract';
+import type { Progress, TrainingResult, TrainingSpecInput, TrainModel } from '../../src/contract';
 import { GATE_ENV } from '../helpers/gated-task';
 import { assertLedgerConsistent, resumePoints } from '../helpers/resume-point';
 import { testStack } from '../helpers/stack-env';
@@ -87,7 +88,7 @@ test('temporal activity pause: checkpoint at the batch boundary, slot freed, sho
   fs.rmSync(gate, { force: true }); // held: 100 ms a batch
   const input = spec(41);
   const golden = goldenWeightsSha256({ ...input, task: 'synthetic' });
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `activity-pause-${Date.now()}`,
     args: [input],
@@ -108,7 +109,7 @@ test('temporal activity pause: checkpoint at the batch boundary, slot freed, sho
 
   // The trainer slot is free: another run trains to its end on this one-slot worker meanwhile.
   fs.writeFileSync(gate, 'open');
-  const other = await client.workflow.execute('trainModel', {
+  const other = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `activity-pause-other-${Date.now()}`,
     args: [{ ...spec(42), epochs: 1 }],
@@ -117,7 +118,7 @@ test('temporal activity pause: checkpoint at the batch boundary, slot freed, sho
   assert.equal((await handle.query<Progress>('progress')).status, 'paused', 'still paused');
 
   await activity('unpause', handle);
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.deepEqual(result.recoveries, [], 'a pause is not a recovery');
   assert.equal(result.weightsSha256, await golden);
@@ -134,7 +135,7 @@ test('temporal activity reset of a running attempt: resumed from the newest dura
   fs.rmSync(gate, { force: true });
   const input = spec(43, 3);
   const golden = goldenWeightsSha256({ ...input, task: 'synthetic' });
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `activity-reset-${Date.now()}`,
     args: [input],
@@ -146,7 +147,7 @@ test('temporal activity reset of a running attempt: resumed from the newest dura
   await activity('reset', handle);
   await waitForEpoch(handle, (p) => p.activityType === 'resumeEpoch' && p.details !== undefined);
   fs.writeFileSync(gate, 'open');
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await golden);
   const [point] = await resumePoints(handle, result);

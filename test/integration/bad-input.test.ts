@@ -1,5 +1,6 @@
 // Bad input: each case is a clear, non-retryable error at the client or in the first activity
 // (as when a run is started with Temporal's own CLI), writes nothing, and disturbs no other run.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -8,7 +9,7 @@ import { validateSpecInput } from '../../src/client';
 import { readCheckpointHeader } from '../../src/checkpoint/format';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainingSpecInput, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { buffer } from 'node:stream/consumers';
@@ -25,7 +26,7 @@ let ckpt: string;
 before(async () => {
   ({ client, close } = await testClient());
   worker = await startTestWorker(testOptions(taskQueue));
-  const result = (await client.workflow.execute('trainModel', {
+  const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `bad-input-fixture-${Date.now()}`,
     args: [good],
@@ -63,7 +64,12 @@ async function withFormatVersion(url: string, version: number): Promise<Buffer> 
 async function serverFailure(spec: unknown): Promise<{ type?: string; message: string; workflowId: string }> {
   const workflowId = `bad-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   try {
-    await client.workflow.execute('trainModel', { taskQueue, workflowId, args: [spec] });
+    // Deliberately not a valid spec: what a hand-written `temporal workflow start --input` can send.
+    await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+      taskQueue,
+      workflowId,
+      args: [spec as TrainingSpecInput],
+    });
   } catch (err) {
     assert.ok(err instanceof WorkflowFailedError, String(err));
     const cause = err.cause as { type?: string; message: string };
@@ -233,7 +239,7 @@ describe('bad input', () => {
   });
 
   test('other runs are not disturbed: a good run still completes', async () => {
-    const result = (await client.workflow.execute('trainModel', {
+    const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `bad-input-good-${Date.now()}`,
       args: [good],

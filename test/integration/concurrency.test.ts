@@ -1,10 +1,11 @@
 // `worker --concurrency 2` (maxConcurrentTrainings 2): one worker trains two runs at once, each in
 // its own trainer process (slot), and both end with their golden weights and no recovery.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 import { pendingEpoch } from '../helpers/worker-fleet';
 
@@ -40,13 +41,13 @@ const specB: TrainingSpecInput = { ...specA, epochs: 2, seed: 42, hparams: { sam
 
 test('a worker with two slots trains two runs at once; both end golden with no recovery', async () => {
   const stamp = Date.now();
-  const first = await client.workflow.start('trainModel', {
+  const first = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `concurrency-a-${stamp}`,
     args: [specA],
   });
   await waitUntil(async () => isTraining(await pendingEpoch(first)));
-  const second = await client.workflow.start('trainModel', {
+  const second = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `concurrency-b-${stamp}`,
     args: [specB],

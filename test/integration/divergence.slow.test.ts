@@ -3,12 +3,13 @@
 // workflow rolls back to a checkpoint before the skipped window, records that window durably, skips
 // exactly it, and completes with the weights of an uninterrupted run that skips the same data. A
 // rerun of the same spec makes the same decision and ends with the same weights.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { skipUnlessNative } from '../helpers/native';
 import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
@@ -65,8 +66,12 @@ for (const backend of ['cpu', 'tensorflow-graph'] as const) {
       });
 
       const train = async (workflowId: string) => {
-        const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
-        return { handle, result: (await handle.result()) as TrainingResult };
+        const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+          taskQueue,
+          workflowId,
+          args: [spec],
+        });
+        return { handle, result: await handle.result() };
       };
 
       test('a NaN loss at the poisoned batch: one rollback, the window skipped, golden weights, and a rerun decides the same', async () => {

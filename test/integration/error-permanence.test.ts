@@ -1,6 +1,8 @@
 // A permanent error fails the run at once, through the real activity boundary and the real trainer
 // process: a conv task on a wasm worker (no conv gradient kernels) used to be retried as
 // "infrastructure" ten times because its class was missing from a hand-kept list of names.
+import type { TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -30,10 +32,12 @@ test('a conv task on a wasm worker fails at once with BackendUnsupportedError, n
     batchSize: 16,
     hparams: { trainSize: 64, valSize: 32 },
   };
-  const err = await client.workflow.execute('trainModel', { taskQueue, workflowId, args: [spec] }).then(
-    () => assert.fail('the run should fail'),
-    (e: unknown) => e,
-  );
+  const err = await client.workflow
+    .execute<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] })
+    .then(
+      () => assert.fail('the run should fail'),
+      (e: unknown) => e,
+    );
   assert.ok(err instanceof WorkflowFailedError, String(err));
   const cause = err.cause as { type?: string; message: string };
   assert.equal(cause.type, 'BackendUnsupportedError', cause.message);

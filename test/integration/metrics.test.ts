@@ -3,6 +3,7 @@
 // steps, rate, loss, checkpoint bytes, heartbeat lag, trainer RSS and the SDK's temporal_* series are
 // there; after a pause, a resume and the end of the run the totals match what the run did: steps,
 // epochs, the bytes of every .ckpt in the bucket and of the checkpoint the resume loaded.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -11,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Progress, TrainingResult, TrainingSpecInput } from '../../src/contract';
+import type { Progress, TrainingSpecInput, TrainModel } from '../../src/contract';
 import { freePort } from '../../src/stack/ports';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { GATE_ENV } from '../helpers/gated-task';
@@ -69,7 +70,7 @@ test('scraped during and after a run, the metrics move with it and add up to wha
     checkpoint: { everyBatches: 4, everySeconds: 0, keepLast: 0 },
   };
   const labels = { task: 'gated-synthetic', backend: 'cpu' };
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `metrics-${Date.now()}`,
     args: [spec],
@@ -108,7 +109,7 @@ test('scraped during and after a run, the metrics move with it and add up to wha
   assert.ok(paused, 'paused at a checkpoint');
   await handle.signal('resume');
   fs.writeFileSync(gate, ''); // the rest trains at full speed
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
 
   const end = await scrape();

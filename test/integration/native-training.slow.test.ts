@@ -6,6 +6,7 @@
  * bit-exactly; a corrupted checkpoint is detected and the run falls back, still golden. Skipped
  * locally when native is not built; in CI it fails instead.
  */
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import { buffer } from 'node:stream/consumers';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -73,8 +74,12 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
     });
 
     async function train(workflowId: string): Promise<TrainingResult> {
-      const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
-      return (await handle.result()) as TrainingResult;
+      const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+        taskQueue,
+        workflowId,
+        args: [spec],
+      });
+      return await handle.result();
     }
 
     test(`two separate worker processes give the golden weightsSha256, recorded as ${backend}`, async () => {
@@ -92,7 +97,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
     test('a worker SIGKILLed mid-epoch is recovered from its .ckpt with the golden weights', async () => {
       while (fleet.workers.size < 2) await fleet.start();
       closeGate();
-      const handle = await client.workflow.start('trainModel', {
+      const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
         taskQueue,
         workflowId: `native-kill-${Date.now()}`,
         args: [spec],
@@ -100,7 +105,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       const victim = await waitForEpoch(handle, (p) => (p.details?.ckpt?.step ?? 0) >= 50);
       await fleet.kill(victim.identity, 'SIGKILL');
       openGate();
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       assert.equal(result.status, 'completed');
       assert.ok(
         result.recoveries.some((r) => r.kind === 'crash'),
@@ -112,7 +117,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
     test('a SIGTERMed worker saves a preemption checkpoint; the run resumes from it with the golden weights', async () => {
       while (fleet.workers.size < 2) await fleet.start();
       closeGate();
-      const handle = await client.workflow.start('trainModel', {
+      const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
         taskQueue,
         workflowId: `native-term-${Date.now()}`,
         args: [{ ...spec, checkpoint: { everyBatches: 0, everySeconds: 0 } }],
@@ -123,7 +128,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       );
       await fleet.kill(victim.identity, 'SIGTERM'); // returns once the worker exited gracefully
       openGate();
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       assert.equal(result.status, 'completed');
       const preemption = result.recoveries.find((r) => r.kind === 'preemption');
       assert.match(
@@ -140,7 +145,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       await fleet.stopAll();
       await fleet.start(); // one worker: the one that resumes later holds nothing warm
       closeGate();
-      const handle = await client.workflow.start('trainModel', {
+      const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
         taskQueue,
         workflowId: `native-corrupt-${Date.now()}`,
         args: [epochEndsOnly],
@@ -157,7 +162,7 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
       await fleet.kill(victim.identity, 'SIGKILL');
       openGate();
       await fleet.start();
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       assert.equal(result.status, 'completed');
       assert.ok(
         result.recoveries.some((r) => r.kind === 'fallback'),

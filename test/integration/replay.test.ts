@@ -3,13 +3,14 @@
 // recoveries, a corruption fallback, a trainer crash resumed from the checkpoint its failure carried
 // and lost completions whose epochs were recorded (test/fixtures/histories), all replay against the
 // current workflow code without nondeterminism.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Progress, TrainingResult } from '../../src/contract';
+import type { Progress, TrainingResult, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
@@ -39,7 +40,11 @@ after(async () => {
 test('continue-as-new every epoch carries the record forward: nothing lost, golden weights', async () => {
   const spec = { task: 'synthetic', epochs: 3, seed: 4, batchSize: 16, continueAsNewEvery: 1 };
   const workflowId = `can-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   const result = (await client.workflow.getHandle(workflowId).result()) as TrainingResult;
   assert.deepEqual(
     result.epochs.map((e) => e.epoch),
@@ -63,7 +68,11 @@ test('pause, checkpoint-now and resume: the run pauses mid-epoch at a checkpoint
     checkpoint: { everyBatches: 0, everySeconds: 0 },
   };
   const workflowId = `pause-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   await waitForEpoch(handle, (p) => (p.details?.batch ?? 0) >= 20);
   await handle.signal('checkpointNow');
   await waitForEpoch(handle, (p) => p.details?.ckpt !== undefined);
@@ -76,7 +85,7 @@ test('pause, checkpoint-now and resume: the run pauses mid-epoch at a checkpoint
   assert.ok(at.batch > 20, `paused mid-epoch, after the checkpoint-now: ${JSON.stringify(at)}`);
   fs.writeFileSync(gate, 'open');
   await handle.signal('resume');
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.weightsSha256, await goldenWeightsSha256(spec));
   assert.ok(result.recoveries.every((r) => r.kind !== 'crash'));
   const files = await saveHistories(client, testStack(), workflowId, dir);

@@ -2,6 +2,7 @@
 // (issue 22 item 4), on the real Temporal dev server and MinIO: a file copied in without our object
 // metadata is recorded with the SHA-256 of the bytes the run verified, not '', and a file whose
 // cursor disagrees with the `epoch=`/`step=` its key names is refused, naming both.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
@@ -11,7 +12,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { CheckpointStore } from '../../src/checkpoint/store';
-import type { PreparedRun, TrainEpochInput, TrainingResult } from '../../src/contract';
+import type { PreparedRun, TrainEpochInput, TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { testStack } from '../helpers/stack-env';
@@ -47,7 +48,7 @@ function train(spec: TrainingSpecInput): {
   result: () => Promise<TrainingResult>;
 } {
   const workflowId = `resume-source-${tag}-${Math.random().toString(36).slice(2, 8)}`;
-  const handle = client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = client.workflow.start<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] });
   return { handle, result: async () => (await handle).result() as Promise<TrainingResult> };
 }
 

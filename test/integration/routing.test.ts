@@ -1,10 +1,11 @@
 // Routing on the real stack: a run that resumes a cpu checkpoint is routed to the cpu backend queue
 // even when a wasm worker prepared it; it waits there until a cpu worker polls, then ends golden.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `routing-${process.pid}`;
@@ -33,7 +34,7 @@ const spec: TrainingSpecInput = {
 test("resumeFrom goes to the checkpoint's backend queue, whoever prepared the run", async () => {
   const stamp = Date.now();
   const cpu = await startTestWorker(testOptions(taskQueue, 'cpu'));
-  const first = (await client.workflow.execute('trainModel', {
+  const first = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `routing-cpu-${stamp}`,
     args: [spec],
@@ -43,7 +44,7 @@ test("resumeFrom goes to the checkpoint's backend queue, whoever prepared the ru
   workers.push(wasm);
 
   const resumed = { ...spec, epochs: 2, resumeFrom: first.finalCheckpoint.url };
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `routing-resume-${stamp}`,
     args: [resumed],
@@ -55,7 +56,7 @@ test("resumeFrom goes to the checkpoint's backend queue, whoever prepared the ru
   assert.equal(pendingActivities?.[0]?.state, 1, 'not started: no cpu worker polls yet');
 
   workers.push(await startTestWorker(testOptions(taskQueue, 'cpu')));
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.backend, 'cpu');
   assert.equal(result.weightsSha256, await goldenWeightsSha256({ ...spec, epochs: 2 }, 'cpu'));

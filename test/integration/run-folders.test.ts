@@ -2,6 +2,7 @@
 // workflow id gets a fresh folder, a taken folder is refused at once, retention removes intra-epoch
 // checkpoints of finished epochs, a fork's source survives its parent's keepLast 1, and a corrupt
 // epoch-end object at the key a re-run writes does not stop the run.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { buffer } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
@@ -11,7 +12,7 @@ import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 
@@ -34,7 +35,7 @@ after(async () => {
 });
 
 function train(spec: TrainingSpecInput, workflowId = `rf-${tag}-${Math.random().toString(36).slice(2, 8)}`) {
-  return client.workflow.execute('trainModel', {
+  return client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [spec],

@@ -3,6 +3,7 @@
 // deletes that run's checkpoints by its retention nor aborts its uploads in flight, it may not start
 // while that run still writes the folder, and the folder guard sees objects in subfolders (a
 // data-parallel run's `parallel/`).
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import type { Client } from '@temporalio/client';
 import { CheckpointStore } from '../../src/checkpoint/store';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import { GATE_ENV } from '../helpers/gated-task';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
@@ -46,7 +47,7 @@ after(async () => {
 });
 
 function train(spec: TrainingSpecInput, workflowId = `own-${tag}-${Math.random().toString(36).slice(2, 8)}`) {
-  return client.workflow.execute('trainModel', {
+  return client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [spec],
@@ -118,7 +119,7 @@ test('a run may not continue a folder while its writer is still running', async 
     checkpoint: { everyBatches: 1, everySeconds: 0 },
   };
   fs.rmSync(gate, { force: true }); // the owner is held inside epoch 0
-  const owner = await client.workflow.start('trainModel', {
+  const owner = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `busy-owner-${tag}`,
     args: [{ ...busy, task: 'gated-synthetic' }],
@@ -140,5 +141,5 @@ test('a run may not continue a folder while its writer is still running', async 
   } finally {
     fs.writeFileSync(gate, 'open');
   }
-  assert.equal(((await owner.result()) as TrainingResult).status, 'completed');
+  assert.equal((await owner.result()).status, 'completed');
 });

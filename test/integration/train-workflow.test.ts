@@ -1,11 +1,12 @@
 // trainModel end to end on the real Temporal dev server and MinIO, with an in-process worker.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 
@@ -33,7 +34,7 @@ test('a run trains every epoch, records each .ckpt, and ends with the golden wei
     checkpoint: { everyBatches: 3, everySeconds: 0, keepLast: 0 },
   };
   const workflowId = `train-ok-${Date.now()}`;
-  const result = (await client.workflow.execute('trainModel', {
+  const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [spec],
@@ -59,7 +60,7 @@ test('a run trains every epoch, records each .ckpt, and ends with the golden wei
 test('secrets never reach workflow inputs, results or history', async () => {
   const { s3 } = testStack();
   const workflowId = `secrets-${Date.now()}`;
-  await client.workflow.execute('trainModel', {
+  await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [{ task: 'synthetic', epochs: 1, seed: 2, checkpoint: { everyBatches: 1, everySeconds: 0 } }],
@@ -84,14 +85,14 @@ test('secrets never reach workflow inputs, results or history', async () => {
 
 test('a fork with new hparams starts from the parent weights; a new topology is refused with the layers named', async () => {
   const parent = { task: 'synthetic', epochs: 1, seed: 6, batchSize: 16, hparams: { samples: 64 } };
-  const parentResult = (await client.workflow.execute('trainModel', {
+  const parentResult = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `fork-parent-${Date.now()}`,
     args: [parent],
   })) as TrainingResult;
   const child = { ...parent, epochs: 1, hparams: { samples: 64, learningRate: 0.05 } };
   const forkedFrom = { ckpt: parentResult.finalCheckpoint.url };
-  const forked = (await client.workflow.execute('trainModel', {
+  const forked = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `fork-child-${Date.now()}`,
     args: [{ ...child, forkedFrom }],
@@ -114,7 +115,7 @@ test('a user task from a task module trains through the worker and its trainer p
   const options = { ...testOptions(queue), taskModules: [path.resolve('examples/sine-task.ts')] };
   const userWorker = await startTestWorker(options);
   try {
-    const result = (await client.workflow.execute('trainModel', {
+    const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue: queue,
       workflowId: `user-task-${Date.now()}`,
       args: [{ task: 'sine-regression', epochs: 2, seed: 1, batchSize: 16 }],

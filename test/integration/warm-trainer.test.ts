@@ -5,13 +5,14 @@
  * restores from verified bytes. Both end with the golden weights, on cpu and on native TensorFlow
  * where it is built.
  */
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { EpochEngine, EpochJob } from '../../activities/epoch-engine';
 import { createProcessEngine } from '../../activities/process-engine';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { BackendRequest } from '../../src/training/backend';
 import { skipUnlessNative } from '../helpers/native';
@@ -84,7 +85,7 @@ for (const backend of ['cpu', 'tensorflow', 'tensorflow-graph'] as const) {
 
       test('a normal run starts its trainer session once; every later epoch adopts the continuation', async () => {
         recording.began.length = 0;
-        normal = (await client.workflow.execute('trainModel', {
+        normal = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
           taskQueue,
           workflowId: `warm-normal-${backend}-${Date.now()}`,
           args: [spec],
@@ -102,7 +103,7 @@ for (const backend of ['cpu', 'tensorflow', 'tensorflow-graph'] as const) {
       test('after a fallback to an older checkpoint the continuation is discarded; still golden', async () => {
         recording.began.length = 0;
         recording.failOnce(2);
-        const result = (await client.workflow.execute('trainModel', {
+        const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
           taskQueue,
           workflowId: `warm-fallback-${backend}-${Date.now()}`,
           args: [spec],

@@ -1,12 +1,13 @@
 // Control paths on the real stack: `stop` while paused mid-epoch ends the run cleanly (it used to
 // spin the workflow in microtasks and crash every worker), and a long run with continue-as-new
 // keeps a bounded record while the bucket keeps the full per-epoch log.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { Progress, TrainingResult } from '../../src/contract';
+import type { Progress, TrainingResult, TrainModel } from '../../src/contract';
 import { EPOCH_WINDOW } from '../../workflows/record-update';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { testStack } from '../helpers/stack-env';
@@ -38,7 +39,11 @@ test('stop while paused mid-epoch: the run ends stopped at the checkpoint it pau
     checkpoint: { everyBatches: 0, everySeconds: 0 },
   };
   const workflowId = `stop-paused-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   await waitForEpoch(handle, (p) => (p.details?.batch ?? 0) >= 5);
   await handle.signal('pause');
   await waitFor(async () => (await handle.query<Progress>('progress')).status === 'paused');
@@ -53,7 +58,7 @@ test('stop while paused mid-epoch: the run ends stopped at the checkpoint it pau
       throw new Error(`workflow task failed: ${failed.workflowTaskFailedEventAttributes?.failure?.message}`);
     return (await handle.describe()).status.name !== 'RUNNING';
   });
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'stopped');
   assert.deepEqual(result.finalCheckpoint, paused.lastCheckpoint);
   const { events } = await handle.fetchHistory();
@@ -76,7 +81,11 @@ test('24 tiny epochs with continue-as-new every 5: golden, a bounded result, the
     continueAsNewEvery: 5,
   };
   const workflowId = `bounded-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   const result = (await client.workflow.getHandle(workflowId).result()) as TrainingResult;
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await goldenWeightsSha256(spec));

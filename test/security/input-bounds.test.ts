@@ -2,6 +2,8 @@
 // worker are refused by the client before a workflow exists (with the allowed range); a resumeFrom
 // larger than the worker's limit is refused from its size alone, before any GET; a checkpoint whose
 // cursor is negative or fractional is refused with the field named.
+import type { TrainingSpecInput, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
@@ -39,10 +41,12 @@ after(async () => {
 
 /** Runs a spec to its end and returns the failure the workflow reports (type and message). */
 async function runFailure(workflowId: string, spec: object): Promise<{ type?: string; message: string }> {
-  const err = await client.workflow.execute('trainModel', { taskQueue, workflowId, args: [spec] }).then(
-    () => assert.fail('the run should fail'),
-    (e: unknown) => e,
-  );
+  const err = await client.workflow
+    .execute<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec as TrainingSpecInput] }) // out of bounds on purpose
+    .then(
+      () => assert.fail('the run should fail'),
+      (e: unknown) => e,
+    );
   assert.ok(err instanceof WorkflowFailedError, String(err));
   return err.cause as { type?: string; message: string };
 }

@@ -3,6 +3,8 @@
 // its trainer child gets an allow-listed environment without it; a task prints the secret (read from
 // a file) and other credentials to stderr and kills the trainer: the crash report reaches the workflow
 // history and `durable-fit status` only as a redacted tail, and the worker log only redacted.
+import type { TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,10 +79,12 @@ test('a trainer that prints secrets and crashes: history, status and worker log 
     seed: 1,
     recovery: { maxCrashRecoveries: 0, maxInfraRetries: 0 },
   };
-  const err = await client.workflow.execute('trainModel', { taskQueue, workflowId, args: [spec] }).then(
-    () => assert.fail('the run should fail'),
-    (e: unknown) => e,
-  );
+  const err = await client.workflow
+    .execute<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] })
+    .then(
+      () => assert.fail('the run should fail'),
+      (e: unknown) => e,
+    );
   assert.ok(err instanceof WorkflowFailedError, String(err));
 
   const handle = client.workflow.getHandle(workflowId);

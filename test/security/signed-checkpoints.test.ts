@@ -4,6 +4,7 @@
 // when a key is configured; an old key keeps verifying after rotation; `ckpt import` refuses what it
 // cannot verify and signs only on request; a real training run with signing on ends with the
 // weights of the run without it.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,7 +20,7 @@ import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../
 import { PAYLOAD_SIGNATURE_KEY } from '../../src/checkpoint/payload-hash';
 import { createSigning } from '../../src/checkpoint/signing';
 import { CheckpointStore } from '../../src/checkpoint/store';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
@@ -236,7 +237,7 @@ describe('training with signing on (Temporal + MinIO)', () => {
       checkpoint: { everyBatches: 2, everySeconds: 0, keepLast: 0 },
     };
     const workflowId = `signed-run-${Date.now()}`;
-    const result = (await client.workflow.execute('trainModel', {
+    const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId,
       args: [spec],
@@ -265,7 +266,7 @@ describe('training with signing on (Temporal + MinIO)', () => {
     }
 
     // Resuming from a signed checkpoint works; from an unsigned one the run fails and says why.
-    const resumed = (await client.workflow.execute('trainModel', {
+    const resumed = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `signed-resume-${Date.now()}`,
       args: [{ ...spec, epochs: 2, resumeFrom: result.epochs[0]?.ckpt.url }],
@@ -273,7 +274,7 @@ describe('training with signing on (Temporal + MinIO)', () => {
     assert.equal(resumed.weightsSha256, result.weightsSha256);
     const unsigned = await new CheckpointStore(stack).save(`unsigned-${process.pid}`, sampleState());
     await assert.rejects(
-      client.workflow.execute('trainModel', {
+      client.workflow.execute<TrainModel>(TRAIN_MODEL, {
         taskQueue,
         workflowId: `signed-refuse-${Date.now()}`,
         args: [{ ...spec, resumeFrom: unsigned.url }],

@@ -1,9 +1,10 @@
 // stop / pause / resume / checkpoint-now in every state of the real workflow, with stub activities
 // the test drives (running, paused between epochs, paused mid-epoch, recovering, backing off).
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { ControlState } from '../../src/contract';
+import type { ControlState, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainingResult } from '../../src/contract';
 import type { WorkflowTestEnv } from './harness';
@@ -30,7 +31,11 @@ async function run(
 ): Promise<void> {
   await withWorker(t, stubs, async (taskQueue) => {
     const workflowId = `wf-controls-${process.pid}-${++ids}`;
-    const handle = await t.env.client.workflow.start('trainModel', { taskQueue, workflowId, args: [input] });
+    const handle = await t.env.client.workflow.start<TrainModel>(TRAIN_MODEL, {
+      taskQueue,
+      workflowId,
+      args: [input],
+    });
     await body(handle, workflowId);
   });
 }
@@ -183,7 +188,7 @@ test('continue-as-new every epoch carries pause, stop and checkpoint-now request
     assert.equal(second.input.checkpointRequestsServed, 1);
     await latest.signal('stop');
     second.complete();
-    const r = (await latest.result()) as TrainingResult;
+    const r = await latest.result();
     assert.equal(r.status, 'completed');
   });
 });

@@ -2,13 +2,14 @@
 // outage is ridden through (consecutive budget, capped exponential backoff), a failed retention is a
 // warning, fallbacks have a budget and blame only the checkpoint resumed from, a zero backoff starts
 // no timer.
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult } from '../../src/contract';
+import type { TrainingResult, TrainModel } from '../../src/contract';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
 import type { EpochCall } from './stub-activities';
@@ -35,7 +36,11 @@ async function run<T>(
 ) {
   return withWorker(t, stubs, async (taskQueue) => {
     const workflowId = `wf-recovery-${process.pid}-${++ids}`;
-    const handle = await t.env.client.workflow.start('trainModel', { taskQueue, workflowId, args: [input] });
+    const handle = await t.env.client.workflow.start<TrainModel>(TRAIN_MODEL, {
+      taskQueue,
+      workflowId,
+      args: [input],
+    });
     return body(handle);
   });
 }
@@ -141,7 +146,7 @@ test('a backoff of 0 starts no timer', async () => {
   let failed = false;
   stubs.onCall = (call) => (failed ? call.complete() : ((failed = true), call.fail(s3Down())));
   await run(stubs, spec({ epochs: 1, recovery: { ...fast, backoffSeconds: 0 } }), async (h) => {
-    const r = (await h.result()) as TrainingResult;
+    const r = await h.result();
     assert.equal(r.recoveryCount, 1);
     const { events } = await h.fetchHistory();
     assert.equal((events ?? []).filter((e) => e.timerStartedEventAttributes).length, 0);

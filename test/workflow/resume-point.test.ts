@@ -1,10 +1,11 @@
 // Where the real workflow resumes (issue 22), with stub activities the test drives: a failure of any
 // type carries the attempt's newest durable checkpoint and the run resumes from it; a worker lost
 // after the epoch-end heartbeat leaves the epoch recorded (metrics, weights hash, log entry).
+import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ResumeEpochInput, TrainingResult } from '../../src/contract';
+import type { ResumeEpochInput, TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
@@ -25,8 +26,12 @@ const spec: TrainingSpecInput = {
 function run(stubs: StubActivities): Promise<TrainingResult> {
   return withWorker(t, stubs, async (taskQueue) => {
     const workflowId = `wf-resume-point-${process.pid}-${++ids}`;
-    const handle = await t.env.client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
-    return (await handle.result()) as TrainingResult;
+    const handle = await t.env.client.workflow.start<TrainModel>(TRAIN_MODEL, {
+      taskQueue,
+      workflowId,
+      args: [spec],
+    });
+    return await handle.result();
   });
 }
 
