@@ -228,7 +228,7 @@ describe('bad input', () => {
     try {
       const workflowId = `bad-creds-${Date.now()}`;
       const err = await client.workflow
-        .execute('trainModel', { taskQueue: queue, workflowId, args: [good] })
+        .execute<TrainModel>(TRAIN_MODEL, { taskQueue: queue, workflowId, args: [good] })
         .catch((e: unknown) => e);
       assert.ok(err instanceof WorkflowFailedError);
       assert.equal((err.cause as { type?: string }).type, 'S3CredentialsError');

@@ -101,7 +101,7 @@ test('a fork with new hparams starts from the parent weights; a new topology is 
   assert.notEqual(forked.weightsSha256, scratch, 'the fork did not start from scratch');
 
   const err = await client.workflow
-    .execute('trainModel', {
+    .execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `fork-bad-${Date.now()}`,
       args: [{ ...parent, hparams: { samples: 64, hidden: 5 }, forkedFrom }],

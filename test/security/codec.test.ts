@@ -1,6 +1,8 @@
 // Payload encryption: the AES-GCM codec on its own (round trip, rotation, unknown key, tampering),
 // then a real run on Temporal + MinIO with encryption on: the raw history holds only ciphertext,
 // the client with the codec reads the result, and the weights match the run without encryption.
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -199,7 +201,7 @@ function describeRealRun(): void {
   test('failure messages are encrypted too (encodeCommonAttributes), and the codec client reads them', async () => {
     const workflowId = `codec-fail-${Date.now()}`;
     const err = await secure.workflow
-      .execute('trainModel', {
+      .execute<TrainModel>(TRAIN_MODEL, {
         taskQueue,
         workflowId,
         args: [{ task: 'no-such-task-7f3a', epochs: 1, seed: 1 }],
