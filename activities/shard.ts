@@ -19,7 +19,10 @@ import { PAUSED, PREEMPTED } from '../src/contract';
 import { sha256OfParts } from '../src/checkpoint/integrity';
 import { composeShardStart } from '../src/training/aggregate';
 import type { TrainingState } from '../src/state';
+import { EpochMeter } from '../src/metrics/epoch-meter';
+import { NO_METRICS } from '../src/metrics/recorder';
 import { toActivityFailure } from './boundary';
+import { AttemptClock } from './attempt-clock';
 import type { ActivityDeps } from './deps';
 import type { EpochJob, EpochRequest } from './epoch-engine';
 import { watchControls } from './controls-watch';
@@ -31,6 +34,23 @@ export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Pr
   const ctx = Context.current();
   const runName = input.spec.runName ?? input.workflowId;
   const saver = new ShardSaver(deps, runName, input);
+  // The shard's own step count where this attempt starts: its checkpoint in the round, else its
+  // previous round's end (round 0: a fresh model).
+  const startStep = input.resumeFrom?.step ?? input.previous?.step ?? 0;
+  // Metrics (a no-op unless the worker injects a recorder), as for an epoch attempt: a resumed shard
+  // counts its recovery and the steps its failure lost (`dfit_steps_redone_total{kind}`).
+  const meter = new EpochMeter((deps.metrics ?? NO_METRICS).withLabels({ task: input.spec.task }), {
+    startStep,
+    ...(input.reason ? { recoveryKind: input.reason } : {}),
+    attempt: ctx.info.attempt,
+    ...(input.reason && input.stepsRedone !== undefined ? { stepsRedone: input.stepsRedone } : {}),
+    ...(input.goodput !== undefined ? { goodput: input.goodput } : {}),
+  });
+  const scheduledAt = ctx.info.currentAttemptScheduledTimestampMs;
+  const clock = new AttemptClock(
+    startStep,
+    Number.isFinite(scheduledAt) && scheduledAt > 0 ? scheduledAt : started,
+  );
   let details: ShardHeartbeat = {
     epoch: input.round,
     batch: 0,
@@ -39,7 +59,18 @@ export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Pr
     round: input.round,
     shard: input.shard,
   };
-  const stopHeartbeats = startHeartbeats(ctx, () => ({ ...details, ckpt: saver.latest }) as HeartbeatDetails);
+  // What heartbeats send and every failure carries: the newest durable checkpoint, the batch of the
+  // round reached (at least the checkpoint's: progress reports lag the trainer) and the timing.
+  const position = (): ShardHeartbeat => {
+    const ckpt = saver.latest;
+    const batch = ckpt?.epoch === input.round ? Math.max(details.batch, ckpt.batch) : details.batch;
+    if (ckpt) clock.reachedAtLeast(ckpt.step);
+    return { ...details, batch, ckpt, attempt: clock.timing() };
+  };
+  const stopHeartbeats = startHeartbeats(ctx, () => {
+    meter.heartbeat();
+    return position() as HeartbeatDetails;
+  });
   try {
     const from = await untilCancelled(ctx, startState(deps, input));
     let job: EpochJob | undefined = undefined;
@@ -47,21 +78,27 @@ export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Pr
     let last = { at: Date.now(), step: from?.step ?? 0 };
     const request = shardRequest(input, from, (p) => {
       details = { ...details, epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
+      meter.progress(p.step, p.loss); // p.step: the shard's steps trained so far, this batch included
+      clock.progress(p.step);
       const byBatches = policy.everyBatches > 0 && p.step + 1 - last.step >= policy.everyBatches;
       const bySeconds = policy.everySeconds > 0 && Date.now() - last.at >= policy.everySeconds * 1000;
       if (job && (byBatches || bySeconds) && !saver.busy && p.batch + 1 < p.batches) {
         last = { at: Date.now(), step: p.step + 1 };
-        saver.saveInBackground(job.snapshot());
+        saver.saveInBackground(clock.stall(job.snapshot()));
       }
     });
     job = await untilCancelled(ctx, deps.engine.start(request), (late) => late.stop());
-    const interrupt = watchShardInterruptions(ctx, input, job, saver);
+    const interrupt = watchShardInterruptions(ctx, input, job, saver, clock);
     const outcome = await job.done.finally(() => interrupt.dispose());
-    await saver.idle();
-    if (outcome.stopped) throw await interrupted(saver, outcome.state, input, interrupt.reason());
-    const ckpt = await saver.saveEnd(outcome.state);
+    await clock.stall(saver.idle());
+    if (outcome.stopped)
+      throw await interrupted(saver, outcome.state, input, interrupt.reason(), clock, position);
+    const ckpt = await clock.stall(saver.saveEnd(outcome.state));
+    clock.reachedAtLeast(ckpt.step);
     details = { ...details, batch: details.batches };
-    ctx.heartbeat({ ...details, ckpt } as HeartbeatDetails);
+    const attempt = clock.timing();
+    meter.heartbeat();
+    ctx.heartbeat({ ...details, ckpt, attempt } as HeartbeatDetails);
     return {
       round: input.round,
       shard: input.shard,
@@ -72,12 +109,14 @@ export async function trainShard(deps: ActivityDeps, input: TrainShardInput): Pr
       durationMs: Date.now() - started,
       backend: outcome.state.meta.backend.name,
       ...(deps.route ? { route: deps.route } : {}),
+      attempt,
     };
   } catch (err) {
     // Whatever ended the attempt, the workflow resumes the shard from its newest durable checkpoint.
-    throw toActivityFailure(err, { ...details, ckpt: saver.latest });
+    throw toActivityFailure(err, position());
   } finally {
     stopHeartbeats();
+    meter.close();
   }
 }
 
@@ -144,7 +183,13 @@ function roundMetrics(state: TrainingState, round: number): Record<string, numbe
  * batch boundary; checkpoint-now saves one inside the round. Pause and checkpoint-now come from the
  * workflow's `controls` query, as for an epoch (controls-watch.ts).
  */
-function watchShardInterruptions(ctx: Context, input: TrainShardInput, job: EpochJob, saver: ShardSaver) {
+function watchShardInterruptions(
+  ctx: Context,
+  input: TrainShardInput,
+  job: EpochJob,
+  saver: ShardSaver,
+  clock: AttemptClock,
+) {
   let why: typeof PAUSED | typeof PREEMPTED | undefined;
   const stop = (type: typeof PAUSED | typeof PREEMPTED) => {
     if (why) return;
@@ -159,7 +204,7 @@ function watchShardInterruptions(ctx: Context, input: TrainShardInput, job: Epoc
     input.workflowId,
     {
       onPause: () => stop(PAUSED),
-      onCheckpointNow: () => saver.saveInBackground(job.snapshot()),
+      onCheckpointNow: () => saver.saveInBackground(clock.stall(job.snapshot())),
     },
     input.checkpointRequestsServed ?? 0,
   );
@@ -172,19 +217,24 @@ function watchShardInterruptions(ctx: Context, input: TrainShardInput, job: Epoc
   };
 }
 
-/** Saves where the job stopped; the failure's details carry that checkpoint for the workflow. */
+/**
+ * Saves where the job stopped; the failure's details carry that checkpoint for the workflow, and the
+ * attempt's position (batch reached and timing) for its goodput ledger.
+ */
 async function interrupted(
   saver: ShardSaver,
   state: TrainingState,
   input: TrainShardInput,
   type: typeof PAUSED | typeof PREEMPTED,
+  clock: AttemptClock,
+  position: () => ShardHeartbeat,
 ) {
-  const ckpt = await saver.save(state).catch(() => saver.latest);
+  const ckpt = await clock.stall(saver.save(state)).catch(() => saver.latest);
   const what = type === PAUSED ? 'paused by request' : 'worker shutting down or shard cancelled (stop)';
   return ApplicationFailure.create({
     type,
     message: `${what}: shard ${input.shard} of round ${input.round} stopped at ${ckpt?.url ?? 'its start'}`,
-    details: [{ ckpt }],
+    details: [{ ...position(), ckpt }],
     nonRetryable: false,
   });
 }

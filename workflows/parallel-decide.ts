@@ -5,6 +5,7 @@
  */
 import type {
   AggregateResult,
+  AttemptTiming,
   CheckpointRef,
   ControlState,
   ParallelProgress,
@@ -24,6 +25,8 @@ import {
 } from './record-update';
 import type { FailureClass } from './recovery';
 import { countRecoveries } from './run-record';
+import type { PendingRecovery } from './goodput';
+import { addShardFailure, ledgerOf } from './goodput';
 
 /** Rounds kept in the record (the result's `rounds`). */
 export const ROUND_WINDOW = 20;
@@ -52,6 +55,13 @@ export interface ShardAttempt {
   resumeFrom?: CheckpointRef;
   /** Infrastructure failures of this shard in a row. */
   infraStreak: number;
+  /**
+   * The step every shard's cursor is at when the round starts (the round's global checkpoint's):
+   * where a shard with no checkpoint in the round resumes. Absent (older callers): no ledger entry.
+   */
+  roundStep?: number;
+  /** The failure the failed attempt had resumed from: its wait was that failure's recovery. */
+  pending?: PendingRecovery;
 }
 
 export type ShardDecision =
@@ -63,25 +73,46 @@ export type ShardDecision =
       kind: RecoveryKind;
       backoffMs: number;
       infraStreak: number;
+      /** Steps of the shard trained past `from` by the failed attempt (the next attempt's input). */
+      stepsRedone?: number;
+      /** This failure, until the shard's next attempt reports its recovery time (the ledger). */
+      pending?: PendingRecovery;
     };
 
 /**
  * A failed shard resumes alone, from its newest durable checkpoint in the round (the failure's, or
  * the one it started from), else from the round's start. Budgets are the run's: crashes and
- * preemptions over the whole run, infrastructure failures in a row per shard. Records the recovery.
+ * preemptions over the whole run, infrastructure failures in a row per shard. Records the recovery
+ * and, given the time (`now`) and the round's start step, adds the failure to the run's ledger: the
+ * steps the attempt trained past where the shard resumes are redone.
  */
 export function decideShardRecovery(
   record: ParallelRunRecord,
   failure: FailureClass,
   at: ShardAttempt,
+  now?: number,
 ): ShardDecision {
   if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
   const where = `shard ${at.shard} of round ${at.round}`;
   if (failure.kind === 'unusable-checkpoint') {
     if (!at.resumeFrom)
       return { action: 'fail', type: 'CheckpointCorruptError', message: `${where}: ${failure.reason}` };
-    recordRecovery(record, event('fallback', failure.reason, at, at.resumeFrom.batch, '(round start)'));
-    return { action: 'resume', kind: 'fallback', backoffMs: 0, infraStreak: at.infraStreak };
+    // Back to the round's start: the steps up to the unusable checkpoint are trained again.
+    const lost = shardLedger(
+      record,
+      'fallback',
+      failure.attempt,
+      at.resumeFrom.step,
+      at,
+      at.roundStep,
+      now,
+      0,
+    );
+    recordRecovery(record, {
+      ...event('fallback', failure.reason, at, at.resumeFrom.batch, '(round start)'),
+      ...lost.event,
+    });
+    return { action: 'resume', kind: 'fallback', backoffMs: 0, infraStreak: at.infraStreak, ...lost.next };
   }
   const kind: RecoveryKind = failure.kind === 'pause' ? 'preemption' : failure.kind;
   const from = newestInRound(failure.ckpt, at.resumeFrom, at.round);
@@ -100,17 +131,56 @@ export function decideShardRecovery(
       message: `${kind} budget of ${budget} exhausted at ${where}: ${failure.reason}`,
     };
   }
-  recordRecovery(
-    record,
-    event(kind, failure.reason, at, failure.atBatch ?? from?.batch ?? 0, from?.url ?? '(round start)'),
+  const backoff = backoffMs({ ...record, streak: { infrastructure: infraStreak, fallback: 0 } }, kind);
+  const resumeStep = from?.step ?? at.roundStep;
+  const lost = shardLedger(record, kind, failure.attempt, from?.step ?? 0, at, resumeStep, now, backoff);
+  // Where the attempt was: its report's batch, else (a stop at a batch boundary reports none) how far
+  // it says it trained, else the checkpoint it resumes from.
+  const atBatch = failure.atBatch ?? lost.atBatch ?? from?.batch ?? 0;
+  recordRecovery(record, {
+    ...event(kind, failure.reason, at, atBatch, from?.url ?? '(round start)'),
+    ...lost.event,
+  });
+  return { action: 'resume', ...(from ? { from } : {}), kind, backoffMs: backoff, infraStreak, ...lost.next };
+}
+
+/**
+ * Adds a shard's failure to the run's ledger (when the workflow passed the time and the round's start
+ * step: older callers do not): `known` is the furthest the attempt is known to have got without its
+ * own report, `resumeStep` where the shard resumes. Returns what the recovery event shows, what the
+ * decision carries to the shard's next attempt, and the batch of the round the attempt reached.
+ */
+function shardLedger(
+  record: ParallelRunRecord,
+  kind: RecoveryKind,
+  timing: AttemptTiming | undefined,
+  known: number,
+  at: ShardAttempt,
+  resumeStep: number | undefined,
+  now: number | undefined,
+  backoff: number,
+): {
+  event: { stepsRedone?: number; detectionSeconds?: number };
+  next: { stepsRedone?: number; pending?: PendingRecovery };
+  atBatch?: number;
+} {
+  if (now === undefined || resumeStep === undefined || at.roundStep === undefined)
+    return { event: {}, next: {} };
+  const reached = Math.max(known, resumeStep);
+  const added = addShardFailure(
+    ledgerOf(record, now),
+    { kind, timing, reached },
+    at.pending,
+    resumeStep,
+    now,
+    backoff,
   );
-  const streak = { infrastructure: infraStreak, fallback: 0 };
+  record.ledger = added.ledger;
+  const { stepsRedone, detectionSeconds } = added;
   return {
-    action: 'resume',
-    ...(from ? { from } : {}),
-    kind,
-    backoffMs: backoffMs({ ...record, streak }, kind),
-    infraStreak,
+    event: { stepsRedone, detectionSeconds },
+    next: { stepsRedone, pending: added.pending },
+    ...(timing ? { atBatch: Math.max(timing.reachedStep, reached) - at.roundStep } : {}),
   };
 }
 

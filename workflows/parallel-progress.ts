@@ -72,3 +72,9 @@ export function markShard(record: ParallelRunRecord, shard: number, live: Omit<S
   }
   p.current.shards[shard] = { shard, ...live };
 }
+
+/** The newest durable step of one shard of the round in flight (e.g. the checkpoint a stop saved). */
+export function markShardStep(record: ParallelRunRecord, shard: number, step: number): void {
+  const live = record.parallel?.current?.shards[shard];
+  if (live && record.parallel?.current?.round === record.parallel?.round) live.step = step;
+}

@@ -7,6 +7,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type {
+  AttemptTiming,
   CheckpointRef,
   ControlState,
   ParallelRunRecord,
@@ -25,11 +26,14 @@ import {
   recordRound,
   recordStoppedRound,
 } from './parallel-decide';
-import { markShard, recordInitShown, showRounds } from './parallel-progress';
+import { markShard, markShardStep, recordInitShown, showRounds } from './parallel-progress';
 import { recordRetention, recordWarning } from './record-update';
+import type { FailureClass } from './recovery';
 import { classifyFailure } from './recovery';
 import { failuresCarryPosition } from './recover';
 import { resultOf } from './results';
+import type { PendingRecovery } from './goodput';
+import { addPaused, addShardAttempt, goodputOf, ledgerOf } from './goodput';
 
 /**
  * Patch id: pause, stop and checkpoint-now reach the running shards of a round (shards poll the
@@ -85,14 +89,17 @@ export async function runRounds(loop: ParallelLoop): Promise<'completed' | 'stop
     if (step === 'stop') return 'stopped';
     if (step === 'continue-as-new') return 'continue-as-new';
     if (step === 'wait-while-paused') {
+      const pausedAt = Date.now();
       loop.publish('paused');
       await wf.condition(() => !controls.paused || controls.stopRequested);
+      record.ledger = addPaused(ledgerOf(record, pausedAt), Date.now() - pausedAt);
       loop.publish('running');
       continue;
     }
     const started = Date.now();
+    const paused = pauseClock(record);
     const outcomes = await Promise.all(
-      Array.from({ length: record.spec.parallel?.shards ?? 1 }, (_, s) => runShard(loop, p.round, s)),
+      Array.from({ length: record.spec.parallel?.shards ?? 1 }, (_, s) => runShard(loop, p.round, s, paused)),
     );
     const shards = outcomes.filter((o): o is Finished => 'result' in o);
     if (shards.length < outcomes.length) {
@@ -139,9 +146,17 @@ interface Stopped {
 
 /**
  * One shard of one round: started, and resumed alone after each failure until it finishes. A pause
- * (the shard saved and ended) waits here and resumes it from that checkpoint; a stop ends it.
+ * (the shard saved and ended) waits here and resumes it from that checkpoint; a stop ends it. Every
+ * attempt that ends joins the run's goodput ledger (workflows/goodput.ts), in the shard's own steps;
+ * the attempt after a failure pays that failure's recovery time (`pending`) and is told the steps
+ * it trains again (`stepsRedone`).
  */
-async function runShard(loop: ParallelLoop, round: number, shard: number): Promise<Finished | Stopped> {
+async function runShard(
+  loop: ParallelLoop,
+  round: number,
+  shard: number,
+  paused: PauseClock,
+): Promise<Finished | Stopped> {
   const { record, controls } = loop;
   const p = record.parallel;
   if (!p) throw new Error('runShard before initParallel');
@@ -149,11 +164,18 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
   let reason: RecoveryKind | undefined;
   let infraStreak = 0;
   let recoveries = 0;
+  let pending: PendingRecovery | undefined;
+  let stepsRedone: number | undefined;
+  const ended = (timing: AttemptTiming | undefined) => {
+    record.ledger = addShardAttempt(ledgerOf(record, Date.now()), timing, pending);
+    pending = undefined;
+  };
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0 && controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND))
       return resumeFrom ? { at: resumeFrom } : {};
     const previous = p.previous[shard];
-    markShard(record, shard, { state: 'running', recoveries });
+    markShard(record, shard, { state: 'running', recoveries, step: resumeFrom?.step ?? p.global.step });
+    const goodput = goodputOf(record, Date.now())?.stepRatio;
     try {
       const train = shardActivity(record, round, shard, resumeFrom).trainShard;
       const result: ShardResult = await untilStopped(controls, () =>
@@ -168,37 +190,85 @@ async function runShard(loop: ParallelLoop, round: number, shard: number): Promi
           attempt,
           ...(reason ? { reason } : {}),
           checkpointRequestsServed: controls.checkpointRequests,
+          ...(reason && reason !== 'pause' && stepsRedone !== undefined ? { stepsRedone } : {}),
+          ...(goodput !== undefined ? { goodput } : {}),
         }),
       );
-      markShard(record, shard, { state: 'done', recoveries });
+      ended(result.attempt);
+      markShard(record, shard, { state: 'done', recoveries, step: result.ckpt.step });
       return { result, recoveries };
     } catch (err) {
       const failure = classifyFailure(err, resumeFrom, failuresCarryPosition);
       const saved = newestInRound('ckpt' in failure ? failure.ckpt : undefined, resumeFrom, round);
-      if (controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND)) return saved ? { at: saved } : {};
+      if (controls.stopRequested && wf.patched(PATCH_CONTROLS_IN_ROUND)) {
+        ended(attemptOf(failure)); // its steps up to the checkpoint it saved when stopped are kept
+        if (saved) markShardStep(record, shard, saved.step);
+        return saved ? { at: saved } : {};
+      }
       if (failure.kind === 'pause' && wf.patched(PATCH_CONTROLS_IN_ROUND)) {
         // Not a recovery: the shard saved at a batch boundary and continues from there on resume.
+        ended(failure.attempt);
         resumeFrom = saved;
         reason = 'pause';
-        markShard(record, shard, { state: 'paused', recoveries });
+        stepsRedone = undefined;
+        markShard(record, shard, { state: 'paused', recoveries, step: saved?.step ?? p.global.step });
         loop.publish('paused');
+        paused.begin();
         await wf.condition(() => !controls.paused || controls.stopRequested);
+        paused.end();
         if (!controls.stopRequested) loop.publish('running');
         continue;
       }
-      const at = { round, shard, infraStreak, ...(resumeFrom ? { resumeFrom } : {}) };
-      const decision = decideShardRecovery(record, failure, at);
+      const at = {
+        round,
+        shard,
+        infraStreak,
+        roundStep: p.global.step,
+        ...(resumeFrom ? { resumeFrom } : {}),
+        ...(pending ? { pending } : {}),
+      };
+      const decision = decideShardRecovery(record, failure, at, Date.now());
       if (decision.action === 'fail')
         throw wf.ApplicationFailure.nonRetryable(decision.message, decision.type);
       loop.publish('recovering');
       recoveries++;
-      markShard(record, shard, { state: 'recovering', recoveries });
-      ({ infraStreak } = decision);
+      markShard(record, shard, {
+        state: 'recovering',
+        recoveries,
+        step: decision.from?.step ?? p.global.step,
+      });
+      ({ infraStreak, pending, stepsRedone } = decision);
       resumeFrom = decision.from;
       reason = decision.kind;
       if (decision.backoffMs > 0) await wf.sleep(decision.backoffMs);
     }
   }
+}
+
+function attemptOf(failure: FailureClass): AttemptTiming | undefined {
+  return 'attempt' in failure ? failure.attempt : undefined;
+}
+
+/**
+ * Time shards of a round wait paused by request, left out of the run's wall time once however many
+ * shards wait at once: from the first shard's pause to the last one's resume.
+ */
+interface PauseClock {
+  begin(): void;
+  end(): void;
+}
+
+function pauseClock(record: ParallelRunRecord): PauseClock {
+  let waiting = 0;
+  let since = 0;
+  return {
+    begin() {
+      if (waiting++ === 0) since = Date.now();
+    },
+    end() {
+      if (--waiting === 0) record.ledger = addPaused(ledgerOf(record, since), Date.now() - since);
+    },
+  };
 }
 
 /**

@@ -21,9 +21,12 @@ export function progressOf(record: RunRecord, status: RunStatus): Progress {
   };
 }
 
-/** The run's goodput so far (epoch runs; data-parallel rounds keep no ledger yet). */
+/**
+ * The run's goodput so far: epoch runs, and data-parallel runs in shard steps (workflows/goodput.ts
+ * defines both); absent for a run from before the ledger.
+ */
 function goodputField(record: RunRecord): { goodput?: ReturnType<typeof goodputOf> } {
-  const goodput = record.spec.parallel ? undefined : goodputOf(record, Date.now());
+  const goodput = goodputOf(record, Date.now());
   return goodput ? { goodput } : {};
 }
 

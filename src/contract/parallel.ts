@@ -5,7 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TrainingSpec } from '../spec';
-import type { CheckpointRef, RecoveryKind } from './activities';
+import type { AttemptTiming, CheckpointRef, RecoveryKind } from './activities';
 import type { Progress, RunRecord, TrainingResult } from './run-record';
 
 /**
@@ -40,6 +40,13 @@ export interface TrainShardInput {
   reason?: RecoveryKind;
   /** `checkpointNow` requests already served when this attempt started (a higher count: save now). */
   checkpointRequestsServed?: number;
+  /**
+   * With `reason` (not a pause): steps of this shard the failed attempt had trained past where this
+   * one starts, trained again now (the worker's `dfit_steps_redone_total{kind}`).
+   */
+  stepsRedone?: number;
+  /** The run's goodput so far (steps kept ÷ steps trained), for the worker's `dfit_goodput_ratio`. */
+  goodput?: number;
 }
 
 export interface ShardResult {
@@ -54,9 +61,14 @@ export interface ShardResult {
   durationMs: number;
   backend: string;
   route?: string;
+  /** What the attempt measured about itself, in the shard's own steps (the run's goodput ledger). */
+  attempt?: AttemptTiming;
 }
 
-/** What a shard activity heartbeats; `ckpt` is its newest durable checkpoint in the round. */
+/**
+ * What a shard activity heartbeats, and every failure of a shard attempt carries: `ckpt` is its
+ * newest durable checkpoint in the round, `batch` the batches of the round it has trained.
+ */
 export interface ShardHeartbeat {
   epoch: number;
   batch: number;
@@ -65,6 +77,8 @@ export interface ShardHeartbeat {
   ckpt?: CheckpointRef;
   round: number;
   shard: number;
+  /** What this attempt measured about itself so far, in the shard's own steps (the goodput ledger). */
+  attempt?: AttemptTiming;
 }
 
 export interface AggregateRoundInput {
@@ -140,6 +154,12 @@ export interface ShardLive {
   state: 'running' | 'recovering' | 'paused' | 'done';
   /** Failures of this shard in this round so far. */
   recoveries: number;
+  /**
+   * The shard's newest durable step in the round: where its attempt started or resumes from, or its
+   * result's once done (absent: the round's start). The goodput ledger counts the steps past the
+   * round's start as kept (workflows/goodput.ts).
+   */
+  step?: number;
 }
 
 /** What `progress` adds for a data-parallel run; its `epoch`/`epochs` then count rounds. */

@@ -1,7 +1,8 @@
 // SIGKILL (twice, different shards) or SIGTERM the worker process training one shard of a
 // data-parallel round, after that shard saved a checkpoint inside the round. Only that shard is
 // started again (from its newest checkpoint, on another worker); the other shards' results stay;
-// the final weights equal the plain-tfjs reference's.
+// the final weights equal the plain-tfjs reference's. The run's goodput ledger (issue 22) counts the
+// shard steps each recovery redid, as its resume point implies, and trained = kept + redone.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
+import { assertParallelLedgerConsistent } from '../helpers/parallel-ledger';
 import { referenceWeightsSha256 } from '../integration/parallel-reference';
 
 const taskQueue = `parallel-kill-${process.pid}`;
@@ -146,6 +148,17 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
       slack: 1,
     }),
   );
+  // The ledger, in shard steps: each recovery's steps redone (checked against its resume point
+  // above) were handed to the resumed shard for its worker's steps-redone counter; 3 shards × 20
+  // steps × 4 rounds were kept, and every other step trained was redone.
+  points.forEach(({ recovery }, i) => {
+    const victim = victims[i];
+    assert.ok(victim && recovery.stepsRedone !== undefined, `recovery ${i} counts its steps redone`);
+    assert.equal(byShard(victim.round, victim.shard)[1]?.stepsRedone, recovery.stepsRedone);
+  });
+  assertParallelLedgerConsistent(result, { shards: 3, steps: 20, rounds: 4 });
+  const byKind = result.goodput?.byKind;
+  assert.deepEqual([byKind?.crash?.failures, byKind?.preemption?.failures], [2, 1]);
 });
 
 interface PendingShard {

@@ -1,6 +1,7 @@
 // Controls inside a data-parallel round, end to end (real Temporal + MinIO, an in-process worker with
 // two trainers): K = 2 shards of `gated-synthetic` are held inside round 0 until the test has
-// checkpointed, paused or stopped them; a paused run resumes to the reference weights.
+// checkpointed, paused or stopped them; a paused run resumes to the reference weights. The goodput
+// ledger counts the shards' steps either way: a pause or a stop loses none.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import type { ParallelTrainingResult, Progress, ShardHeartbeat, TrainShardInput 
 import { GATE_ENV } from '../helpers/gated-task';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
+import { assertParallelLedgerConsistent } from '../helpers/parallel-ledger';
 
 const taskQueue = `parallel-controls-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-parallel-controls-'));
@@ -102,6 +104,18 @@ test('stop inside a round: both shards save and end; the run is stopped at the r
     assert.match(url, new RegExp(`/parallel/round=0000/shard=0${i}/step=`));
     assert.ok(!held.some((h) => h.ckpt?.url === url), `shard ${i} saved again when stopped: ${url}`);
   }
+  // The ledger keeps what each shard saved when stopped (no round merged them, but they are durable,
+  // as an epoch run's stop checkpoint is): every step trained, none redone.
+  const g = result.goodput;
+  assert.ok(g, 'a stopped data-parallel run carries its goodput');
+  const steps = saved.map((url) => Number(/\/step=(\d+)-try=/.exec(url)?.[1]));
+  const reached = (i: number) => held.find((h) => h.shard === i)?.batch ?? Infinity;
+  assert.ok(
+    steps.every((n, i) => n >= reached(i)),
+    `saved at steps ${steps.join(', ')}`,
+  );
+  const total = steps.reduce((sum, n) => sum + n, 0);
+  assert.deepEqual([g.stepsKept, g.stepsTrained, g.stepsRedone], [total, total, 0]);
 });
 
 test('pause inside a round, resume: each shard continues from its pause checkpoint; reference weights', async () => {
@@ -147,4 +161,7 @@ test('pause inside a round, resume: each shard continues from its pause checkpoi
     syncEverySteps: 400,
   });
   assert.equal(result.weightsSha256, reference);
+  // Each resumed shard continued from its pause checkpoint: 2 shards × 400 steps × 2 rounds, all kept.
+  assertParallelLedgerConsistent(result, { shards: 2, steps: 400, rounds: 2 });
+  assert.equal(result.goodput?.stepsTrained, 1600);
 });

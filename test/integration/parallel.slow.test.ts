@@ -7,6 +7,7 @@ import type { ParallelTrainingResult } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
+import { assertParallelLedgerConsistent } from '../helpers/parallel-ledger';
 
 const taskQueue = `parallel-${process.pid}`;
 let client: Client;
@@ -69,6 +70,9 @@ test('K=3, H=20: rounds of shard activities merge to the reference implementatio
   assert.deepEqual(searchAttributes.DfitShards, ['3']);
   assert.notEqual(result.weightsSha256, '');
   assert.equal(result.weightsSha256, reference);
+  // The goodput ledger in shard steps: 3 shards × 20 steps × 4 rounds trained, all kept.
+  assertParallelLedgerConsistent(result, { shards: 3, steps: 20, rounds: 4 });
+  assert.deepEqual([result.goodput?.stepsTrained, result.goodput?.stepsRedone], [240, 0]);
 });
 
 test('the nesterov merge: outer momentum kept in the global checkpoints, still the reference’s weights', async () => {
@@ -122,6 +126,9 @@ test('continue-as-new after every round carries the rounds forward: same weights
     result.rounds?.map((r) => r.round),
     [0, 1, 2],
   );
+  // The ledger travelled with the record: every round's shard steps are in the last execution's.
+  assertParallelLedgerConsistent(result, { shards: 3, steps: 20, rounds: 3 });
+  assert.equal(result.goodput?.stepsTrained, 180);
   const description = await client.workflow.getHandle(workflowId).describe();
   const firstRunId = description.raw.workflowExecutionInfo?.firstRunId;
   assert.ok(firstRunId, 'the first run is known');

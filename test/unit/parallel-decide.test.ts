@@ -1,10 +1,13 @@
 /**
  * The data-parallel workflow's decisions (workflows/parallel-decide.ts): the step between rounds, what
- * a failed shard resumes from and which budget it spends, and how a merged round is recorded.
+ * a failed shard resumes from and which budget it spends, what its failure adds to the run's goodput
+ * ledger (steps redone past where the shard resumes, in the shard's own steps), and how a merged
+ * round is recorded.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type {
+  AttemptTiming,
   CheckpointRef,
   ControlState,
   ParallelProgress,
@@ -20,6 +23,7 @@ import {
   recordRound,
   ROUND_WINDOW,
 } from '../../workflows/parallel-decide';
+import { newLedger } from '../../workflows/goodput';
 
 const ckpt = (round: number, batch: number, name = 'x'): CheckpointRef => ({
   url: `s3://b/run/parallel/round=${round}/${name}-${batch}.ckpt`,
@@ -159,4 +163,132 @@ test('a merged round becomes the run’s position; the round log is a bounded wi
     [record.parallel.log[0]?.roundMs, record.parallel.log[0]?.shardMs, record.parallel.log[0]?.mergeMs],
     [5, 1, 2],
   );
+});
+
+const timing = (t: Partial<AttemptTiming>): AttemptTiming => ({
+  fromStep: 0,
+  reachedStep: 0,
+  queueMs: 0,
+  startupMs: 0,
+  trainMs: 0,
+  stallMs: 0,
+  at: 0,
+  ...t,
+});
+
+/** Round 1 of H = 20 (`ckpt(1, b).step` is 20 + b): every shard's cursor starts it at step 20. */
+const ROUND_STEP = 20;
+
+test('ledger: a crashed shard redoes the steps past its newest checkpoint; its next attempt is told them', () => {
+  const record = { ...recordOf({ backoffSeconds: 2 }), ledger: newLedger(0, 0) };
+  const d = decideShardRecovery(
+    record,
+    {
+      kind: 'crash',
+      reason: 'worker stopped heartbeating',
+      ckpt: ckpt(1, 15),
+      atBatch: 17,
+      attempt: timing({ fromStep: 25, reachedStep: 37, queueMs: 100, startupMs: 400, at: 5_000 }),
+    },
+    {
+      round: 1,
+      shard: 2,
+      infraStreak: 0,
+      resumeFrom: ckpt(1, 5),
+      roundStep: ROUND_STEP,
+      pending: { kind: 'preemption', backoffMs: 0 },
+    },
+    7_000,
+  );
+  assert.equal(d.action, 'resume');
+  if (d.action !== 'resume') return;
+  assert.equal(d.stepsRedone, 2, 'trained to step 37, resumes at 35');
+  assert.deepEqual(d.pending, { kind: 'crash', backoffMs: 2_000 });
+  const event = record.recoveries.at(-1);
+  assert.deepEqual([event?.atBatch, event?.stepsRedone, event?.detectionSeconds], [17, 2, 2]);
+  assert.equal(
+    (event?.atBatch ?? NaN) - (d.from?.batch ?? NaN),
+    event?.stepsRedone,
+    'what the resume point implies',
+  );
+  assert.equal(record.ledger?.stepsTrained, 12, 'the failed attempt trained 25 → 37');
+  assert.deepEqual(record.ledger?.byKind.crash, {
+    failures: 1,
+    stepsRedone: 2,
+    detectionSeconds: 2,
+    recoverySeconds: 0,
+  });
+  // The failed attempt had itself resumed from a preemption: its wait was that one's recovery.
+  assert.equal(record.ledger?.byKind.preemption?.recoverySeconds, 0.5);
+  assert.equal(record.ledger?.pending, undefined, 'shards keep their pending failure themselves');
+});
+
+test('ledger: a shard with no checkpoint in the round redoes everything since the round start', () => {
+  const record = recordOf();
+  const d = decideShardRecovery(
+    record,
+    { kind: 'crash', reason: 'lost', atBatch: 6, attempt: timing({ fromStep: 20, reachedStep: 26, at: 1 }) },
+    { round: 1, shard: 0, infraStreak: 0, roundStep: ROUND_STEP },
+    1,
+  );
+  assert.equal(d.action === 'resume' && d.from, undefined);
+  assert.equal(d.action === 'resume' && d.stepsRedone, 6);
+  assert.equal(record.recoveries[0]?.stepsRedone, 6);
+  assert.equal(record.ledger?.stepsTrained, 6, 'a record without a ledger starts one');
+});
+
+test('ledger: a shard stopped at a batch boundary (no batch in its report) redoes what its saved checkpoint misses', () => {
+  // SIGTERM: the shard saved where it stopped, at batch 8: nothing redone, the batch is the save's.
+  const saved = recordOf();
+  const stop = { kind: 'preemption' as const, reason: 'worker shutting down' };
+  const at = { round: 1, shard: 1, infraStreak: 0, roundStep: ROUND_STEP };
+  const d = decideShardRecovery(
+    saved,
+    { ...stop, ckpt: ckpt(1, 8), attempt: timing({ fromStep: 20, reachedStep: 28 }) },
+    at,
+    1,
+  );
+  assert.equal(d.action === 'resume' && d.stepsRedone, 0);
+  assert.deepEqual([saved.recoveries[0]?.atBatch, saved.recoveries[0]?.stepsRedone], [8, 0]);
+  // Its save failed: it resumes from its older checkpoint at batch 5, and says it reached batch 8.
+  const unsaved = recordOf();
+  decideShardRecovery(
+    unsaved,
+    { ...stop, ckpt: ckpt(1, 5), attempt: timing({ fromStep: 20, reachedStep: 28 }) },
+    at,
+    1,
+  );
+  assert.deepEqual([unsaved.recoveries[0]?.atBatch, unsaved.recoveries[0]?.stepsRedone], [8, 3]);
+});
+
+test('ledger: a fallback from an unusable shard checkpoint redoes the round up to it', () => {
+  const record = recordOf();
+  const d = decideShardRecovery(
+    record,
+    {
+      kind: 'unusable-checkpoint',
+      reason: 'hash mismatch',
+      attempt: timing({ fromStep: 25, reachedStep: 25 }),
+    },
+    { round: 1, shard: 1, infraStreak: 0, resumeFrom: ckpt(1, 5), roundStep: ROUND_STEP },
+    1,
+  );
+  assert.equal(d.action === 'resume' && d.kind, 'fallback');
+  assert.equal(d.action === 'resume' && d.stepsRedone, 5);
+  assert.deepEqual(d.action === 'resume' && d.pending, { kind: 'fallback', backoffMs: 0 });
+  assert.deepEqual([record.recoveries[0]?.atBatch, record.recoveries[0]?.stepsRedone], [5, 5]);
+  assert.equal(record.ledger?.byKind.fallback?.stepsRedone, 5);
+});
+
+test('ledger: without the time and the round start (older callers) nothing is added', () => {
+  const record = recordOf();
+  const d = decideShardRecovery(
+    record,
+    { kind: 'crash', reason: 'lost', ckpt: ckpt(1, 5), attempt: timing({ fromStep: 20, reachedStep: 27 }) },
+    { round: 1, shard: 0, infraStreak: 0 },
+  );
+  assert.equal(d.action === 'resume' && d.stepsRedone, undefined);
+  assert.equal(record.ledger, undefined);
+  assert.equal(record.recoveries[0]?.stepsRedone, undefined);
+  assert.equal(record.recoveries[0]?.atBatch, 5, 'the checkpoint’s batch, as before');
 });
