@@ -44,9 +44,9 @@ export function publishProgress(record: RunRecord, status: RunStatus): void {
   );
 }
 
-/** The goodput ledger in one line (epoch runs). */
+/** The goodput ledger in one line (data-parallel runs count shard steps). */
 function goodputLines(record: RunRecord): string[] {
-  const g = record.spec.parallel ? undefined : goodputOf(record, Date.now());
+  const g = goodputOf(record, Date.now());
   if (!g) return [];
   return [
     '',

@@ -94,7 +94,7 @@ function skippedOf(s: RunSnapshot): { skipped?: SkippedData[] } {
   return skipped?.length ? { skipped } : {};
 }
 
-/** The run's goodput ledger (epoch runs), from its result or its progress. */
+/** The run's goodput ledger, from its result or its progress. */
 function goodputOf(s: RunSnapshot): { goodput?: Goodput } {
   const goodput =
     s.result?.goodput ?? (s.progress && 'goodput' in s.progress ? s.progress.goodput : undefined);
