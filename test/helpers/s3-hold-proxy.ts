@@ -15,6 +15,17 @@ export interface HeldRequest {
   release(): void;
 }
 
+/** A request the proxy received, as the test can read it back. */
+export interface SeenRequest {
+  method: string;
+  /** Decoded. */
+  path: string;
+  /** The status MinIO answered with, once it has (absent: held, dropped, or not answered yet). */
+  status?: number;
+  /** It was held (and answered only if released while its client was still there). */
+  held: boolean;
+}
+
 interface Hold {
   match(method: string, path: string): boolean;
   arrived(held: HeldRequest): void;
@@ -28,13 +39,16 @@ export interface S3HoldProxy {
    * for `release`), rejects when none came within `timeoutMs`.
    */
   hold(match: (method: string, path: string) => boolean, timeoutMs?: number): Promise<HeldRequest>;
+  /** Every request received so far, in order of arrival. */
+  readonly requests: readonly SeenRequest[];
   close(): Promise<void>;
 }
 
 export async function startS3HoldProxy(target: string): Promise<S3HoldProxy> {
   const upstream = new URL(target);
   const holds: Hold[] = [];
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const requests: SeenRequest[] = [];
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest) => {
     const out = http.request(
       {
         host: upstream.hostname,
@@ -44,6 +58,7 @@ export async function startS3HoldProxy(target: string): Promise<S3HoldProxy> {
         headers: req.headers,
       },
       (answer) => {
+        seen.status = answer.statusCode;
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -54,13 +69,16 @@ export async function startS3HoldProxy(target: string): Promise<S3HoldProxy> {
   const server = http.createServer((req, res) => {
     const method = req.method ?? '';
     const path = decodeURIComponent(req.url ?? ''); // keys are percent-encoded (`=` is %3D)
+    const seen: SeenRequest = { method, path, held: false };
+    requests.push(seen);
     const at = holds.findIndex((h) => h.match(method, path));
-    if (at < 0) return forward(req, res);
+    if (at < 0) return forward(req, res, seen);
     const [hold] = holds.splice(at, 1);
+    seen.held = true;
     hold?.arrived({
       method,
       path,
-      release: () => (req.socket.destroyed ? undefined : forward(req, res)),
+      release: () => (req.socket.destroyed ? undefined : forward(req, res, seen)),
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,6 +99,7 @@ export async function startS3HoldProxy(target: string): Promise<S3HoldProxy> {
           },
         });
       }),
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

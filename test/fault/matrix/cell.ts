@@ -2,16 +2,23 @@
  * The fault matrix's shared parts (issue 22): what a cell measures and writes to
  * `test-artifacts/reliability/<cell>.json` (scripts/reliability.ts renders docs/reliability.md from
  * those rows), the run's timeline read back from its history (fault → failed attempt → resumed
- * attempt → completion), and the checks every cell makes of a finished run.
+ * attempt → completion), and the checks every cell makes of a finished run, "no leftovers" among
+ * them: after each cell that passed, `measureCell` checks the run folders it started (no incomplete
+ * multipart upload, no `.uploads/` journal) and the file's worker fleet (no process outliving its
+ * worker, no scratch or trainer transfer folder beyond what a live worker holds, none of a SIGKILLed
+ * worker's once another worker started).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import * as Minio from 'minio';
 import type { Progress, RecoveryEvent, TrainingResult } from '../../../src/contract';
 import type { TrainingSpecInput } from '../../../src/spec';
 import { CheckpointStore } from '../../../src/checkpoint/store';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
+import type { MinioConnection } from '../../../src/storage/minio-adapter';
 import type { TestStack } from '../../helpers/stack-env';
 import type { ResumePoint } from '../../helpers/resume-point';
 import { stepsRedone } from '../../helpers/resume-point';
@@ -51,6 +58,8 @@ export interface MatrixRow {
   notes?: string[];
   /** A known bug or gap this cell runs into: the cell is `todo` in node:test until it is fixed. */
   todo?: string;
+  /** What the "no leftovers" check looked at (absent: the cell failed before it). */
+  leftovers?: string;
   measuredAt: string;
 }
 
@@ -67,8 +76,10 @@ export async function measureCell(
   const started = Date.now();
   let status: MatrixRow['status'] = 'pass';
   let error: string | undefined;
+  cellRuns.clear();
   try {
     await body(row);
+    if (leftoverScope) row.leftovers = await assertNoLeftovers(leftoverScope, [...cellRuns]);
   } catch (err) {
     status = 'fail';
     error = err instanceof Error ? err.message.split('\n').slice(0, 6).join(' ') : String(err);
@@ -239,4 +250,173 @@ export async function waitForLog(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`"${text}" not logged ${times} time(s) in ${file} within ${timeoutMs} ms`);
+}
+
+/** What the "no leftovers" check of a file's cells looks at (openMatrixFile sets it). */
+export interface LeftoverScope {
+  /** The test stack's MinIO, reached directly (not through a fault proxy). */
+  s3: MinioConnection;
+  /**
+   * `NAME=value` in the environment of this file's worker processes; their trainer children (which
+   * get `DFIT_*` variables) and any process they start carry it too.
+   */
+  marker: string;
+}
+
+let leftoverScope: LeftoverScope | undefined;
+/** Run folders the cell under way started. */
+const cellRuns = new Set<string>();
+/** Workers of this file that were SIGKILLed (their scratch folders stay until a worker starts). */
+const killedWorkers = new Set<number>();
+
+/** Every cell of this file checks for leftovers in `scope` once its body passed. */
+export function watchLeftovers(scope: LeftoverScope): void {
+  leftoverScope = scope;
+}
+
+/** A run folder the cell under way wrote to (its checks look for leftovers there). */
+export function noteRun(runName: string): void {
+  cellRuns.add(runName);
+}
+
+/**
+ * A worker process this file SIGKILLed: once a worker started after it, no scratch folder of that
+ * process may be left (every worker removes dead workers' folders when it starts).
+ */
+export function noteKilledWorker(pid: number | undefined): void {
+  if (pid !== undefined) killedWorkers.add(pid);
+}
+
+/** A process's parent and command line, from /proc (undefined: it is gone). */
+function processInfo(pid: number): { ppid: number; cmdline: string; environ: string[] } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return { ppid, cmdline, environ };
+  } catch {
+    return undefined; // gone, or another user's
+  }
+}
+
+interface FleetProcess {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+/** The processes whose environment holds `marker` (Linux /proc; empty elsewhere). */
+function fleetProcesses(marker: string): FleetProcess[] {
+  if (!fs.existsSync('/proc/self/stat')) return [];
+  const out: FleetProcess[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = processInfo(Number(name));
+    if (info?.environ.includes(marker))
+      out.push({ pid: Number(name), ppid: info.ppid, cmdline: info.cmdline });
+  }
+  return out;
+}
+
+/** One pass of the process and scratch-folder checks: the problems found. */
+function machineProblems(scope: LeftoverScope): { problems: string[]; workers: number; trainers: number } {
+  const procs = fleetProcesses(scope.marker);
+  const pids = new Set(procs.map((p) => p.pid));
+  const problems: string[] = [];
+  // A worker is this test process's child; anything else must have a live parent of the fleet.
+  for (const p of procs)
+    if (p.ppid !== process.pid && !pids.has(p.ppid))
+      problems.push(`process ${p.pid} (${p.cmdline.slice(0, 120)}) outlived its parent ${p.ppid}`);
+  const workers = procs.filter((p) => p.ppid === process.pid && /durable-fit\.cjs worker/.test(p.cmdline));
+  const trainersOf = (pid: number) =>
+    procs.filter((p) => p.ppid === pid && p.cmdline.includes('trainer-child')).length;
+  const tmp = os.tmpdir();
+  const scratch = fs.readdirSync(tmp).filter((n) => n.startsWith('dfit-worker-'));
+  const pidOf = (name: string) => Number(/^dfit-worker-(\d+)-/.exec(name)?.[1] ?? NaN);
+  for (const w of workers) {
+    const own = scratch.filter((n) => pidOf(n) === w.pid);
+    if (own.length > 1) problems.push(`worker ${w.pid} has ${own.length} scratch folders: ${own.join(', ')}`);
+    const transfer = own.flatMap((n) => {
+      try {
+        return fs.readdirSync(path.join(tmp, n)).filter((t) => t.startsWith('dfit-trainer-'));
+      } catch {
+        return []; // removed meanwhile (the worker stopped)
+      }
+    });
+    const live = trainersOf(w.pid);
+    if (transfer.length > live)
+      problems.push(
+        `worker ${w.pid} holds ${transfer.length} trainer transfer folders for ${live} live trainer(s): ${transfer.join(', ')}`,
+      );
+  }
+  for (const pid of killedWorkers) {
+    const left = scratch.filter((n) => pidOf(n) === pid);
+    if (left.length)
+      problems.push(`the SIGKILLed worker ${pid} left ${left.join(', ')} after a worker started`);
+  }
+  const trainers = workers.reduce((n, w) => n + trainersOf(w.pid), 0);
+  return { problems, workers: workers.length, trainers };
+}
+
+/** Incomplete multipart uploads and upload journals under a run folder. */
+async function bucketProblems(raw: Minio.Client, bucket: string, runName: string): Promise<string[]> {
+  const problems: string[] = [];
+  const keys: string[] = [];
+  for await (const item of raw.listObjectsV2(bucket, `${runName}/`, true)) {
+    const name = (item as { name?: string }).name;
+    if (name) keys.push(name);
+  }
+  const journals = keys.filter((k) => k.includes('/.uploads/'));
+  if (journals.length) problems.push(`upload journals left in ${runName}/: ${journals.join(', ')}`);
+  // MinIO lists incomplete uploads by exact key only: ask for every key the folder holds or names.
+  const named = [...keys.filter((k) => !k.includes('/.uploads/')), ...journals.map(journalTarget)];
+  for (const key of new Set(named)) {
+    for await (const upload of raw.listIncompleteUploads(bucket, key, false)) {
+      const u = upload as { key?: string; uploadId?: string };
+      if (u.key === key) problems.push(`incomplete multipart upload of ${key} (${u.uploadId})`);
+    }
+  }
+  return problems;
+}
+
+/** `run/.uploads/<name>.<hash>.json` → `run/<name>` (the key the journaled upload was writing). */
+function journalTarget(journal: string): string {
+  return journal.replace(/\.uploads\/(.+)\.[0-9a-f]+\.json$/, '$1');
+}
+
+function rawClient(s3: MinioConnection): Minio.Client {
+  const url = new URL(s3.endpoint);
+  const useSSL = url.protocol === 'https:';
+  return new Minio.Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: s3.region,
+  });
+}
+
+/**
+ * The "no leftovers" check: nothing of an interrupted upload under the cell's run folders, no
+ * process of the file's fleet outliving its parent (a SIGKILLed worker's trainer), no scratch or
+ * trainer transfer folder beyond what the live workers hold, none of a SIGKILLed worker. Processes
+ * that are exiting get up to 5 s. Returns what it looked at, for the row.
+ */
+export async function assertNoLeftovers(scope: LeftoverScope, runs: readonly string[]): Promise<string> {
+  const raw = rawClient(scope.s3);
+  const s3Problems = (await Promise.all(runs.map((r) => bucketProblems(raw, scope.s3.bucket, r)))).flat();
+  assert.deepEqual(s3Problems, [], 'leftovers in the bucket');
+  let pass = machineProblems(scope);
+  for (let i = 0; i < 50 && pass.problems.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    pass = machineProblems(scope);
+  }
+  assert.deepEqual(pass.problems, [], 'leftovers on the machine');
+  return (
+    `none: ${runs.length} run folder(s) without upload journals or incomplete uploads; ` +
+    `${pass.workers} worker(s) with ${pass.trainers} trainer(s), no orphan process, no scratch ` +
+    `folder beyond theirs${killedWorkers.size ? `, none of the ${killedWorkers.size} SIGKILLed` : ''}`
+  );
 }

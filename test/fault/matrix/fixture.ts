@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { defaultRunName } from '../../../src/checkpoint/keys';
 import { resolveOptions } from '../../../src/config/options';
 import type { TrainingSpecInput } from '../../../src/spec';
 import { GATE_ENV } from '../../helpers/gated-task';
@@ -19,7 +20,8 @@ import type { TestStack } from '../../helpers/stack-env';
 import { startToxiproxy } from '../../helpers/toxiproxy';
 import type { Toxiproxy } from '../../helpers/toxiproxy';
 import { goldenWeightsSha256, testClient, testEnv } from '../../helpers/training';
-import { ROW_DIR } from './cell';
+import type { WorkerFleet } from '../../helpers/worker-fleet';
+import { ROW_DIR, noteKilledWorker, noteRun, watchLeftovers } from './cell';
 
 /** Batches between two checkpoints. */
 export const INTERVAL = 8;
@@ -29,6 +31,8 @@ export const HEARTBEAT_TIMEOUT_S = 3;
 export const BACKOFF_S = 1;
 /** The S3 deadline the workers get (DFIT_S3_DEADLINE); the checkpoints here are ~50 KB. */
 export const DEADLINE_S = 3;
+/** The environment variable that marks a matrix file's worker processes (and their children). */
+export const MARKER_ENV = 'DFIT_TEST_MATRIX';
 /** 2048 samples of 16: 128 batches an epoch, 12.8 s while gated. */
 const HPARAMS = { samples: 2048, features: 16, hidden: 64 };
 
@@ -69,14 +73,21 @@ export interface MatrixFile {
   client: Client;
   toxiproxy: Toxiproxy;
   hold: S3HoldProxy;
-  /** Environment for workers: the test stack's, the gated task module and the S3 deadline. */
+  /**
+   * Environment for workers: the test stack's, the gated task module, the S3 deadline, and this
+   * file's marker (`DFIT_TEST_MATRIX`, which the "no leftovers" check finds its processes by).
+   */
   env: NodeJS.ProcessEnv;
   tmp: string;
   logDir: string;
   /** The uninterrupted run's final weights (computed before any cell: it holds this process's CPU). */
   golden: string;
-  /** Starts a run of `spec` on `taskQueue` with a unique workflow id. */
-  start(taskQueue: string, cell: string, spec: TrainingSpecInput): Promise<WorkflowHandle>;
+  /** Starts a run of `spec` on `taskQueue` with a unique workflow id (its folder: the cell's). */
+  start(
+    taskQueue: string,
+    cell: string,
+    spec: TrainingSpecInput,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId>;
   close(): Promise<void>;
 }
 
@@ -93,12 +104,15 @@ export async function openMatrixFile(name: string): Promise<MatrixFile> {
     toolsDir: resolveOptions(process.env).toolsDir,
     logFile: path.join(logDir, 'toxiproxy.log'),
   });
+  const marker = `matrix-${name}-${process.pid}`;
   const env: NodeJS.ProcessEnv = {
     ...testEnv(stack),
     DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'),
     DFIT_S3_DEADLINE: `${DEADLINE_S}s`,
     DFIT_S3_DEADLINE_PER_MIB: '1s',
+    [MARKER_ENV]: marker,
   };
+  watchLeftovers({ s3: stack.s3, marker: `${MARKER_ENV}=${marker}` });
   return {
     name,
     stack,
@@ -109,12 +123,15 @@ export async function openMatrixFile(name: string): Promise<MatrixFile> {
     tmp,
     logDir,
     golden,
-    start: (taskQueue, cell, spec) =>
-      client.workflow.start('trainModel', {
+    async start(taskQueue, cell, spec) {
+      const handle = await client.workflow.start('trainModel', {
         taskQueue,
         workflowId: `matrix-${cell}-${Date.now()}`,
         args: [spec],
-      }),
+      });
+      noteRun(spec.runName ?? defaultRunName(handle.workflowId, handle.firstExecutionRunId));
+      return handle;
+    },
     async close() {
       await toxiproxy.stop();
       await hold.close();
@@ -122,6 +139,12 @@ export async function openMatrixFile(name: string): Promise<MatrixFile> {
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/** SIGKILLs a worker of `fleet` (recorded for the "no leftovers" check) and waits for it to exit. */
+export async function killWorker(fleet: WorkerFleet, identity: string): Promise<void> {
+  noteKilledWorker(fleet.workers.get(identity)?.child.pid);
+  await fleet.kill(identity, 'SIGKILL');
 }
 
 /** Where a worker's log is (WorkerFleet names it after the identity). */
