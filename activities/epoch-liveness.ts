@@ -6,14 +6,34 @@
  * not hide it. Start-up phases give way to a worker shutdown at once (item 17).
  */
 import type { FailureKind } from '../src/failure-kind';
-import type { Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { HeartbeatDetails } from '../src/contract';
 
 /** Longest gap between heartbeat calls; the SDK throttles what it sends to the server. */
 const MAX_INTERVAL_MS = 1000;
 
+/**
+ * Runs a short activity (retention, a merge) with heartbeats on a timer, so a worker lost in the
+ * middle of it is noticed within the heartbeat timeout the workflow gives it, not its start-to-close
+ * timeout (minutes). Outside an activity (unit tests) it just runs `work`.
+ */
+export async function withHeartbeats<T>(work: () => Promise<T>): Promise<T> {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return work();
+  }
+  const stop = startHeartbeats(ctx, () => undefined);
+  try {
+    return await work();
+  } finally {
+    stop();
+  }
+}
+
 /** Heartbeats `details()` now and then on a timer until the returned function is called. */
-export function startHeartbeats(ctx: Context, details: () => HeartbeatDetails): () => void {
+export function startHeartbeats(ctx: Context, details: () => HeartbeatDetails | undefined): () => void {
   const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 10_000;
   const intervalMs = Math.max(100, Math.min(MAX_INTERVAL_MS, timeoutMs / 4));
   const beat = () => ctx.heartbeat(details());

@@ -6,6 +6,7 @@
 import type { ActivityDeps } from './deps';
 import { aggregateRound, initParallel } from './aggregate';
 import { atBoundary } from './boundary';
+import { withHeartbeats } from './epoch-liveness';
 import { trainEpoch } from './epoch';
 import { prepareRun } from './prepare-run';
 import { withRoute } from './route-run';
@@ -22,10 +23,11 @@ export function createActivities(deps: ActivityDeps): TrainingActivities {
     prepareRun: atBoundary(async (input) => withRoute(await prepareRun(deps, input), deps.route)),
     trainEpoch: atBoundary((input) => trainEpoch(deps, input)),
     resumeEpoch: atBoundary((input) => trainEpoch(deps, input)),
-    applyRetention: atBoundary((input) => applyRetention(deps.store, input)),
-    initParallel: atBoundary((input) => initParallel(deps, input)),
+    // Short activities heartbeat too: a worker lost mid-way is noticed within the heartbeat timeout.
+    applyRetention: atBoundary((input) => withHeartbeats(() => applyRetention(deps.store, input))),
+    initParallel: atBoundary((input) => withHeartbeats(() => initParallel(deps, input))),
     trainShard: atBoundary((input) => trainShard(deps, input)),
-    aggregateRound: atBoundary((input) => aggregateRound(deps, input)),
+    aggregateRound: atBoundary((input) => withHeartbeats(() => aggregateRound(deps, input))),
   };
 }
 

@@ -293,10 +293,6 @@ function render(rows: MatrixRow[], run: TierRun | undefined): string {
 
 /** What a failing cell means, for the cells that fail on a known cause. */
 const GAPS: Record<string, string> = {
-  'worker-kill-during-retention':
-    "`applyRetention` is scheduled without a heartbeat timeout (workflows/train-model.ts: the `prepareRun`/`applyRetention` proxy has startToCloseTimeout 2 minutes and no heartbeatTimeout; activities/retention.ts never heartbeats), so the server notices its worker's death only at the 2-minute start-to-close timeout: the run stands still that long before retention is retried (data-parallel runs' retention in workflows/parallel.ts `retainRounds` likewise, and `prepareRun` before the first epoch). A fix: a heartbeat timeout of the run's `recovery.heartbeatTimeoutSeconds` for these activities, with `heartbeat()` between deletes (and a deadline per S3 call, as now).",
-  'worker-kill-during-merge':
-    "`aggregateRound` (and `initParallel`) are scheduled without a heartbeat timeout (workflows/parallel.ts `mergeActivities`: startToCloseTimeout 10 minutes, no heartbeatTimeout; activities/aggregate.ts never heartbeats), so the server notices the merging worker's death only at the 10-minute start-to-close timeout: the run stands still that long before the merge is retried. A fix: a heartbeat timeout from `recovery.heartbeatTimeoutSeconds` and heartbeats on a timer while the merge loads, averages and saves (the merge is idempotent: a retry adopts what it wrote).",
   'temporal-black-holed-before-first-checkpoint':
     "a black-holed worker's long polls stay open at the server, which hands them the run's workflow tasks: each is lost until the workflow task timeout (10 s by default), and its retry can go to the same dead poll (workflow task timeouts counted in the row's note). A refused worker's polls are closed and cost nothing. Mitigations: a shorter workflow task timeout for runs, or workflows on workers that train nothing (README: role `epochs`), so a partitioned trainer holds no workflow poll.",
 };

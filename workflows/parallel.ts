@@ -319,6 +319,8 @@ async function retainRounds(record: ParallelRunRecord, workflowId: string): Prom
     const { deleted } = await wf
       .proxyActivities<TrainingActivities>({
         startToCloseTimeout: '2 minutes', // on the run's shared queue: backend queues train and merge only
+        // It heartbeats: a worker lost mid-way is noticed within the heartbeat timeout.
+        heartbeatTimeout: record.spec.recovery.heartbeatTimeoutSeconds * 1000,
         retry: { maximumAttempts: 5 },
         summary: `retention after round ${merged}`,
       })
@@ -337,6 +339,8 @@ function mergeActivities(record: ParallelRunRecord) {
   return wf.proxyActivities<TrainingActivities>({
     startToCloseTimeout: '10 minutes',
     ...(record.route ? { taskQueue: record.route } : {}),
+    // It heartbeats: a worker lost mid-merge is noticed within the heartbeat timeout, not 10 minutes.
+    heartbeatTimeout: record.spec.recovery.heartbeatTimeoutSeconds * 1000,
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...CHECKPOINT_UNUSABLE_TYPES] },
     summary: record.parallel ? `merge round ${record.parallel.round}` : 'write the round-0 global checkpoint',
   });

@@ -41,11 +41,21 @@ const PATCH_RETENTION_FAILURE_IS_A_WARNING = 'retention-failure-is-a-warning';
 /** No `applyRetention` without a retention policy; the epoch activity writes the epoch log itself. */
 const PATCH_RETENTION_ONLY_WITH_A_POLICY = 'retention-only-with-a-policy';
 
-const { prepareRun, applyRetention } = wf.proxyActivities<TrainingActivities>({
+const SHORT_ACTIVITY: wf.ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   // Permanent errors arrive as non-retryable failures (the activity boundary marks them).
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...CHECKPOINT_UNUSABLE_TYPES] },
-});
+};
+const { prepareRun } = wf.proxyActivities<TrainingActivities>(SHORT_ACTIVITY);
+
+/**
+ * Retention heartbeats (activities/index.ts): a worker lost while it deletes is noticed within the
+ * run's heartbeat timeout and the attempt retried elsewhere, not after the 2-minute start-to-close.
+ */
+function retentionActivity(record: RunRecord) {
+  const heartbeatTimeout = record.spec.recovery.heartbeatTimeoutSeconds * 1000;
+  return wf.proxyActivities<TrainingActivities>({ ...SHORT_ACTIVITY, heartbeatTimeout }).applyRetention;
+}
 
 export async function trainModel(input: TrainingSpecInput, carried?: RunRecord): Promise<TrainingResult> {
   const { workflowId } = wf.workflowInfo();
@@ -149,7 +159,7 @@ async function retain(record: RunRecord, input: RetentionInput, writeLog = false
   const idle = !input.policy.keepLast && !input.policy.topK;
   if (idle && !writeLog && wf.patched(PATCH_RETENTION_ONLY_WITH_A_POLICY)) return recordRetention(record, []);
   try {
-    const { deleted } = await applyRetention(input);
+    const { deleted } = await retentionActivity(record)(input);
     recordRetention(record, deleted);
   } catch (err) {
     if (!wf.patched(PATCH_RETENTION_FAILURE_IS_A_WARNING)) throw err;

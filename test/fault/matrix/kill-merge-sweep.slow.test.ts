@@ -73,88 +73,75 @@ const parallelSpec: TrainingSpecInput = {
   parallel: { shards: PARALLEL.shards, syncEverySteps: PARALLEL.syncEverySteps },
 };
 
-/**
- * Found by this matrix: `aggregateRound` (workflows/parallel.ts, `mergeActivities`: startToCloseTimeout
- * 10 minutes, no heartbeatTimeout; activities/aggregate.ts does not heartbeat) is noticed lost with
- * its worker only at its 10-minute start-to-close timeout: the run stands still that long.
- */
-const MERGE_TODO =
-  'known gap: aggregateRound has no heartbeat timeout, so a SIGKILLed worker is noticed at its 10-minute start-to-close timeout';
-
-test(
-  'worker SIGKILL during a data-parallel merge: merged once elsewhere, the reference weights',
-  { todo: MERGE_TODO },
-  async () => {
-    await measureCell(
-      {
-        cell: 'worker-kill-during-merge',
-        fault: 'worker SIGKILL',
-        phase: "during a data-parallel merge (round 0's global checkpoint PUT held)",
-        interval: 0,
-        todo: MERGE_TODO,
-        expect:
-          "the worker merging round 0 is SIGKILLed while its global checkpoint's PUT is in flight: the " +
-          'merge is given to another worker within heartbeat timeout + backoff + deadline, the round ' +
-          'is merged once (one global checkpoint, no shard trained again), the run completes with the ' +
-          "plain-tfjs reference's weights",
-      },
-      async (row) => {
-        // The merge writes round 1's global: `<run>/parallel/round=0001/global.ckpt`.
-        const global = '/parallel/round=0001/global.ckpt';
-        const holding = file.hold.hold(
-          (method, path) => method === 'PUT' && path.includes('/matrix-kill-merge-') && path.endsWith(global),
+test('worker SIGKILL during a data-parallel merge: merged once elsewhere, the reference weights', async () => {
+  await measureCell(
+    {
+      cell: 'worker-kill-during-merge',
+      fault: 'worker SIGKILL',
+      phase: "during a data-parallel merge (round 0's global checkpoint PUT held)",
+      interval: 0,
+      expect:
+        "the worker merging round 0 is SIGKILLed while its global checkpoint's PUT is in flight: the " +
+        'merge is given to another worker within heartbeat timeout + backoff + deadline, the round ' +
+        'is merged once (one global checkpoint, no shard trained again), the run completes with the ' +
+        "plain-tfjs reference's weights",
+    },
+    async (row) => {
+      // The merge writes round 1's global: `<run>/parallel/round=0001/global.ckpt`.
+      const global = '/parallel/round=0001/global.ckpt';
+      const holding = file.hold.hold(
+        (method, path) => method === 'PUT' && path.includes('/matrix-kill-merge-') && path.endsWith(global),
+      );
+      holding.catch(() => undefined); // awaited below; a cell that fails first leaves it unheard
+      const handle = await file.start(taskQueue, 'kill-merge', parallelSpec);
+      const runName = defaultRunName(handle.workflowId, handle.firstExecutionRunId);
+      let replaced: Promise<void> | undefined;
+      try {
+        const held = await holding;
+        const lost = await waitForStartedActivity(handle, 'aggregateRound');
+        const faultAt = Date.now();
+        await killWorker(fleet, lost.identity);
+        held.release(); // its client is gone: dropped
+        replaced = topUp();
+        row.recoveryBoundSeconds = RECOVERY_BOUND_S;
+        const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
+        row.recoverySeconds = Math.round(retriedAt - faultAt) / 1000;
+        const result = (await within(handle.result(), RESULT_MS, 'the run')) as ParallelTrainingResult;
+        row.completionSeconds = Math.round(Date.now() - faultAt) / 1000;
+        row.recoveries = result.recoveryCount ?? result.recoveries.length;
+        row.stepsRedone = 0;
+        assert.equal(result.status, 'completed');
+        // Computed here: it holds this process (and the hold proxy in it) while it trains.
+        const reference = await referenceWeightsSha256(PARALLEL);
+        assert.equal(result.weightsSha256, reference, 'bit-exact with the reference');
+        assert.deepEqual(
+          (result.rounds ?? []).map((r) => r.round),
+          [0, 1],
+          'each round merged and logged once',
         );
-        holding.catch(() => undefined); // awaited below; a cell that fails first leaves it unheard
-        const handle = await file.start(taskQueue, 'kill-merge', parallelSpec);
-        const runName = defaultRunName(handle.workflowId, handle.firstExecutionRunId);
-        let replaced: Promise<void> | undefined;
-        try {
-          const held = await holding;
-          const lost = await waitForStartedActivity(handle, 'aggregateRound');
-          const faultAt = Date.now();
-          await killWorker(fleet, lost.identity);
-          held.release(); // its client is gone: dropped
-          replaced = topUp();
-          row.recoveryBoundSeconds = RECOVERY_BOUND_S;
-          const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
-          row.recoverySeconds = Math.round(retriedAt - faultAt) / 1000;
-          const result = (await within(handle.result(), RESULT_MS, 'the run')) as ParallelTrainingResult;
-          row.completionSeconds = Math.round(Date.now() - faultAt) / 1000;
-          row.recoveries = result.recoveryCount ?? result.recoveries.length;
-          row.stepsRedone = 0;
-          assert.equal(result.status, 'completed');
-          // Computed here: it holds this process (and the hold proxy in it) while it trains.
-          const reference = await referenceWeightsSha256(PARALLEL);
-          assert.equal(result.weightsSha256, reference, 'bit-exact with the reference');
-          assert.deepEqual(
-            (result.rounds ?? []).map((r) => r.round),
-            [0, 1],
-            'each round merged and logged once',
-          );
-          assert.deepEqual(result.recoveries, [], 'a merge retry is no shard recovery');
-          const globals = await store.listCkptUrlsUnder(runName, 'parallel');
-          assert.deepEqual(
-            globals.filter((u) => u.includes('/round=0001/global')),
-            [`s3://${file.stack.s3.bucket}/${runName}${global}`],
-            "round 1's global written once, at its plain key",
-          );
-          const events = (await handle.fetchHistory()).events ?? [];
-          const scheduled = (name: string) =>
-            events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
-          assert.equal(scheduled('trainShard'), 4, 'no shard trained again (2 shards × 2 rounds)');
-          assert.equal(scheduled('aggregateRound'), 2, 'one merge activity per round (its retries inside)');
-          const puts = file.hold.requests.filter(
-            (r) => r.method === 'PUT' && r.path.includes(`/${runName}${global}`) && r.status === 200,
-          );
-          assert.equal(puts.length, 1, "round 1's global stored by one PUT");
-        } finally {
-          await handle.terminate('the cell is over').catch(() => undefined); // a run stuck by the gap
-          await replaced;
-        }
-      },
-    );
-  },
-);
+        assert.deepEqual(result.recoveries, [], 'a merge retry is no shard recovery');
+        const globals = await store.listCkptUrlsUnder(runName, 'parallel');
+        assert.deepEqual(
+          globals.filter((u) => u.includes('/round=0001/global')),
+          [`s3://${file.stack.s3.bucket}/${runName}${global}`],
+          "round 1's global written once, at its plain key",
+        );
+        const events = (await handle.fetchHistory()).events ?? [];
+        const scheduled = (name: string) =>
+          events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+        assert.equal(scheduled('trainShard'), 4, 'no shard trained again (2 shards × 2 rounds)');
+        assert.equal(scheduled('aggregateRound'), 2, 'one merge activity per round (its retries inside)');
+        const puts = file.hold.requests.filter(
+          (r) => r.method === 'PUT' && r.path.includes(`/${runName}${global}`) && r.status === 200,
+        );
+        assert.equal(puts.length, 1, "round 1's global stored by one PUT");
+      } finally {
+        await handle.terminate('the cell is over').catch(() => undefined); // a run stuck by the gap
+        await replaced;
+      }
+    },
+  );
+});
 
 /** Three trials, one at a time: rung 0 (1 epoch) ends with t02; one trial is promoted to rung 1 (2 epochs). */
 const sweepInput: SweepInput = {

@@ -203,79 +203,65 @@ for (const victim of ['worker', 'trainer'] as const) {
   });
 }
 
-/**
- * Found by this matrix: `applyRetention` (workflows/train-model.ts, the `prepareRun`/`applyRetention`
- * proxy: startToCloseTimeout 2 minutes, no heartbeatTimeout; activities/retention.ts does not
- * heartbeat) is noticed lost with its worker only at its 2-minute start-to-close timeout: the run
- * stands still that long after a worker dies during retention.
- */
-const RETENTION_TODO =
-  'known gap: applyRetention has no heartbeat timeout, so a SIGKILLed worker is noticed at its 2-minute start-to-close timeout';
-
-test(
-  'worker SIGKILL during retention: retried elsewhere, the run completes keeping what the policy keeps',
-  { todo: RETENTION_TODO },
-  async () => {
-    await cell(
-      {
-        cell: 'worker-kill-during-retention',
-        fault: 'worker SIGKILL',
-        phase: 'during retention (keepLast 1, after epoch 0: its second DELETE held)',
-        interval: INTERVAL,
-        todo: RETENTION_TODO,
-        expect:
-          'the worker applying retention after epoch 0 is SIGKILLed between two DELETEs: retention is ' +
-          'given to another worker within heartbeat timeout + backoff + deadline, no checkpoint the run ' +
-          'still needs is deleted, the run completes golden, and its folder ends with exactly what ' +
-          'keepLast 1 keeps (the final checkpoint)',
-      },
-      async (row) => {
-        const spec = {
-          ...matrixSpec(),
-          checkpoint: { everyBatches: INTERVAL, everySeconds: 0, keepLast: 1 },
-        };
-        gate.close(); // until three intra-epoch checkpoints are durable: retention has some to delete
-        const handle = await file.start(taskQueue, 'kill-retention', spec);
-        const runName = defaultRunName(handle.workflowId, handle.firstExecutionRunId);
-        let deletes = 0;
-        const holding = file.hold.hold(
-          (method, path) => method === 'DELETE' && path.includes(`/${runName}/`) && ++deletes === 2,
+test('worker SIGKILL during retention: retried elsewhere, the run completes keeping what the policy keeps', async () => {
+  await cell(
+    {
+      cell: 'worker-kill-during-retention',
+      fault: 'worker SIGKILL',
+      phase: 'during retention (keepLast 1, after epoch 0: its second DELETE held)',
+      interval: INTERVAL,
+      expect:
+        'the worker applying retention after epoch 0 is SIGKILLed between two DELETEs: retention is ' +
+        'given to another worker within heartbeat timeout + backoff + deadline, no checkpoint the run ' +
+        'still needs is deleted, the run completes golden, and its folder ends with exactly what ' +
+        'keepLast 1 keeps (the final checkpoint)',
+    },
+    async (row) => {
+      const spec = {
+        ...matrixSpec(),
+        checkpoint: { everyBatches: INTERVAL, everySeconds: 0, keepLast: 1 },
+      };
+      gate.close(); // until three intra-epoch checkpoints are durable: retention has some to delete
+      const handle = await file.start(taskQueue, 'kill-retention', spec);
+      const runName = defaultRunName(handle.workflowId, handle.firstExecutionRunId);
+      let deletes = 0;
+      const holding = file.hold.hold(
+        (method, path) => method === 'DELETE' && path.includes(`/${runName}/`) && ++deletes === 2,
+      );
+      holding.catch(() => undefined); // awaited below; a cell that fails first leaves it unheard
+      let replaced: Promise<void> | undefined;
+      try {
+        await waitForEpoch(
+          handle,
+          (p) => p.details?.ckpt?.epoch === 0 && p.details.ckpt.batch >= 3 * INTERVAL,
         );
-        holding.catch(() => undefined); // awaited below; a cell that fails first leaves it unheard
-        let replaced: Promise<void> | undefined;
-        try {
-          await waitForEpoch(
-            handle,
-            (p) => p.details?.ckpt?.epoch === 0 && p.details.ckpt.batch >= 3 * INTERVAL,
-          );
-          gate.open();
-          const held = await holding; // retention listed the folder and deleted one checkpoint
-          const lost = await waitForStartedActivity(handle, 'applyRetention');
-          const before = await store.list(runName);
-          const faultAt = Date.now();
-          await killWorker(fleet, lost.identity);
-          held.release(); // its client is gone: dropped
-          replaced = topUp();
-          (row.notes ??= []).push(
-            `held: DELETE ${held.path.split('/').pop()}; ${before.length} checkpoints in the folder at the kill`,
-          );
-          const resumeTarget = (await store.list(runName)).filter((c) => c.epoch === 1 && c.step === BATCHES);
-          assert.equal(resumeTarget.length, 1, "epoch 0's end (what epoch 1 starts from) is kept");
-          row.recoveryBoundSeconds = RECOVERY_BOUND_S;
-          const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
-          row.recoverySeconds = Math.round(retriedAt - faultAt) / 1000;
-          const result = (await within(handle.result(), RESULT_MS, 'the run')) as TrainingResult;
-          recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
-          recordRedone(row, await resumePoints(handle, result), result);
-          await assertConsistent(result, spec, file.golden, file.stack);
-          assert.deepEqual(result.recoveries, [], 'a retention failure is no training recovery');
-          const kept = (await store.list(runName)).map((c) => c.url);
-          assert.deepEqual(kept, [result.finalCheckpoint.url], 'keepLast 1 keeps the final checkpoint alone');
-        } finally {
-          await handle.terminate('the cell is over').catch(() => undefined); // a run stuck by the gap
-          await replaced;
-        }
-      },
-    );
-  },
-);
+        gate.open();
+        const held = await holding; // retention listed the folder and deleted one checkpoint
+        const lost = await waitForStartedActivity(handle, 'applyRetention');
+        const before = await store.list(runName);
+        const faultAt = Date.now();
+        await killWorker(fleet, lost.identity);
+        held.release(); // its client is gone: dropped
+        replaced = topUp();
+        (row.notes ??= []).push(
+          `held: DELETE ${held.path.split('/').pop()}; ${before.length} checkpoints in the folder at the kill`,
+        );
+        const resumeTarget = (await store.list(runName)).filter((c) => c.epoch === 1 && c.step === BATCHES);
+        assert.equal(resumeTarget.length, 1, "epoch 0's end (what epoch 1 starts from) is kept");
+        row.recoveryBoundSeconds = RECOVERY_BOUND_S;
+        const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
+        row.recoverySeconds = Math.round(retriedAt - faultAt) / 1000;
+        const result = (await within(handle.result(), RESULT_MS, 'the run')) as TrainingResult;
+        recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
+        recordRedone(row, await resumePoints(handle, result), result);
+        await assertConsistent(result, spec, file.golden, file.stack);
+        assert.deepEqual(result.recoveries, [], 'a retention failure is no training recovery');
+        const kept = (await store.list(runName)).map((c) => c.url);
+        assert.deepEqual(kept, [result.finalCheckpoint.url], 'keepLast 1 keeps the final checkpoint alone');
+      } finally {
+        await handle.terminate('the cell is over').catch(() => undefined); // a run stuck by the gap
+        await replaced;
+      }
+    },
+  );
+});
