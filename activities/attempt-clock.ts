@@ -22,15 +22,11 @@ export class AttemptClock {
     this.reached = fromStep;
   }
 
-  /**
-   * A batch was trained: `cursor` is the step cursor after it, `trainedAt` when the trainer finished
-   * it (its clock). A warm trainer trains the next epoch ahead, before this attempt even starts: those
-   * batches count as training, not as queue wait or start-up.
-   */
-  progress(cursor: number, trainedAt?: number): void {
-    const at = trainedAt ?? this.now();
-    this.firstStepAt = Math.min(this.firstStepAt ?? at, at);
-    this.lastProgressAt = Math.max(this.lastProgressAt ?? at, at);
+  /** A batch was trained: `cursor` is the step cursor after it. */
+  progress(cursor: number): void {
+    const at = this.now();
+    this.firstStepAt ??= at;
+    this.lastProgressAt = at;
     this.reached = Math.max(this.reached, cursor);
   }
 
@@ -55,8 +51,7 @@ export class AttemptClock {
     return {
       fromStep: this.fromStep,
       reachedStep: this.reached,
-      // Waiting for a worker, unless the trainer was already training this epoch ahead meanwhile.
-      queueMs: Math.max(0, Math.min(this.startedAt, firstStep) - this.scheduledAt),
+      queueMs: Math.max(0, this.startedAt - this.scheduledAt),
       startupMs: Math.max(0, firstStep - this.startedAt),
       trainMs: Math.max(0, (this.lastProgressAt ?? firstStep) - firstStep),
       stallMs: this.stalledMs,

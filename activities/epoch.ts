@@ -164,7 +164,7 @@ async function startJob(deps: ActivityDeps, input: TrainEpochInput, ctx: Context
     onProgress(p) {
       state.details = { epoch: p.epoch, batch: p.batch + 1, batches: p.batches, loss: p.loss };
       state.meter.progress(p.step, p.loss); // p.step: steps trained so far, this batch included
-      state.clock.progress(p.step, p.trainedAt);
+      state.clock.progress(p.step);
       const running = job;
       if (running && isSaveDue(spec.checkpoint, lastSave, p.step + 1) && !saver.busy) {
         lastSave = { at: Date.now(), step: p.step + 1 };
