@@ -22,6 +22,26 @@ function setup() {
 
 const PLAIN = 'run/epoch=0001-step=0000030.ckpt';
 
+/** A saver on these objects that logs nothing. */
+function quietSaver(objects: ConstructorParameters<typeof CheckpointStore>[0]): CheckpointSaver {
+  return new CheckpointSaver(
+    new CheckpointStore(objects),
+    'run',
+    undefined,
+    () => {},
+    () => {},
+  );
+}
+
+/** Starts one background save of new state and returns the trouble its listeners heard. */
+async function backgroundSaveHeard(saver: CheckpointSaver): Promise<Error[]> {
+  const heard: Error[] = [];
+  saver.onTrouble((err) => heard.push(err));
+  saver.saveInBackground(() => Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
+  await saver.idle();
+  return heard;
+}
+
 function flipOneBit(objects: ReturnType<typeof createMemoryObjectClient>, key: string) {
   const object = objects.objects.get(key);
   assert.ok(object, key);
@@ -89,24 +109,14 @@ describe('CheckpointSaver when the store hangs', () => {
       },
       { baseMs: 50, perMiBMs: 0 },
     );
-    const saver = new CheckpointSaver(
-      new CheckpointStore(objects),
-      'run',
-      undefined,
-      () => {},
-      () => {},
-    );
-    return { state, saver };
+    return { state, saver: quietSaver(objects) };
   }
 
   test('a save past its deadline marks the saver hung: listeners hear it once, later saves fail at once', async () => {
     const { state, saver } = hangingSetup();
     const first = await saver.save(sampleState());
     state.hung = true;
-    const heard: Error[] = [];
-    saver.onTrouble((err) => heard.push(err));
-    saver.saveInBackground(() => Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
-    await saver.idle();
+    const heard = await backgroundSaveHeard(saver);
     assert.equal(heard.length, 1);
     assert.ok(heard[0] instanceof S3DeadlineError);
     assert.equal(saver.latest?.url, first.url, 'the newest durable checkpoint is unchanged');
@@ -131,24 +141,14 @@ describe('CheckpointSaver when a background save fails', () => {
           ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9000'))
           : memory.put(key, body, options),
     };
-    const saver = new CheckpointSaver(
-      new CheckpointStore(objects),
-      'run',
-      undefined,
-      () => {},
-      () => {},
-    );
-    return { state, saver };
+    return { state, saver: quietSaver(objects) };
   }
 
   test('a refused save stops further saves and tells the listeners (training must not run on past it)', async () => {
     const { state, saver } = refusingSetup();
     const first = await saver.save(sampleState());
     state.refused = true;
-    const heard: Error[] = [];
-    saver.onTrouble((err) => heard.push(err));
-    saver.saveInBackground(() => Promise.resolve(sampleState({ weightsSha256: 'e'.repeat(64) })));
-    await saver.idle();
+    const heard = await backgroundSaveHeard(saver);
     assert.equal(heard.length, 1);
     assert.match(heard[0]?.message ?? '', /save checkpoint failed/);
     assert.match(String((heard[0]?.cause as Error | undefined)?.message), /ECONNREFUSED/);
