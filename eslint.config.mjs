@@ -37,7 +37,7 @@ const workflowFence = {
  *   foundation  failure-kind.ts, state.ts, run-name.ts: shared words and shapes; import nothing here
  *   base        storage (the ObjectClient port and its MinIO adapter), security, native, spec.ts
  *   config      settings with their defaults (config/)
- *   checkpoint  the .ckpt format and the verified store, over storage
+ *   checkpoint  the .ckpt format and the verified store, over storage; datasets (data/), over storage
  *   engine      training (tfjs), metrics, contract (what workflows and clients share)
  *   services    activities, workflows, sweep, stack
  *   entries     client.ts (`durable-fit/client`), worker
@@ -54,7 +54,7 @@ export const LAYERS = [
   { name: 'foundation', members: ['./src/failure-kind.ts', './src/state.ts', './src/run-name.ts'] },
   { name: 'base', members: ['./src/storage', './src/security', './src/native', './src/spec.ts'] },
   { name: 'config', members: ['./src/config'] },
-  { name: 'checkpoint', members: ['./src/checkpoint'] },
+  { name: 'checkpoint', members: ['./src/checkpoint', './src/data'] },
   { name: 'engine', members: ['./src/training', './src/metrics', './src/contract'] },
   { name: 'services', members: ['./activities', './workflows', './src/sweep', './src/stack'] },
   { name: 'entries', members: ['./src/client.ts', './src/worker'] },

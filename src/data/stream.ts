@@ -1,0 +1,143 @@
+/**
+ * Reads a dataset's rows in a given order (order.ts) in batches, holding a bounded window of
+ * decoded shards: a shard is fetched (SHA-checked) before its first row is due, prefetched while
+ * earlier batches train when the window has room, and dropped after its last row in the order.
+ * Starting at position p fetches only the shards with rows at or after p: a mid-epoch resume reads
+ * no shard it has finished. The window is a byte budget for decoded shards; the shards one batch
+ * needs are loaded even when they alone exceed it (then size shards and the shuffle buffer down).
+ */
+import type { DatasetStore, ResolvedDataset } from './dataset-store';
+import type { ColumnSpec } from './manifest';
+import { columnWidth, rowBytes } from './manifest';
+import { shardOffsets, shardOfRow } from './order';
+import type { ColumnValues, ShardData } from './shard-codec';
+import { allocateColumn, decodeShard } from './shard-codec';
+
+export interface WindowOptions {
+  /** Decoded bytes of shards held at once (besides the batch being built). @default 256 MB */
+  windowBytes?: number;
+  /** Columns to read. @default all */
+  columns?: readonly string[];
+}
+
+export interface RowBatch {
+  /** Position in the order of the batch's first row. */
+  position: number;
+  rows: number;
+  columns: Map<string, ColumnValues>;
+}
+
+export interface WindowStats {
+  /** Shards fetched so far (each fetch counted, refetches too). */
+  fetched: number[];
+  /** Most decoded bytes held at once. */
+  peakBytes: number;
+}
+
+export const DEFAULT_WINDOW_BYTES = 256e6;
+
+export class ShardWindow {
+  readonly stats: WindowStats = { fetched: [], peakBytes: 0 };
+  private readonly columns: ColumnSpec[];
+  private readonly offsets: Float64Array;
+  private readonly loaded = new Map<number, Promise<ShardData>>();
+  private readonly windowBytes: number;
+
+  constructor(
+    private readonly store: DatasetStore,
+    private readonly dataset: ResolvedDataset,
+    options: WindowOptions = {},
+  ) {
+    const all = dataset.manifest.columns;
+    const wanted = options.columns ?? all.map((c) => c.name);
+    for (const name of wanted)
+      if (!all.some((c) => c.name === name))
+        throw new Error(
+          `dataset ${dataset.name} has no column "${name}" (it has ${all.map((c) => c.name).join(', ')})`,
+        );
+    this.columns = all.filter((c) => wanted.includes(c.name));
+    this.offsets = shardOffsets(dataset.manifest.shards.map((s) => s.rows));
+    this.windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+  }
+
+  /**
+   * Batches of `batchSize` rows of `order` from position `start` to its end (the last may be short).
+   */
+  async *batches(order: Uint32Array, batchSize: number, start = 0): AsyncGenerator<RowBatch> {
+    const plan = this.plan(order, start);
+    let next = 0; // index into plan.sequence of the next shard to fetch
+    try {
+      for (let position = start; position < order.length; position += batchSize) {
+        const end = Math.min(position + batchSize, order.length);
+        // Load what this batch needs, then prefetch what the window has room for.
+        while (
+          next < plan.sequence.length &&
+          (plan.firstUse.get(plan.sequence[next] as number) as number) < end
+        )
+          this.fetch(plan.sequence[next++] as number);
+        while (
+          next < plan.sequence.length &&
+          this.heldBytes() + this.shardBytes(plan.sequence[next] as number) <= this.windowBytes
+        )
+          this.fetch(plan.sequence[next++] as number);
+        this.stats.peakBytes = Math.max(this.stats.peakBytes, this.heldBytes());
+        yield await this.gather(order, position, end);
+        for (const shard of [...this.loaded.keys()])
+          if ((plan.lastUse.get(shard) as number) < end) this.loaded.delete(shard);
+      }
+    } finally {
+      this.loaded.clear();
+    }
+  }
+
+  /** The shards with rows at or after `start`, in the order of their first use, and their last use. */
+  private plan(order: Uint32Array, start: number) {
+    const firstUse = new Map<number, number>();
+    const lastUse = new Map<number, number>();
+    for (let p = start; p < order.length; p++) {
+      const shard = shardOfRow(this.offsets, order[p] as number);
+      if (!firstUse.has(shard)) firstUse.set(shard, p);
+      lastUse.set(shard, p);
+    }
+    const sequence = [...firstUse.keys()];
+    return { firstUse, lastUse, sequence };
+  }
+
+  private fetch(shard: number): void {
+    this.stats.fetched.push(shard);
+    const entry = this.dataset.manifest.shards[shard];
+    const load = this.store
+      .readShard(this.dataset, shard)
+      .then((bytes) => decodeShard(bytes, this.columns, `dataset ${this.dataset.name} ${entry?.file}`));
+    load.catch(() => undefined); // observed when gathered
+    this.loaded.set(shard, load);
+  }
+
+  private shardBytes(shard: number): number {
+    return (this.dataset.manifest.shards[shard]?.rows ?? 0) * rowBytes(this.columns);
+  }
+
+  private heldBytes(): number {
+    let bytes = 0;
+    for (const shard of this.loaded.keys()) bytes += this.shardBytes(shard);
+    return bytes;
+  }
+
+  private async gather(order: Uint32Array, start: number, end: number): Promise<RowBatch> {
+    const rows = end - start;
+    const columns = new Map(this.columns.map((c) => [c.name, allocateColumn(c, rows)]));
+    for (let p = start; p < end; p++) {
+      const row = order[p] as number;
+      const shard = shardOfRow(this.offsets, row);
+      const data = await (this.loaded.get(shard) as Promise<ShardData>);
+      const local = row - (this.offsets[shard] as number);
+      for (const column of this.columns) {
+        const width = columnWidth(column);
+        const source = data.columns.get(column.name) as ColumnValues;
+        const target = columns.get(column.name) as ColumnValues;
+        target.set(source.subarray(local * width, (local + 1) * width), (p - start) * width);
+      }
+    }
+    return { position: start, rows, columns };
+  }
+}
