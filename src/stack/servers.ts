@@ -82,8 +82,20 @@ export function temporalArgs(config: TemporalServerConfig): string[] {
   if (config.codecEndpoint) args.push('--ui-codec-endpoint', config.codecEndpoint);
   for (const key of SEARCH_ATTRIBUTES)
     args.push('--search-attribute', `${key.name}=${SA_TYPE_NAMES[key.type]}`);
+  for (const [key, value] of Object.entries(FRONTEND_KEEPALIVE))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;
 }
+
+/**
+ * The frontend pings a connection after 1 s without a frame and closes it when 2 s more pass without
+ * an answer (defaults: 1 min and 10 s). A worker whose network is black-holed (no reset, no bytes)
+ * keeps long polls open at the server, and the server would hand them the run's workflow tasks, each
+ * lost until the workflow task timeout; closing the dead connection within ~3 s cancels those polls,
+ * so the tasks go to a live worker (fault matrix: temporal-black-holed-before-first-checkpoint).
+ * Production servers: set the same two keys in their dynamic config (docs/operations.md).
+ */
+export const FRONTEND_KEEPALIVE = { 'frontend.keepAliveTime': '1s', 'frontend.keepAliveTimeout': '2s' };
 
 export function minioArgs(config: MinioServerConfig): string[] {
   return [

@@ -116,14 +116,12 @@ async function outageAndCheck(
 }
 
 /**
- * Found by this matrix: a black-holed worker's long polls stay open at the server, which hands them
- * the run's workflow tasks; each is lost until the workflow task timeout (10 s by default), and the
- * retry can go to the same dead poll (2 lost, ~24 s to resume, measured). A refused worker's polls
- * are closed, so nothing goes to it.
+ * Found by this matrix: a black-holed worker's long polls stayed open at the server, which handed
+ * them the run's workflow tasks; each was lost until the workflow task timeout (10 s), and the retry
+ * could go to the same dead poll (2 lost, ~24 s to resume, measured). The stack's frontend now pings
+ * idle connections and closes dead ones within ~3 s (FRONTEND_KEEPALIVE in src/stack/servers.ts),
+ * which cancels those polls. A refused worker's polls are closed at once.
  */
-const BLACK_HOLE_TODO =
-  'known gap: workflow tasks handed to the black-holed worker are lost until the 10 s workflow task timeout';
-
 const base = { fault: 'Temporal unreachable from the worker (2× heartbeat timeout)', interval: INTERVAL };
 
 test('Temporal refused to the training worker mid-epoch: heartbeat timeout, resumed elsewhere from the newest', async () => {
@@ -159,40 +157,35 @@ test('Temporal refused to the training worker mid-epoch: heartbeat timeout, resu
   );
 });
 
-test(
-  'Temporal black-holed from the training worker before its first checkpoint: resumed elsewhere from the start',
-  { todo: BLACK_HOLE_TODO },
-  async () => {
-    await cell(
-      {
-        ...base,
-        todo: BLACK_HOLE_TODO,
-        cell: 'temporal-black-holed-before-first-checkpoint',
-        phase: 'before the first checkpoint (its upload held)',
-        expect:
-          'the worker training gets no answer from Temporal for 2× the heartbeat timeout: a crash recovery ' +
-          'on the other worker from the start (nothing was durable), redone ≤ interval, golden',
-      },
-      async (row) => {
-        const spec = matrixSpec();
-        const handle = await file.start(taskQueue, 'temporal-black-holed', spec);
-        // Its first checkpoint's PUT is held: training has begun and nothing is durable.
-        const held = await file.hold.hold(
-          (method, path) => method === 'PUT' && path.includes(handle.workflowId) && path.endsWith('.ckpt'),
-        );
-        const seen = await waitForEpoch(handle, (p) => p.details !== undefined);
-        assert.equal(seen.details?.ckpt, undefined);
-        const { victim, other } = sideOf(seen.identity);
-        await victim.proxy.hang();
-        const faultAt = Date.now();
-        const { points, inTime } = await outageAndCheck(row, handle, spec, faultAt, victim, other);
-        held.release(); // the cut attempt's upload, if its client still waits: the same bytes as the resumed one's
-        assert.equal(points[0]?.recovery.fromCkpt, '(fresh start)', 'nothing was durable');
-        // Slack: the batches between the first save falling due (its snapshot and hash) and the cut.
-        row.redoneBound = `interval + 4 batches between the first save falling due and the cut (${INTERVAL + 4})`;
-        assertResumedFromNewest(points[0]!, { reached: seen.details?.batch, interval: INTERVAL, slack: 4 });
-        inTime();
-      },
-    );
-  },
-);
+test('Temporal black-holed from the training worker before its first checkpoint: resumed elsewhere from the start', async () => {
+  await cell(
+    {
+      ...base,
+      cell: 'temporal-black-holed-before-first-checkpoint',
+      phase: 'before the first checkpoint (its upload held)',
+      expect:
+        'the worker training gets no answer from Temporal for 2× the heartbeat timeout: a crash recovery ' +
+        'on the other worker from the start (nothing was durable), redone ≤ interval, golden',
+    },
+    async (row) => {
+      const spec = matrixSpec();
+      const handle = await file.start(taskQueue, 'temporal-black-holed', spec);
+      // Its first checkpoint's PUT is held: training has begun and nothing is durable.
+      const held = await file.hold.hold(
+        (method, path) => method === 'PUT' && path.includes(handle.workflowId) && path.endsWith('.ckpt'),
+      );
+      const seen = await waitForEpoch(handle, (p) => p.details !== undefined);
+      assert.equal(seen.details?.ckpt, undefined);
+      const { victim, other } = sideOf(seen.identity);
+      await victim.proxy.hang();
+      const faultAt = Date.now();
+      const { points, inTime } = await outageAndCheck(row, handle, spec, faultAt, victim, other);
+      held.release(); // the cut attempt's upload, if its client still waits: the same bytes as the resumed one's
+      assert.equal(points[0]?.recovery.fromCkpt, '(fresh start)', 'nothing was durable');
+      // Slack: the batches between the first save falling due (its snapshot and hash) and the cut.
+      row.redoneBound = `interval + 4 batches between the first save falling due and the cut (${INTERVAL + 4})`;
+      assertResumedFromNewest(points[0]!, { reached: seen.details?.batch, interval: INTERVAL, slack: 4 });
+      inTime();
+    },
+  );
+});
