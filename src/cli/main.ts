@@ -7,6 +7,7 @@ import { loadTaskModules } from '../training/tasks/load-modules';
 import { backendCommand } from './backend-command';
 import { ckptCommand } from './ckpt-command';
 import { codecServerCommand } from './codec-server-command';
+import { dataCommand } from './data-command';
 import { controlCommands } from './control-command';
 import { forkCommand } from './fork-command';
 import { listCommand } from './list-command';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   program.addCommand(stackCommand());
   program.addCommand(backendCommand());
   program.addCommand(ckptCommand());
+  program.addCommand(dataCommand());
   program.addCommand(watchCommand());
   program.addCommand(statusCommand());
   program.addCommand(listCommand());

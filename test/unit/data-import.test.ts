@@ -1,7 +1,7 @@
 // Dataset import and storage (src/data): CSV / JSON Lines / Parquet → shards + manifest in a bucket,
 // bad input named by file and row with nothing written, shard SHA-256 checked on every read.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import {
 } from '../../src/data/dataset-store';
 import { DatasetInputError, DatasetNotFoundError, ShardIntegrityError } from '../../src/data/errors';
 import { importFiles } from '../../src/data/importer';
+import { expandInputs } from '../../src/data/inputs';
 import { manifestHash } from '../../src/data/manifest';
 import { decodeShard } from '../../src/data/shard-codec';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
@@ -170,5 +171,22 @@ describe('data import', () => {
     assert.deepEqual(parseDatasetRef('mnist@deadbeef'), { name: 'mnist', version: 'deadbeef' });
     assert.throws(() => parseDatasetRef('Mnist'), /lower-case/);
     assert.throws(() => parseDatasetRef('mnist@latest'), /name@version/);
+  });
+
+  test('inputs: a folder gives its tables sorted, a glob its matches; a folder of images is refused', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dfit-inputs-'));
+    await mkdir(path.join(dir, 'sub'));
+    for (const f of ['b.csv', 'a.jsonl', 'sub/c.parquet', 'notes.txt'])
+      await writeFile(path.join(dir, f), '');
+    assert.deepEqual(
+      await expandInputs([dir]),
+      ['a.jsonl', 'b.csv', 'sub/c.parquet'].map((f) => path.join(dir, f)),
+    );
+    assert.deepEqual(await expandInputs([path.join(dir, '*.csv')]), [path.join(dir, 'b.csv')]);
+    await assert.rejects(expandInputs([path.join(dir, '*.tsv')]), /the glob matches no file/);
+    const images = await mkdtemp(path.join(os.tmpdir(), 'dfit-images-'));
+    await mkdir(path.join(images, 'cat'));
+    await writeFile(path.join(images, 'cat', '1.png'), '');
+    await assert.rejects(expandInputs([images]), /no maintained pure-JavaScript image decoder/);
   });
 });
