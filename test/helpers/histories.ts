@@ -43,12 +43,16 @@ export async function saveHistories(
   return files;
 }
 
-/** Replays saved histories against the current workflow code; returns the failures. */
+/**
+ * Replays saved histories against the current workflow code; returns the failures. Each replays under the workflow id it ran with (its start event's): a sweep names its
+ * trials' child workflows after its own id, so another id would not replay.
+ */
 export async function replayFiles(files: string[]): Promise<string[]> {
-  const histories = files.map((file) => ({
-    workflowId: path.basename(file, '.json'),
-    history: historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8'))),
-  }));
+  const histories = files.map((file) => {
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    return { workflowId: started?.workflowId || path.basename(file, '.json'), history };
+  });
   const failures: string[] = [];
   const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories);
   for await (const result of results) {

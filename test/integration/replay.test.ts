@@ -1,7 +1,10 @@
 // Replay safety: histories with continue-as-new, pause/resume and checkpoint-now, recorded now (each
 // test replays its own, so none depends on another's success), and committed histories with crash
-// recoveries, a corruption fallback, a trainer crash resumed from the checkpoint its failure carried
-// and lost completions whose epochs were recorded (test/fixtures/histories), all replay against the
+// recoveries, a corruption fallback, a trainer crash resumed from the checkpoint its failure carried,
+// lost completions whose epochs were recorded, a data-parallel run (a shard's trainer crash, a shard's
+// worker SIGKILL, checkpoint-now and pause inside a round, continue-as-new every round) and an ASHA
+// sweep (trials stopped at a rung, a failed trial, continue-as-new), the last two recorded by
+// test/fault/parallel-sweep-histories.slow.test.ts (test/fixtures/histories), all replay against the
 // current workflow code without nondeterminism.
 import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
@@ -97,7 +100,12 @@ test('every committed history replays without nondeterminism', async () => {
   const committed = fs
     .readdirSync('test/fixtures/histories')
     .map((f) => path.join('test/fixtures/histories', f));
-  assert.ok(committed.length >= 2, `${committed.length} committed histories`);
+  assert.ok(committed.length >= 10, `${committed.length} committed histories`);
+  for (const kind of ['parallel-', 'sweep-'])
+    assert.ok(
+      committed.some((f) => path.basename(f).startsWith(kind)),
+      `a committed ${kind.slice(0, -1)} history`,
+    );
   assert.deepEqual(await replayFiles(committed), []);
 });
 
