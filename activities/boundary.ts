@@ -8,14 +8,14 @@
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { classifyError } from '../src/failure-kind';
-import type { HeartbeatDetails, ShardHeartbeat } from '../src/contract';
+import type { AttemptPosition } from '../src/contract';
 
 /**
  * Converts a thrown error into the failure the workflow sees. Temporal failures pass unchanged.
  * `position`: where a training attempt got to (its heartbeat details, with its newest durable
  * checkpoint), carried as the failure's details whatever the error, so the workflow resumes there.
  */
-export function toActivityFailure(err: unknown, position?: HeartbeatDetails | ShardHeartbeat): Error {
+export function toActivityFailure<P extends AttemptPosition>(err: unknown, position?: P): Error {
   // Already decided (Paused / Preempted with their checkpoint details), or a cancellation.
   if (err instanceof TemporalFailure) return err;
   const { kind, type, error, message } = classifyError(err);

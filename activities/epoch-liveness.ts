@@ -1,13 +1,13 @@
 /**
- * Liveness of an epoch activity. Heartbeats come from a timer, not from batch progress: checkpoint
- * downloads, trainer start-up, epoch-end validation and uploads can each outlast the heartbeat
- * timeout, and a run must not be recorded as a crash for doing slow work (issue 10 items 0, 15).
+ * Liveness of a training activity (an epoch or a shard). Heartbeats come from a timer, not from
+ * batch progress: checkpoint downloads, trainer start-up, epoch-end validation and uploads can each
+ * outlast the heartbeat timeout, and a run must not be recorded as a crash for doing slow work (issue 10 items 0, 15).
  * A trainer that really hangs is caught by the trainer watchdog, which kills it, so the timer does
  * not hide it. Start-up phases give way to a worker shutdown at once (item 17).
  */
 import type { FailureKind } from '../src/failure-kind';
 import { Context } from '@temporalio/activity';
-import type { HeartbeatDetails } from '../src/contract';
+import type { AttemptPosition } from '../src/contract';
 
 /** Longest gap between heartbeat calls; the SDK throttles what it sends to the server. */
 const MAX_INTERVAL_MS = 1000;
@@ -33,7 +33,7 @@ export async function withHeartbeats<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** Heartbeats `details()` now and then on a timer until the returned function is called. */
-export function startHeartbeats(ctx: Context, details: () => HeartbeatDetails | undefined): () => void {
+export function startHeartbeats(ctx: Context, details: () => AttemptPosition | undefined): () => void {
   const timeoutMs = ctx.info.heartbeatTimeoutMs ?? 10_000;
   const intervalMs = Math.max(100, Math.min(MAX_INTERVAL_MS, timeoutMs / 4));
   const beat = () => ctx.heartbeat(details());

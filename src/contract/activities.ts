@@ -33,11 +33,13 @@ export interface EpochResult {
 }
 
 /**
- * What the epoch activity heartbeats; `ckpt` is already durable when it appears here. Every failure
- * of an epoch or shard attempt carries the same details as its first failure detail, whatever the
- * error (a trainer crash, a hung trainer, an S3 error): the workflow resumes from that `ckpt`.
+ * Where a training attempt (an epoch's or a data-parallel shard's) got to: what it heartbeats, and
+ * what every failure of it carries as its first failure detail, whatever the error (a trainer crash,
+ * a hung trainer, an S3 error): the workflow resumes from that `ckpt`, already durable when it
+ * appears here.
  */
-export interface HeartbeatDetails {
+export interface AttemptPosition {
+  /** The epoch trained (a shard: its round, which is its session's epoch). */
   epoch: number;
   /** Batches of `epoch` trained so far: where the attempt is. */
   batch: number;
@@ -45,16 +47,20 @@ export interface HeartbeatDetails {
   loss: number;
   /** The attempt's newest durable checkpoint (the one it started from, until it saves one). */
   ckpt?: CheckpointRef;
+  /** The backend queue of the worker training (absent on a worker without routing). */
+  route?: string;
+  /** What this attempt measured about itself so far (the run's goodput ledger adds it up). */
+  attempt?: AttemptTiming;
+}
+
+/** What the epoch activity heartbeats (an `AttemptPosition`, plus what only epochs report). */
+export interface HeartbeatDetails extends AttemptPosition {
   /**
    * The epoch this attempt finished: `ckpt` is its epoch-end checkpoint, and this is the result the
    * activity is about to return. A worker lost before its completion reaches the server leaves the
    * workflow this, so the epoch is recorded, not only its checkpoint taken as a position.
    */
   finished?: EpochResult;
-  /** The backend queue of the worker training (absent on a worker without routing). */
-  route?: string;
-  /** What this attempt measured about itself so far (the run's goodput ledger adds it up). */
-  attempt?: AttemptTiming;
   /** Set on a `DivergedError` failure: the step whose loss diverged (README: Divergence rollback). */
   diverged?: Divergence;
   /** With `diverged`: every checkpoint the attempt saved (the last 32), to roll back to. */

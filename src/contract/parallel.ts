@@ -5,7 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { TrainingSpec } from '../spec';
-import type { AttemptTiming, CheckpointRef, RecoveryKind } from './activities';
+import type { AttemptPosition, AttemptTiming, CheckpointRef, RecoveryKind } from './activities';
 import type { Progress, RunRecord, TrainingResult } from './run-record';
 
 /**
@@ -69,16 +69,9 @@ export interface ShardResult {
  * What a shard activity heartbeats, and every failure of a shard attempt carries: `ckpt` is its
  * newest durable checkpoint in the round, `batch` the batches of the round it has trained.
  */
-export interface ShardHeartbeat {
-  epoch: number;
-  batch: number;
-  batches: number;
-  loss: number;
-  ckpt?: CheckpointRef;
+export interface ShardHeartbeat extends AttemptPosition {
   round: number;
   shard: number;
-  /** What this attempt measured about itself so far, in the shard's own steps (the goodput ledger). */
-  attempt?: AttemptTiming;
 }
 
 export interface AggregateRoundInput {

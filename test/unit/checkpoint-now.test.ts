@@ -9,21 +9,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Context } from '@temporalio/activity';
-import { CheckpointSaver } from '../../activities/checkpoint-saver';
+import { CheckpointSaver, runFolderWriter } from '../../activities/checkpoint-saver';
 import type { EpochJob, EpochOutcome } from '../../activities/epoch-engine';
 import { watchInterruptions } from '../../activities/epoch-interruptions';
 import { CheckpointStore } from '../../src/checkpoint/store';
-import type { ControlState, TrainEpochInput } from '../../src/contract';
-import { parseSpec } from '../../src/spec';
+import type { ControlState } from '../../src/contract';
 import type { TrainingState } from '../../src/state';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
-const input: TrainEpochInput = {
-  spec: parseSpec({ task: 'synthetic', epochs: 2, seed: 1 }, 'run'),
-  epoch: 0,
-  workflowId: 'run',
-};
+/** The watcher's view of an epoch attempt of workflow `run`. */
+function watched(job: EpochJob) {
+  return { workflowId: 'run', activityPause: true, capture: () => job.snapshot(), stoppedMessage: () => '' };
+}
 
 /** A store whose saves wait until the test lets them through. */
 function heldStore() {
@@ -97,11 +95,11 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 
 test('checkpoint-now while a save is in flight is served after it, with a later snapshot', async () => {
   const store = heldStore();
-  const saver = new CheckpointSaver(store.held, 'run');
+  const saver = new CheckpointSaver(runFolderWriter(store.held, 'run'));
   const fake = fakeJob();
   const controls: ControlState = { paused: false, stopRequested: false, checkpointRequests: 1 };
   const { ctx, polls } = fakeContext(controls);
-  const watch = watchInterruptions(ctx, input, fake.job, saver);
+  const watch = watchInterruptions(ctx, watched(fake.job), fake.job, saver);
   try {
     await until(() => store.saves.length === 1, 'the first request starts a save');
     fake.advance(5);
@@ -123,11 +121,11 @@ test('checkpoint-now after the job ended: no snapshot, nothing rejected unhandle
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);
   const store = heldStore();
-  const saver = new CheckpointSaver(store.held, 'run');
+  const saver = new CheckpointSaver(runFolderWriter(store.held, 'run'));
   const fake = fakeJob();
   const controls: ControlState = { paused: false, stopRequested: false, checkpointRequests: 1 };
   const { ctx, polls } = fakeContext(controls);
-  const watch = watchInterruptions(ctx, input, fake.job, saver);
+  const watch = watchInterruptions(ctx, watched(fake.job), fake.job, saver);
   try {
     await until(() => store.saves.length === 1, 'a save in flight');
     fake.end();

@@ -9,14 +9,14 @@ import { CheckpointStore } from '../../src/checkpoint/store';
 import { S3DeadlineError } from '../../src/storage/deadline';
 import { withDeadlines } from '../../src/storage/deadline-client';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
-import { CheckpointSaver, MAX_KEY_VERSIONS } from '../../activities/checkpoint-saver';
+import { CheckpointSaver, MAX_KEY_VERSIONS, runFolderWriter } from '../../activities/checkpoint-saver';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
 function setup() {
   const objects = createMemoryObjectClient('bucket-a');
   const store = new CheckpointStore(objects);
   const warnings: string[] = [];
-  const saver = new CheckpointSaver(store, 'run', undefined, undefined, (m) => warnings.push(m));
+  const saver = new CheckpointSaver(runFolderWriter(store, 'run', (m) => warnings.push(m)));
   return { objects, store, saver, warnings };
 }
 
@@ -24,13 +24,7 @@ const PLAIN = 'run/epoch=0001-step=0000030.ckpt';
 
 /** A saver on these objects that logs nothing. */
 function quietSaver(objects: ConstructorParameters<typeof CheckpointStore>[0]): CheckpointSaver {
-  return new CheckpointSaver(
-    new CheckpointStore(objects),
-    'run',
-    undefined,
-    () => {},
-    () => {},
-  );
+  return new CheckpointSaver(runFolderWriter(new CheckpointStore(objects), 'run', () => {}));
 }
 
 /** Starts one background save of new state and returns the trouble its listeners heard. */
@@ -70,7 +64,7 @@ describe('CheckpointSaver at a key that is already taken', () => {
     await assert.rejects(store.load(`s3://bucket-a/${PLAIN}`), CheckpointCorruptError);
     assert.equal((await store.load(ref.url, ref)).meta.weightsSha256, sampleState().meta.weightsSha256);
     // A re-run reaching the same batch adopts -v1 (the plain key is still bad).
-    const rerun = new CheckpointSaver(store, 'run', undefined, undefined, () => {});
+    const rerun = new CheckpointSaver(runFolderWriter(store, 'run', () => {}));
     const again = await rerun.save(sampleState());
     assert.equal(again.url, ref.url);
   });
