@@ -19,6 +19,7 @@ import type { BackendRequest } from '../src/training/backend';
 import type { BenchStack } from './bench-stack';
 import { startBenchStack } from './bench-stack';
 import { runCheckpointIoBench } from './checkpoint-io';
+import { runDataBench } from './data';
 import { runGoodputBench } from './goodput';
 import { runEngineSuite } from './engine';
 import { isNativeLoadable } from './native';
@@ -125,6 +126,7 @@ const PLANS = {
       durationS: 300,
       faultEveryS: [0, 60],
     },
+    data: { importRows: 100_000, sizesMb: [64, 256, 1024], windowMb: 64, batchSize: 32 },
   },
   quick: {
     io: { sizesMb: [1], repeats: 2, tensors: 50 },
@@ -175,6 +177,7 @@ const PLANS = {
       durationS: 16,
       faultEveryS: [0, 6],
     },
+    data: { importRows: 2_000, sizesMb: [16], windowMb: 16, batchSize: 32 },
   },
 };
 type Plan = (typeof PLANS)['full'];
@@ -196,6 +199,7 @@ const SECTIONS = [
   'scale',
   'peer',
   'goodput',
+  'data',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -324,6 +328,12 @@ function sectionsOf(
     goodput: async () => {
       const backend = isNativeLoadable() ? 'tensorflow-graph' : BACKEND;
       results.goodput = await runGoodputBench(stack, { ...plan.goodput, backend, log });
+    },
+    // Datasets streamed from the bucket (bench/data.ts); kept beside the results until
+    // bench/results.ts and bench/report.ts have a `data` field and section of their own.
+    data: async () => {
+      const data = await runDataBench({ ...plan.data, connection: stack.running.stack.s3, log });
+      Object.assign(results, { data });
     },
   };
 }
