@@ -1,5 +1,6 @@
 /**
- * What one epoch activity reports while it runs, computed from numbers the activity already has:
+ * What one training attempt (an epoch, or a shard's round: activities/attempt.ts runs both) reports
+ * while it runs, computed from numbers the attempt already has:
  * steps and steps/s from batch progress, the loss, the lag since its last heartbeat (on a timer),
  * and at the end the epoch's wall time. A resumed attempt counts once as a recovery of its kind
  * (crash, preemption, infrastructure, fallback; `retry` for a retried attempt), a resume after a
@@ -71,7 +72,7 @@ export class EpochMeter {
     this.lastBeat = this.now();
   }
 
-  /** The epoch finished (not stopped, not failed): its wall time goes into the histogram. */
+  /** The epoch (a shard: its round) finished, not stopped or failed: its wall time goes into the histogram. */
   finished(durationMs: number): void {
     this.metrics.observeEpochSeconds(durationMs / 1000);
   }

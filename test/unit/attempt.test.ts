@@ -3,8 +3,9 @@
  * and a fake workflow client in `MockActivityEnvironment`: the same rules for both kinds. A
  * checkpoint-now that arrives while a save is in flight is saved right after it, at the step
  * reached then (never dropped); a failed background save stops the attempt as an infrastructure
- * failure carrying the newest durable checkpoint; and a shard attempt reports steps, loss and
- * checkpoint I/O as an epoch attempt does.
+ * failure carrying the newest durable checkpoint; a shutdown before training began is a preemption
+ * that loses nothing (a shard's used to count as an infrastructure failure); and a shard attempt
+ * reports steps, loss and checkpoint I/O as an epoch attempt does.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -74,9 +75,15 @@ function stateAt(step: number): TrainingState {
   });
 }
 
-/** Trains epoch (round) `epoch` from `from` one batch per `step()`, or on its own when `auto`. */
-function fakeEngine(epoch: number, from: number, auto = false) {
+/**
+ * Trains epoch (round) `epoch` from `from` one batch per `step()`, or on its own when `auto`. Its
+ * `start` answers only once `begin()` is called when `held`.
+ */
+function fakeEngine(epoch: number, from: number, auto = false, held = false) {
   let at = from;
+  let begin!: () => void;
+  const begun = held ? new Promise<void>((r) => (begin = r)) : Promise.resolve();
+  let stopped = false;
   let finish!: (outcome: EpochOutcome) => void;
   let request: EpochRequest | undefined;
   const done = new Promise<EpochOutcome>((resolve) => (finish = resolve));
@@ -93,6 +100,7 @@ function fakeEngine(epoch: number, from: number, auto = false) {
     close: async () => {},
     async start(r: EpochRequest): Promise<EpochJob> {
       request = r;
+      await begun;
       if (auto)
         setImmediate(function loop() {
           step();
@@ -100,13 +108,16 @@ function fakeEngine(epoch: number, from: number, auto = false) {
         });
       return {
         snapshot: async () => stateAt(at),
-        stop: () => finish({ stopped: true, state: stateAt(at) }),
+        stop: () => {
+          stopped = true;
+          finish({ stopped: true, state: stateAt(at) });
+        },
         done,
         markWarm: () => {},
       };
     },
   };
-  return { engine, step, started: () => request !== undefined };
+  return { engine, step, begin: () => begin(), started: () => request !== undefined, stopped: () => stopped };
 }
 
 /**
@@ -209,6 +220,29 @@ for (const { kind, run, input, saved } of kinds) {
     assert.match(failure.message, /a checkpoint save failed, so training stopped/);
     const details = failure.details?.[0] as { ckpt?: { step: number } };
     assert.equal(details.ckpt?.step, 1, 'the newest durable checkpoint');
+  });
+
+  test(`${kind}: a shutdown while the engine starts is a preemption; the late job is stopped`, async () => {
+    const store = new CheckpointStore(createMemoryObjectClient());
+    const fake = fakeEngine(0, 0, false, true);
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, { logger: quiet });
+    const running = (env.run as (...a: unknown[]) => Promise<unknown>)(
+      run,
+      { store, engine: fake.engine },
+      input,
+    );
+    await until(fake.started, 'the engine is starting');
+    env.cancel('WORKER_SHUTDOWN');
+    const failure = await running.then(
+      () => assert.fail('the attempt must not train'),
+      (err: unknown) => err,
+    );
+    assert.ok(failure instanceof ApplicationFailure, String(failure));
+    assert.equal(failure.type, 'Preempted');
+    assert.match(failure.message, /before training began/);
+    assert.deepEqual(failure.details, [{ ckpt: undefined }], 'nothing new: the run resumes where it was');
+    fake.begin();
+    await until(fake.stopped, 'the job that started late is stopped');
   });
 }
 
