@@ -9,14 +9,13 @@ import type {
   CheckpointRef,
   ControlState,
   EpochResult,
-  RecoveryEvent,
   RecoveryKind,
   RunRecord,
 } from '../src/contract';
 import type { FailureClass } from './recovery';
 import { isNewer, newestUsable } from './recovery';
 import { backoffMs, recordCheckpoint, recordEpoch, recordRecovery, streakOf } from './record-update';
-import { countRecoveries } from './run-record';
+import { afterCheckpoint, budgetMessage, counted, recentRecoveries, spentBudget } from './budget';
 import { addAttempt, addFailure, ledgerOf } from './goodput';
 
 /** What the loop does next. */
@@ -75,9 +74,9 @@ export type RecoveryDecision =
   | { action: 'resume'; record: RunRecord; kind: RecoveryKind; backoffMs: number; finished?: EpochResult };
 
 /**
- * Budgets: crashes and preemptions count over the whole run; infrastructure failures and fallbacks
- * count since the last progress (a finished epoch or a newer durable checkpoint), so an outage of
- * any length that the backoff outlasts is ridden through.
+ * Budgets (workflows/budget.ts, the rule shards follow too): crashes and preemptions count over the
+ * whole run; infrastructure failures and fallbacks count since the last progress (a finished epoch or
+ * a newer durable checkpoint), so an outage of any length that the backoff outlasts is ridden through.
  */
 export function decideRecovery(
   current: RunRecord,
@@ -99,12 +98,10 @@ export function decideRecovery(
     if (now !== undefined) record.ledger = addAttempt(ledgerOf(record, now), failure.attempt);
     return { action: 'pause', record };
   }
-  if (failure.kind === 'infrastructure') {
-    const streak = streakOf(record);
-    record.streak = { ...streak, infrastructure: streak.infrastructure + 1 };
-  }
-  const exhausted = budgetExhausted(record, failure.kind, failure.reason);
-  if (exhausted) return exhausted;
+  const streak = streakOf(record); // after the progress the failure carried
+  if (failure.kind === 'infrastructure') record.streak = counted(streak, 'infrastructure');
+  const spent = spentBudget(record, failure.kind, streak);
+  if (spent) return budgetFailure(`${budgetMessage(spent, failure.reason)}. ${recentRecoveries(record)}`);
   const backoff = backoffMs(record, failure.kind);
   recordRecovery(record, {
     kind: failure.kind,
@@ -156,10 +153,10 @@ function rollBack(
   const policy = record.spec.divergence;
   const at = failure.diverged;
   if (!policy || !at) return { action: 'fail', type: 'DivergedError', message: failure.reason };
-  const used = countRecoveries(record, 'divergence');
-  if (used >= policy.maxRollbacks) {
+  const spent = spentBudget(record, 'divergence', streakOf(record));
+  if (spent) {
     return budgetFailure(
-      `divergence rollback budget of ${policy.maxRollbacks} exhausted: ${failure.reason}. Skipped so far: ` +
+      `${budgetMessage(spent, failure.reason)}. Skipped so far: ` +
         `${(record.skips ?? []).map((w) => `epoch ${w.epoch} batches ${w.fromBatch}-${w.toBatch}`).join(', ') || 'none'}. ` +
         'Lower the learning rate, or raise divergence.skipBatches or rollbackSteps, and resume from a checkpoint before the divergence.',
     );
@@ -197,7 +194,7 @@ function rollBack(
     record.checkpoints = [...record.checkpoints, target]; // retention must know what the run resumes
   record.position = target;
   record.resumeReason = target ? 'divergence' : undefined;
-  record.streak = { ...streakOf(record), infrastructure: 0 };
+  record.streak = afterCheckpoint(streakOf(record)); // another lineage: its own progress
   recordRecovery(record, {
     kind: 'divergence',
     reason: `${failure.reason}; rolled back and skipping epoch ${at.epoch} batches ${fromBatch}-${at.batch}`,
@@ -221,15 +218,15 @@ function fallBack(
   const bad = record.position;
   if (!bad) return { action: 'fail', type: 'CheckpointCorruptError', message: reason };
   const streak = streakOf(record);
-  const maxFallbacks = record.spec.recovery.maxFallbacks ?? 3; // records carried from before the budget
-  if (streak.fallback >= maxFallbacks) {
+  const spent = spentBudget(record, 'fallback', streak);
+  if (spent) {
     return budgetFailure(
-      `fallback budget of ${maxFallbacks} exhausted: ${reason}. Checkpoints found unusable: ` +
+      `${budgetMessage(spent, reason)}. Checkpoints found unusable: ` +
         `${[...record.unusable, bad.url].join(', ')}. Check the object store, then start a new run ` +
         `with resumeFrom set to a checkpoint you trust (durable-fit ckpt ls <run>).`,
     );
   }
-  record.streak = { ...streak, fallback: streak.fallback + 1 };
+  record.streak = counted(streak, 'fallback');
   record.unusable = [...record.unusable, bad.url];
   record.position = newestUsable(record.checkpoints, record.unusable);
   if (!record.position && record.spec.resumeFrom) {
@@ -250,22 +247,6 @@ function fallBack(
   });
   record.resumeReason = record.position ? 'fallback' : undefined;
   return { action: 'fall-back', record };
-}
-
-function budgetExhausted(record: RunRecord, kind: RecoveryEvent['kind'], reason: string) {
-  const { recovery } = record.spec;
-  const [budget, used] =
-    kind === 'crash'
-      ? [recovery.maxCrashRecoveries, countRecoveries(record, 'crash')]
-      : kind === 'preemption'
-        ? [recovery.maxPreemptions, countRecoveries(record, 'preemption')]
-        : [recovery.maxInfraRetries, streakOf(record).infrastructure - 1];
-  if (used < budget) return undefined;
-  const what = kind === 'infrastructure' ? 'consecutive infrastructure' : kind;
-  return budgetFailure(
-    `${what} budget of ${budget} exhausted: ${reason}. Recent recoveries: ` +
-      `${record.recoveries.map((r) => `${r.kind}@${r.atEpoch}:${r.atBatch}`).join(', ')}`,
-  );
 }
 
 function budgetFailure(message: string): RecoveryDecision {

@@ -15,16 +15,11 @@ import type {
   RoundLog,
   ShardResult,
 } from '../src/contract';
-import {
-  backoffMs,
-  keptByRecord,
-  recordCheckpoint,
-  recordEpoch,
-  recordRecovery,
-  recordWarning,
-} from './record-update';
+import { keptByRecord, recordCheckpoint, recordEpoch, recordRecovery, recordWarning } from './record-update';
 import type { FailureClass } from './recovery';
-import { countRecoveries } from './run-record';
+import { isNewer } from './recovery';
+import type { SpentBudget, Streak } from './budget';
+import { afterCheckpoint, backoffFor, budgetMessage, counted, recentRecoveries, spentBudget } from './budget';
 import type { PendingRecovery } from './goodput';
 import { addShardFailure, ledgerOf } from './goodput';
 
@@ -53,8 +48,10 @@ export interface ShardAttempt {
   round: number;
   shard: number;
   resumeFrom?: CheckpointRef;
-  /** Infrastructure failures of this shard in a row. */
+  /** Infrastructure failures of this shard in a row since its last progress (workflows/budget.ts). */
   infraStreak: number;
+  /** Fallbacks of this shard in its round (absent: none). */
+  fallbackStreak?: number;
   /**
    * The step every shard's cursor is at when the round starts (the round's global checkpoint's):
    * where a shard with no checkpoint in the round resumes. Absent (older callers): no ledger entry.
@@ -72,7 +69,9 @@ export type ShardDecision =
       from?: CheckpointRef;
       kind: RecoveryKind;
       backoffMs: number;
+      /** The shard's streaks, this failure counted: its next attempt's `ShardAttempt`. */
       infraStreak: number;
+      fallbackStreak: number;
       /** Steps of the shard trained past `from` by the failed attempt (the next attempt's input). */
       stepsRedone?: number;
       /** This failure, until the shard's next attempt reports its recovery time (the ledger). */
@@ -81,8 +80,10 @@ export type ShardDecision =
 
 /**
  * A failed shard resumes alone, from its newest durable checkpoint in the round (the failure's, or
- * the one it started from), else from the round's start. Budgets are the run's: crashes and
- * preemptions over the whole run, infrastructure failures in a row per shard. Records the recovery
+ * the one it started from), else from the round's start. Budgets follow the run's one rule
+ * (workflows/budget.ts): crashes and preemptions over the whole run; infrastructure failures and
+ * fallbacks in a row per shard, since its last progress (a newer checkpoint of the round ends the
+ * infrastructure streak; a finished round, both: the next round starts the shard afresh). Records the recovery
  * and, given the time (`now`) and the round's start step, adds the failure to the run's ledger: the
  * steps the attempt trained past where the shard resumes are redone.
  */
@@ -94,9 +95,13 @@ export function decideShardRecovery(
 ): ShardDecision {
   if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
   const where = `shard ${at.shard} of round ${at.round}`;
+  const streak: Streak = { infrastructure: at.infraStreak, fallback: at.fallbackStreak ?? 0 };
   if (failure.kind === 'unusable-checkpoint') {
     if (!at.resumeFrom)
       return { action: 'fail', type: 'CheckpointCorruptError', message: `${where}: ${failure.reason}` };
+    const spent = spentBudget(record, 'fallback', streak);
+    if (spent) return budgetFailure(record, spent, failure.reason, where);
+    const after = counted(streak, 'fallback');
     // Back to the round's start: the steps up to the unusable checkpoint are trained again.
     const lost = shardLedger(
       record,
@@ -112,26 +117,24 @@ export function decideShardRecovery(
       ...event('fallback', failure.reason, at, at.resumeFrom.batch, '(round start)'),
       ...lost.event,
     });
-    return { action: 'resume', kind: 'fallback', backoffMs: 0, infraStreak: at.infraStreak, ...lost.next };
+    return {
+      action: 'resume',
+      kind: 'fallback',
+      backoffMs: 0,
+      infraStreak: after.infrastructure,
+      fallbackStreak: after.fallback,
+      ...lost.next,
+    };
   }
   const kind: RecoveryKind = failure.kind === 'pause' ? 'preemption' : failure.kind;
   const from = newestInRound(failure.ckpt, at.resumeFrom, at.round);
-  const infraStreak = kind === 'infrastructure' ? at.infraStreak + 1 : 0;
-  const { recovery } = record.spec;
-  const [budget, used] =
-    kind === 'crash'
-      ? [recovery.maxCrashRecoveries, countRecoveries(record, 'crash')]
-      : kind === 'preemption'
-        ? [recovery.maxPreemptions, countRecoveries(record, 'preemption')]
-        : [recovery.maxInfraRetries, infraStreak - 1];
-  if (used >= budget) {
-    return {
-      action: 'fail',
-      type: 'RecoveryBudgetExhaustedError',
-      message: `${kind} budget of ${budget} exhausted at ${where}: ${failure.reason}`,
-    };
-  }
-  const backoff = backoffMs({ ...record, streak: { infrastructure: infraStreak, fallback: 0 } }, kind);
+  // Progress: the failed attempt saved a checkpoint of the round newer than the one it started from.
+  const progressed = from !== undefined && isNewer(from, at.resumeFrom);
+  const before = progressed ? afterCheckpoint(streak) : streak;
+  const spent = spentBudget(record, kind, before);
+  if (spent) return budgetFailure(record, spent, failure.reason, where);
+  const after = counted(before, kind);
+  const backoff = backoffFor(record, kind, after);
   const resumeStep = from?.step ?? at.roundStep;
   const lost = shardLedger(record, kind, failure.attempt, from?.step ?? 0, at, resumeStep, now, backoff);
   // Where the attempt was: its report's batch, else (a stop at a batch boundary reports none) how far
@@ -141,7 +144,20 @@ export function decideShardRecovery(
     ...event(kind, failure.reason, at, atBatch, from?.url ?? '(round start)'),
     ...lost.event,
   });
-  return { action: 'resume', ...(from ? { from } : {}), kind, backoffMs: backoff, infraStreak, ...lost.next };
+  return {
+    action: 'resume',
+    ...(from ? { from } : {}),
+    kind,
+    backoffMs: backoff,
+    infraStreak: after.infrastructure,
+    fallbackStreak: after.fallback,
+    ...lost.next,
+  };
+}
+
+function budgetFailure(record: ParallelRunRecord, spent: SpentBudget, reason: string, where: string) {
+  const message = `${budgetMessage(spent, reason, where)}. ${recentRecoveries(record)}`;
+  return { action: 'fail' as const, type: 'RecoveryBudgetExhaustedError', message };
 }
 
 /**

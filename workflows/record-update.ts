@@ -13,6 +13,8 @@ import type {
 } from '../src/contract';
 import type { RunRecord } from '../src/contract';
 import { better, monitored } from './run-record';
+import type { Streak } from './budget';
+import { afterCheckpoint, backoffFor, NO_STREAK } from './budget';
 
 /** Finished epochs kept in the record (the result's `epochs`, the progress query's `metrics`). */
 export const EPOCH_WINDOW = 20;
@@ -30,14 +32,14 @@ export function recordEpoch(record: RunRecord, result: EpochResult): void {
   record.position = result.ckpt;
   record.resumeReason = undefined;
   record.backend = result.backend;
-  record.streak = { infrastructure: 0, fallback: 0 };
+  record.streak = { ...NO_STREAK }; // progress: both streaks end (workflows/budget.ts)
 }
 
 /** A newer durable checkpoint (e.g. from a failure's details) is progress too. */
 export function recordCheckpoint(record: RunRecord, ckpt: CheckpointRef): void {
   addCheckpoint(record, ckpt);
   record.position = ckpt;
-  record.streak = { ...streakOf(record), infrastructure: 0 };
+  record.streak = afterCheckpoint(streakOf(record));
 }
 
 /** Appends a recovery to the window and counts it. */
@@ -85,16 +87,13 @@ export function keptByRecord(record: RunRecord, runName: string, resumeTarget: s
   };
 }
 
-/** Milliseconds to wait before resuming after a failure of this kind. */
+/** Milliseconds to wait before resuming after a failure of this kind (the run's streak counts it). */
 export function backoffMs(record: RunRecord, kind: RecoveryKind): number {
-  const { backoffSeconds, maxBackoffSeconds } = record.spec.recovery;
-  const doublings = kind === 'infrastructure' ? Math.max(0, streakOf(record).infrastructure - 1) : 0;
-  const cap = Math.max(backoffSeconds, maxBackoffSeconds ?? 60);
-  return Math.round(Math.min(backoffSeconds * 2 ** Math.min(doublings, 30), cap) * 1000);
+  return backoffFor(record, kind, streakOf(record));
 }
 
-export function streakOf(record: RunRecord): { infrastructure: number; fallback: number } {
-  return record.streak ?? { infrastructure: 0, fallback: 0 };
+export function streakOf(record: RunRecord): Streak {
+  return record.streak ?? NO_STREAK;
 }
 
 function addCheckpoint(record: RunRecord, ckpt: CheckpointRef): void {
