@@ -3,7 +3,7 @@
  * hands their addresses to every test file, runs node's test runner over the tiers, and always tears
  * the servers down — on success, failure, or Ctrl-C.
  *
- *   npm test                          all tiers (unit, workflow, integration, security, fault, e2e), slow tests included
+ *   npm test                          all tiers (unit, workflow, integration, security, fault, e2e, cluster), slow tests included
  *   npm test -- --tier unit           one tier (repeatable)
  *   npm test -- --no-slow             leave out files named *.slow.test.ts
  *   npm test -- test/unit/foo.test.ts just these files
@@ -20,8 +20,9 @@ import { startTestStack } from '../test/helpers/start-test-stack';
 import type { RunningTestStack } from '../test/helpers/start-test-stack';
 
 // `workflow`: the real workflow against stub activities on its own dev server (no shared stack).
-const TIERS = ['unit', 'workflow', 'integration', 'security', 'fault', 'e2e'];
-const NO_SERVER_TIERS = ['unit', 'workflow'].map((tier) => path.join('test', tier));
+// `cluster`: the production topology (`stack up --topology cluster`), one per file (no shared stack).
+const TIERS = ['unit', 'workflow', 'integration', 'security', 'fault', 'e2e', 'cluster'];
+const NO_SERVER_TIERS = ['unit', 'workflow', 'cluster'].map((tier) => path.join('test', tier));
 
 function findTests(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

@@ -1,0 +1,108 @@
+/**
+ * The cluster topology (src/stack/cluster.ts) for the cluster test tier: brought up by the same code
+ * as `durable-fit stack up --topology cluster`, in a temporary state folder on free ports, with
+ * the node and service faults the tier drives (each one a real process killed or restarted).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DurableFitOptions } from '../../src/config/options';
+import { resolveOptions } from '../../src/config/options';
+import { readCredentialsFile } from '../../src/config/s3-credentials';
+import { clusterDown, clusterReset, clusterUp } from '../../src/stack/cluster';
+import { savedClusterLayout } from '../../src/stack/cluster-layout';
+import type { ClusterLayout } from '../../src/stack/cluster-layout';
+import type { ClusterProcess } from '../../src/stack/cluster-processes';
+import { minioNodeName, stopClusterProcess } from '../../src/stack/cluster-processes';
+import type { ClusterStatus } from '../../src/stack/cluster-status';
+import { clusterStatus } from '../../src/stack/cluster-status';
+import { freePorts } from '../../src/stack/ports';
+import type { MinioConnection } from '../../src/storage/minio-adapter';
+import type { TestStack } from './stack-env';
+
+export interface RunningCluster {
+  options: DurableFitOptions;
+  layout: ClusterLayout;
+  /** Workers' view of the primary site (the worker user's keys, not root's). */
+  stack: TestStack;
+  /** The same worker keys at the replica site. */
+  replicaStack: TestStack;
+  /** Root on the primary, for tests that inspect or damage objects. */
+  rootS3: MinioConnection;
+  status(): Promise<ClusterStatus>;
+  /** Stops one process (SIGKILL by default: a node lost); `heal()` brings back whatever is missing. */
+  kill(name: ClusterProcess, signal?: NodeJS.Signals): Promise<void>;
+  /** `stack up --topology cluster` again: restarts what is not running, checks the rest. */
+  heal(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const minioNode = minioNodeName;
+
+export async function startCluster(log = (line: string) => console.error(`[cluster] ${line}`)) {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-cluster-'));
+  const [frontend, ui, s3Port, consolePort] = (await freePorts(4)) as [number, number, number, number];
+  const options = resolveOptions({
+    ...process.env,
+    DFIT_STATE_DIR: stateDir,
+    TEMPORAL_ADDRESS: `127.0.0.1:${frontend}`,
+    DFIT_TEMPORAL_UI_PORT: String(ui),
+    DFIT_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+    DFIT_S3_CONSOLE_PORT: String(consolePort),
+    DFIT_S3_ROOT_USER: `dfit-cluster-${process.pid}`,
+    DFIT_S3_ROOT_PASSWORD: `cluster-secret-${process.pid}-${Date.now()}`,
+  });
+  const started = Date.now();
+  const first = await clusterUp(options, log).catch(async (err: unknown) => {
+    await clusterDown(options, log); // never leave servers behind
+    throw err;
+  });
+  log(`cluster up in ${Date.now() - started} ms (state ${stateDir})`);
+  const layout = savedClusterLayout(options) as ClusterLayout;
+  const keys = (file: string) => {
+    const { accessKey, secretKey } = readCredentialsFile(file);
+    return { accessKey, secretKey };
+  };
+  const s3 = (endpoint: string, file: string): MinioConnection => ({
+    endpoint,
+    ...keys(file),
+    region: options.s3Region,
+    bucket: options.bucket,
+  });
+  const stack = (connection: MinioConnection): TestStack => ({
+    temporalAddress: options.temporalAddress,
+    namespace: options.namespace,
+    uiUrl: first.uiUrl,
+    s3: connection,
+    temporalBin: '',
+    minioBin: '',
+  });
+  const replicaEndpoint = `http://${layout.host}:${layout.ports.replica.api}`;
+  const running: RunningCluster = {
+    options,
+    layout,
+    stack: stack(s3(first.s3Endpoint, first.credentials.worker)),
+    replicaStack: stack(s3(replicaEndpoint, first.credentials.replicaWorker)),
+    rootS3: {
+      endpoint: first.s3Endpoint,
+      accessKey: options.s3RootUser,
+      secretKey: options.s3RootPassword,
+      region: options.s3Region,
+      bucket: options.bucket,
+    },
+    status: () => clusterStatus(options),
+    async kill(name, signal = 'SIGKILL') {
+      const pid = await stopClusterProcess(layout, name, signal);
+      log(`${name} (pid ${pid}) stopped with ${signal}`);
+    },
+    async heal() {
+      await clusterUp(options, log);
+    },
+    async stop() {
+      await clusterDown(options, log);
+      await clusterReset(options, log);
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  return running;
+}
