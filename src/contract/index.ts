@@ -21,6 +21,8 @@ import type {
   AggregateResult,
   AggregateRoundInput,
   InitParallelInput,
+  ParallelRunRecord,
+  ParallelTrainingResult,
   ShardResult,
   TrainShardInput,
 } from './parallel';
@@ -38,6 +40,15 @@ export const TRAIN_MODEL = 'trainModel';
 
 /** The training workflow's signature, for typed handles: `client.workflow.start<TrainModel>(TRAIN_MODEL, …)`. */
 export type TrainModel = (input: TrainingSpecInput, carried?: RunRecord) => Promise<TrainingResult>;
+
+/**
+ * The same workflow (TRAIN_MODEL) typed for a spec with `parallel`, whose result carries the rounds:
+ * `client.workflow.start<TrainParallel>(TRAIN_MODEL, …)`.
+ */
+export type TrainParallel = (
+  input: TrainingSpecInput,
+  carried?: ParallelRunRecord,
+) => Promise<ParallelTrainingResult>;
 
 /** The activities a durable-fit worker registers (activities/index.ts implements them). */
 export interface TrainingActivities {
