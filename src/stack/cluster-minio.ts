@@ -112,6 +112,19 @@ export async function configureReplication(admin: SiteAdmin, bucket: string, log
   }
 }
 
+/**
+ * Heals the checkpoint bucket's objects on the primary's erasure set now (`mc admin heal --recursive`)
+ * instead of waiting for MinIO's background scanner: after a drive was replaced or wiped.
+ */
+export async function healBucket(admin: SiteAdmin, bucket: string): Promise<string> {
+  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-mc-'));
+  try {
+    return await runMc(admin, configDir, ['admin', 'heal', '--recursive', '--json', `primary/${bucket}`]);
+  } finally {
+    fs.rmSync(configDir, { recursive: true, force: true });
+  }
+}
+
 export interface ReplicationLag {
   /** Objects on the primary that the replica does not have yet (same key and size). */
   pending: number;

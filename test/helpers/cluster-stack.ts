@@ -16,7 +16,10 @@ import type { ClusterProcess } from '../../src/stack/cluster-processes';
 import { minioNodeName, stopClusterProcess } from '../../src/stack/cluster-processes';
 import type { ClusterStatus } from '../../src/stack/cluster-status';
 import { clusterStatus } from '../../src/stack/cluster-status';
+import { healBucket } from '../../src/stack/cluster-minio';
 import { freePorts } from '../../src/stack/ports';
+import { toolPath } from '../../src/stack/tools';
+import { MINIO_CLIENT } from '../../src/stack/versions';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 import type { TestStack } from './stack-env';
 
@@ -34,6 +37,8 @@ export interface RunningCluster {
   kill(name: ClusterProcess, signal?: NodeJS.Signals): Promise<void>;
   /** `stack up --topology cluster` again: restarts what is not running, checks the rest. */
   heal(): Promise<void>;
+  /** `mc admin heal --recursive` of the checkpoint bucket on the primary (after a drive was wiped). */
+  healBucket(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +103,17 @@ export async function startCluster(log = (line: string) => console.error(`[clust
     async heal() {
       await clusterUp(options, log);
     },
+    healBucket: () =>
+      healBucket(
+        {
+          mcBin: toolPath(MINIO_CLIENT, options.toolsDir),
+          primary: first.s3Endpoint,
+          replica: replicaEndpoint,
+          rootUser: options.s3RootUser,
+          rootPassword: options.s3RootPassword,
+        },
+        options.bucket,
+      ),
     async stop() {
       await clusterDown(options, log);
       await clusterReset(options, log);

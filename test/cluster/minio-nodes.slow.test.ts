@@ -1,0 +1,130 @@
+// The MinIO erasure set under node and drive faults (4 nodes × 2 drives, EC 4+4: writes need 5
+// drives, reads 4): a node killed while a checkpoint upload is in flight, another killed while a
+// resumed attempt loads its checkpoint, and a drive wiped under a running training and healed.
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { parseCheckpointUrl } from '../../src/checkpoint/keys';
+import type { TrainingSpecInput } from '../../src/spec';
+import { minioNode, startCluster } from '../helpers/cluster-stack';
+import type { RunningCluster } from '../helpers/cluster-stack';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
+import { startS3HoldProxy } from '../helpers/s3-hold-proxy';
+import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+
+const SAVE_LAG_BATCHES = 15;
+const spec: TrainingSpecInput = {
+  task: 'synthetic',
+  epochs: 2,
+  seed: 25,
+  batchSize: 16,
+  hparams: { samples: 8192, features: 32, hidden: 256 },
+  checkpoint: { everyBatches: 40, everySeconds: 0 },
+  recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1 },
+};
+const taskQueue = `cluster-minio-${process.pid}`;
+let cluster: RunningCluster;
+let proxy: S3HoldProxy;
+let client: Client;
+let close: () => Promise<void>;
+let fleet: WorkerFleet;
+let golden: Promise<string>;
+
+before(async () => {
+  cluster = await startCluster();
+  // Workers reach node 1 through a proxy that can hold one request: the test then knows an upload
+  // (or a load) is in flight while it kills another node.
+  proxy = await startS3HoldProxy(cluster.stack.s3.endpoint);
+  ({ client, close } = await testClient(cluster.stack));
+  const env = testEnv({ ...cluster.stack, s3: { ...cluster.stack.s3, endpoint: proxy.endpoint } });
+  fleet = new WorkerFleet(env, taskQueue, 'test-artifacts/cluster/minio-nodes');
+  await Promise.all([fleet.start(), fleet.start()]);
+  golden = goldenWeightsSha256(spec);
+});
+after(async () => {
+  await fleet?.stopAll();
+  await proxy?.close();
+  await close?.();
+  await cluster?.stop();
+});
+
+const start = (name: string) =>
+  client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId: `${name}-${Date.now()}`,
+    args: [spec],
+  });
+
+const isCheckpoint = (p: string) => /\.ckpt(\?|$)/.test(p);
+
+test('a node killed mid-upload and another mid-load: the run ends golden, resumed from the newest checkpoint', async () => {
+  const handle = await start('nodes');
+  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 60);
+  const upload = await proxy.hold((method, p) => method === 'PUT' && isCheckpoint(p));
+  await cluster.kill(minioNode(1)); // node 2 of 4: 6 drives left, above the write quorum
+  upload.release();
+  const saved = proxy.requests.find((r) => r.path === upload.path && r.held);
+  // The held upload and the saves after it land on the six drives left.
+  const after1 = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.ckpt?.batch ?? 0) >= 160,
+  );
+  assert.ok(saved?.status === 200, `the upload in flight when node 2 died was answered ${saved?.status}`);
+  assert.ok(after1.details?.ckpt);
+  await cluster.heal(); // node 2 back: 8 drives again, so node 3 may go next
+
+  const victim = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 1 && (p.details?.ckpt?.batch ?? 0) >= 80,
+  );
+  const load = proxy.hold((method, p) => method === 'GET' && isCheckpoint(p));
+  await fleet.kill(victim.identity, 'SIGKILL');
+  const replacement = fleet.start();
+  const held = await load; // the resumed attempt is loading its checkpoint
+  await cluster.kill(minioNode(2)); // node 3 of 4: 6 drives left, reads need 4
+  held.release();
+  const result = await handle.result();
+  await replacement;
+  assert.equal(result.weightsSha256, await golden);
+  const points = await resumePoints(handle, result);
+  assert.ok(points.length >= 1, 'the killed worker was recovered from');
+  const crash = points.find((p) => p.recovery.atEpoch === 1);
+  assert.ok(crash, JSON.stringify(result.recoveries));
+  assertResumedFromNewest(crash, {
+    newest: victim.details?.ckpt,
+    reached: victim.details?.batch,
+    interval: spec.checkpoint?.everyBatches,
+    slack: SAVE_LAG_BATCHES,
+  });
+  await cluster.heal();
+});
+
+test('a drive wiped under a running training: the run ends golden and the drive is healed', async () => {
+  const handle = await start('wipe');
+  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.ckpt?.batch ?? 0) >= 80);
+  const drive = cluster.layout.minioDrives[3]?.[0] as string; // node 4, drive 1
+  for (const entry of fs.readdirSync(drive))
+    fs.rmSync(path.join(drive, entry), { recursive: true, force: true });
+  const result = await handle.result();
+  assert.equal(result.weightsSha256, await golden);
+  // MinIO formats the wiped drive again on its own; the heal puts the bucket's objects back on it.
+  const { key } = parseCheckpointUrl(result.finalCheckpoint.url);
+  const onDrive = path.join(drive, cluster.options.bucket, key, 'xl.meta');
+  const deadline = Date.now() + 120_000;
+  while (!fs.existsSync(onDrive) && Date.now() < deadline) {
+    if (fs.existsSync(path.join(drive, '.minio.sys', 'format.json')))
+      await cluster.healBucket().catch(() => '');
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  assert.ok(
+    fs.existsSync(path.join(drive, '.minio.sys', 'format.json')),
+    'the wiped drive was formatted again',
+  );
+  assert.ok(fs.existsSync(onDrive), `the final checkpoint is back on the wiped drive (${onDrive})`);
+});
