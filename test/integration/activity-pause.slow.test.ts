@@ -3,7 +3,6 @@
 // the next batch boundary, the trainer slot freed, the run shown paused), unpause continues from that
 // checkpoint with nothing trained twice and the golden weights, and a reset of a running attempt
 // resumes from the newest durable checkpoint, never from scratch.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +11,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { Progress, TrainingResult, TrainingSpecInput, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, TrainingSpecInput, TrainModel } from '../../src/contract';
 import { GATE_ENV } from '../helpers/gated-task';
 import { assertLedgerConsistent, resumePoints } from '../helpers/resume-point';
 import { testStack } from '../helpers/stack-env';
@@ -114,7 +114,7 @@ test('temporal activity pause: checkpoint at the batch boundary, slot freed, sho
     workflowId: `activity-pause-other-${Date.now()}`,
     args: [{ ...spec(42), epochs: 1 }],
   });
-  assert.equal((other as TrainingResult).status, 'completed');
+  assert.equal(other.status, 'completed');
   assert.equal((await handle.query<Progress>('progress')).status, 'paused', 'still paused');
 
   await activity('unpause', handle);

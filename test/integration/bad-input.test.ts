@@ -1,6 +1,5 @@
 // Bad input: each case is a clear, non-retryable error at the client or in the first activity
 // (as when a run is started with Temporal's own CLI), writes nothing, and disturbs no other run.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -9,7 +8,8 @@ import { validateSpecInput } from '../../src/client';
 import { readCheckpointHeader } from '../../src/checkpoint/format';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult, TrainingSpecInput, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainingSpecInput, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { buffer } from 'node:stream/consumers';
@@ -26,11 +26,11 @@ let ckpt: string;
 before(async () => {
   ({ client, close } = await testClient());
   worker = await startTestWorker(testOptions(taskQueue));
-  const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+  const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `bad-input-fixture-${Date.now()}`,
     args: [good],
-  })) as TrainingResult;
+  });
   ckpt = result.finalCheckpoint.url;
   await objects.put(`${runOf(ckpt)}/notes.txt`, Buffer.from('not a checkpoint'));
   const future = await withFormatVersion(ckpt, 99);
@@ -239,11 +239,11 @@ describe('bad input', () => {
   });
 
   test('other runs are not disturbed: a good run still completes', async () => {
-    const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+    const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `bad-input-good-${Date.now()}`,
       args: [good],
-    })) as TrainingResult;
+    });
     assert.equal(result.status, 'completed');
   });
 });

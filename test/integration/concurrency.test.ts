@@ -1,11 +1,11 @@
 // `worker --concurrency 2` (maxConcurrentTrainings 2): one worker trains two runs at once, each in
 // its own trainer process (slot), and both end with their golden weights and no recovery.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 import { pendingEpoch } from '../helpers/worker-fleet';
 
@@ -52,7 +52,7 @@ test('a worker with two slots trains two runs at once; both end golden with no r
     workflowId: `concurrency-b-${stamp}`,
     args: [specB],
   });
-  const [a, b] = (await Promise.all([first.result(), second.result()])) as TrainingResult[];
+  const [a, b] = await Promise.all([first.result(), second.result()]);
   const spanA = await epochSpan(first);
   const spanB = await epochSpan(second);
   assert.ok(

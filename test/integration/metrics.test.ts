@@ -3,7 +3,6 @@
 // steps, rate, loss, checkpoint bytes, heartbeat lag, trainer RSS and the SDK's temporal_* series are
 // there; after a pause, a resume and the end of the run the totals match what the run did: steps,
 // epochs, the bytes of every .ckpt in the bucket and of the checkpoint the resume loaded.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -12,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { TRAIN_MODEL } from '../../src/contract';
 import type { Progress, TrainingSpecInput, TrainModel } from '../../src/contract';
 import { freePort } from '../../src/stack/ports';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -116,7 +116,7 @@ test('scraped during and after a run, the metrics move with it and add up to wha
   assert.equal(value(end, 'dfit_training_steps_total', labels), 3 * batches, 'every step once');
   assert.equal(value(end, 'dfit_epoch_duration_seconds_count', labels), 3, 'one observation per epoch');
   // prepareRun, three epochs and the resumed one (applyRetention runs only with a retention policy).
-  assert.ok(value(end, 'temporal_activity_execution_latency_count', { workflow_type: 'trainModel' }) >= 5);
+  assert.ok(value(end, 'temporal_activity_execution_latency_count', { workflow_type: TRAIN_MODEL }) >= 5);
   assert.ok(value(end, 'dfit_epoch_duration_seconds_sum', labels) > 0);
   const objects = createMinioObjectClient(testStack().s3);
   const ckpts = (await objects.list(`${result.runName}/`)).filter((o) => o.key.endsWith('.ckpt'));

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { ParallelTrainingResult, Progress, ShardHeartbeat, TrainShardInput } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
 import { GATE_ENV } from '../helpers/gated-task';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
@@ -89,10 +90,14 @@ async function holdRoundWithCheckpoints(handle: WorkflowHandle): Promise<ShardHe
 
 test('stop inside a round: both shards save and end; the run is stopped at the round’s global checkpoint', async () => {
   const workflowId = `parallel-stop-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [SPEC] });
+  const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [SPEC],
+  });
   const held = await holdRoundWithCheckpoints(handle);
   await handle.signal('stop');
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'stopped');
   assert.match(result.finalCheckpoint.url, /\/parallel\/round=0000\/global\.ckpt$/);
   assert.equal(result.rounds?.length ?? 0, 0, 'no round merged');
@@ -120,7 +125,11 @@ test('stop inside a round: both shards save and end; the run is stopped at the r
 
 test('pause inside a round, resume: each shard continues from its pause checkpoint; reference weights', async () => {
   const workflowId = `parallel-pause-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [SPEC] });
+  const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [SPEC],
+  });
   await holdRoundWithCheckpoints(handle);
   await handle.signal('pause');
   await waitFor('both shards paused', async () => {
@@ -130,7 +139,7 @@ test('pause inside a round, resume: each shard continues from its pause checkpoi
   });
   fs.writeFileSync(gate, 'open'); // the rest trains at full speed
   await handle.signal('resume');
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.recoveryCount, 0, 'a pause is not a recovery');
   const { events } = await handle.fetchHistory();

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { CheckpointStore } from '../../src/checkpoint/store';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { GATE_ENV } from '../helpers/gated-task';
 import { killMidUpload } from '../helpers/killed-upload';
@@ -52,7 +53,7 @@ after(async () => {
 
 test("a killed shard upload's parts and journal are gone once its round is merged", async () => {
   const runName = `parallel-leftovers-${process.pid}-${Date.now() % 1e6}`;
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: runName,
     args: [{ ...SPEC, runName }],
@@ -63,7 +64,7 @@ test("a killed shard upload's parts and journal are gone once its round is merge
   assert.deepEqual(await objects.listIncompleteUploads(`${runName}/`), [key]);
   fs.writeFileSync(gate, 'open');
 
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.deepEqual(await objects.listIncompleteUploads(`${runName}/`), [], 'parts aborted');
   const journals = (await store.listFolderKeys(runName)).filter((k) => k.includes('/.uploads/'));

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import { skipUnlessNative } from '../helpers/native';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
@@ -48,11 +49,11 @@ function describeBackend(backend: 'tensorflow' | 'tensorflow-graph'): void {
         checkpoint: { everyBatches: 5, everySeconds: 0 },
         parallel: { shards: 3, syncEverySteps: 20 },
       };
-      const result = (await client.workflow.execute('trainModel', {
+      const result = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
         taskQueue,
         workflowId: `parallel-native-${Date.now()}`,
         args: [spec],
-      })) as ParallelTrainingResult;
+      });
       assert.equal(result.backend, backend);
       const reference = await referenceWeightsSha256({
         seed: 5,

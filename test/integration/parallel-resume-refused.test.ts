@@ -9,7 +9,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { validateSpecInput } from '../../src/client';
 import { CheckpointStore } from '../../src/checkpoint/store';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { ParallelTrainingResult, TrainingSpecInput, TrainParallel } from '../../src/contract';
 import { InvalidSpecError } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { testStack } from '../helpers/stack-env';
@@ -36,11 +37,11 @@ let global: string;
 before(async () => {
   ({ client, close } = await testClient());
   worker = await startTestWorker(testOptions(taskQueue), { maxConcurrentTrainings: 2 });
-  const source = (await client.workflow.execute('trainModel', {
+  const source = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `parallel-resume-source-${process.pid}-${Date.now() % 1e6}`,
     args: [SPEC],
-  })) as ParallelTrainingResult;
+  });
   assert.equal(source.status, 'completed');
   global = source.finalCheckpoint.url;
   assert.match(global, /\/parallel\/round=0001\/global\.ckpt$/);
@@ -51,13 +52,16 @@ after(async () => {
 });
 
 /** Runs the spec as `temporal workflow start` would (no client checks); returns how it ended. */
-async function runRaw(runName: string, spec: object): Promise<ParallelTrainingResult | WorkflowFailedError> {
+async function runRaw(
+  runName: string,
+  spec: TrainingSpecInput,
+): Promise<ParallelTrainingResult | WorkflowFailedError> {
   try {
-    return (await client.workflow.execute('trainModel', {
+    return await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: runName,
       args: [{ ...spec, runName }],
-    })) as ParallelTrainingResult;
+    });
   } catch (err) {
     assert.ok(err instanceof WorkflowFailedError, String(err));
     return err;

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { CheckpointStore } from '../../src/checkpoint/store';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
@@ -39,11 +40,11 @@ test('keepLast 1 on a 4-round K=2 run: the bucket keeps the last global and the 
     checkpoint: { everyBatches: 5, everySeconds: 0, keepLast: 1 }, // shards save inside each round too
     parallel: { shards: 2, syncEverySteps: 12 },
   };
-  const result = (await client.workflow.execute('trainModel', {
+  const result = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: runName,
     args: [spec],
-  })) as ParallelTrainingResult;
+  });
   assert.equal(result.status, 'completed');
   assert.equal(result.rounds?.length, 4);
   assert.deepEqual(result.warnings ?? [], [], 'retention did not fail');

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { ParallelTrainingResult, TrainParallel } from '../../src/contract';
 import type { RunSnapshot } from '../../src/cli/render/run-state';
 import { readRun } from '../../src/cli/render/run-state';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -56,7 +57,11 @@ after(async () => {
 
 test('status draws the round × shard grid live and after the run; every round is logged in the bucket', async () => {
   const workflowId = `parallel-visibility-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [SPEC] });
+  const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [SPEC],
+  });
 
   // Round 0 held: both shards report batches, and the workflow marks both running.
   const live = await waitFor('both shards of round 0 past batch 2', async () => {
@@ -77,7 +82,7 @@ test('status draws the round × shard grid live and after the run; every round i
   assert.equal(live.progress?.parallel?.dataEpoch, 0);
 
   fs.writeFileSync(gate, '');
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.deepEqual(
     result.rounds?.map((r) => r.round),

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
 
@@ -25,7 +26,7 @@ after(async () => {
 test('K=3, H=20 on wasm: the reference’s weights, which differ from cpu’s', async () => {
   // 96 samples, 3 shards of 32, batch 8: 4 shard batches per data epoch; 20 epochs = 80 steps = 4 rounds.
   const shape = { seed: 5, epochs: 20, batchSize: 8, samples: 96, shards: 3, syncEverySteps: 20 };
-  const result = (await client.workflow.execute('trainModel', {
+  const result = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `parallel-wasm-${Date.now()}`,
     args: [
@@ -39,7 +40,7 @@ test('K=3, H=20 on wasm: the reference’s weights, which differ from cpu’s', 
         parallel: { shards: shape.shards, syncEverySteps: shape.syncEverySteps },
       },
     ],
-  })) as ParallelTrainingResult;
+  });
   assert.equal(result.status, 'completed');
   assert.equal(result.backend, 'wasm');
   assert.equal(result.rounds?.length, 4);

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { ParallelTrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
@@ -44,11 +45,11 @@ test('K=3, H=20: rounds of shard activities merge to the reference implementatio
     syncEverySteps: 20,
   });
   const workflowId = `parallel-${Date.now()}`;
-  const result = (await client.workflow.execute('trainModel', {
+  const result = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [PARALLEL_SPEC],
-  })) as ParallelTrainingResult;
+  });
   assert.equal(result.status, 'completed');
   assert.equal(result.rounds?.length, 4, 'four rounds');
   for (const round of result.rounds ?? []) {
@@ -87,11 +88,11 @@ test('the nesterov merge: outer momentum kept in the global checkpoints, still t
     syncEverySteps: 20,
     nesterov: { lr: 0.7, momentum: 0.9 },
   });
-  const result = (await client.workflow.execute('trainModel', {
+  const result = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `parallel-nesterov-${Date.now()}`,
     args: [spec],
-  })) as ParallelTrainingResult;
+  });
   assert.equal(result.rounds?.length, 2);
   assert.equal(result.weightsSha256, reference);
   const average = await referenceWeightsSha256({
@@ -108,11 +109,11 @@ test('the nesterov merge: outer momentum kept in the global checkpoints, still t
 test('continue-as-new after every round carries the rounds forward: same weights as in one execution', async () => {
   const spec = { ...PARALLEL_SPEC, epochs: 15, continueAsNewEvery: 1 };
   const workflowId = `parallel-can-${Date.now()}`;
-  const result = (await client.workflow.execute('trainModel', {
+  const result = await client.workflow.execute<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [spec],
-  })) as ParallelTrainingResult;
+  });
   const reference = await referenceWeightsSha256({
     seed: 5,
     epochs: 15,

@@ -6,14 +6,14 @@
 // sweep (trials stopped at a rung, a failed trial, continue-as-new), the last two recorded by
 // test/fault/parallel-sweep-histories.slow.test.ts (test/fixtures/histories), all replay against the
 // current workflow code without nondeterminism.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Progress, TrainingResult, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
@@ -48,7 +48,7 @@ test('continue-as-new every epoch carries the record forward: nothing lost, gold
     workflowId,
     args: [spec],
   });
-  const result = (await client.workflow.getHandle(workflowId).result()) as TrainingResult;
+  const result = await client.workflow.getHandle<TrainModel>(workflowId).result();
   assert.deepEqual(
     result.epochs.map((e) => e.epoch),
     [0, 1, 2],

@@ -1,11 +1,11 @@
 // Routing on the real stack: a run that resumes a cpu checkpoint is routed to the cpu backend queue
 // even when a wasm worker prepared it; it waits there until a cpu worker polls, then ends golden.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `routing-${process.pid}`;
@@ -34,11 +34,11 @@ const spec: TrainingSpecInput = {
 test("resumeFrom goes to the checkpoint's backend queue, whoever prepared the run", async () => {
   const stamp = Date.now();
   const cpu = await startTestWorker(testOptions(taskQueue, 'cpu'));
-  const first = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+  const first = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `routing-cpu-${stamp}`,
     args: [spec],
-  })) as TrainingResult;
+  });
   await cpu.stop();
   const wasm = await startTestWorker(testOptions(taskQueue, 'wasm'));
   workers.push(wasm);

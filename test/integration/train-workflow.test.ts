@@ -1,12 +1,12 @@
 // trainModel end to end on the real Temporal dev server and MinIO, with an in-process worker.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 
@@ -34,11 +34,11 @@ test('a run trains every epoch, records each .ckpt, and ends with the golden wei
     checkpoint: { everyBatches: 3, everySeconds: 0, keepLast: 0 },
   };
   const workflowId = `train-ok-${Date.now()}`;
-  const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+  const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId,
     args: [spec],
-  })) as TrainingResult;
+  });
   assert.equal(result.status, 'completed');
   assert.equal(result.epochs.length, 3);
   assert.deepEqual(result.recoveries, []);
@@ -85,18 +85,18 @@ test('secrets never reach workflow inputs, results or history', async () => {
 
 test('a fork with new hparams starts from the parent weights; a new topology is refused with the layers named', async () => {
   const parent = { task: 'synthetic', epochs: 1, seed: 6, batchSize: 16, hparams: { samples: 64 } };
-  const parentResult = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+  const parentResult = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `fork-parent-${Date.now()}`,
     args: [parent],
-  })) as TrainingResult;
+  });
   const child = { ...parent, epochs: 1, hparams: { samples: 64, learningRate: 0.05 } };
   const forkedFrom = { ckpt: parentResult.finalCheckpoint.url };
-  const forked = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+  const forked = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `fork-child-${Date.now()}`,
     args: [{ ...child, forkedFrom }],
-  })) as TrainingResult;
+  });
   const scratch = await goldenWeightsSha256(child);
   assert.notEqual(forked.weightsSha256, scratch, 'the fork did not start from scratch');
 
@@ -115,11 +115,11 @@ test('a user task from a task module trains through the worker and its trainer p
   const options = { ...testOptions(queue), taskModules: [path.resolve('examples/sine-task.ts')] };
   const userWorker = await startTestWorker(options);
   try {
-    const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+    const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue: queue,
       workflowId: `user-task-${Date.now()}`,
       args: [{ task: 'sine-regression', epochs: 2, seed: 1, batchSize: 16 }],
-    })) as TrainingResult;
+    });
     assert.equal(result.status, 'completed');
     assert.ok(result.epochs[1]?.metrics.valMae !== undefined, JSON.stringify(result.epochs[1]?.metrics));
   } finally {

@@ -5,13 +5,13 @@
  * restores from verified bytes. Both end with the golden weights, on cpu and on native TensorFlow
  * where it is built.
  */
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { EpochEngine, EpochJob } from '../../activities/epoch-engine';
 import { createProcessEngine } from '../../activities/process-engine';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
+import { TRAIN_MODEL } from '../../src/contract';
 import type { TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { BackendRequest } from '../../src/training/backend';
@@ -85,11 +85,11 @@ for (const backend of ['cpu', 'tensorflow', 'tensorflow-graph'] as const) {
 
       test('a normal run starts its trainer session once; every later epoch adopts the continuation', async () => {
         recording.began.length = 0;
-        normal = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+        normal = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
           taskQueue,
           workflowId: `warm-normal-${backend}-${Date.now()}`,
           args: [spec],
-        })) as TrainingResult;
+        });
         assert.equal(normal.status, 'completed');
         assert.deepEqual(recording.began, [
           { epoch: 0, how: 'fresh' },
@@ -103,11 +103,11 @@ for (const backend of ['cpu', 'tensorflow', 'tensorflow-graph'] as const) {
       test('after a fallback to an older checkpoint the continuation is discarded; still golden', async () => {
         recording.began.length = 0;
         recording.failOnce(2);
-        const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+        const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
           taskQueue,
           workflowId: `warm-fallback-${backend}-${Date.now()}`,
           args: [spec],
-        })) as TrainingResult;
+        });
         assert.equal(result.status, 'completed');
         assert.deepEqual(
           result.recoveries.map((r) => [r.kind, r.atEpoch]),

@@ -1,13 +1,13 @@
 // Control paths on the real stack: `stop` while paused mid-epoch ends the run cleanly (it used to
 // spin the workflow in microtasks and crash every worker), and a long run with continue-as-new
 // keeps a bounded record while the bucket keeps the full per-epoch log.
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { Progress, TrainingResult, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, TrainModel } from '../../src/contract';
 import { EPOCH_WINDOW } from '../../workflows/record-update';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { testStack } from '../helpers/stack-env';
@@ -86,7 +86,7 @@ test('24 tiny epochs with continue-as-new every 5: golden, a bounded result, the
     workflowId,
     args: [spec],
   });
-  const result = (await client.workflow.getHandle(workflowId).result()) as TrainingResult;
+  const result = await client.workflow.getHandle<TrainModel>(workflowId).result();
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await goldenWeightsSha256(spec));
   assert.equal(result.epochs.length, EPOCH_WINDOW, 'the result lists the most recent epochs');
