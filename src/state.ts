@@ -86,6 +86,12 @@ export interface BackendInfo {
   stepMode?: string;
 }
 
+/** A dataset version by name and manifest SHA-256 (`s3://<bucket>/datasets/<name>/<version>/`). */
+export interface DatasetBinding {
+  name: string;
+  version: string;
+}
+
 /** Everything in a checkpoint besides the tensors. Each field is JSON-serialisable. */
 export interface CheckpointMeta {
   /** Version of the `.ckpt` layout; readers refuse newer versions. */
@@ -109,6 +115,11 @@ export interface CheckpointMeta {
   epochProgress?: { lossSum: number; batches: number };
   /** Recent losses a divergence spike is measured against (runs with `divergence.spike` only). */
   lossWindow?: number[];
+  /**
+   * The dataset version a streamed run trains on (tasks with `data`, docs/datasets.md): a resume
+   * against another version is refused. Absent for tasks whose data is in memory.
+   */
+  dataset?: DatasetBinding;
   fingerprints: Fingerprints;
   backend: BackendInfo;
   /** SHA-256 over all model weights in canonical order (see src/training weights hash). */

@@ -60,6 +60,7 @@ const metaSchema = z.looseObject({
   backend: z.looseObject({ name: z.string(), versions: z.record(z.string(), z.string()) }),
   weightsSha256: z.string(),
   createdAt: z.string(),
+  dataset: z.strictObject({ name: z.string(), version: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 
 const SPECIAL_FLOATS: Readonly<Record<string, number>> = {

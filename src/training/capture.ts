@@ -5,7 +5,8 @@
  */
 import { DivergenceDetector } from './divergence';
 import { CHECKPOINT_FORMAT_VERSION } from '../checkpoint/meta-codec';
-import type { NamedTensor, TrainingState } from '../state';
+import { DatasetVersionMismatchError } from '../data/errors';
+import type { DatasetBinding, NamedTensor, TrainingState } from '../state';
 import { isGraphBackend } from './backend';
 import { checkResumable, computeFingerprints } from './fingerprints';
 import { captureModelWeights, restoreModelWeights } from './model-weights';
@@ -47,6 +48,7 @@ export function captureRawState(session: TrainingSession, specExtras: SpecExtras
       metrics: session.metrics.map((m) => ({ ...m })),
       ...(batch > 0 ? { epochProgress: { lossSum, batches } } : {}),
       ...(session.divergence?.window.length ? { lossWindow: session.divergence.window } : {}),
+      ...(session.parts.stream ? { dataset: { ...session.parts.stream.binding } } : {}),
       fingerprints: computeFingerprints(task.name, hparams, topology),
       backend: {
         ...backend,
@@ -89,6 +91,8 @@ export function restoreState(
   if (session.cursor.step !== 0) throw new Error('restoreState needs a fresh session (this one has trained)');
   const { meta, tensors } = state;
   const { model, optimizer, weightNames, task, hparams, config, topology, backend } = session.parts;
+  // The dataset first: another version also changes the batches per epoch, a less telling refusal.
+  checkDatasetBinding(meta.dataset, session.parts.stream?.binding);
   checkResumable(meta, {
     ...config,
     task: task.name,
@@ -111,4 +115,11 @@ export function restoreState(
   session.crossBackendResume = Boolean(meta.backend.crossBackendResume) || meta.backend.name !== backend.name;
   if (config.divergence) session.divergence = new DivergenceDetector(config.divergence, meta.lossWindow);
   session.hostWritten();
+}
+
+/** A checkpoint resumes only on the dataset version it was trained on (or both in memory). */
+function checkDatasetBinding(saved: DatasetBinding | undefined, current: DatasetBinding | undefined): void {
+  if (saved?.name === current?.name && saved?.version === current?.version) return;
+  const label = (b: DatasetBinding | undefined) => (b ? `${b.name}@${b.version}` : 'in-memory data');
+  throw new DatasetVersionMismatchError(label(saved), label(current));
 }

@@ -92,6 +92,7 @@ export async function runSession(
     control.serveSnapshots(capture);
     if (control.stopRequested || session.cursor.step === options.stopAtStep)
       return { stopped: true, state: capture() };
+    if (session.parts.stream) await session.prepareBatch();
     const result = session.step();
     lastEpochState = undefined;
     const { epoch, batch, step, batchesPerEpoch } = {

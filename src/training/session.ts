@@ -12,6 +12,7 @@ import { RunRng, epochOrder } from './rng';
 import type { ShardConfig } from './shard-order';
 import { shardBatchesPerEpoch, shardBatchRows, shardPosition, shardProblem } from './shard-order';
 import type { TaskDataset, TaskDefinition } from './tasks/types';
+import type { StreamedTrain, TrainBatch } from './streamed-train';
 import type { SeededLayer, StepDriver } from './step-driver';
 import { EagerDriver } from './step-driver';
 import type { DivergencePolicy, SkipWindow } from './divergence';
@@ -35,6 +36,11 @@ export interface RunConfig {
   divergence?: DivergencePolicy;
   /** Batches a divergence rollback skips: the cursor moves past them and nothing trains. */
   skips?: SkipWindow[];
+  /**
+   * For a task with `data`: the dataset (`name` or `name@version`) instead of the task's own
+   * reference; a version other than the checkpoint's is refused on resume (docs/datasets.md).
+   */
+  dataset?: string;
 }
 
 /** The parts a session is made of (built by `Trainer.open`). */
@@ -50,6 +56,8 @@ export interface SessionParts {
   backend: BackendInfo;
   /** How a batch is trained; eager when absent (see `createStepDriver`). */
   driver?: (eager: EagerDriver) => StepDriver;
+  /** Training batches streamed from a dataset (tasks with `data`); `dataset.train` is unused then. */
+  stream?: StreamedTrain;
 }
 
 export interface StepResult {
@@ -77,16 +85,21 @@ export class TrainingSession {
   /** Watches the loss (runs with a divergence policy); its window is saved in checkpoints. */
   divergence: DivergenceDetector | undefined;
   private order: { epoch: number; indices: Uint32Array } | undefined;
+  /** The streamed batch for the step it was fetched for (`prepareBatch`). */
+  private pending: { step: number; batch: TrainBatch } | undefined;
+  /** Training samples: the streamed dataset's rows, or the in-memory train split's. */
+  readonly trainSize: number;
 
   constructor(readonly parts: SessionParts) {
     const { dataset, config, model } = parts;
-    const problem = config.shard && shardProblem(config.shard, dataset.train.size);
+    this.trainSize = parts.stream?.rows ?? dataset.train.size;
+    const problem = config.shard && shardProblem(config.shard, this.trainSize);
     if (problem) throw new Error(`cannot train this shard: ${problem}`);
     this.cursor = {
       epoch: 0,
       batch: 0,
       step: 0,
-      batchesPerEpoch: config.shard?.steps ?? Math.ceil(dataset.train.size / config.batchSize),
+      batchesPerEpoch: config.shard?.steps ?? Math.ceil(this.trainSize / config.batchSize),
     };
     // Pass the variables explicitly: by default minimize() trains every trainable variable in the
     // process, and the slot order must follow the model's trainable weights.
@@ -110,6 +123,20 @@ export class TrainingSession {
     return this.cursor.epoch >= this.parts.config.epochs;
   }
 
+  /**
+   * A streamed session fetches the batch at the cursor before `step()` trains it (the run loop
+   * awaits this); a no-op for in-memory data and for a batch a rollback skips.
+   */
+  async prepareBatch(): Promise<void> {
+    const { stream, config } = this.parts;
+    const { epoch, batch, step } = this.cursor;
+    if (!stream || this.pending?.step === step || isSkipped(config.skips, epoch, batch)) return;
+    const at = config.shard
+      ? shardPosition(step, shardBatchesPerEpoch(this.trainSize, config.shard.count, config.batchSize))
+      : { dataEpoch: epoch, batch };
+    this.pending = { step, batch: await stream.batch(at.dataEpoch, at.batch) };
+  }
+
   /** Trains the batch at the cursor and advances it. */
   step(): StepResult {
     const { epoch, batch, step, batchesPerEpoch } = this.cursor;
@@ -117,7 +144,7 @@ export class TrainingSession {
     let loss = NaN;
     if (!skipped) {
       this.parts.task.onTrainBatchStart?.({ epoch, batch, step });
-      loss = this.trainOn(this.batchRows(epoch, batch, step));
+      loss = this.trainOn(this.batchAt(epoch, batch, step));
       this.divergence?.check(loss, { epoch, batch, step });
       this.progress.lossSum += loss;
       this.progress.batches += 1;
@@ -165,18 +192,33 @@ export class TrainingSession {
   }
 
   dispose(): void {
+    void this.parts.stream?.close().catch(() => undefined);
     this.driver.dispose();
     this.parts.optimizer.dispose();
     this.parts.model.dispose();
   }
 
-  private trainOn(rows: ArrayLike<number>): number {
+  /** The batch at the cursor: the streamed one prepared for this step, or gathered from memory. */
+  private batchAt(epoch: number, batch: number, step: number): TrainBatch {
+    if (this.parts.stream) {
+      const pending = this.pending;
+      this.pending = undefined;
+      if (pending?.step !== step) throw new Error(`streamed step ${step}: call prepareBatch() before step()`);
+      return pending.batch;
+    }
     const { train, inputShape, labelShape } = this.parts.dataset;
+    const rows = this.batchRows(epoch, batch, step);
+    return {
+      x: gatherRows(train.x, rows, inputShape),
+      y: gatherRows(train.y, rows, labelShape),
+      rows: rows.length,
+    };
+  }
+
+  private trainOn({ x, y, rows }: TrainBatch): number {
     const stepSeed = this.rng.nextStepSeed();
-    const x = gatherRows(train.x, rows, inputShape);
-    const y = gatherRows(train.y, rows, labelShape);
     try {
-      return this.driver.train({ x, y, rows: rows.length, stepSeed });
+      return this.driver.train({ x, y, rows, stepSeed });
     } catch (error) {
       const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec((error as Error).message);
       if (!kernel) throw error;
@@ -205,7 +247,7 @@ export class TrainingSession {
   private batchRows(epoch: number, batch: number, step: number): Uint32Array {
     const { batchSize, shard } = this.parts.config;
     if (!shard) return this.epochIndices(epoch).subarray(batch * batchSize, (batch + 1) * batchSize);
-    const shardBatches = shardBatchesPerEpoch(this.parts.dataset.train.size, shard.count, batchSize);
+    const shardBatches = shardBatchesPerEpoch(this.trainSize, shard.count, batchSize);
     const at = shardPosition(step, shardBatches);
     return shardBatchRows(this.epochIndices(at.dataEpoch), shard, batchSize, at.batch);
   }
@@ -214,7 +256,7 @@ export class TrainingSession {
     if (this.order?.epoch !== epoch) {
       this.order = {
         epoch,
-        indices: epochOrder(this.parts.config.seed, epoch, this.parts.dataset.train.size),
+        indices: epochOrder(this.parts.config.seed, epoch, this.trainSize),
       };
     }
     return this.order.indices;

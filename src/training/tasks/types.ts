@@ -29,6 +29,24 @@ export interface TaskDataset {
   validation: DatasetSplit;
 }
 
+/** One row of a streamed dataset: the columns a task asked for, as views of that row's values. */
+export type DatasetRow = Readonly<Record<string, Float32Array | Int32Array>>;
+
+/** A task's training data as a dataset reference plus a per-row transform. */
+export interface TaskData<H = Record<string, unknown>> {
+  /** `name` (its latest version when the run starts) or `name@version`. */
+  dataset(hparams: H): string;
+  /** Columns to read. */
+  columns: readonly string[];
+  /**
+   * One row → its sample: write `product(inputShape)` input values into `x` and
+   * `product(labelShape)` label values into `y` (both zeroed). Deterministic: no Math.random or time.
+   */
+  transform(row: DatasetRow, x: Float32Array, y: Float32Array): void;
+  /** Rows in the seeded shuffle buffer (order.ts). @default 4096 */
+  shuffleBuffer?: number;
+}
+
 /** The optimizers whose full internal state the engine can capture and restore bit for bit. */
 export type OptimizerConfig =
   | { kind: 'sgd'; learningRate: number }
@@ -60,6 +78,12 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject> {
   buildModel(hparams: z.output<S>, seed: number): LayersModel;
   /** The dataset; must not depend on anything but `hparams` (never Math.random or time). */
   loadDataset(hparams: z.output<S>): TaskDataset;
+  /**
+   * Training data streamed from a dataset in the bucket (docs/datasets.md) instead of
+   * `loadDataset().train`; `loadDataset` still gives the shapes and the validation split (its
+   * `train` may then be empty).
+   */
+  data?: TaskData<z.output<S>>;
   /** Which hparams the dataset depends on, so a warm trainer can reuse it. @default all hparams */
   datasetKey?(hparams: z.output<S>): string;
   optimizer(hparams: z.output<S>): OptimizerConfig;

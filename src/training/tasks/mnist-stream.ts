@@ -1,0 +1,68 @@
+/**
+ * `mnist-mlp-stream` and `mnist-cnn-stream`: the MNIST models trained from a dataset in the bucket
+ * (docs/datasets.md) — columns `pixels` (float32, 784 values) and `label` (int32), as
+ * `importMnistDataset` writes from the `mnist` package. Validation stays in memory: the last
+ * `valSize` digits of the package's fixed order, which the imported rows leave out.
+ *
+ * Not registered by default (the built-in list is fixed by tests and the client's catalog): a
+ * worker or script registers them with `registerStreamedMnistTasks()`.
+ */
+import { z } from 'zod';
+import { mnistCnnDescriptor, mnistMlpDescriptor } from './descriptors';
+import { loadMnist } from './mnist-data';
+import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
+import { defineTask, registerTask } from './registry';
+import type { TaskData, TaskDefinition, TaskDescriptor } from './types';
+
+const streamData: TaskData<{ dataset: string }> = {
+  dataset: (h) => h.dataset,
+  columns: ['pixels', 'label'],
+  transform(row, x, y) {
+    x.set(row.pixels as Float32Array);
+    y[row.label?.[0] as number] = 1;
+  },
+  shuffleBuffer: 512,
+};
+
+function streamed(base: TaskDefinition, descriptor: TaskDescriptor, inputShape: number[]): TaskDefinition {
+  const hparams = descriptor.hparams.extend({
+    /** The dataset to train on: `name` or `name@version`. */
+    dataset: z.string().default('mnist'),
+  });
+  const streamedDescriptor: TaskDescriptor<typeof hparams> = {
+    ...descriptor,
+    name: `${descriptor.name}-stream`,
+    description: `${descriptor.description ?? descriptor.name}; training data streamed from a dataset`,
+    hparams,
+  };
+  return defineTask(streamedDescriptor, {
+    buildModel: (h, seed) => base.buildModel(h, seed),
+    loadDataset: (h) => {
+      const { validation } = loadMnist(1, h.valSize as number, inputShape);
+      const empty = { x: new Float32Array(0), y: new Float32Array(0), size: 0 };
+      return { inputShape, labelShape: [10], train: empty, validation };
+    },
+    datasetKey: (h) => `val:${h.valSize}`,
+    data: streamData as unknown as TaskData<z.output<typeof hparams>>,
+    optimizer: (h) => base.optimizer(h),
+    loss: base.loss,
+    ...(base.metrics ? { metrics: base.metrics } : {}),
+  }) as unknown as TaskDefinition;
+}
+
+export const mnistMlpStreamTask = streamed(
+  mnistMlpTask as unknown as TaskDefinition,
+  mnistMlpDescriptor as unknown as TaskDescriptor,
+  [784],
+);
+export const mnistCnnStreamTask = streamed(
+  mnistCnnTask as unknown as TaskDefinition,
+  mnistCnnDescriptor as unknown as TaskDescriptor,
+  [28, 28, 1],
+);
+
+/** Registers both streamed MNIST tasks (idempotent). */
+export function registerStreamedMnistTasks(): void {
+  registerTask(mnistMlpStreamTask);
+  registerTask(mnistCnnStreamTask);
+}
