@@ -1,0 +1,105 @@
+// The primary MinIO site lost for good mid-run: workers pointed at the replica site (bucket
+// replication, src/stack/cluster-minio.ts) resume from the newest checkpoint that had replicated,
+// and the run ends golden there.
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { CheckpointStore } from '../../src/checkpoint/store';
+import { parseCheckpointUrl } from '../../src/checkpoint/keys';
+import { createMinioObjectClient } from '../../src/storage/minio-adapter';
+import type { TrainingSpecInput } from '../../src/spec';
+import { minioNode, startCluster } from '../helpers/cluster-stack';
+import type { RunningCluster } from '../helpers/cluster-stack';
+import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
+import { startS3HoldProxy } from '../helpers/s3-hold-proxy';
+import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
+import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+
+const spec: TrainingSpecInput = {
+  task: 'synthetic',
+  epochs: 2,
+  seed: 26,
+  batchSize: 16,
+  hparams: { samples: 8192, features: 32, hidden: 256 },
+  checkpoint: { everyBatches: 40, everySeconds: 0 },
+  recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1 },
+};
+const taskQueue = `cluster-replica-${process.pid}`;
+let cluster: RunningCluster;
+let proxy: S3HoldProxy;
+let client: Client;
+let close: () => Promise<void>;
+let primaryFleet: WorkerFleet;
+let replicaFleet: WorkerFleet;
+
+before(async () => {
+  cluster = await startCluster();
+  proxy = await startS3HoldProxy(cluster.stack.s3.endpoint);
+  ({ client, close } = await testClient(cluster.stack));
+  const onPrimary = testEnv({ ...cluster.stack, s3: { ...cluster.stack.s3, endpoint: proxy.endpoint } });
+  primaryFleet = new WorkerFleet(onPrimary, taskQueue, 'test-artifacts/cluster/replica-site/primary');
+  replicaFleet = new WorkerFleet(
+    testEnv(cluster.replicaStack),
+    taskQueue,
+    'test-artifacts/cluster/replica-site/replica',
+  );
+  await primaryFleet.start();
+});
+after(async () => {
+  await primaryFleet?.stopAll();
+  await replicaFleet?.stopAll();
+  await proxy?.close();
+  await close?.();
+  await cluster?.stop();
+});
+
+test('the primary site stopped for good mid-run: workers on the replica resume from the newest replicated checkpoint, golden', async () => {
+  const golden = goldenWeightsSha256(spec);
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId: `replica-${Date.now()}`,
+    args: [spec],
+  });
+  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 1 && (p.details?.ckpt?.batch ?? 0) >= 80);
+  // Hold the next checkpoint upload: no newer checkpoint becomes durable before the site is lost.
+  const next = await proxy.hold((method, p) => method === 'PUT' && /\.ckpt(\?|$)/.test(p));
+  const victim = await waitForEpoch(
+    handle,
+    (p) => (p.details?.epoch ?? 0) === 1 && p.details?.ckpt !== undefined,
+  );
+  const newest = victim.details?.ckpt;
+  assert.ok(newest);
+  // Drive to the state under test: the replica has caught up with everything the primary holds.
+  const replica = createMinioObjectClient(cluster.replicaStack.s3);
+  const { key } = parseCheckpointUrl(newest.url);
+  const deadline = Date.now() + 60_000;
+  while (!(await replica.stat(key)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  assert.ok(await replica.stat(key), `${newest.url} reached the replica`);
+
+  for (let node = 0; node < cluster.layout.minioDrives.length; node++) await cluster.kill(minioNode(node));
+  await primaryFleet.kill(victim.identity, 'SIGKILL');
+  next.release(); // its client is gone
+  await replicaFleet.start();
+
+  const result = await handle.result();
+  assert.equal(result.weightsSha256, await golden);
+  const points = await resumePoints(handle, result);
+  const crash = points.find((p) => p.recovery.atEpoch === 1);
+  assert.ok(crash, JSON.stringify(result.recoveries));
+  assertResumedFromNewest(crash, {
+    newest,
+    reached: victim.details?.batch,
+    interval: spec.checkpoint?.everyBatches,
+  });
+  // The final checkpoint exists only where the run finished: the replica site.
+  const final = await new CheckpointStore(replica).load(result.finalCheckpoint.url);
+  assert.equal(final.meta.weightsSha256, result.weightsSha256);
+  const status = await cluster.status();
+  assert.ok(
+    status.minio.nodes.every((n) => !n.running),
+    'the primary site stays down',
+  );
+});
