@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { resolveOptions } from '../../src/config/options';
-import type { ParallelTrainingResult, ShardHeartbeat, TrainShardInput } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV } from '../helpers/gated-task';
 import { createHostNetwork, netnsProblem } from '../helpers/netns';
@@ -117,7 +118,7 @@ test(
       shards: 3,
       syncEverySteps: H,
     });
-    const handle = await client.workflow.start('trainModel', {
+    const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `parallel-hosts-${Date.now()}`,
       args: [spec],
@@ -129,7 +130,7 @@ test(
     await Promise.all(victims.map((v) => (fleet as WorkerFleet).kill(v.identity, 'SIGKILL')));
     const restarted = Promise.all([startOn(hostA), startOn(hostA)]); // awaited before the fleet stops
 
-    const result = (await handle.result()) as ParallelTrainingResult;
+    const result = await handle.result();
     const newOnHostA = await restarted;
     assert.equal(result.status, 'completed');
     assert.equal(result.weightsSha256, await reference, 'bit-exact with the reference');

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { ParallelTrainingResult, ShardHeartbeat, TrainShardInput } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 import { testClient, testEnv } from '../helpers/training';
@@ -73,7 +74,7 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
     shards: 3,
     syncEverySteps: 20,
   });
-  const handle = await client.workflow.start('trainModel', {
+  const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `parallel-kill-${Date.now()}`,
     args: [spec],
@@ -97,7 +98,7 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
     victims.push({ ...fault, ...victim });
   }
 
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   await Promise.all(replacements); // each is up before the fleet is stopped
   assert.equal(result.status, 'completed');
   assert.equal(await reference, result.weightsSha256, 'bit-exact with the reference');

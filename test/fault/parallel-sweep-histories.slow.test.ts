@@ -13,7 +13,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { ParallelTrainingResult, Progress, ShardHeartbeat } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, ShardHeartbeat, TrainParallel } from '../../src/contract';
 import type { Sweep, SweepInput } from '../../src/contract/sweep';
 import { SWEEP, SWEEP_ID } from '../../src/contract/sweep';
 import type { TrainingSpecInput } from '../../src/spec';
@@ -71,7 +72,11 @@ test('data-parallel run: trainer crash, worker SIGKILL, checkpoint-now and pause
     syncEverySteps: 20,
   });
   const workflowId = `parallel-history-${Date.now()}`;
-  const handle = await client.workflow.start('trainModel', { taskQueue, workflowId, args: [spec] });
+  const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId,
+    args: [spec],
+  });
   const savedInRound = (round: number, shard: number) => (d: ShardHeartbeat) =>
     d.round === round && d.shard === shard && d.ckpt?.epoch === round && d.ckpt.batch > 0 && d.batch <= 12;
 
@@ -92,7 +97,7 @@ test('data-parallel run: trainer crash, worker SIGKILL, checkpoint-now and pause
   fs.writeFileSync(gate, 'open');
   await handle.signal('resume');
 
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   await replacement;
   assert.equal(result.status, 'completed');
   assert.equal(result.weightsSha256, await reference);

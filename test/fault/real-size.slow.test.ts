@@ -3,13 +3,13 @@
 // slow epoch-end work (validation and a 78 MB upload) outlasting a 2 s timeout costs none either,
 // a SIGKILL resumes golden, and a SIGSTOPped trainer is killed and recovered from within a bound
 // (issue 10 items 0 and 15).
-import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { Progress, TrainingResult, TrainModel } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, TrainModel } from '../../src/contract';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, pendingEpoch, waitForEpoch } from '../helpers/worker-fleet';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
@@ -58,7 +58,7 @@ test('6.5 M parameters, a checkpoint every 4 batches, default heartbeat timeout:
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  const result = (await handle.result().finally(() => (finished = true))) as TrainingResult;
+  const result = await handle.result().finally(() => (finished = true));
   await watching;
   assert.deepEqual(result.recoveries, [], JSON.stringify(result.recoveries));
   assert.ok(seen.size >= 2, `${seen.size} intra-epoch checkpoints were heartbeated as durable`);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { resolveOptions } from '../../src/config/options';
-import type { HeartbeatDetails, TrainingResult } from '../../src/contract';
-import type { SweepInput, SweepProgress, SweepResult } from '../../src/contract/sweep';
+import type { HeartbeatDetails, TrainModel } from '../../src/contract';
+import type { Sweep, SweepInput, SweepProgress } from '../../src/contract/sweep';
 import { sweepProgressQuery } from '../../src/contract/sweep';
 import { startSweep } from '../../src/sweep/client';
 import { startTestStack } from '../helpers/start-test-stack';
@@ -58,9 +58,9 @@ after(async () => {
 });
 
 test('ASHA sweep: 3 worker SIGKILLs and a Temporal restart change no decision and no weights', async () => {
-  const calm = (await (
+  const calm = await (
     await startSweep(client, input, { workflowId: `calm-${Date.now()}`, taskQueue })
-  ).result()) as SweepResult;
+  ).result();
   const handle = await startSweep(client, input, { workflowId: `chaos-${Date.now()}`, taskQueue });
   await killDuring(handle.workflowId, 0);
   await killDuring(handle.workflowId, 1);
@@ -68,7 +68,7 @@ test('ASHA sweep: 3 worker SIGKILLs and a Temporal restart change no decision an
   await close();
   ({ client, close } = await testClient(running.stack));
   await killDuring(handle.workflowId, 2);
-  const chaos = (await client.workflow.getHandle(handle.workflowId).result()) as SweepResult;
+  const chaos = await client.workflow.getHandle<Sweep>(handle.workflowId).result();
 
   assert.equal(chaos.status, 'completed');
   assert.deepEqual(chaos.decisions, calm.decisions);
@@ -82,14 +82,13 @@ test('ASHA sweep: 3 worker SIGKILLs and a Temporal restart change no decision an
   assert.equal(chaos.best.weightsSha256, calm.best.weightsSha256);
   const runs = chaos.trials.flatMap((t) => t.runs);
   const results = await Promise.all(
-    runs.map((id) => client.workflow.getHandle(id).result() as Promise<TrainingResult>),
+    runs.map(async (id) => ({ id, result: await client.workflow.getHandle<TrainModel>(id).result() })),
   );
-  const crashes = results.reduce((n, r) => n + (r.recoveryCount ?? r.recoveries.length), 0);
+  const crashes = results.reduce((n, { result: r }) => n + (r.recoveryCount ?? r.recoveries.length), 0);
   assert.ok(crashes >= 3, `each SIGKILL is a recovery of the trial it hit (${crashes})`);
   // Each recovery of a trial run resumed from the newest checkpoint its attempt had heartbeated (at
   // least the one seen before the kill) and redid at most a save interval plus the save lag.
-  for (const [i, id] of runs.entries()) {
-    const result = results[i] as TrainingResult;
+  for (const { id, result } of results) {
     for (const point of await resumePoints(client.workflow.getHandle(id), result)) {
       const seen = victims.find((v) => v.run === id && v.details?.epoch === point.recovery.atEpoch);
       assertResumedFromNewest(point, { newest: seen?.details?.ckpt, interval: 50, slack: SAVE_LAG_BATCHES });

@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defaultRunName } from '../../../src/checkpoint/keys';
 import { resolveOptions } from '../../../src/config/options';
+import { TRAIN_MODEL } from '../../../src/contract';
+import type { TrainModel, TrainParallel } from '../../../src/contract';
 import type { TrainingSpecInput } from '../../../src/spec';
 import { GATE_ENV } from '../../helpers/gated-task';
 import { startS3HoldProxy } from '../../helpers/s3-hold-proxy';
@@ -87,8 +89,20 @@ export interface MatrixFile {
     taskQueue: string,
     cell: string,
     spec: TrainingSpecInput,
-  ): Promise<WorkflowHandleWithFirstExecutionRunId>;
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<TrainModel>>;
+  /** `start` for a spec with `parallel`: the handle's result carries the rounds. */
+  startParallel(
+    taskQueue: string,
+    cell: string,
+    spec: TrainingSpecInput,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<TrainParallel>>;
   close(): Promise<void>;
+}
+
+/** A matrix run's start options: the cell's unique workflow id, the spec as the one argument. */
+function runOptions(taskQueue: string, cell: string, spec: TrainingSpecInput) {
+  const args: [TrainingSpecInput] = [spec];
+  return { taskQueue, workflowId: `matrix-${cell}-${Date.now()}`, args };
 }
 
 /** One file's toxiproxy, S3 hold proxy (in front of MinIO), client and golden weights. */
@@ -124,11 +138,15 @@ export async function openMatrixFile(name: string): Promise<MatrixFile> {
     logDir,
     golden,
     async start(taskQueue, cell, spec) {
-      const handle = await client.workflow.start('trainModel', {
-        taskQueue,
-        workflowId: `matrix-${cell}-${Date.now()}`,
-        args: [spec],
-      });
+      const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, runOptions(taskQueue, cell, spec));
+      noteRun(spec.runName ?? defaultRunName(handle.workflowId, handle.firstExecutionRunId));
+      return handle;
+    },
+    async startParallel(taskQueue, cell, spec) {
+      const handle = await client.workflow.start<TrainParallel>(
+        TRAIN_MODEL,
+        runOptions(taskQueue, cell, spec),
+      );
       noteRun(spec.runName ?? defaultRunName(handle.workflowId, handle.firstExecutionRunId));
       return handle;
     },

@@ -12,8 +12,8 @@ import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultRunName, parseCheckpointUrl } from '../../../src/checkpoint/keys';
 import { CheckpointStore } from '../../../src/checkpoint/store';
-import type { ParallelTrainingResult, TrainingResult } from '../../../src/contract';
-import type { SweepInput, SweepResult } from '../../../src/contract/sweep';
+import type { TrainModel } from '../../../src/contract';
+import type { SweepInput } from '../../../src/contract/sweep';
 import type { TrainingSpecInput } from '../../../src/spec';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import { startSweep } from '../../../src/sweep/client';
@@ -93,7 +93,7 @@ test('worker SIGKILL during a data-parallel merge: merged once elsewhere, the re
         (method, path) => method === 'PUT' && path.includes('/matrix-kill-merge-') && path.endsWith(global),
       );
       holding.catch(() => undefined); // awaited below; a cell that fails first leaves it unheard
-      const handle = await file.start(taskQueue, 'kill-merge', parallelSpec);
+      const handle = await file.startParallel(taskQueue, 'kill-merge', parallelSpec);
       const runName = defaultRunName(handle.workflowId, handle.firstExecutionRunId);
       let replaced: Promise<void> | undefined;
       try {
@@ -106,7 +106,7 @@ test('worker SIGKILL during a data-parallel merge: merged once elsewhere, the re
         row.recoveryBoundSeconds = RECOVERY_BOUND_S;
         const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
         row.recoverySeconds = Math.round(retriedAt - faultAt) / 1000;
-        const result = (await within(handle.result(), RESULT_MS, 'the run')) as ParallelTrainingResult;
+        const result = await within(handle.result(), RESULT_MS, 'the run');
         row.completionSeconds = Math.round(Date.now() - faultAt) / 1000;
         row.recoveries = result.recoveryCount ?? result.recoveries.length;
         row.stepsRedone = 0;
@@ -221,7 +221,7 @@ test('worker SIGKILL during a sweep decision: another worker decides the same, n
         workflowId: `matrix-sweep-calm-${Date.now()}`,
         taskQueue,
       });
-      const calm = (await within(calmHandle.result(), RESULT_MS, 'the uninterrupted sweep')) as SweepResult;
+      const calm = await within(calmHandle.result(), RESULT_MS, 'the uninterrupted sweep');
       const sweepId = `matrix-sweep-chaos-${Date.now()}`;
       // Each rung's last trial run, held between its epoch-end checkpoint (durable, heartbeated) and
       // its completion by its epoch log PUT: the kill goes to rung 0's, unless the sweep's worker
@@ -263,7 +263,7 @@ test('worker SIGKILL during a sweep decision: another worker decides the same, n
         await killWorker(fleet, owner);
         held.release(); // forwarded if the trial's worker is alive, dropped if it was the one killed
         replaced = topUp();
-        const chaos = (await within(handle.result(), RESULT_MS, 'the sweep')) as SweepResult;
+        const chaos = await within(handle.result(), RESULT_MS, 'the sweep');
         const closedAt = Date.now();
 
         const decision = await decisionAfter(handle, lastOfRung);
@@ -296,8 +296,8 @@ test('worker SIGKILL during a sweep decision: another worker decides the same, n
         assert.equal(runs.length, calm.trials.flatMap((t) => t.runs).length);
         let recoveries = 0;
         for (const id of runs) {
-          const trialHandle = file.client.workflow.getHandle(id);
-          const result = (await trialHandle.result()) as TrainingResult;
+          const trialHandle = file.client.workflow.getHandle<TrainModel>(id);
+          const result = await trialHandle.result();
           noteRun(folderOf(result.finalCheckpoint.url));
           const points = await resumePoints(trialHandle, result);
           recoveries += points.length;

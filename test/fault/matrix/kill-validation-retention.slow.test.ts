@@ -11,7 +11,6 @@ import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultRunName } from '../../../src/checkpoint/keys';
 import { CheckpointStore } from '../../../src/checkpoint/store';
-import type { TrainingResult } from '../../../src/contract';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import { GATE_SLEEP_ENV, VALIDATION_GATE_ENV, validationMarker } from '../../helpers/gated-task';
 import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
@@ -160,7 +159,7 @@ for (const victim of ['worker', 'trainer'] as const) {
         validation.open();
         gate.open(); // the rest at full speed
         const replaced = topUp();
-        const result = (await within(handle.result(), RESULT_MS, 'the run')) as TrainingResult;
+        const result = await within(handle.result(), RESULT_MS, 'the run');
         await replaced;
         const timeline = await timelineOf(handle, faultAt);
         recordTimeline(row, timeline, faultAt);
@@ -251,7 +250,7 @@ test('worker SIGKILL during retention: retried elsewhere, the run completes keep
         row.recoveryBoundSeconds = RECOVERY_BOUND_S;
         const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
         row.recoverySeconds = Math.round(retriedAt - faultAt) / 1000;
-        const result = (await within(handle.result(), RESULT_MS, 'the run')) as TrainingResult;
+        const result = await within(handle.result(), RESULT_MS, 'the run');
         recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
         recordRedone(row, await resumePoints(handle, result), result);
         await assertConsistent(result, spec, file.golden, file.stack);

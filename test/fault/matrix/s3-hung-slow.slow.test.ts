@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TrainingResult } from '../../../src/contract';
+import type { TrainingResult, TrainModel } from '../../../src/contract';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
 import type { ResumePoint } from '../../helpers/resume-point';
@@ -99,14 +99,14 @@ function midEpoch(handle: WorkflowHandle): Promise<PendingEpoch> {
  */
 async function recoverAndCheck(
   row: CellMeasure,
-  handle: WorkflowHandle,
+  handle: WorkflowHandle<TrainModel>,
   spec: ReturnType<typeof matrixSpec>,
   faultAt: number,
 ): Promise<{ result: TrainingResult; points: ResumePoint[] }> {
   const recovery = await waitForRecovery(handle);
   await s3.heal();
   gate.open();
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   const timeline = await timelineOf(handle, faultAt);
   recordTimeline(row, timeline, faultAt);
   const points = await resumePoints(handle, result);
@@ -239,7 +239,7 @@ test('S3 slow (latency within the deadline) mid-epoch until the end: no recovery
       await waitForEpoch(handle, (p) => (p.details?.ckpt?.step ?? 0) > (seen.details?.ckpt?.step ?? 0));
       const savedMs = Date.now() - faultAt;
       gate.open();
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
       recordRedone(row, await resumePoints(handle, result), result);
       (row.notes ??= []).push(

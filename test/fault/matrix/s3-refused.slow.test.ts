@@ -118,7 +118,7 @@ test('S3 refused mid-epoch, then back: the refused save stops training, resumed 
       await waitForRecovery(handle);
       await s3.heal();
       gate.open();
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
       const points = await resumePoints(handle, result);
       recordRedone(row, points, result);
@@ -163,7 +163,7 @@ test('S3 refused during an upload, then back: the cut upload stops training, res
       await s3.heal();
       held.release(); // its client is gone: dropped
       gate.open();
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
       const points = await resumePoints(handle, result);
       recordRedone(row, points, result);
@@ -205,7 +205,7 @@ for (const fault of ['refused', '500s'] as const) {
         await s3.heal();
         errors.fail(false);
         gate.open();
-        const result = (await handle.result()) as TrainingResult;
+        const result = await handle.result();
         const timeline = await timelineOf(handle, faultAt);
         recordTimeline(row, timeline, faultAt);
         const points = await resumePoints(handle, result);

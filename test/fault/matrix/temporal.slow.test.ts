@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TrainingResult } from '../../../src/contract';
 import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
 import type { ToxiproxyProxy } from '../../helpers/toxiproxy';
 import { WorkerFleet, waitForEpoch } from '../../helpers/worker-fleet';
@@ -26,6 +25,7 @@ import {
   openMatrixFile,
 } from './fixture';
 import type { MatrixFile } from './fixture';
+import type { TrainModel } from '../../../src/contract';
 
 const taskQueue = `matrix-temporal-${process.pid}`;
 const OUTAGE_MS = 2 * HEARTBEAT_TIMEOUT_S * 1000;
@@ -84,7 +84,7 @@ function sideOf(identity: string): { victim: Side; other: Side } {
  */
 async function outageAndCheck(
   row: CellMeasure,
-  handle: WorkflowHandle,
+  handle: WorkflowHandle<TrainModel>,
   spec: ReturnType<typeof matrixSpec>,
   faultAt: number,
   victim: Side,
@@ -96,7 +96,7 @@ async function outageAndCheck(
   if (left > 0) await new Promise((r) => setTimeout(r, left));
   await victim.proxy.heal();
   victim.gate.open();
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   const timeline = await timelineOf(handle, faultAt);
   recordTimeline(row, timeline, faultAt);
   const points = await resumePoints(handle, result);
