@@ -37,7 +37,14 @@ export interface DataBenchOptions {
 }
 
 export interface DataBenchResult {
-  import: { format: 'csv' | 'parquet'; inputMb: number; seconds: number; mbPerS: number }[];
+  import: {
+    format: 'csv' | 'parquet';
+    inputMb: number;
+    rows: number;
+    seconds: number;
+    mbPerS: number;
+    rowsPerS: number;
+  }[];
   pipeline: { dataset: string; rows: number; batchSize: number; windowMb: number; samplesPerS: number };
   memory: {
     datasetMb: number;
@@ -94,7 +101,14 @@ async function importRates(store: DatasetStore, o: DataBenchOptions, tag: string
       const started = performance.now();
       await importFiles(store, [file], { name: `bench-import-${format}-${tag}`, labelColumn: 'label' });
       const seconds = (performance.now() - started) / 1000;
-      rows.push({ format, inputMb, seconds, mbPerS: inputMb / seconds });
+      rows.push({
+        format,
+        inputMb,
+        rows: o.importRows,
+        seconds,
+        mbPerS: inputMb / seconds,
+        rowsPerS: o.importRows / seconds,
+      });
       o.log(`data: import ${format} ${inputMb.toFixed(1)} MB in ${seconds.toFixed(2)} s`);
     }
     return rows;
@@ -203,10 +217,13 @@ async function memoryRow(store: DatasetStore, o: DataBenchOptions, datasetMb: nu
 /** Markdown of the section (for docs/benchmarks.md once bench/report.ts renders it). */
 export function renderDataSection(r: DataBenchResult): string {
   const lines = ['## Datasets streamed from the bucket', ''];
-  lines.push('| import | input MB | s | MB/s |', '| --- | ---: | ---: | ---: |');
+  lines.push(
+    '| import | input MB | rows | s | MB/s | rows/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const i of r.import)
     lines.push(
-      `| ${i.format} | ${i.inputMb.toFixed(1)} | ${i.seconds.toFixed(2)} | ${i.mbPerS.toFixed(1)} |`,
+      `| ${i.format} | ${i.inputMb.toFixed(1)} | ${i.rows} | ${i.seconds.toFixed(2)} | ${i.mbPerS.toFixed(1)} | ${i.rowsPerS.toFixed(0)} |`,
     );
   const p = r.pipeline;
   lines.push(

@@ -100,7 +100,8 @@ export class Trainer {
     if (task.data && !streamed)
       throw new InvalidRunConfigError(
         'task',
-        `${task.name} streams its data: open it with \`await trainer.openSession(…)\``,
+        `${task.name} streams its training data from a dataset, which only the in-process engine reads yet ` +
+          '(`await trainer.openSession(…)` on a Trainer created with `datasets`; docs/datasets.md)',
       );
     const dataset = this.datasetFor(task, hparams);
     const model = task.buildModel(hparams, config.seed);

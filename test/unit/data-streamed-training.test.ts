@@ -99,5 +99,8 @@ test('a resume against another dataset version is refused naming both; unpinned,
   assert.equal(b.parts.stream?.binding.version, version);
   b.dispose();
   // An in-memory checkpoint cannot resume a streamed run, nor the other way round.
-  assert.throws(() => trainer.open(config), /streams its data/);
+  assert.throws(
+    () => trainer.open(config),
+    /streams its training data from a dataset, which only the in-process engine reads yet/,
+  );
 });
