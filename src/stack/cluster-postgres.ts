@@ -105,6 +105,13 @@ export async function initPostgres(layout: ClusterLayout, pgBin: string, passwor
   } finally {
     fs.rmSync(pwFile, { force: true });
   }
+  // initdb lets TCP clients in from loopback only; the stack's own address may be another one (a
+  // bridge address that hosts in other network namespaces reach): it connects from there.
+  if (!/^127\./.test(layout.host))
+    fs.appendFileSync(
+      path.join(layout.pgDataDir, 'pg_hba.conf'),
+      `host all all ${layout.host}/32 scram-sha-256\n`,
+    );
   return true;
 }
 

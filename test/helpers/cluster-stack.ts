@@ -44,15 +44,22 @@ export interface RunningCluster {
 
 export const minioNode = minioNodeName;
 
-export async function startCluster(log = (line: string) => console.error(`[cluster] ${line}`)) {
+/**
+ * @param host the address every server listens on and clients use: loopback, or the root
+ *   namespace's bridge address when workers run in network namespaces (test/helpers/netns.ts)
+ */
+export async function startCluster(
+  host = '127.0.0.1',
+  log = (line: string) => console.error(`[cluster] ${line}`),
+): Promise<RunningCluster> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-cluster-'));
-  const [frontend, ui, s3Port, consolePort] = (await freePorts(4)) as [number, number, number, number];
+  const [frontend, ui, s3Port, consolePort] = (await freePorts(4, host)) as [number, number, number, number];
   const options = resolveOptions({
     ...process.env,
     DFIT_STATE_DIR: stateDir,
-    TEMPORAL_ADDRESS: `127.0.0.1:${frontend}`,
+    TEMPORAL_ADDRESS: `${host}:${frontend}`,
     DFIT_TEMPORAL_UI_PORT: String(ui),
-    DFIT_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+    DFIT_S3_ENDPOINT: `http://${host}:${s3Port}`,
     DFIT_S3_CONSOLE_PORT: String(consolePort),
     DFIT_S3_ROOT_USER: `dfit-cluster-${process.pid}`,
     DFIT_S3_ROOT_PASSWORD: `cluster-secret-${process.pid}-${Date.now()}`,
