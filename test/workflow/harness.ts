@@ -12,7 +12,6 @@ import { ensureTool } from '../../src/stack/tools';
 import { TEMPORAL_CLI } from '../../src/stack/versions';
 import { SEARCH_ATTRIBUTES } from '../../src/contract';
 import type { Progress } from '../../src/contract';
-import type { StubActivities } from './stub-activities';
 
 export interface WorkflowTestEnv {
   env: TestWorkflowEnvironment;
@@ -42,10 +41,15 @@ export async function startWorkflowEnv(): Promise<WorkflowTestEnv> {
 
 let queues = 0;
 
+/** What a test's worker serves: StubActivities, or a test's own stub activities (shards, merges). */
+export interface ActivitySource {
+  activities(): object;
+}
+
 /** Runs `body` with a worker on a fresh task queue serving the workflows and these stubs. */
 export async function withWorker<T>(
   t: WorkflowTestEnv,
-  stubs: StubActivities,
+  stubs: ActivitySource,
   body: (taskQueue: string) => Promise<T>,
 ): Promise<T> {
   const taskQueue = `wf-${process.pid}-${++queues}`;

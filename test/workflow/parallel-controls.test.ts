@@ -4,22 +4,22 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
+import { TRAIN_MODEL } from '../../src/contract';
 import type {
   AggregateResult,
   AggregateRoundInput,
   CheckpointRef,
   ControlState,
-  ParallelTrainingResult,
   PreparedRun,
   PrepareRunInput,
   ShardResult,
+  TrainParallel,
   TrainShardInput,
 } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { parseSpec } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
-import { startWorkflowEnv, waitForProgress } from './harness';
-import { Worker } from '@temporalio/worker';
+import { startWorkflowEnv, waitForProgress, withWorker } from './harness';
 
 let t: WorkflowTestEnv;
 before(async () => (t = await startWorkflowEnv()));
@@ -157,24 +157,20 @@ class ShardStubs {
 }
 
 let ids = 0;
-async function run(stubs: ShardStubs, body: (h: WorkflowHandle) => Promise<void>): Promise<void> {
-  const taskQueue = `wf-parallel-${process.pid}-${++ids}`;
-  const worker = await Worker.create({
-    connection: t.env.nativeConnection,
-    namespace: t.env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: t.bundle,
-    activities: stubs.activities(),
-    stickyQueueScheduleToStartTimeout: '1s',
-  });
-  await worker.runUntil(async () => {
-    const workflowId = `wf-parallel-controls-${process.pid}-${ids}`;
-    const h = await t.env.client.workflow.start('trainModel', { taskQueue, workflowId, args: [SPEC] });
+async function run(
+  stubs: ShardStubs,
+  body: (h: WorkflowHandle<TrainParallel>) => Promise<void>,
+): Promise<void> {
+  const workflowId = `wf-parallel-controls-${process.pid}-${++ids}`;
+  await withWorker(t, stubs, async (taskQueue) => {
+    const h = await t.env.client.workflow.start<TrainParallel>(TRAIN_MODEL, {
+      taskQueue,
+      workflowId,
+      args: [SPEC],
+    });
     await body(h);
   });
 }
-
-const result = (h: WorkflowHandle) => h.result() as Promise<ParallelTrainingResult>;
 
 async function noWorkflowTaskFailures(h: WorkflowHandle): Promise<void> {
   const { events } = await h.fetchHistory();
@@ -203,7 +199,7 @@ test('pause in a running round: the paused shard waits, resume continues it from
     resumed.complete();
     const next = await Promise.all([stubs.attempt(1, 0, 0), stubs.attempt(1, 1, 0)]);
     for (const c of next) c.complete();
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'completed');
     assert.equal(r.recoveryCount, 0, 'a pause is not a recovery');
     assert.deepEqual(
@@ -224,7 +220,7 @@ test('stop in a running round: every running shard is cancelled, saves, and the 
   await run(stubs, async (h) => {
     const [s0, s1] = [await stubs.attempt(0, 0, 0), await stubs.attempt(0, 1, 0)];
     await h.signal('stop');
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.ok(s0.cancelled && s1.cancelled, 'the stop reached both running shards');
     assert.deepEqual(r.finalCheckpoint, globalOf(0), 'the run names the round’s global checkpoint');
@@ -244,7 +240,7 @@ test('paused inside a round, then stop: the run ends at once naming the pause ch
     const saved = [s0.pause(2), s1.pause(6)];
     await waitForProgress(h, (p) => p.status === 'paused');
     await h.signal('stop');
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.deepEqual(r.finalCheckpoint, globalOf(0));
     const warning = r.warnings?.find((w) => w.startsWith('stopped inside round 0')) ?? '';
@@ -274,6 +270,6 @@ test('checkpoint-now in a running round: counted for the running shards; later a
       'no redundant save in the next round',
     );
     for (const c of next) c.complete();
-    assert.equal((await result(h)).status, 'completed');
+    assert.equal((await h.result()).status, 'completed');
   });
 });

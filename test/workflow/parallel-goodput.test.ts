@@ -6,23 +6,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Worker } from '@temporalio/worker';
+import { TRAIN_MODEL } from '../../src/contract';
 import type {
   AggregateResult,
   AggregateRoundInput,
   AttemptTiming,
   CheckpointRef,
   ParallelRunProgress,
-  ParallelTrainingResult,
   PreparedRun,
   PrepareRunInput,
   ShardHeartbeat,
   ShardResult,
+  TrainParallel,
   TrainShardInput,
 } from '../../src/contract';
 import { parseSpec } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
-import { startWorkflowEnv } from './harness';
+import { startWorkflowEnv, withWorker } from './harness';
 
 let t: WorkflowTestEnv;
 before(async () => (t = await startWorkflowEnv()));
@@ -119,22 +119,13 @@ test('a shard failure adds its redone steps and recovery to the ledger; goodput 
       };
     },
   };
-  const taskQueue = `wf-parallel-goodput-${process.pid}`;
-  const worker = await Worker.create({
-    connection: t.env.nativeConnection,
-    namespace: t.env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: t.bundle,
-    activities,
-    stickyQueueScheduleToStartTimeout: '1s',
-  });
-  await worker.runUntil(async () => {
-    const h = await t.env.client.workflow.start('trainModel', {
+  await withWorker(t, { activities: () => activities }, async (taskQueue) => {
+    const h = await t.env.client.workflow.start<TrainParallel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `wf-parallel-goodput-${process.pid}`,
       args: [SPEC],
     });
-    const result = (await h.result()) as ParallelTrainingResult;
+    const result = await h.result();
     assert.equal(result.status, 'completed');
 
     // The recovery: infrastructure, from the checkpoint at batch 5, at batch 7: 2 steps redone.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import { TRAIN_MODEL } from '../../src/contract';
 import type {
   AggregateResult,
   AggregateRoundInput,
@@ -15,11 +15,12 @@ import type {
   PreparedRun,
   PrepareRunInput,
   ShardResult,
+  TrainParallel,
   TrainShardInput,
 } from '../../src/contract';
 import { parseSpec } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
-import { startWorkflowEnv, waitForProgress } from './harness';
+import { startWorkflowEnv, waitForProgress, withWorker } from './harness';
 
 let t: WorkflowTestEnv;
 before(async () => (t = await startWorkflowEnv()));
@@ -119,17 +120,8 @@ const states = (p: ParallelRunProgress) =>
 
 test('progress counts rounds and marks each shard of the round in flight; the merge learns who trained', async () => {
   const shards = new Shards();
-  const taskQueue = `wf-parallel-progress-${process.pid}`;
-  const worker = await Worker.create({
-    connection: t.env.nativeConnection,
-    namespace: t.env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: t.bundle,
-    activities: shards.activities(),
-    stickyQueueScheduleToStartTimeout: '1s',
-  });
-  await worker.runUntil(async () => {
-    const h = await t.env.client.workflow.start('trainModel', {
+  await withWorker(t, shards, async (taskQueue) => {
+    const h = await t.env.client.workflow.start<TrainParallel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `wf-parallel-progress-${process.pid}`,
       args: [SPEC],

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import type { SweepInput, SweepResult } from '../../src/contract/sweep';
+import { SWEEP } from '../../src/contract/sweep';
+import type { Sweep, SweepInput } from '../../src/contract/sweep';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
 import { StubActivities } from './stub-activities';
@@ -31,7 +32,7 @@ let ids = 0;
 async function failureOf(sweepInput: SweepInput, workflowId = `sweep-limits-${process.pid}-${++ids}`) {
   const stubs = new StubActivities();
   const err = await withWorker(t, stubs, (taskQueue) =>
-    t.env.client.workflow.execute('sweep', { taskQueue, workflowId, args: [sweepInput] }),
+    t.env.client.workflow.execute<Sweep>(SWEEP, { taskQueue, workflowId, args: [sweepInput] }),
   ).then(
     () => assert.fail('the sweep should have failed'),
     (e: unknown) => e,
@@ -68,14 +69,14 @@ test('within the caps: runs through continue-as-new, and its history replays', a
   stubs.onCall = (c) => c.complete({ loss: 1, valLoss: 1 / (c.input.epoch + 1) });
   const workflowId = `sweep-limits-ok-${process.pid}`;
   const result = await withWorker(t, stubs, (taskQueue) =>
-    t.env.client.workflow.execute('sweep', {
+    t.env.client.workflow.execute<Sweep>(SWEEP, {
       taskQueue,
       workflowId,
       args: [input({ continueAsNewEvery: 1 })],
     }),
   );
-  assert.equal((result as SweepResult).status, 'completed');
-  assert.equal((result as SweepResult).trials.length, 2);
+  assert.equal(result.status, 'completed');
+  assert.equal(result.trials.length, 2);
   const history = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
   await Worker.runReplayHistory({ workflowBundle: t.bundle }, history, workflowId);
 });

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { CheckpointRef, ControlState, PreparedRun, PrepareRunInput } from '../../src/contract';
-import type { SweepInput, SweepProgress, SweepResult } from '../../src/contract/sweep';
+import { SWEEP } from '../../src/contract/sweep';
+import type { Sweep, SweepInput, SweepProgress } from '../../src/contract/sweep';
 import { planTrials } from '../../workflows/sweep-search';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
@@ -69,11 +70,11 @@ let ids = 0;
 async function runSweep<T>(
   stubs: StubActivities,
   sweepInput: SweepInput,
-  body: (h: WorkflowHandle, id: string) => Promise<T>,
+  body: (h: WorkflowHandle<Sweep>, id: string) => Promise<T>,
 ): Promise<T> {
   return withWorker(t, stubs, async (taskQueue) => {
     const workflowId = `sweep-${process.pid}-${++ids}`;
-    const h = await t.env.client.workflow.start('sweep', { taskQueue, workflowId, args: [sweepInput] });
+    const h = await t.env.client.workflow.start<Sweep>(SWEEP, { taskQueue, workflowId, args: [sweepInput] });
     return body(h, workflowId);
   });
 }
@@ -101,7 +102,7 @@ test('random: the seeded trials run as <sweep>-tNN children, at most `concurrenc
     );
     completeAll(stubs);
     for (const c of stubs.calls) c.complete({ loss: 1, valLoss: lossOf(c) });
-    const r = (await h.result()) as SweepResult;
+    const r = await h.result();
     assert.equal(r.status, 'completed');
     assert.deepEqual(
       r.trials.map((tr) => tr.hparams),
@@ -133,7 +134,7 @@ test('ASHA: rung runs of exactly the rung; a promoted trial resumes from its fin
     continueAsNewEvery: 1,
   });
   await runSweep(stubs, sweepInput, async (h, id) => {
-    const r = (await h.result()) as SweepResult;
+    const r = await h.result();
     assert.equal(r.status, 'completed');
     assert.equal(stubs.calls.length, 4 + 2 + 1, 'rungs 1, 2, 3 epochs: 4 + 2 + 1 epoch calls');
     assert.ok(r.epochsTrained < 4 * 3);
@@ -168,7 +169,7 @@ test('PBT: the worst member forks the best from its checkpoint (initFrom), recor
   completeAll(stubs);
   const sweepInput = input({ search: { kind: 'pbt', interval: 1, quantile: 0.25 } });
   await runSweep(stubs, sweepInput, async (h, id) => {
-    const r = (await h.result()) as SweepResult;
+    const r = await h.result();
     assert.equal(r.lineage.length, 1);
     const [fork] = r.lineage;
     assert.ok(fork);
@@ -198,7 +199,7 @@ test('pause, resume and stop on the sweep reach its running trial; no new trial 
     await h.signal('stop');
     await until(async () => (await controls()).stopRequested, 'the trial to get the stop');
     first.complete({ loss: 1, valLoss: 0.5 });
-    const r = (await h.result()) as SweepResult;
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.equal(stubs.calls.length, 1);
     assert.deepEqual(
