@@ -11,6 +11,7 @@ import { splitHostPort } from '../../src/config/options';
 import { SEARCH_ATTRIBUTES } from '../../src/contract';
 
 interface Service {
+  profiles?: string[];
   ports?: string[];
   environment?: Record<string, string>;
   command?: string[] | string;
@@ -80,6 +81,15 @@ test('every credential comes from .env: none is written in the file and each one
   for (const [name, service] of Object.entries(services)) {
     for (const [key, value] of Object.entries(service.environment ?? {})) {
       if (!/KEY|SECRET|PASSWORD|USER/.test(key)) continue;
+      // The cluster profile's PostgreSQL: a role name, and a password generated into a volume.
+      if (key === 'POSTGRES_USER') {
+        assert.equal(value, 'temporal', `${name}.${key} is the role name, not a secret`);
+        continue;
+      }
+      if (key === 'POSTGRES_PASSWORD_FILE') {
+        assert.equal(value, '/run/pg-secret/password', `${name}.${key} reads the generated secret`);
+        continue;
+      }
       if (OPTIONAL_KEYS.includes(key)) {
         assert.equal(interpolate(value, {}), '', `${name}.${key} is optional and off while unset`);
         continue;
@@ -171,4 +181,56 @@ test('Temporal registers every search attribute the workflow uses, with a persis
     );
   assert.ok(command.includes('--db-filename'));
   assert.match(JSON.stringify(services['create-bucket']), new RegExp(`local/${DEFAULTS.bucket}`));
+});
+
+test('profile cluster: Temporal services on PostgreSQL, a 4 x 2 MinIO erasure set, a replica site, replication', () => {
+  const cluster = Object.entries(services).filter(([, s]) => s.profiles?.includes('cluster'));
+  const names = cluster.map(([name]) => name);
+  for (const name of ['temporal', 'minio', 'create-bucket', 'worker'])
+    assert.ok(!services[name]?.profiles, `${name} stays in the default stack`);
+  for (const service of ['frontend', 'history', 'matching', 'worker']) {
+    const s = services[`temporal-${service}`];
+    assert.ok(s, `temporal-${service}`);
+    assert.equal(s.environment?.SERVICES, service, 'one Temporal service per container');
+    assert.equal(s.environment?.DB, 'postgres12');
+    assert.equal(s.environment?.POSTGRES_SEEDS, 'postgresql');
+    assert.match(
+      JSON.stringify(s.entrypoint),
+      /POSTGRES_PWD=.*\/run\/pg-secret\/password/,
+      'password from the volume',
+    );
+  }
+  assert.match(JSON.stringify(services['temporal-schema']?.entrypoint), /update-schema --schema-name/);
+  const register = JSON.stringify(services['temporal-register']?.entrypoint);
+  for (const key of SEARCH_ATTRIBUTES) assert.ok(register.includes(`${key.name}=`), `registers ${key.name}`);
+  const nodes = names.filter((n) => /^minio\d$/.test(n));
+  assert.deepEqual(nodes, ['minio1', 'minio2', 'minio3', 'minio4']);
+  for (const node of nodes) {
+    assert.match(
+      String(services[node]?.command),
+      /http:\/\/minio\{1\.\.\.4\}\/data\{1\.\.\.2\}/,
+      `${node}: the whole set`,
+    );
+    assert.equal((services[node] as { volumes?: string[] }).volumes?.length, 2, `${node}: two drives`);
+  }
+  assert.equal(services.minio1?.environment?.MINIO_API_STALE_UPLOADS_EXPIRY, '2h', 'the stale-upload expiry');
+  const setup = JSON.stringify(services['setup-cluster-buckets']?.entrypoint);
+  assert.match(setup, /mc version enable/);
+  assert.match(setup, /mc replicate add primary\/durable-fit[^"]*--remote-bucket replica\/durable-fit/);
+  assert.match(setup, /--noncurrent-expire-days/);
+  assert.match(
+    setup,
+    /mc admin user add \$\$site \\"\$\$WORKER_ACCESS_KEY\\"/,
+    'the worker user on both sites',
+  );
+  assert.ok(
+    !JSON.stringify(services['worker-cluster']?.environment).includes('ROOT'),
+    'no root key for the worker',
+  );
+  // Side by side with the default stack: no host port in common.
+  const published = (list: [string, Service][]) =>
+    list.flatMap(([, s]) => (s.ports ?? []).map((p) => p.split(':').slice(0, 2).join(':')));
+  const defaults = published(Object.entries(services).filter(([, s]) => !s.profiles));
+  for (const port of published(cluster))
+    assert.ok(!defaults.includes(port), `${port} is the default stack's`);
 });
