@@ -5,6 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { POSTGRES_APT_INSTALL } from '../src/stack/cluster-postgres';
+
+/** Server majors the cluster topology finds under /usr/lib/postgresql (src/stack/cluster-postgres.ts). */
+const POSTGRES_MAJORS = [13, 14, 15, 16, 17, 18];
 
 /** Debian's chromium, which playwright-core drives in the Web UI test (no browser download). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -38,6 +42,13 @@ const PREREQUISITES: readonly Prerequisite[] = [
     present: (m) => m.exists(CHROMIUM_PATH),
     aptInstall: 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium',
     hint: 'sudo apt-get install -y chromium',
+  },
+  {
+    what: 'PostgreSQL from the postgresql package (for the cluster tier, `stack up --topology cluster`)',
+    neededBy: (source) => source.includes("from '../helpers/cluster-stack'"),
+    present: (m) => POSTGRES_MAJORS.some((v) => m.exists(`/usr/lib/postgresql/${v}/bin/postgres`)),
+    aptInstall: POSTGRES_APT_INSTALL,
+    hint: 'sudo apt-get install -y postgresql',
   },
 ];
 

@@ -49,10 +49,11 @@ import { MINIO_CLIENT, MINIO_SERVER } from './versions';
 
 type Log = (line: string) => void;
 
-/** Builds every binary the cluster needs (and installs PostgreSQL as root when missing). */
+/** Builds the binaries only the cluster needs (and installs PostgreSQL as root when missing). */
 export async function buildCluster(options: DurableFitOptions, log: Log): Promise<string[]> {
   const built = [ensurePostgresInstalled(log)];
-  for (const tool of [...CLUSTER_TOOLS.map(asToolSpec), MINIO_SERVER, MINIO_CLIENT])
+  // MinIO and mc are the dev stack's too: `stack build` builds them with the rest.
+  for (const tool of CLUSTER_TOOLS.map(asToolSpec))
     built.push(await ensureTool(tool, { toolsDir: options.toolsDir, progress: log }));
   return built;
 }
