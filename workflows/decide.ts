@@ -49,15 +49,44 @@ export interface LoopState {
 export function nextStep(state: LoopState): LoopStep {
   const { record, controls, patches } = state;
   const epoch = record.position?.epoch ?? 0;
-  if (epoch >= record.spec.epochs) return { step: 'complete' };
-  if (controls.stopRequested && (!record.resumeReason || patches.stopInAnyState())) return { step: 'stop' };
-  if (controls.paused && patches.pauseBeforeContinueAsNew()) return { step: 'wait-while-paused' };
-  if (state.epochsThisRun >= record.spec.continueAsNewEvery || state.continueAsNewSuggested)
-    return { step: 'continue-as-new' };
-  if (controls.paused) return { step: 'wait-while-paused' };
+  const step = controlStep({
+    done: epoch >= record.spec.epochs,
+    controls,
+    stopNow: () => !record.resumeReason || patches.stopInAnyState(),
+    pauseFirst: patches.pauseBeforeContinueAsNew,
+    continueAsNew: () =>
+      state.epochsThisRun >= record.spec.continueAsNewEvery || state.continueAsNewSuggested,
+  });
+  if (step) return { step };
   if (record.resumeReason && record.position)
     return { step: 'resume', epoch, from: record.position, reason: record.resumeReason };
   return { step: 'train', epoch };
+}
+
+/** What a pass of the loop does instead of training, if anything. */
+export type ControlStep = 'complete' | 'stop' | 'wait-while-paused' | 'continue-as-new';
+
+/**
+ * The controls' part of every pass of the training loop, epochs and rounds alike: a finished run
+ * completes; a stop ends it; a paused run waits; a long history continues as new. `stopNow` and
+ * `pauseFirst` are asked only when a stop or a pause is there (epoch histories from before a patch
+ * answered no: a stop waited for the recovery in flight, a pause came after continue-as-new);
+ * undefined: train.
+ */
+export function controlStep(pass: {
+  done: boolean;
+  controls: ControlState;
+  stopNow: () => boolean;
+  pauseFirst: () => boolean;
+  continueAsNew: () => boolean;
+}): ControlStep | undefined {
+  const { controls } = pass;
+  if (pass.done) return 'complete';
+  if (controls.stopRequested && pass.stopNow()) return 'stop';
+  if (controls.paused && pass.pauseFirst()) return 'wait-while-paused';
+  if (pass.continueAsNew()) return 'continue-as-new';
+  if (controls.paused) return 'wait-while-paused';
+  return undefined;
 }
 
 /** What a failed epoch activity leads to; `record` is the run's record after the failure. */

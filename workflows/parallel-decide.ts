@@ -16,6 +16,8 @@ import type {
   ShardResult,
 } from '../src/contract';
 import { keptByRecord, recordCheckpoint, recordEpoch, recordRecovery, recordWarning } from './record-update';
+import type { ControlStep } from './decide';
+import { controlStep } from './decide';
 import type { FailureClass } from './recovery';
 import { isNewer } from './recovery';
 import type { SpentBudget, Streak } from './budget';
@@ -26,9 +28,12 @@ import { addShardFailure, ledgerOf } from './goodput';
 /** Rounds kept in the record (the result's `rounds`). */
 export const ROUND_WINDOW = 20;
 
-export type RoundStep = 'complete' | 'stop' | 'wait-while-paused' | 'continue-as-new' | 'train';
+export type RoundStep = ControlStep | 'train';
 
-/** What happens before the next round: the run's controls count between rounds. */
+/**
+ * What happens before the next round: the loop's control step (decide.ts; a data-parallel run has
+ * no history from before its patches: a stop ends it at once, a pause waits before continue-as-new).
+ */
 export function nextRoundStep(
   progress: ParallelProgress,
   controls: ControlState,
@@ -36,11 +41,14 @@ export function nextRoundStep(
   continueAt: number,
   continueAsNewSuggested: boolean,
 ): RoundStep {
-  if (progress.round >= progress.rounds) return 'complete';
-  if (controls.stopRequested) return 'stop';
-  if (controls.paused) return 'wait-while-paused';
-  if (roundsThisRun >= continueAt || continueAsNewSuggested) return 'continue-as-new';
-  return 'train';
+  const step = controlStep({
+    done: progress.round >= progress.rounds,
+    controls,
+    stopNow: () => true,
+    pauseFirst: () => true,
+    continueAsNew: () => roundsThisRun >= continueAt || continueAsNewSuggested,
+  });
+  return step ?? 'train';
 }
 
 /** Where a shard is when it failed: the checkpoint its attempt started from, if not the round's start. */
