@@ -51,13 +51,17 @@ export type TrainerRequest =
       taskModules?: string[];
       /** Folder for large state transfers (see state-transfer.ts); inline only when absent. */
       transferDir?: string;
+      /** The bucket whose datasets the parent reads for the child (`dataset-read`); none when absent. */
+      datasetBucket?: string;
     }
   | ({ type: 'run'; runId: number } & RunRequest)
   | { type: 'snapshot'; runId: number; requestId: number }
   | { type: 'stop'; runId: number }
   /** The end state of run `runId` was saved as this checkpoint: its warm continuation is keyed by it. */
   | { type: 'keep'; runId: number; sha256: string; url: string }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /** The answer to a `dataset-read`: the object's bytes, or why not. */
+  | { type: 'dataset-bytes'; requestId: number; bytes?: Uint8Array; error?: SerializedError };
 
 /** An error as it crosses the process boundary, with its class's permanence (src/failure-kind.ts). */
 export interface SerializedError {
@@ -75,7 +79,9 @@ export type TrainerEvent =
   | { type: 'snapshot'; runId: number; requestId: number; state: PortableState }
   | { type: 'epoch-end'; runId: number; epoch: number; metrics: EpochMetrics; state: PortableState }
   | { type: 'done'; runId: number; stopped: boolean; state: PortableState }
-  | { type: 'error'; runId?: number; error: SerializedError };
+  | { type: 'error'; runId?: number; error: SerializedError }
+  /** The child asks the parent for an object under `datasets/` (it holds no S3 credentials). */
+  | { type: 'dataset-read'; requestId: number; key: string };
 
 export function serializeError(error: unknown): SerializedError {
   const e = error instanceof Error ? error : new Error(String(error));

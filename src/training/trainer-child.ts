@@ -17,12 +17,16 @@ import type { WarmKey } from './warm-session';
 import { decideWarmStart, WarmSessionLostError } from './warm-session';
 import { restoreModelWeights } from './model-weights';
 import { loadTaskModules } from './tasks/load-modules';
+import { DatasetStore } from '../data/dataset-store';
+import { IpcDatasetReader } from './ipc-object-client';
 
 let trainer: Trainer | undefined;
 let active: { runId: number; control: RunControl } | undefined;
 /** The session kept after the last run, training its next epoch until a run adopts or discards it. */
 let held: Continuation | undefined;
 let transferDir: string | undefined;
+/** Reads of dataset objects, served by the parent (this process holds no S3 credentials). */
+let datasetReader: IpcDatasetReader | undefined;
 
 function send(event: TrainerEvent): void {
   process.send?.(event);
@@ -39,7 +43,8 @@ async function init(
   try {
     // User task modules call registerTask() when loaded; the child needs them as much as the worker.
     loadTaskModules(taskModules);
-    trainer = await Trainer.create(backend);
+    const datasets = datasetReader ? { datasets: new DatasetStore(datasetReader.client()) } : {};
+    trainer = await Trainer.create({ ...backend, ...datasets });
     send({ type: 'ready', backend: trainer.backend });
   } catch (error) {
     // The parent reports the error and ends this process.
@@ -71,7 +76,7 @@ async function run(runId: number, request: RunRequest): Promise<void> {
       if (control.stopRequested) continuation.control.requestStop();
       outcome = await continuation.adopt(onProgress);
     } else {
-      session = trainer.open(request.config, request.from, {
+      session = await trainer.openSession(request.config, request.from, {
         allowBackendChange: request.allowBackendChange,
       });
       if (request.initWeights && !request.from) {
@@ -141,6 +146,8 @@ function handle(message: TrainerRequest): void {
   switch (message.type) {
     case 'init':
       transferDir = message.transferDir;
+      if (message.datasetBucket !== undefined)
+        datasetReader = new IpcDatasetReader(message.datasetBucket, send);
       return void init({ backend: message.backend }, message.taskModules);
     case 'run': {
       const { type: _type, runId, ...request } = message;
@@ -162,6 +169,8 @@ function handle(message: TrainerRequest): void {
     case 'keep':
       if (held?.baseRunId === message.runId) held.markSaved({ sha256: message.sha256, url: message.url });
       return;
+    case 'dataset-bytes':
+      return datasetReader?.answer(message.requestId, message.bytes, message.error);
     case 'shutdown':
       process.disconnect();
   }

@@ -17,7 +17,10 @@ import {
   TrainerHungError,
   TrainerRemoteError,
 } from './errors';
+import type { ObjectClient } from '../storage/object-client';
+import { serveDatasetRead } from './ipc-object-client';
 import type { RunRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
+import { serializeError } from './protocol';
 import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
 import { createTransferDir, removeTransferDir } from './state-transfer';
 import { compactTensors } from './tensor-bytes';
@@ -54,6 +57,11 @@ export interface TrainerProcessOptions {
   hangTimeoutMs?: number;
   /** Where large states are handed over (a private folder is made inside). @default os.tmpdir() */
   transferBase?: string;
+  /**
+   * The bucket whose datasets (`datasets/…` only) this process reads for the child, which streams
+   * them for tasks with `data` (docs/datasets.md). Absent: such tasks are refused in the child.
+   */
+  datasets?: ObjectClient;
 }
 
 /** @see TrainerProcessOptions.hangTimeoutMs */
@@ -85,6 +93,7 @@ export class TrainerProcess {
     options: TrainerProcessOptions,
     private readonly transferDir: string,
   ) {
+    this.datasets = options.datasets;
     const onStderr = options.onStderr ?? ((chunk: string) => process.stderr.write(chunk));
     const secrets = options.secrets ?? [];
     const lines = new RedactingLines((text) => onStderr(text), secrets);
@@ -203,14 +212,31 @@ export class TrainerProcess {
     return new Promise((resolve, reject) => {
       this.onReady = { resolve, reject };
       void this.exitPromise.then(() => reject(this.exited));
-      this.send({ type: 'init', backend, taskModules, transferDir: this.transferDir });
+      const datasetBucket = this.datasets?.bucket;
+      this.send({
+        type: 'init',
+        backend,
+        taskModules,
+        transferDir: this.transferDir,
+        ...(datasetBucket !== undefined ? { datasetBucket } : {}),
+      });
     });
   }
 
   private onReady: { resolve(b: BackendInfo): void; reject(e: Error): void } | undefined;
+  private readonly datasets: ObjectClient | undefined;
+
+  /** Reads a dataset object for the child; the answer goes back whatever happens. */
+  private serveDataset(requestId: number, key: string): void {
+    serveDatasetRead(this.datasets, key).then(
+      (bytes) => this.send({ type: 'dataset-bytes', requestId, bytes }),
+      (error: unknown) => this.send({ type: 'dataset-bytes', requestId, error: serializeError(error) }),
+    );
+  }
 
   private dispatch(event: TrainerEvent): void {
     if (event.type === 'ready') return this.onReady?.resolve(event.backend);
+    if (event.type === 'dataset-read') return this.serveDataset(event.requestId, event.key);
     if (event.type === 'error' && event.runId === undefined) {
       this.onReady?.reject(toError(event.error));
       this.child.kill('SIGKILL');
