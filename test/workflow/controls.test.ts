@@ -27,7 +27,7 @@ const spec = (extra: Partial<TrainingSpecInput> = {}): TrainingSpecInput => ({
 async function run(
   stubs: StubActivities,
   input: TrainingSpecInput,
-  body: (h: WorkflowHandle, id: string) => Promise<void>,
+  body: (h: WorkflowHandle<TrainModel>, id: string) => Promise<void>,
 ): Promise<void> {
   await withWorker(t, stubs, async (taskQueue) => {
     const workflowId = `wf-controls-${process.pid}-${++ids}`;
@@ -40,15 +40,13 @@ async function run(
   });
 }
 
-const result = (h: WorkflowHandle) => h.result() as Promise<TrainingResult>;
-
 test('running: stop finishes the running epoch, then the run ends stopped at its checkpoint', async () => {
   const stubs = new StubActivities();
   await run(stubs, spec(), async (h, id) => {
     const first = await stubs.call(0);
     await h.signal('stop');
     first.complete();
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.deepEqual(r.finalCheckpoint, ckptAt(id, 1, 0));
     assert.equal(stubs.calls.length, 1);
@@ -73,7 +71,7 @@ test('running: checkpoint-now reaches the running epoch; pause at a batch, check
     assert.equal(resumed.input.ckptPath, saved.url);
     assert.equal(resumed.input.checkpointRequestsServed, 2, 'no redundant save after resume');
     resumed.complete();
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'completed');
     assert.deepEqual(r.finalCheckpoint, ckptAt(id, 1, 0));
   });
@@ -113,7 +111,7 @@ test('paused between epochs: the next epoch waits; resume trains it; stop ends t
     second.complete();
     await waitForProgress(h, (p) => p.status === 'paused' && p.lastCheckpoint?.epoch === 2);
     await h.signal('stop');
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.deepEqual(r.finalCheckpoint, ckptAt(id, 2, 0));
     assert.equal(r.weightsSha256, 'w1');
@@ -140,7 +138,7 @@ test('recovering: after a crash the resume runs; checkpoint-now, pause and resum
     assert.equal(again.input.checkpointRequestsServed, 1, 'served by the checkpoint saved at the pause');
     await h.signal('stop');
     again.complete();
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.deepEqual(r.finalCheckpoint, ckptAt(id, 1, 0));
     assert.equal(r.recoveries[0]?.kind, 'crash');
@@ -164,7 +162,7 @@ test('backing off: stop ends the wait and the run at once; pause ends the wait, 
     resumed.fail(new Error('stub: S3 unreachable'));
     await waitForProgress(h, (p) => p.recoveries.length === 2);
     await h.signal('stop');
-    const r = await result(h);
+    const r = await h.result();
     assert.equal(r.status, 'stopped');
     assert.deepEqual(r.finalCheckpoint, saved);
     assert.ok(r.finalCheckpoint.url.includes(id));
@@ -194,9 +192,9 @@ test('continue-as-new every epoch carries pause, stop and checkpoint-now request
 });
 
 /** The result, or the first workflow task failure's message as an error (no waiting for a timeout). */
-async function resultOrTaskFailure(h: WorkflowHandle): Promise<TrainingResult> {
+async function resultOrTaskFailure(h: WorkflowHandle<TrainModel>): Promise<TrainingResult> {
   for (;;) {
-    if ((await h.describe()).status.name !== 'RUNNING') return result(h);
+    if ((await h.describe()).status.name !== 'RUNNING') return h.result();
     const { events } = await h.fetchHistory();
     const failed = (events ?? []).find((e) => e.workflowTaskFailedEventAttributes);
     if (failed)
@@ -225,6 +223,6 @@ test('starting: progress answers while prepareRun still runs, and a pause sent t
     await h.signal('resume');
     (await stubs.call(0)).complete();
     (await stubs.call(1)).complete();
-    assert.equal((await result(h)).status, 'completed');
+    assert.equal((await h.result()).status, 'completed');
   });
 });

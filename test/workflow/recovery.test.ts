@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
 import type { EpochCall } from './stub-activities';
@@ -32,7 +32,7 @@ const spec = (extra: Partial<TrainingSpecInput> = {}): TrainingSpecInput => ({
 async function run<T>(
   stubs: StubActivities,
   input: TrainingSpecInput,
-  body: (h: WorkflowHandle) => Promise<T>,
+  body: (h: WorkflowHandle<TrainModel>) => Promise<T>,
 ) {
   return withWorker(t, stubs, async (taskQueue) => {
     const workflowId = `wf-recovery-${process.pid}-${++ids}`;
@@ -66,7 +66,7 @@ const noWait = { ...fast, backoffSeconds: 0 };
 test('an outage longer than the budget in total, but not in a row, is ridden through', async () => {
   const stubs = new StubActivities();
   outage(stubs, 8); // 24 infrastructure failures in all, at most 8 in a row (budget 10)
-  const r = await run(stubs, spec({ recovery: noWait }), (h) => h.result() as Promise<TrainingResult>);
+  const r = await run(stubs, spec({ recovery: noWait }), (h) => h.result());
   assert.equal(r.status, 'completed');
   assert.equal(r.recoveryCount, 24);
   assert.ok(r.recoveries.length <= 20, 'the record keeps a window of recoveries');
@@ -89,11 +89,7 @@ test('a failed retention is a warning: the run completes and says so', async () 
   const stubs = new StubActivities();
   stubs.retentionFailures = 1;
   stubs.onCall = (call) => call.complete();
-  const r = await run(
-    stubs,
-    spec({ checkpoint: { keepLast: 1 } }),
-    (h) => h.result() as Promise<TrainingResult>,
-  );
+  const r = await run(stubs, spec({ checkpoint: { keepLast: 1 } }), (h) => h.result());
   assert.equal(r.status, 'completed');
   assert.equal(r.warnings?.length, 1);
   assert.match(r.warnings?.[0] ?? '', /retention .* failed/);
@@ -131,7 +127,7 @@ test('a corrupt object at another key (the one being written) is not blamed on t
     }
     call.complete();
   };
-  const r = await run(stubs, spec({ recovery: noWait }), (h) => h.result() as Promise<TrainingResult>);
+  const r = await run(stubs, spec({ recovery: noWait }), (h) => h.result());
   assert.equal(r.status, 'completed');
   assert.deepEqual(
     r.recoveries.map((e) => e.kind),
