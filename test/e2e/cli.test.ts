@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { Progress, TrainingResult } from '../../src/contract';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { Progress, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
@@ -110,7 +111,7 @@ test('checkpoint-now, pause, resume and stop steer a live run; watch follows it 
     taskQueue,
   );
   assert.equal(start.status, 'running');
-  const handle = client.workflow.getHandle(id);
+  const handle = client.workflow.getHandle<TrainModel>(id);
   const watch = spawnCli(['watch', id, '--no-bars'], taskQueue);
   await waitForEpoch(handle, (p) => p.details !== undefined);
 
@@ -134,7 +135,7 @@ test('checkpoint-now, pause, resume and stop steer a live run; watch follows it 
   });
 
   assert.equal((await cli(['stop', id], taskQueue)).code, 0);
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   assert.equal(result.status, 'stopped');
   assert.ok(result.epochs.length < 500);
   const watched = await watch.done;
@@ -149,7 +150,7 @@ test('fork: same hparams continue exactly (resumeFrom); new hparams start a link
     taskQueue,
   );
   assert.equal(cont.mode, 'continuation');
-  const contResult = (await client.workflow.getHandle(cont.workflowId).result()) as TrainingResult;
+  const contResult = await client.workflow.getHandle<TrainModel>(cont.workflowId).result();
   assert.deepEqual(
     contResult.epochs.map((e) => e.epoch),
     [2],
@@ -160,8 +161,8 @@ test('fork: same hparams continue exactly (resumeFrom); new hparams start a link
     taskQueue,
   );
   assert.equal(fork.mode, 'weights-only fork');
-  const handle = client.workflow.getHandle(fork.workflowId);
-  const result = (await handle.result()) as TrainingResult;
+  const handle = client.workflow.getHandle<TrainModel>(fork.workflowId);
+  const result = await handle.result();
   assert.equal(result.status, 'completed');
   const memo = (await handle.describe()).memo as { forkedFrom?: { workflowId: string; ckpt: string } };
   assert.equal(memo.forkedFrom?.workflowId, started);
@@ -173,10 +174,10 @@ test('a run started with `temporal workflow start` completes and its result name
   const id = `temporal-cli-${Date.now()}`;
   await promisify(execFile)(temporalBin, [
     'workflow', 'start', '--address', temporalAddress, '--namespace', 'default',
-    '--type', 'trainModel', '--task-queue', taskQueue, '--workflow-id', id,
+    '--type', TRAIN_MODEL, '--task-queue', taskQueue, '--workflow-id', id,
     '--input', '{"task":"synthetic","epochs":2,"seed":1}',
   ]); // prettier-ignore
-  const result = (await client.workflow.getHandle(id).result()) as TrainingResult;
+  const result = await client.workflow.getHandle<TrainModel>(id).result();
   assert.equal(result.status, 'completed');
   assert.match(result.finalCheckpoint.url, CKPT);
   assert.match(result.runName, new RegExp(`^${id}-[0-9a-f]{8}$`), 'a run folder of its own');

@@ -79,7 +79,7 @@ test('the Web UI shows a recovered run: search attributes, resumeEpoch with its 
   const runId = handle.firstExecutionRunId;
 
   await page.goto(runUrl);
-  await waitForText(page, [workflowId, 'Completed', 'trainModel', 'resumeEpoch', resume.ckptPath]);
+  await waitForText(page, [workflowId, 'Completed', TRAIN_MODEL, 'resumeEpoch', resume.ckptPath]);
   await waitForText(page, [result.finalCheckpoint.url.slice(0, 40), 'weightsSha256', result.weightsSha256]);
   await page.screenshot({ path: `${ARTIFACTS}/run.png` });
 

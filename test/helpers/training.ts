@@ -44,13 +44,33 @@ export async function testClient(
 
 let runtimeInstalled = false;
 
-/** Starts an in-process worker; `stop()` shuts it down and waits. */
-export async function startTestWorker(options: DurableFitOptions, extra: CreateWorkerOptions = {}) {
+/**
+ * Starts an in-process worker (the one worker set-up of the tests); `stop()` shuts it down and waits.
+ * `env` is what the worker reads its connections from: the test stack's unless a test has its own
+ * (a TLS proxy, a MinIO user of its own).
+ */
+export async function startTestWorker(
+  options: DurableFitOptions,
+  extra: CreateWorkerOptions = {},
+  env: NodeJS.ProcessEnv = testEnv(),
+) {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') }); // keep test output readable
     runtimeInstalled = true;
   }
-  const created = await createWorker(options, testEnv(), extra);
+  return runWorker(options, env, extra);
+}
+
+/**
+ * `startTestWorker` for a process that installs the worker runtime itself (the bench): creates the
+ * worker, runs it, and `stop()` shuts it down, waits for it and closes its connection.
+ */
+export async function runWorker(
+  options: DurableFitOptions,
+  env: NodeJS.ProcessEnv,
+  extra: CreateWorkerOptions = {},
+) {
+  const created = await createWorker(options, env, extra);
   const running = created.run(); // both the shared-queue and the backend-queue worker
   return {
     worker: created.worker as Worker,

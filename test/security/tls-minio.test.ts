@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createStore, s3Connection } from '../../src/checkpoint/create-store';
 import { connectClient, startTraining } from '../../src/client';
 import { resolveOptions } from '../../src/config/options';
@@ -16,8 +15,8 @@ import { freePorts } from '../../src/stack/ports';
 import { stackDown, stackUp } from '../../src/stack/stack';
 import type { StackStatus } from '../../src/stack/stack';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import { createWorker } from '../../src/worker/create-worker';
 import { normalisedTensors, sampleState } from '../helpers/checkpoint-fixtures';
+import { startTestWorker } from '../helpers/training';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-tls-minio-'));
 const quiet = () => undefined;
@@ -116,8 +115,7 @@ async function trainOnTlsStack(name: string, extra: Partial<DurableFitOptions> =
   const env = { ...envWithoutS3(), DFIT_STATE_DIR: stateDir, TEMPORAL_ADDRESS: options.temporalAddress };
   const taskQueue = `tls-${name}-${process.pid}`;
   const workerOptions: DurableFitOptions = { ...options, taskQueue, backend: 'cpu', ...extra };
-  const worker = await createWorker(workerOptions, env);
-  const running = worker.run();
+  const worker = await startTestWorker(workerOptions, {}, env);
   const client = await connectClient(workerOptions, env);
   try {
     const spec = { task: 'synthetic', epochs: 2, seed: 9, batchSize: 16, hparams: { samples: 64 } };
@@ -127,9 +125,7 @@ async function trainOnTlsStack(name: string, extra: Partial<DurableFitOptions> =
     return { result, history: payloadText(events) };
   } finally {
     await client.connection.close();
-    worker.shutdown();
-    await running;
-    await worker.connection.close();
+    await worker.stop();
   }
 }
 
@@ -137,7 +133,6 @@ test(
   'a worker with no S3 setting trains a run on the TLS stack as its own MinIO user',
   { timeout: 120_000 },
   async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
     const { result } = await trainOnTlsStack('plain');
     assert.equal(result.epochs.length, 2);
     const reader = createStore(options, options.bucket, 'reader');

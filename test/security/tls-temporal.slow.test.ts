@@ -9,16 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { connectClient, startTraining } from '../../src/client';
 import { resolveOptions } from '../../src/config/options';
 import { createCa, issueCertificate, writePrivateFile } from '../../src/stack/tls';
 import { splitHostPort } from '../../src/config/options';
-import { createWorker } from '../../src/worker/create-worker';
 import { testStack } from '../helpers/stack-env';
 import { startTlsProxy } from '../helpers/tls-proxy';
 import type { TlsProxy } from '../helpers/tls-proxy';
-import { testEnv } from '../helpers/training';
+import { startTestWorker, testEnv } from '../helpers/training';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-tls-temporal-'));
 const ca = createCa('durable-fit test CA');
@@ -32,7 +30,6 @@ let proxy: TlsProxy;
 let tlsEnv: NodeJS.ProcessEnv;
 
 before(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const server = issueCertificate(ca, { commonName: 'temporal proxy', hosts: ['127.0.0.1', 'localhost'] });
   const client = issueCertificate(ca, { commonName: 'durable-fit worker', usage: 'client' });
   proxy = await startTlsProxy({
@@ -63,8 +60,7 @@ test(
     const taskQueue = `mtls-${process.pid}`;
     const options = resolveOptions(tlsEnv, { taskQueue, backend: 'cpu' });
     assert.equal(options.temporalAddress, proxy.address, 'nothing reaches the plain server directly');
-    const worker = await createWorker(options, tlsEnv);
-    const running = worker.run();
+    const worker = await startTestWorker(options, {}, tlsEnv);
     const client = await connectClient(options, tlsEnv);
     try {
       const spec = { task: 'synthetic', epochs: 2, seed: 5, batchSize: 16, hparams: { samples: 64 } };
@@ -75,9 +71,7 @@ test(
       assert.ok(proxy.accepted() >= 2, `worker and client connected through TLS (${proxy.accepted()})`);
     } finally {
       await client.connection.close();
-      worker.shutdown();
-      await running;
-      await worker.connection.close();
+      await worker.stop();
     }
   },
 );
