@@ -3,13 +3,13 @@
  * folders (the test stack starter), a client, and real `durable-fit worker` processes. Nothing of
  * the user's stack is touched, and `close()` leaves nothing behind.
  */
-import type { TrainModel } from '../src/contract';
-import { TRAIN_MODEL } from '../src/contract';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { resolveOptions } from '../src/config/options';
+import { TRAIN_MODEL } from '../src/contract';
+import type { TrainModel, TrainParallel } from '../src/contract';
 import type { TrainingSpecInput } from '../src/spec';
 import { startTestStack } from '../test/helpers/start-test-stack';
 import type { RunningTestStack } from '../test/helpers/start-test-stack';
@@ -27,7 +27,13 @@ export interface BenchStack {
     taskQueue: string,
     workflowId: string,
     spec: TrainingSpecInput,
-  ): Promise<WorkflowHandleWithFirstExecutionRunId>;
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<TrainModel>>;
+  /** `startRun` for a spec with `parallel`: the handle's result carries the rounds. */
+  startParallel(
+    taskQueue: string,
+    workflowId: string,
+    spec: TrainingSpecInput,
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<TrainParallel>>;
   close(): Promise<void>;
 }
 
@@ -60,6 +66,8 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     },
     startRun: (taskQueue, workflowId, spec) =>
       client.workflow.start<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] }),
+    startParallel: (taskQueue, workflowId, spec) =>
+      client.workflow.start<TrainParallel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] }),
     async close() {
       await Promise.all(fleets.map((f) => f.stopAll()));
       await connection.close();

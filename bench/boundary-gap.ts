@@ -8,9 +8,8 @@
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { resolveOptions } from '../src/config/options';
-import type { TrainingResult } from '../src/contract';
 import type { TrainingSpecInput } from '../src/spec';
-import { createWorker } from '../src/worker/create-worker';
+import { runWorker } from '../test/helpers/training';
 import type { EpochEngine } from '../activities/epoch-engine';
 import { createProcessEngine } from '../activities/process-engine';
 import type { BenchStack } from './bench-stack';
@@ -80,11 +79,10 @@ export async function measureBoundaryGaps(
   const options = resolveOptions(stack.env, { taskQueue, backend });
   const marks: Mark[] = [];
   const engine = tapProgress(createProcessEngine({ backend: options.backend as 'cpu' }), marks);
-  const worker = await createWorker(options, stack.env, { engine });
-  const running = worker.run();
+  const worker = await runWorker(options, stack.env, { engine });
   try {
     const handle = await stack.startRun(taskQueue, taskQueue, spec);
-    const result = (await handle.result()) as TrainingResult;
+    const result = await handle.result();
     const { gapsMs, batchMs } = boundaryGaps(marks);
     const epochs = completedEpochs(await workflowTimings(stack.client, taskQueue));
     const roundTrips = epochs.slice(1).map((a, i) => (a.startedMs ?? NaN) - (epochs[i]?.closedMs ?? NaN));
@@ -97,9 +95,7 @@ export async function measureBoundaryGaps(
       weightsSha256: result.weightsSha256,
     };
   } finally {
-    worker.shutdown();
-    await running;
-    await worker.connection.close();
+    await worker.stop();
   }
 }
 

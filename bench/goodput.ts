@@ -8,7 +8,7 @@
  * minute. After `durationS` the run is stopped (`stop`: it ends at its newest checkpoint).
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Goodput, TrainingResult } from '../src/contract';
+import type { Goodput } from '../src/contract';
 import { stopSignal } from '../src/contract';
 import type { TrainingSpecInput } from '../src/spec';
 import type { WorkerFleet } from '../test/helpers/worker-fleet';
@@ -93,7 +93,7 @@ async function oneRun(
     next += faultEveryS * 1000;
   }
   await handle.signal(stopSignal);
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   if (!result.goodput) throw new Error('the result carries no goodput ledger');
   const g = result.goodput;
   options.log(

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { EpochResult, TrainingResult } from '../src/contract';
+import type { EpochResult } from '../src/contract';
 import { getTask, validateHparams } from '../src/training/tasks';
 import { WorkerFleet } from '../test/helpers/worker-fleet';
 import type { BenchStack } from './bench-stack';
@@ -196,7 +196,7 @@ async function runDurableFit(
     hparams,
     checkpoint: { everyBatches: options.saveEveryBatches, everySeconds: 0 },
   });
-  const result = (await handle.result()) as TrainingResult;
+  const result = await handle.result();
   const epochs = (await epochResults(stack.client, workflowId)).sort((a, b) => a.epoch - b.epoch);
   if (epochs.length !== options.epochs || new Set(epochs.map((e) => e.epoch)).size !== epochs.length)
     throw new Error(

@@ -9,7 +9,7 @@
 import { resolveOptions } from '../src/config/options';
 import type { TrainingResult } from '../src/contract';
 import type { TrainingSpecInput } from '../src/spec';
-import { createWorker } from '../src/worker/create-worker';
+import { runWorker } from '../test/helpers/training';
 import type { EpochEngine, EpochJob } from '../activities/epoch-engine';
 import { createProcessEngine } from '../activities/process-engine';
 import type { BenchStack } from './bench-stack';
@@ -51,8 +51,7 @@ export async function startTappedWorker(stack: BenchStack, backend: string): Pro
     tapProgress(createProcessEngine({ backend: options.backend as 'cpu' }), marks),
     moments,
   );
-  const worker = await createWorker(options, stack.env, { engine });
-  const running = worker.run();
+  const worker = await runWorker(options, stack.env, { engine });
   let n = 0;
   return {
     async run(name, spec) {
@@ -60,14 +59,10 @@ export async function startTappedWorker(stack: BenchStack, backend: string): Pro
       moments.length = 0;
       const workflowId = `bench-${name}-${Date.now()}-${++n}`;
       const handle = await stack.startRun(taskQueue, workflowId, spec);
-      const result = (await handle.result()) as TrainingResult;
+      const result = await handle.result();
       return { workflowId, marks: [...marks], moments: [...moments], result };
     },
-    async close() {
-      worker.shutdown();
-      await running;
-      await worker.connection.close();
-    },
+    close: () => worker.stop(),
   };
 }
 
