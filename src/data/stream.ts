@@ -36,11 +36,22 @@ export interface WindowStats {
 
 export const DEFAULT_WINDOW_BYTES = 256e6;
 
+interface Plan {
+  firstUse: Map<number, number>;
+  lastUse: Map<number, number>;
+  remaining: Map<number, number>;
+  sequence: number[];
+}
+
 export class ShardWindow {
   readonly stats: WindowStats = { fetched: [], peakBytes: 0 };
   private readonly columns: ColumnSpec[];
   private readonly offsets: Float64Array;
   private readonly loaded = new Map<number, Promise<ShardData>>();
+  /** Loaded shards whose bytes arrived (for compaction, which cannot wait). */
+  private readonly ready = new Map<number, ShardData>();
+  /** Rows copied out of shards dropped early (compaction), by global row. */
+  private readonly rowCache = new Map<number, ColumnValues[]>();
   private readonly windowBytes: number;
 
   constructor(
@@ -81,26 +92,65 @@ export class ShardWindow {
         )
           this.fetch(plan.sequence[next++] as number);
         this.stats.peakBytes = Math.max(this.stats.peakBytes, this.heldBytes());
-        yield await this.gather(order, position, end);
-        for (const shard of [...this.loaded.keys()])
-          if ((plan.lastUse.get(shard) as number) < end) this.loaded.delete(shard);
+        yield await this.gather(order, position, end, plan.remaining);
+        for (const shard of [...this.loaded.keys()]) {
+          if ((plan.lastUse.get(shard) as number) < end) this.drop(shard);
+          else this.compact(order, end, shard, plan);
+        }
       }
     } finally {
       this.loaded.clear();
+      this.ready.clear();
+      this.rowCache.clear();
     }
   }
 
-  /** The shards with rows at or after `start`, in the order of their first use, and their last use. */
-  private plan(order: Uint32Array, start: number) {
+  private drop(shard: number): void {
+    this.loaded.delete(shard);
+    this.ready.delete(shard);
+  }
+
+  /**
+   * A shard with at most half its rows still to come (they wait in the shuffle buffer) is dropped
+   * after copying those rows out: the window then holds the buffer's rows, not whole shards.
+   */
+  private compact(order: Uint32Array, from: number, shard: number, plan: Plan): void {
+    const data = this.ready.get(shard);
+    const left = plan.remaining.get(shard) ?? 0;
+    if (!data || (plan.firstUse.get(shard) as number) >= from || left * 2 > data.rows) return;
+    const offset = this.offsets[shard] as number;
+    for (let p = from, found = 0; found < left && p < order.length; p++) {
+      const row = order[p] as number;
+      if (row < offset || row >= offset + data.rows) continue;
+      found++;
+      const local = row - offset;
+      this.rowCache.set(
+        row,
+        this.columns.map((c) => {
+          const width = columnWidth(c);
+          return (data.columns.get(c.name) as ColumnValues).slice(local * width, (local + 1) * width);
+        }),
+      );
+    }
+    this.drop(shard);
+  }
+
+  /**
+   * The shards with rows at or after `start`, in the order of their first use; each one's last use
+   * and how many of its rows are still to come.
+   */
+  private plan(order: Uint32Array, start: number): Plan {
     const firstUse = new Map<number, number>();
     const lastUse = new Map<number, number>();
+    const remaining = new Map<number, number>();
     for (let p = start; p < order.length; p++) {
       const shard = shardOfRow(this.offsets, order[p] as number);
       if (!firstUse.has(shard)) firstUse.set(shard, p);
       lastUse.set(shard, p);
+      remaining.set(shard, (remaining.get(shard) ?? 0) + 1);
     }
     const sequence = [...firstUse.keys()];
-    return { firstUse, lastUse, sequence };
+    return { firstUse, lastUse, remaining, sequence };
   }
 
   private fetch(shard: number): void {
@@ -109,7 +159,10 @@ export class ShardWindow {
     const load = this.store
       .readShard(this.dataset, shard)
       .then((bytes) => decodeShard(bytes, this.columns, `dataset ${this.dataset.name} ${entry?.file}`));
-    load.catch(() => undefined); // observed when gathered
+    load.then(
+      (data) => this.loaded.has(shard) && this.ready.set(shard, data),
+      () => undefined, // observed when gathered
+    );
     this.loaded.set(shard, load);
   }
 
@@ -120,15 +173,30 @@ export class ShardWindow {
   private heldBytes(): number {
     let bytes = 0;
     for (const shard of this.loaded.keys()) bytes += this.shardBytes(shard);
-    return bytes;
+    return bytes + this.rowCache.size * rowBytes(this.columns);
   }
 
-  private async gather(order: Uint32Array, start: number, end: number): Promise<RowBatch> {
+  private async gather(
+    order: Uint32Array,
+    start: number,
+    end: number,
+    remaining: Map<number, number>,
+  ): Promise<RowBatch> {
     const rows = end - start;
     const columns = new Map(this.columns.map((c) => [c.name, allocateColumn(c, rows)]));
     for (let p = start; p < end; p++) {
       const row = order[p] as number;
       const shard = shardOfRow(this.offsets, row);
+      remaining.set(shard, (remaining.get(shard) ?? 1) - 1);
+      const cached = this.rowCache.get(row);
+      if (cached) {
+        this.rowCache.delete(row);
+        this.columns.forEach((column, i) => {
+          const target = columns.get(column.name) as ColumnValues;
+          target.set(cached[i] as ColumnValues, (p - start) * columnWidth(column));
+        });
+        continue;
+      }
       const data = await (this.loaded.get(shard) as Promise<ShardData>);
       const local = row - (this.offsets[shard] as number);
       for (const column of this.columns) {

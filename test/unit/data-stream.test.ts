@@ -78,6 +78,17 @@ describe('shard window', () => {
     assert.ok(window.stats.peakBytes <= 3 * 16 * 8, `peak ${window.stats.peakBytes} bytes`);
   });
 
+  test('a shuffle buffer wider than a shard: rows left in it are kept, not their whole shards', async () => {
+    const { store, resolved } = await dataset();
+    const rows = resolved.manifest.shards.map((s) => s.rows);
+    const order = streamOrder(rows, { seed: 3, epoch: 0, bufferSize: 48 }); // 3 shards of rows
+    const window = new ShardWindow(store, resolved, { windowBytes: 4 * 16 * 8 });
+    assert.deepEqual(await readAll(window, order, 8), [...order]);
+    assert.equal(window.stats.fetched.length, rows.length, 'each shard fetched once');
+    // Holding whole shards until their last row went by peaks at 1,344 bytes (10.5 shards) here.
+    assert.ok(window.stats.peakBytes <= 6 * 16 * 8, `peak ${window.stats.peakBytes} bytes`);
+  });
+
   test('a resume mid-epoch reads the same rows and only the shards it still needs', async () => {
     const { store, resolved } = await dataset();
     const order = streamOrder(
