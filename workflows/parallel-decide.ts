@@ -61,6 +61,12 @@ export interface ShardAttempt {
   /** Fallbacks of this shard in its round (absent: none). */
   fallbackStreak?: number;
   /**
+   * The run's one budget rule (workflows/budget.ts; absent: it). `false` replays histories from
+   * before it (patch `one-recovery-budget-rule`): a shard's infrastructure streak ignored progress
+   * and ended at any other failure, and fallbacks had no budget.
+   */
+  oneBudgetRule?: boolean;
+  /**
    * The step every shard's cursor is at when the round starts (the round's global checkpoint's):
    * where a shard with no checkpoint in the round resumes. Absent (older callers): no ledger entry.
    */
@@ -91,9 +97,9 @@ export type ShardDecision =
  * the one it started from), else from the round's start. Budgets follow the run's one rule
  * (workflows/budget.ts): crashes and preemptions over the whole run; infrastructure failures and
  * fallbacks in a row per shard, since its last progress (a newer checkpoint of the round ends the
- * infrastructure streak; a finished round, both: the next round starts the shard afresh). Records the recovery
- * and, given the time (`now`) and the round's start step, adds the failure to the run's ledger: the
- * steps the attempt trained past where the shard resumes are redone.
+ * infrastructure streak; a finished round, both: the next round starts the shard afresh). Records
+ * the recovery and, given the time (`now`) and the round's start step, adds the failure to the run's
+ * ledger: the steps the attempt trained past where the shard resumes are redone.
  */
 export function decideShardRecovery(
   record: ParallelRunRecord,
@@ -104,12 +110,13 @@ export function decideShardRecovery(
   if (failure.kind === 'fatal') return { action: 'fail', type: failure.type, message: failure.reason };
   const where = `shard ${at.shard} of round ${at.round}`;
   const streak: Streak = { infrastructure: at.infraStreak, fallback: at.fallbackStreak ?? 0 };
+  const oneRule = at.oneBudgetRule ?? true;
   if (failure.kind === 'unusable-checkpoint') {
     if (!at.resumeFrom)
       return { action: 'fail', type: 'CheckpointCorruptError', message: `${where}: ${failure.reason}` };
-    const spent = spentBudget(record, 'fallback', streak);
+    const spent = oneRule ? spentBudget(record, 'fallback', streak) : undefined;
     if (spent) return budgetFailure(record, spent, failure.reason, where);
-    const after = counted(streak, 'fallback');
+    const after = oneRule ? counted(streak, 'fallback') : streak;
     // Back to the round's start: the steps up to the unusable checkpoint are trained again.
     const lost = shardLedger(
       record,
@@ -138,10 +145,10 @@ export function decideShardRecovery(
   const from = newestInRound(failure.ckpt, at.resumeFrom, at.round);
   // Progress: the failed attempt saved a checkpoint of the round newer than the one it started from.
   const progressed = from !== undefined && isNewer(from, at.resumeFrom);
-  const before = progressed ? afterCheckpoint(streak) : streak;
+  const before = progressed && oneRule ? afterCheckpoint(streak) : streak;
   const spent = spentBudget(record, kind, before);
   if (spent) return budgetFailure(record, spent, failure.reason, where);
-  const after = counted(before, kind);
+  const after = oneRule || kind === 'infrastructure' ? counted(before, kind) : afterCheckpoint(before);
   const backoff = backoffFor(record, kind, after);
   const resumeStep = from?.step ?? at.roundStep;
   const lost = shardLedger(record, kind, failure.attempt, from?.step ?? 0, at, resumeStep, now, backoff);

@@ -29,6 +29,11 @@ import type { Loop } from './training-loop';
  * histories let the round finish first.
  */
 const PATCH_CONTROLS_IN_ROUND = 'controls-reach-running-shards';
+/**
+ * Patch id: a failed shard's budgets follow the run's one rule (workflows/budget.ts, issue 21);
+ * older histories decided with the shard's own streak rule (parallel-decide.ts keeps it for them).
+ */
+const PATCH_ONE_BUDGET_RULE = 'one-recovery-budget-rule';
 
 export interface Finished {
   result: ShardResult;
@@ -121,6 +126,7 @@ export async function runShard(
         shard,
         infraStreak,
         fallbackStreak,
+        oneBudgetRule: wf.patched(PATCH_ONE_BUDGET_RULE),
         roundStep: p.global.step,
         ...(resumeFrom ? { resumeFrom } : {}),
         ...(pending ? { pending } : {}),

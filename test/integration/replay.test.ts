@@ -3,7 +3,9 @@
 // recoveries, a corruption fallback, a trainer crash resumed from the checkpoint its failure carried,
 // lost completions whose epochs were recorded, a data-parallel run (a shard's trainer crash, a shard's
 // worker SIGKILL, checkpoint-now and pause inside a round, continue-as-new every round) and an ASHA
-// sweep (trials stopped at a rung, a failed trial, continue-as-new), the last two recorded by
+// sweep (trials stopped at a rung, a failed trial, continue-as-new), and the same data-parallel run
+// on the one training loop (its shard failures decided by the one budget rule, patch
+// one-recovery-budget-rule), the last three recorded by
 // test/fault/parallel-sweep-histories.slow.test.ts (test/fixtures/histories), all replay against the
 // current workflow code without nondeterminism.
 import assert from 'node:assert/strict';

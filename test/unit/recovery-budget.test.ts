@@ -62,9 +62,9 @@ function epochAnswers(failures: FailureClass[]): Answer[] {
 }
 
 /** The shard path's answers to the same failures of one shard in round 0. */
-function shardAnswers(failures: FailureClass[]): Answer[] {
+function shardAnswers(failures: FailureClass[], oneBudgetRule = true): Answer[] {
   const record = shardRecord();
-  let at: ShardAttempt = { round: 0, shard: 1, infraStreak: 0 };
+  let at: ShardAttempt = { round: 0, shard: 1, infraStreak: 0, oneBudgetRule };
   return failures.map((failure) => {
     const d = decideShardRecovery(record, failure, at);
     if (d.action === 'fail') return 'fail';
@@ -121,6 +121,23 @@ test('a crash that saved a newer checkpoint ends the infrastructure streak on bo
   ];
   assert.deepEqual(epochAnswers(failures), expected);
   assert.deepEqual(shardAnswers(failures), expected);
+});
+
+test('histories from before the one rule (patch one-recovery-budget-rule) replay the shard rule they had', () => {
+  assert.deepEqual(
+    shardAnswers([infra(5), infra(10), infra(15)], false),
+    ['resume after 1000 ms', 'resume after 2000 ms', 'fail'],
+    'progress did not end the streak',
+  );
+  assert.deepEqual(
+    shardAnswers([infra(), crash(), infra(), infra()], false),
+    ['resume after 1000 ms', 'resume after 1000 ms', 'resume after 1000 ms', 'resume after 2000 ms'],
+    'a crash ended it',
+  );
+  const unusable: FailureClass = { kind: 'unusable-checkpoint', reason: 'hash mismatch' };
+  const at = { round: 0, shard: 0, infraStreak: 0, fallbackStreak: 5, resumeFrom: ckpt(5) };
+  const d = decideShardRecovery(shardRecord(), unusable, { ...at, oneBudgetRule: false });
+  assert.equal(d.action, 'resume', 'no fallback budget');
 });
 
 test('a shard has the fallback budget an epoch run has: the fallback after maxFallbacks fails', () => {
