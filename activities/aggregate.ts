@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import type { RunFolder } from '../src/checkpoint/run-folder';
 import type { AggregateResult, AggregateRoundInput, CheckpointRef, InitParallelInput } from '../src/contract';
 import type { TrainingState } from '../src/state';
 import { aggregateStates } from '../src/training/aggregate';
@@ -74,7 +74,7 @@ export async function aggregateRound(
   };
   await abortRoundLeftovers(deps, runName, input.round);
   // A failed write loses a log entry, never the round (like the epoch log of plain runs).
-  await writeRoundLog(deps.store, runName, input, result, Date.now() - started).catch((err: unknown) =>
+  await writeRoundLog(deps.runs, runName, input, result, Date.now() - started).catch((err: unknown) =>
     warn(deps, 'round log entry not written', { round: input.round, error: String(err) }),
   );
   return result;
@@ -88,7 +88,7 @@ export async function aggregateRound(
 async function abortRoundLeftovers(deps: ActivityDeps, runName: string, round: number): Promise<void> {
   try {
     const folder = path.posix.dirname(globalKey(runName, round)).slice(runName.length + 1);
-    const aborted = await deps.store.abortIncompleteUploads(runName, folder);
+    const aborted = await deps.runs.abortIncompleteUploads(runName, folder);
     if (aborted) warn(deps, `aborted ${aborted} incomplete upload(s) left by shard attempts`, { round });
   } catch (err) {
     warn(deps, 'could not abort incomplete uploads; MinIO expires them later', { round, error: String(err) });
@@ -111,7 +111,7 @@ export function roundLogName(round: number): string {
  * hash and metrics. `mergeMs` here is the activity's own time; `roundMs` is only in the workflow's.
  */
 async function writeRoundLog(
-  store: CheckpointStore,
+  runs: RunFolder,
   runName: string,
   input: AggregateRoundInput,
   merged: AggregateResult,
@@ -126,7 +126,7 @@ async function writeRoundLog(
     };
   });
   const durations = input.shardInfo?.map((s) => s.durationMs) ?? [];
-  await store.putRunJson(runName, roundLogName(input.round), {
+  await runs.putRunJson(runName, roundLogName(input.round), {
     round: input.round,
     ckpt: merged.ckpt.url,
     from: input.global.url,

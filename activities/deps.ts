@@ -1,10 +1,17 @@
-/** What every activity is given: the checkpoint store, the training engine, and this worker's route. */
-import type { CheckpointStore } from '../src/checkpoint/store';
+/**
+ * What every activity is given: the checkpoint I/O port, the run folders, the training engine, and
+ * this worker's route.
+ */
+import type { CheckpointIO } from '../src/checkpoint/checkpoint-io';
+import type { RunFolder } from '../src/checkpoint/run-folder';
 import type { MetricsRecorder } from '../src/metrics/recorder';
 import type { EpochEngine } from './epoch-engine';
 
 export interface ActivityDeps {
-  store: CheckpointStore;
+  /** Single checkpoints: save (create-only), verified load, stat, delete. */
+  store: CheckpointIO;
+  /** The run folders of the same bucket: listings, logs, pins, upload clean-up (`createStorage`). */
+  runs: RunFolder;
   engine: EpochEngine;
   log?: (message: string, meta?: Record<string, unknown>) => void;
   /**

@@ -1,6 +1,7 @@
 /** The first activity of a run: validate the spec and its `resumeFrom`, so bad input fails at once. */
 import type { FailureKind } from '../src/failure-kind';
-import type { CheckpointStore, LoadedSource } from '../src/checkpoint/store';
+import type { CheckpointIO, LoadedSource } from '../src/checkpoint/checkpoint-io';
+import type { RunFolder } from '../src/checkpoint/run-folder';
 import { parseSpec } from '../src/spec';
 import type { TrainingSpec } from '../src/spec';
 import type { TrainingState } from '../src/state';
@@ -15,7 +16,8 @@ import { Context } from '@temporalio/activity';
 import { assertNoOtherWriter } from './folder-writers';
 
 export interface PrepareRunDeps {
-  store: CheckpointStore;
+  store: CheckpointIO;
+  runs: RunFolder;
   log?: (message: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -28,15 +30,15 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   const task = getTask(parsed.task);
   const spec = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
   assertMonitorKnown(spec, taskMetricNames(task));
-  await assertS3Access(deps.store, spec.runName ?? input.workflowId);
-  await prepareRunFolder(deps.store, spec, {
+  await assertS3Access(deps.runs, spec.runName ?? input.workflowId);
+  await prepareRunFolder(deps.runs, spec, {
     holder: defaultRunName(input.workflowId, input.firstExecutionRunId), // unique per workflow run
     assertNoOtherWriter: () =>
       assertNoOtherWriter(activityContext(), spec.runName as string, input.workflowId, deps.log),
     ...(deps.log ? { log: deps.log } : {}),
   });
   if (!spec.resumeFrom && spec.forkedFrom)
-    return pinStart(deps.store, { spec, initFrom: await forkSource(deps, spec) });
+    return pinStart(deps.runs, { spec, initFrom: await forkSource(deps, spec) });
   if (!spec.resumeFrom) return { spec };
   // The hash recorded is that of the bytes verified here (object metadata or not): every later load
   // of this checkpoint is checked against it, so the run resumes from exactly what was checked.
@@ -57,7 +59,7 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
     );
   }
   const resumeFrom = refOf(spec.resumeFrom, source);
-  return pinStart(deps.store, { spec, resumeFrom, resumeBackend: meta.backend });
+  return pinStart(deps.runs, { spec, resumeFrom, resumeBackend: meta.backend });
 }
 
 /**

@@ -6,7 +6,7 @@
 import { RunFolderTakenError } from '../src/checkpoint/errors';
 import { parseCheckpointUrl, runPrefix } from '../src/checkpoint/keys';
 import { holdFolder, pinCheckpoint } from '../src/checkpoint/pins';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import type { RunFolder } from '../src/checkpoint/run-folder';
 import type { TrainingSpec } from '../src/spec';
 import type { PreparedRun } from '../src/contract';
 
@@ -29,28 +29,28 @@ export interface TakeOverOptions {
  * empty folder has no uploads, and a taken-over folder's uploads are not this run's.
  */
 export async function prepareRunFolder(
-  store: CheckpointStore,
+  runs: RunFolder,
   spec: TrainingSpec,
   take: TakeOverOptions,
 ): Promise<void> {
   const runName = spec.runName as string;
-  const keys = await store.listFolderKeys(runName);
+  const keys = await runs.listFolderKeys(runName);
   if (keys.length === 0) return;
   const resumesHere = spec.resumeFrom !== undefined && isInFolder(spec.resumeFrom, runName);
   if (!resumesHere) {
-    const checkpoints = await store.list(runName);
-    const newest = checkpoints.at(-1)?.url ?? `s3://${store.bucket}/${keys.at(-1) ?? runName}`;
+    const checkpoints = await runs.list(runName);
+    const newest = checkpoints.at(-1)?.url ?? `s3://${runs.bucket}/${keys.at(-1) ?? runName}`;
     throw new RunFolderTakenError(runName, Math.max(checkpoints.length, 1), newest);
   }
   await take.assertNoOtherWriter?.(); // folder-writers.ts
-  const pin = await holdFolder(store, runName, take.holder, keys);
+  const pin = await holdFolder(runs, runName, take.holder, keys);
   take.log?.("holding the run folder's existing objects: this run's retention keeps them", { runName, pin });
 }
 
 /** Pins the checkpoint a resume or fork starts from, when it lives in another run's folder. */
-export async function pinStart(store: CheckpointStore, prepared: PreparedRun): Promise<PreparedRun> {
+export async function pinStart(runs: RunFolder, prepared: PreparedRun): Promise<PreparedRun> {
   const start = prepared.resumeFrom ?? prepared.initFrom;
-  if (start && prepared.spec.runName) await pinCheckpoint(store, start.url, prepared.spec.runName);
+  if (start && prepared.spec.runName) await pinCheckpoint(runs, start.url, prepared.spec.runName);
   return prepared;
 }
 

@@ -1,6 +1,6 @@
 /** Turns S3 authentication failures into one clear, non-retryable error. */
 import type { FailureKind } from '../src/failure-kind';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import type { RunFolder } from '../src/checkpoint/run-folder';
 import { ObjectAccessDeniedError } from '../src/storage/object-client';
 
 export class S3CredentialsError extends Error {
@@ -19,12 +19,12 @@ export class S3CredentialsError extends Error {
 }
 
 /** Checks that the bucket exists and that the credentials are accepted (the store's typed refusal). */
-export async function assertS3Access(store: CheckpointStore, runName: string): Promise<void> {
+export async function assertS3Access(runs: RunFolder, runName: string): Promise<void> {
   try {
-    await store.list(runName);
+    await runs.list(runName);
   } catch (err) {
     const denied = refusal(err);
-    if (denied) throw new S3CredentialsError(store.bucket, denied.code);
+    if (denied) throw new S3CredentialsError(runs.bucket, denied.code);
     throw err;
   }
 }

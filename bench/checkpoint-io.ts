@@ -8,7 +8,7 @@
  */
 import { s3Connection } from '../src/checkpoint/create-store';
 import { encodeCheckpoint } from '../src/checkpoint/format';
-import { CheckpointStore } from '../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../src/checkpoint/object-checkpoint-io';
 import { resolveOptions } from '../src/config/options';
 import type { TrainingState } from '../src/state';
 import { createMinioObjectClient, createRawMinioBaseline } from '../src/storage/minio-adapter';
@@ -53,7 +53,7 @@ export async function runCheckpointIoBench(options: CheckpointIoBenchOptions): P
 }
 
 async function benchOneSize(options: CheckpointIoBenchOptions, sizeMb: number): Promise<CheckpointIoResult> {
-  const store = new CheckpointStore(createMinioObjectClient(options.connection));
+  const store = new ObjectCheckpointIO(createMinioObjectClient(options.connection));
   const raw = createRawMinioBaseline(options.connection);
   const state = splitState(largeState(sizeMb), options.tensors ?? 1);
   const bytes = encodeCheckpoint(state);

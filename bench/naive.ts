@@ -7,7 +7,7 @@
  * data cursor, no RNG: it cannot resume exactly) and nothing restarts it when the process dies.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointStore } from '../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../src/checkpoint/object-checkpoint-io';
 import { registerS3IOHandlers } from '../src/checkpoint/tfjs-io';
 import type { BackendRequest } from '../src/training/backend';
 import { selectBackend } from '../src/training/backend';
@@ -46,7 +46,7 @@ export interface NaiveResult {
 
 export async function runNaiveBench(stack: BenchStack, options: NaiveBenchOptions): Promise<NaiveResult> {
   await selectBackend(options.backend);
-  registerS3IOHandlers(new CheckpointStore(createMinioObjectClient(stack.running.stack.s3)));
+  registerS3IOHandlers(new ObjectCheckpointIO(createMinioObjectClient(stack.running.stack.s3)));
   const fleet = stack.fleet('naive', options.backend);
   await fleet.start();
   const naive: number[] = [];

@@ -6,7 +6,7 @@
  * one accuracy point below one worker.
  */
 import type { ParallelTrainingResult, TrainingResult } from '../src/contract';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import type { CheckpointIO } from '../src/checkpoint/checkpoint-io';
 import type { TrainingSpecInput } from '../src/spec';
 import type { BackendRequest } from '../src/training/backend';
 import { restoreModelWeights } from '../src/training/model-weights';
@@ -57,7 +57,7 @@ const SEED = 7;
 
 export async function runQualityBench(
   stack: BenchStack,
-  store: CheckpointStore,
+  store: CheckpointIO,
   options: QualityOptions & { log(line: string): void },
 ): Promise<QualityResult> {
   const trainer = await Trainer.create({ backend: options.backend });
@@ -131,7 +131,7 @@ async function timedResult(stack: BenchStack, spec: TrainingSpecInput, name: str
 /** The final checkpoint's validation accuracy, from the engine's evaluation pass (dropout off). */
 async function valAccuracy(
   trainer: Trainer,
-  store: CheckpointStore,
+  store: CheckpointIO,
   options: QualityOptions,
   result: TrainingResult,
 ): Promise<number> {

@@ -6,7 +6,8 @@
  * into the slowest shard, the merge, and the rest (scheduling, round trips). This machine has 2 cores,
  * so K shards here share them; the speed-up on K machines is projected from the measured parts.
  */
-import { CheckpointStore } from '../src/checkpoint/store';
+import type { CheckpointIO } from '../src/checkpoint/checkpoint-io';
+import { ObjectCheckpointIO } from '../src/checkpoint/object-checkpoint-io';
 import type { ParallelTrainingResult, RoundLog } from '../src/contract';
 import { createMinioObjectClient } from '../src/storage/minio-adapter';
 import type { BackendRequest } from '../src/training/backend';
@@ -81,7 +82,7 @@ export async function runParallelBench(
     throw new Error(
       `shardCounts must start with 1 (got ${options.shardCounts.join(', ')}): the projection needs K = 1's shard time`,
     );
-  const store = new CheckpointStore(createMinioObjectClient(stack.running.stack.s3));
+  const store = new ObjectCheckpointIO(createMinioObjectClient(stack.running.stack.s3));
   const fleet = stack.fleet('parallel', options.backend);
   const slots = Math.max(...options.shardCounts);
   await Promise.all(Array.from({ length: slots }, () => fleet.start()));
@@ -141,7 +142,7 @@ async function timedRun(stack: BenchStack, options: ParallelBenchOptions, shards
 }
 
 async function roundRow(
-  store: CheckpointStore,
+  store: CheckpointIO,
   result: ParallelTrainingResult,
   options: ParallelBenchOptions,
   shards: number,
@@ -203,7 +204,7 @@ async function roundBytes(
 }
 
 /** Object sizes by URL, each fetched once. */
-function sizeCache(store: CheckpointStore): (url: string) => Promise<number> {
+function sizeCache(store: CheckpointIO): (url: string) => Promise<number> {
   const cache = new Map<string, Promise<number>>();
   return (url) => {
     let size = cache.get(url);

@@ -58,12 +58,28 @@ export { createProcessEngine } from '../activities/process-engine';
 export type { ProcessEngineOptions } from '../activities/process-engine';
 export type { EpochEngine } from '../activities/epoch-engine';
 
-/** Checkpoints: the `.ckpt` format, the verified store, retention, errors. */
+/**
+ * Checkpoints: the `.ckpt` format, the verified I/O port (one checkpoint at a time) and the run
+ * folders (listings, logs, pins), retention, errors.
+ */
 export { encodeCheckpoint, decodeCheckpoint, readCheckpointHeader } from './checkpoint/format';
-export { CheckpointStore } from './checkpoint/store';
+export { ObjectCheckpointIO } from './checkpoint/object-checkpoint-io';
+export type { CheckpointIOOptions } from './checkpoint/object-checkpoint-io';
+export type {
+  CheckpointIO,
+  CheckpointStat,
+  ExpectedIntegrity,
+  LoadedSource,
+  SavedCheckpoint,
+  SaveOptions,
+} from './checkpoint/checkpoint-io';
+export { ObjectRunFolder } from './checkpoint/run-folder';
+export type { RunFolder } from './checkpoint/run-folder';
+export type { CheckpointRecord } from './checkpoint/checkpoint-listing';
 /** `tf.loadLayersModel('s3://…/epoch=…ckpt')` and `model.save('s3://…/model.ckpt')` through a store. */
 export { registerS3IOHandlers } from './checkpoint/tfjs-io';
-export { createStore, s3Connection } from './checkpoint/create-store';
+export { createRunFolder, createStorage, createStore, s3Connection } from './checkpoint/create-store';
+export type { CheckpointStorage } from './checkpoint/create-store';
 export { selectForDeletion, selectForKeeping } from './checkpoint/retention';
 export {
   CheckpointError,

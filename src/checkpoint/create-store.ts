@@ -1,4 +1,7 @@
-/** The checkpoint store and S3 connection for resolved options (credentials stay in this process). */
+/**
+ * The checkpoint I/O port, the run folders and the S3 connection for resolved options (credentials
+ * stay in this process).
+ */
 import fs from 'node:fs';
 import { DEFAULTS } from '../config/options';
 import type { DurableFitOptions } from '../config/options';
@@ -7,7 +10,10 @@ import type { S3Role } from '../config/s3-credentials';
 import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { MinioConnection } from '../storage/minio-adapter';
 import { signingFromOptions } from './signing-keys';
-import { CheckpointStore } from './store';
+import type { CheckpointIO } from './checkpoint-io';
+import { ObjectCheckpointIO } from './object-checkpoint-io';
+import type { RunFolder } from './run-folder';
+import { ObjectRunFolder } from './run-folder';
 
 /**
  * The S3 connection the options describe, for `bucket` (default: the configured one), with the
@@ -38,17 +44,48 @@ export function s3Connection(
   };
 }
 
+/** What a worker's activities need of a bucket, as `ActivityDeps` names them: one client under both. */
+export interface CheckpointStorage {
+  /** Single checkpoints: save, verified load, stat, delete. */
+  store: CheckpointIO;
+  /** Run folders: listings, logs, pins, upload clean-up. */
+  runs: RunFolder;
+}
+
+/**
+ * Both ports over one S3 client: `new DurableTrainingPlugin({ ...createStorage(options), engine })`.
+ * Signing keys come from the options (env or file), never from a workflow's input.
+ */
+export function createStorage(
+  options: DurableFitOptions,
+  bucket = options.bucket,
+  role: S3Role = 'worker',
+): CheckpointStorage {
+  const deadline = { baseMs: options.s3DeadlineMs, perMiBMs: options.s3DeadlinePerMiBMs };
+  const objects = createMinioObjectClient(s3Connection(options, bucket, role), { deadline });
+  const store = new ObjectCheckpointIO(objects, {
+    signing: signingFromOptions(options),
+    maxCheckpointBytes: options.maxCheckpointBytes,
+  });
+  return { store, runs: new ObjectRunFolder(objects) };
+}
+
+/** The checkpoint I/O port alone (e.g. for `registerS3IOHandlers`, or to load one checkpoint). */
 export function createStore(
   options: DurableFitOptions,
   bucket = options.bucket,
   role: S3Role = 'worker',
-): CheckpointStore {
-  // Signing keys come from the options (env or file), never from a workflow's input.
-  const deadline = { baseMs: options.s3DeadlineMs, perMiBMs: options.s3DeadlinePerMiBMs };
-  return new CheckpointStore(createMinioObjectClient(s3Connection(options, bucket, role), { deadline }), {
-    signing: signingFromOptions(options),
-    maxCheckpointBytes: options.maxCheckpointBytes,
-  });
+): CheckpointIO {
+  return createStorage(options, bucket, role).store;
+}
+
+/** The run folders alone (listings, logs, pins) of a bucket. */
+export function createRunFolder(
+  options: DurableFitOptions,
+  bucket = options.bucket,
+  role: S3Role = 'worker',
+): RunFolder {
+  return createStorage(options, bucket, role).runs;
 }
 
 function readCa(file: string): string {

@@ -11,7 +11,7 @@
  * keeps them and its clean-ups do not abort those uploads; it owns only what it writes itself.
  */
 import { CKPT_EXTENSION, formatCheckpointUrl, parseCheckpointKey, parseCheckpointUrl } from './keys';
-import type { CheckpointStore } from './store';
+import type { RunFolder } from './run-folder';
 
 const PINS_FOLDER = 'pins';
 
@@ -28,20 +28,20 @@ export interface Pin {
 }
 
 /**
- * Pins `ckptUrl` for `dependentRun` when it lives in another run's folder of this store's bucket;
+ * Pins `ckptUrl` for `dependentRun` when it lives in another run's folder of this bucket;
  * returns the pin's URL, or undefined when there is nothing to pin (same run, other bucket).
  */
 export async function pinCheckpoint(
-  store: CheckpointStore,
+  runs: RunFolder,
   ckptUrl: string,
   dependentRun: string,
   now: Date = new Date(),
 ): Promise<string | undefined> {
   const { bucket, key } = parseCheckpointUrl(ckptUrl);
   const source = parseCheckpointKey(key)?.runName;
-  if (bucket !== store.bucket || !source || source === dependentRun) return undefined;
+  if (bucket !== runs.bucket || !source || source === dependentRun) return undefined;
   const pin: Pin = { ckpt: ckptUrl, pinnedBy: dependentRun, pinnedAt: now.toISOString() };
-  return store.putRunJson(source, `${PINS_FOLDER}/${dependentRun}.json`, pin);
+  return runs.putRunJson(source, `${PINS_FOLDER}/${dependentRun}.json`, pin);
 }
 
 /**
@@ -49,7 +49,7 @@ export async function pinCheckpoint(
  * (the folder's objects, `listFolderKeys`) and records its uploads in flight. Returns the pin's URL.
  */
 export async function holdFolder(
-  store: CheckpointStore,
+  runs: RunFolder,
   runName: string,
   holder: string,
   keys: readonly string[],
@@ -57,15 +57,15 @@ export async function holdFolder(
 ): Promise<string> {
   const ckpts = keys
     .filter((k) => k.endsWith(CKPT_EXTENSION))
-    .map((k) => formatCheckpointUrl(store.bucket, k));
+    .map((k) => formatCheckpointUrl(runs.bucket, k));
   const uploads = keys.filter((k) => /(^|\/)\.uploads\/[^/]+\.json$/.test(k));
   const pin: Pin = { ckpt: ckpts[0] ?? '', ckpts, uploads, pinnedBy: holder, pinnedAt: now.toISOString() };
-  return store.putRunJson(runName, `${PINS_FOLDER}/held-by-${holder}.json`, pin);
+  return runs.putRunJson(runName, `${PINS_FOLDER}/held-by-${holder}.json`, pin);
 }
 
 /** The checkpoint URLs other runs have pinned (or held) in `runName`'s folder. */
-export async function pinnedCheckpoints(store: CheckpointStore, runName: string): Promise<string[]> {
-  const pins = await store.listRunJson(runName, PINS_FOLDER);
+export async function pinnedCheckpoints(runs: RunFolder, runName: string): Promise<string[]> {
+  const pins = await runs.listRunJson(runName, PINS_FOLDER);
   const urls = pins.flatMap((p) => (isPin(p) ? [p.ckpt, ...(p.ckpts ?? [])] : []));
   return [...new Set(urls.filter(Boolean))];
 }

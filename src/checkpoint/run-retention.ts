@@ -7,7 +7,8 @@
 import { pinnedCheckpoints } from './pins';
 import type { RetentionPolicy, RetentionRecord } from './retention';
 import { selectForDeletion } from './retention';
-import type { CheckpointRecord, CheckpointStore } from './store';
+import type { CheckpointRecord } from './checkpoint-listing';
+import type { RunFolder } from './run-folder';
 
 /** A checkpoint as the workflow recorded it: its cursor says where in an epoch it was saved. */
 export interface RecordedCheckpoint {
@@ -29,11 +30,11 @@ export interface RunRetentionInput {
 }
 
 /** URLs in the run's folder that the policy no longer keeps. */
-export async function planRetention(store: CheckpointStore, input: RunRetentionInput): Promise<string[]> {
+export async function planRetention(runs: RunFolder, input: RunRetentionInput): Promise<string[]> {
   if (input.policy.keepLast === undefined && input.policy.topK === undefined) return [];
   const [listed, pinned] = await Promise.all([
-    store.list(input.runName),
-    pinnedCheckpoints(store, input.runName),
+    runs.list(input.runName),
+    pinnedCheckpoints(runs, input.runName),
   ]);
   const records = classify(listed, input);
   return selectForDeletion(records, { ...input.policy, pinned }, { resumeTarget: input.resumeTarget });
@@ -99,13 +100,13 @@ const PARALLEL_KEY = /\/parallel\/round=(\d+)\/(?:global|shard=\d+\/[^/]+)\.ckpt
  * Objects whose key does not parse, and pins of other runs, are kept.
  */
 export async function planParallelRetention(
-  store: CheckpointStore,
+  runs: RunFolder,
   input: ParallelRetentionInput,
 ): Promise<string[]> {
   if (input.policy.keepLast === undefined && input.policy.topK === undefined) return [];
   const [listed, pinned] = await Promise.all([
-    store.listCkptUrlsUnder(input.runName, 'parallel'),
-    pinnedCheckpoints(store, input.runName),
+    runs.listCkptUrlsUnder(input.runName, 'parallel'),
+    pinnedCheckpoints(runs, input.runName),
   ]);
   return selectParallelDeletions(listed, input, pinned);
 }

@@ -1,6 +1,6 @@
 /**
  * `tf.io` handlers for `s3://…/*.ckpt` URLs, so `model.save('s3://…')` and
- * `tf.loadLayersModel('s3://…')` go through the CheckpointStore (create-only, hash-verified).
+ * `tf.loadLayersModel('s3://…')` go through the checkpoint I/O port (create-only, hash-verified).
  * A saved model is a `.ckpt` of kind `model`: weights as tensors `model/<weight name>`, topology and
  * weight specs in `__metadata__`. Loading also accepts a training-state checkpoint, whose topology
  * and `model/` tensors describe the same model.
@@ -13,11 +13,11 @@ import { CheckpointCorruptError, InvalidCheckpointStateError, NotACkptError } fr
 import { decodeContainer, encodeContainerParts } from './format';
 import { checkMarker, markerMetadata, parseExact, stringifyExact } from './meta-codec';
 import { verifyPayloadSha256 } from './payload-hash';
-import type { CheckpointStore, SavedCheckpoint } from './store';
+import type { CheckpointIO, SavedCheckpoint } from './checkpoint-io';
 
 /** An `IOHandler` that saves to / loads from one `s3://…/*.ckpt` URL through `store`. */
 export function createS3IOHandler(
-  store: CheckpointStore,
+  store: CheckpointIO,
   url: string,
 ): tf.io.IOHandler & { saved?: SavedCheckpoint } {
   const handler: tf.io.IOHandler & { saved?: SavedCheckpoint } = {
@@ -32,13 +32,13 @@ export function createS3IOHandler(
   return handler;
 }
 
-let routedStore: CheckpointStore | undefined;
+let routedStore: CheckpointIO | undefined;
 
 /**
  * Routes `s3://` URLs in `model.save` / `tf.loadLayersModel` to `store`. tfjs keeps routers in a
  * process-wide registry, so the routers are registered once and later calls only swap the store.
  */
-export function registerS3IOHandlers(store: CheckpointStore): void {
+export function registerS3IOHandlers(store: CheckpointIO): void {
   const first = routedStore === undefined;
   routedStore = store;
   if (!first) return;

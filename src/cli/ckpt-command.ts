@@ -7,10 +7,12 @@ import { Argument, Command, InvalidArgumentError } from 'commander';
 import { readCheckpointHeader } from '../checkpoint/format';
 import type { CheckpointHeader } from '../checkpoint/format';
 import { parseCheckpointUrl, runNameProblem } from '../checkpoint/keys';
-import type { CheckpointStore } from '../checkpoint/store';
+import type { RunFolder } from '../checkpoint/run-folder';
+import { importCheckpointFile } from '../checkpoint/import-file';
+import { signingFromOptions } from '../checkpoint/signing-keys';
 import { parseExact } from '../checkpoint/meta-codec';
 import { signatureKeyId } from '../checkpoint/signing';
-import { createStore } from '../checkpoint/create-store';
+import { createRunFolder, createStore } from '../checkpoint/create-store';
 import type { ConnectionFlags } from './common';
 import { fail, optionsFromFlags, withConnectionFlags } from './common';
 
@@ -51,8 +53,8 @@ export function ckptCommand(): Command {
       await guarded(async () => {
         const options = optionsFromFlags(flags);
         // Read-only commands use the read-only user on the local stack (credentials/reader.json).
-        const store = createStore(options, options.bucket, 'reader');
-        const records = await listRunOrWorkflow(store, runName);
+        const runs = createRunFolder(options, options.bucket, 'reader');
+        const records = await listRunOrWorkflow(runs, runName);
         if (flags.json) return printJson(records);
         if (records.length === 0)
           return print(`no checkpoints for run "${runName}" in bucket ${options.bucket}`);
@@ -123,7 +125,9 @@ function addImportCommand(ckpt: Command): void {
       await guarded(async () => {
         const options = optionsFromFlags(flags);
         const store = createStore(options, options.bucket);
-        const saved = await store.importFile(runName, await readFile(file), file, { sign: flags.sign });
+        const bytes = await readFile(file);
+        const signing = signingFromOptions(options);
+        const saved = await importCheckpointFile(store, signing, runName, bytes, file, { sign: flags.sign });
         const signed = store.signingKeyId
           ? `, ${flags.sign ? 'signed with' : 'signature verified,'} key ${store.signingKeyId}`
           : '';
@@ -218,11 +222,11 @@ function formatBytes(n: number): string {
  * A run folder's checkpoints; for a name with none, those of the runs of workflow id `name` (a run
  * started without runName lives in `<workflowId>-<last 8 characters of its run id>`).
  */
-async function listRunOrWorkflow(store: CheckpointStore, name: string) {
-  const own = await store.list(name);
+async function listRunOrWorkflow(folders: RunFolder, name: string) {
+  const own = await folders.list(name);
   if (own.length > 0) return own;
-  const runs = (await store.runsStartingWith(`${name}-`)).filter((r) =>
+  const runs = (await folders.runsStartingWith(`${name}-`)).filter((r) =>
     /^[A-Za-z0-9]{8}$/.test(r.slice(name.length + 1)),
   );
-  return (await Promise.all(runs.map((r) => store.list(r)))).flat();
+  return (await Promise.all(runs.map((r) => folders.list(r)))).flat();
 }

@@ -1,26 +1,91 @@
 /**
- * A `CheckpointStore` that reports every checkpoint it writes or reads (bytes and seconds) to a
- * `MetricsRecorder`. It is the same store underneath: a view whose `save` and `fetchVerified` (the
- * download path of both `load` and `loadBytes`) are timed, so the saver and the loader need no
- * metrics code of their own.
+ * `MeteredCheckpointIO`: a `CheckpointIO` decorator that reports every checkpoint it writes or reads
+ * (bytes and seconds) to a `MetricsRecorder`, so the saver and the loader need no metrics code of
+ * their own. It implements the port, so a method added there must be added here too. Writes are
+ * timed per call (`save`, `saveEncoded`); reads are timed at the one verified download
+ * (`fetchVerified`) and `load`, `loadBytes` and `loadSource` go through it, decoding as the store
+ * does (verified-decode.ts). `getToFile` (a CLI download to a file), `stat` and `remove` pass through.
  */
-import type { CheckpointStore } from '../checkpoint/store';
+import type {
+  CheckpointIO,
+  CheckpointStat,
+  ExpectedIntegrity,
+  LoadedSource,
+  SavedCheckpoint,
+  SaveOptions,
+} from '../checkpoint/checkpoint-io';
+import type { EncodedCheckpoint } from '../checkpoint/format';
+import type { IntegrityTarget, VerifiedDownload } from '../checkpoint/integrity';
+import { decodeFetched, sourceFromFetched } from '../checkpoint/verified-decode';
+import type { TrainingState } from '../state';
 import type { MetricsRecorder } from './recorder';
 
-export function meteredStore(store: CheckpointStore, metrics: MetricsRecorder): CheckpointStore {
-  // A view on the store: every other member (and the loads' call to `this.fetchVerified`) resolves here.
-  const view = Object.create(store) as CheckpointStore;
-  view.save = async (...args: Parameters<CheckpointStore['save']>) => {
+export class MeteredCheckpointIO implements CheckpointIO {
+  constructor(
+    private readonly inner: CheckpointIO,
+    private readonly metrics: MetricsRecorder,
+  ) {}
+
+  get bucket(): string {
+    return this.inner.bucket;
+  }
+
+  get signingKeyId(): string | undefined {
+    return this.inner.signingKeyId;
+  }
+
+  save(runName: string, state: TrainingState, options?: SaveOptions): Promise<SavedCheckpoint> {
+    return this.timedSave(() => this.inner.save(runName, state, options));
+  }
+
+  saveEncoded(url: string, encoded: EncodedCheckpoint): Promise<SavedCheckpoint> {
+    return this.timedSave(() => this.inner.saveEncoded(url, encoded));
+  }
+
+  async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
+    return decodeFetched(await this.fetchVerified(url, expected), url);
+  }
+
+  async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
+    return (await this.fetchVerified(url, expected)).bytes;
+  }
+
+  async loadSource(url: string): Promise<LoadedSource> {
+    return sourceFromFetched(await this.fetchVerified(url, {}), url);
+  }
+
+  async fetchVerified(url: string, expected: ExpectedIntegrity): Promise<VerifiedDownload> {
     const started = performance.now();
-    const saved = await store.save(...args);
-    metrics.observeCheckpoint('save', saved.bytes, (performance.now() - started) / 1000);
-    return saved;
-  };
-  view.fetchVerified = async (...args: Parameters<CheckpointStore['fetchVerified']>) => {
-    const started = performance.now();
-    const fetched = await store.fetchVerified(...args);
-    metrics.observeCheckpoint('load', fetched.bytes.length, (performance.now() - started) / 1000);
+    const fetched = await this.inner.fetchVerified(url, expected);
+    this.metrics.observeCheckpoint('load', fetched.bytes.length, seconds(started));
     return fetched;
-  };
-  return view;
+  }
+
+  getToFile(url: string, file: string, expected?: ExpectedIntegrity): Promise<IntegrityTarget> {
+    return this.inner.getToFile(url, file, expected);
+  }
+
+  stat(url: string): Promise<CheckpointStat> {
+    return this.inner.stat(url);
+  }
+
+  remove(url: string): Promise<void> {
+    return this.inner.remove(url);
+  }
+
+  private async timedSave(write: () => Promise<SavedCheckpoint>): Promise<SavedCheckpoint> {
+    const started = performance.now();
+    const saved = await write();
+    this.metrics.observeCheckpoint('save', saved.bytes, seconds(started));
+    return saved;
+  }
+}
+
+/** `io` reporting its checkpoint writes and reads to `metrics`. */
+export function meteredStore(io: CheckpointIO, metrics: MetricsRecorder): CheckpointIO {
+  return new MeteredCheckpointIO(io, metrics);
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
 }

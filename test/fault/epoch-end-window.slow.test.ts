@@ -10,7 +10,7 @@ import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { storageOver } from '../helpers/storage-ports';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainModel } from '../../src/contract';
@@ -91,7 +91,7 @@ test('a worker SIGKILLed between the epoch-end heartbeat and the completion: the
   );
   for (const e of result.epochs) assert.ok(Number.isFinite(e.metrics.loss), `epoch ${e.epoch} metrics`);
   assert.equal(result.weightsSha256, await golden);
-  const store = new CheckpointStore(createMinioObjectClient(testStack().s3));
+  const { store, runs } = storageOver(createMinioObjectClient(testStack().s3));
   const final = await store.load(result.finalCheckpoint!.url, result.finalCheckpoint);
   assert.equal(
     final.meta.weightsSha256,
@@ -112,7 +112,7 @@ test('a worker SIGKILLed between the epoch-end heartbeat and the completion: the
     assert.equal(stepsRedone(point), 0, 'the epoch had ended: nothing to redo');
   });
   const runName = parseCheckpointUrl(result.finalCheckpoint!.url).key.split('/')[0]!;
-  const logged = (await store.listRunJson(runName, 'log')) as { epoch: number; weightsSha256: string }[];
+  const logged = (await runs.listRunJson(runName, 'log')) as { epoch: number; weightsSha256: string }[];
   assert.deepEqual(
     logged.map((l) => l.epoch),
     [0, 1, 2],

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { resolveOptions } from '../../src/config/options';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
@@ -112,7 +112,7 @@ test('MinIO down for 30 s mid-upload (a restart for an upgrade): the run rides t
   // the batches redone, but every recovery resumed from the newest durable one, never the start.
   for (const point of await resumePoints(handle, result))
     assertResumedFromNewest(point, { newest: seen.details?.ckpt });
-  const store = new CheckpointStore(createMinioObjectClient(running.stack.s3));
+  const store = new ObjectCheckpointIO(createMinioObjectClient(running.stack.s3));
   const referenced = [
     ...result.epochs.map((e) => e.ckpt),
     ...result.recoveries.map((r) => ({ url: r.fromCkpt })),

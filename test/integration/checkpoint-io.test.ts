@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import * as Minio from 'minio';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
 import { encodeCheckpoint } from '../../src/checkpoint/format';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 import { PART_CONCURRENCY } from '../../src/storage/multipart-upload';
@@ -27,7 +27,7 @@ const objects = createMinioObjectClient(connection, {
   multipartThresholdBytes: 5 * MiB,
   partSizeBytes: 5 * MiB,
 });
-const store = new CheckpointStore(objects);
+const store = new ObjectCheckpointIO(objects);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function rawClient(): Minio.Client {

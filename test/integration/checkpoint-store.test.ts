@@ -1,4 +1,4 @@
-// CheckpointStore on the real MinIO: round trip, create-only under concurrent writers (single PUT and
+// The checkpoint I/O port (and a run folder's listing) on the real MinIO: round trip, create-only under concurrent writers (single PUT and
 // multipart), killed and aborted uploads leave nothing visible, a flipped bit is caught on load, the
 // typed URL errors, and tfjs save/load through s3:// URLs.
 import assert from 'node:assert/strict';
@@ -16,7 +16,8 @@ import {
   CheckpointNotFoundError,
   NotACkptError,
 } from '../../src/checkpoint/errors';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { registerS3IOHandlers } from '../../src/checkpoint/tfjs-io';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
@@ -28,7 +29,8 @@ const connection: MinioConnection = {
   bucket: `ckpt-store-${process.pid}-${Date.now() % 1e6}`,
 };
 const objects = createMinioObjectClient(connection);
-const store = new CheckpointStore(objects);
+const store = new ObjectCheckpointIO(objects);
+const runs = new ObjectRunFolder(objects);
 const MiB = 1024 * 1024;
 const smallParts = { multipartThresholdBytes: 5 * MiB, partSizeBytes: 5 * MiB };
 const url = (key: string) => `s3://${connection.bucket}/${key}`;
@@ -41,7 +43,7 @@ after(async () => {
   for (const o of await objects.list('')) await objects.remove(o.key);
 });
 
-describe('CheckpointStore on MinIO', () => {
+describe('ObjectCheckpointIO on MinIO', () => {
   test('save, stat, list, load, remove', async () => {
     const first = await store.save(
       'round-trip',
@@ -53,7 +55,7 @@ describe('CheckpointStore on MinIO', () => {
     const stat = await store.stat(second.url);
     assert.deepEqual([stat.bytes, stat.sha256], [second.bytes, second.sha256]);
     assert.deepEqual(
-      (await store.list('round-trip')).map((r) => [r.epoch, r.step]),
+      (await runs.list('round-trip')).map((r) => [r.epoch, r.step]),
       [
         [0, 10],
         [1, 30],
@@ -63,7 +65,7 @@ describe('CheckpointStore on MinIO', () => {
     assert.deepEqual(normalisedTensors(loaded.tensors), normalisedTensors(sampleState().tensors));
     assert.deepEqual(loaded.meta, sampleState().meta);
     await store.remove(first.url);
-    assert.equal((await store.list('round-trip')).length, 1);
+    assert.equal((await runs.list('round-trip')).length, 1);
     await assert.rejects(store.load(first.url), CheckpointNotFoundError);
   });
 
@@ -74,7 +76,7 @@ describe('CheckpointStore on MinIO', () => {
     test(`concurrent writers of one key: exactly one wins, nobody overwrites (${label})`, async () => {
       const writers = Array.from(
         { length: 6 },
-        () => new CheckpointStore(createMinioObjectClient(connection, options)),
+        () => new ObjectCheckpointIO(createMinioObjectClient(connection, options)),
       );
       const states = writers.map((_, i) => largeState(megabytes, i + 1));
       const results = await Promise.allSettled(

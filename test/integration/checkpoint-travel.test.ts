@@ -10,7 +10,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as Minio from 'minio';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
-import { CheckpointStore, SHA256_METADATA_KEY } from '../../src/checkpoint/store';
+import { SHA256_METADATA_KEY } from '../../src/checkpoint/checkpoint-io';
+import { importCheckpointFile } from '../../src/checkpoint/import-file';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 import { sampleState } from '../helpers/checkpoint-fixtures';
@@ -21,7 +24,8 @@ const connection: MinioConnection = {
   bucket: `ckpt-travel-${process.pid}-${Date.now() % 1e6}`,
 };
 const objects = createMinioObjectClient(connection);
-const store = new CheckpointStore(objects);
+const store = new ObjectCheckpointIO(objects);
+const runs = new ObjectRunFolder(objects);
 const endpoint = new URL(connection.endpoint);
 const raw = new Minio.Client({
   endPoint: endpoint.hostname,
@@ -76,7 +80,7 @@ describe('checkpoints that travel (MinIO)', () => {
     const saved = await store.save('source-run', sampleState());
     const file = path.join(dir, 'to-import.ckpt');
     await store.getToFile(saved.url, file);
-    const imported = await store.importFile('imported-run', await readFile(file), file);
+    const imported = await importCheckpointFile(store, undefined, 'imported-run', await readFile(file), file);
     assert.equal(imported.url, saved.url.replace('source-run', 'imported-run'));
     assert.equal(imported.sha256, saved.sha256);
     const stat = await objects.stat(imported.key);
@@ -84,7 +88,10 @@ describe('checkpoints that travel (MinIO)', () => {
     const tampered = Buffer.from(await readFile(file));
     tampered[tampered.length - 1] = (tampered.at(-1) ?? 0) ^ 1;
     writeFileSync(path.join(dir, 'tampered.ckpt'), tampered);
-    await assert.rejects(store.importFile('tampered-run', tampered, 'tampered.ckpt'), /hash-mismatch/);
-    assert.deepEqual(await store.list('tampered-run'), []);
+    await assert.rejects(
+      importCheckpointFile(store, undefined, 'tampered-run', tampered, 'tampered.ckpt'),
+      /hash-mismatch/,
+    );
+    assert.deepEqual(await runs.list('tampered-run'), []);
   });
 });

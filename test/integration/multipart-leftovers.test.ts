@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { freePorts } from '../../src/stack/ports';
 import type { MinioServerConfig } from '../../src/stack/servers';
 import { failOnEarlyExit, minioArgs, minioEnv, spawnServer, waitMinioHealthy } from '../../src/stack/servers';
@@ -42,17 +42,17 @@ test('a killed >64 MiB upload: its parts stay until the run folder is cleaned, t
   const connection = { ...testStack().s3, bucket: `leftovers-${process.pid}` };
   const objects = createMinioObjectClient(connection);
   if (!(await objects.bucketExists())) await objects.makeBucket();
-  const store = new CheckpointStore(objects);
+  const runs = new ObjectRunFolder(objects);
   await killMidUpload(connection, 'run-a/epoch=0001-step=0000100.ckpt', 80 * MiB);
   await killMidUpload(connection, 'run-b/epoch=0001-step=0000100.ckpt', 80 * MiB);
   assert.deepEqual(await objects.listIncompleteUploads('run-a/'), ['run-a/epoch=0001-step=0000100.ckpt']);
   const visible = (await objects.list('run-a/')).filter((o) => o.key.endsWith('.ckpt'));
   assert.deepEqual(visible, [], 'never visible');
-  assert.equal(await store.abortIncompleteUploads('run-a'), 1);
+  assert.equal(await runs.abortIncompleteUploads('run-a'), 1);
   assert.deepEqual(await objects.listIncompleteUploads('run-a/'), [], 'parts gone');
   assert.deepEqual(await objects.list('run-a/'), [], 'and the upload journal with them');
   assert.equal((await objects.listIncompleteUploads('run-b/')).length, 1, 'another run folder untouched');
-  await store.abortIncompleteUploads('run-b');
+  await runs.abortIncompleteUploads('run-b');
 });
 
 test("MinIO's stale-upload expiry, as our stack sets it, deletes a killed upload's parts", async () => {

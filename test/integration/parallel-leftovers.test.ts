@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { TrainParallel } from '../../src/contract';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -20,7 +20,7 @@ const taskQueue = `parallel-leftovers-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-parallel-leftovers-'));
 const gate = path.join(dir, 'gate'); // test/helpers/gated-task.ts: batches sleep while it is missing
 const objects = createMinioObjectClient(testStack().s3);
-const store = new CheckpointStore(objects);
+const runs = new ObjectRunFolder(objects);
 const MiB = 1024 * 1024;
 let client: Client;
 let close: () => Promise<void>;
@@ -67,6 +67,6 @@ test("a killed shard upload's parts and journal are gone once its round is merge
   const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.deepEqual(await objects.listIncompleteUploads(`${runName}/`), [], 'parts aborted');
-  const journals = (await store.listFolderKeys(runName)).filter((k) => k.includes('/.uploads/'));
+  const journals = (await runs.listFolderKeys(runName)).filter((k) => k.includes('/.uploads/'));
   assert.deepEqual(journals, [], 'journal removed');
 });

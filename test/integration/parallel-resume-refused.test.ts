@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { validateSpecInput } from '../../src/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { ParallelTrainingResult, TrainingSpecInput, TrainParallel } from '../../src/contract';
 import { InvalidSpecError } from '../../src/spec';
@@ -17,7 +17,7 @@ import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `parallel-resume-refused-${process.pid}`;
-const store = new CheckpointStore(createMinioObjectClient(testStack().s3));
+const runs = new ObjectRunFolder(createMinioObjectClient(testStack().s3));
 /** 96 samples, 2 shards of 48, batch 8: 6 shard batches per data epoch; 2 epochs = 12 steps = 1 round. */
 const SPEC = {
   task: 'synthetic',
@@ -97,7 +97,7 @@ for (const c of CASES) {
     assert.equal(cause.type, 'InvalidSpecError');
     assert.match(cause.message, expected);
     assert.match(cause.message, /not supported/);
-    assert.deepEqual(await store.listCkptUrlsUnder(runName, 'parallel'), [], 'no round was trained');
+    assert.deepEqual(await runs.listCkptUrlsUnder(runName, 'parallel'), [], 'no round was trained');
     assert.throws(
       () => validateSpecInput(c.spec(), runName),
       (err: unknown) => err instanceof InvalidSpecError && expected.test(err.message),

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { TrainParallel } from '../../src/contract';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -13,7 +13,7 @@ import { startTestWorker, testClient, testOptions } from '../helpers/training';
 import { referenceWeightsSha256 } from './parallel-reference';
 
 const taskQueue = `parallel-retention-${process.pid}`;
-const store = new CheckpointStore(createMinioObjectClient(testStack().s3));
+const runs = new ObjectRunFolder(createMinioObjectClient(testStack().s3));
 let client: Client;
 let close: () => Promise<void>;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
@@ -48,7 +48,7 @@ test('keepLast 1 on a 4-round K=2 run: the bucket keeps the last global and the 
   assert.equal(result.status, 'completed');
   assert.equal(result.rounds?.length, 4);
   assert.deepEqual(result.warnings ?? [], [], 'retention did not fail');
-  const left = (await store.listCkptUrlsUnder(runName, 'parallel')).map((u) => u.split('/parallel/')[1]);
+  const left = (await runs.listCkptUrlsUnder(runName, 'parallel')).map((u) => u.split('/parallel/')[1]);
   assert.deepEqual(left, [
     'round=0003/shard=00/end-try=0.ckpt',
     'round=0003/shard=01/end-try=0.ckpt',

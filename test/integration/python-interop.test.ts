@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import type { NamedTensor, TensorDType } from '../../src/state';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { sampleMeta } from '../helpers/checkpoint-fixtures';
@@ -61,7 +61,7 @@ test('Python safetensors + numpy read our checkpoint exactly', { timeout: 180_00
     ['empty', 'F32', [0, 4], []],
   ];
   const meta = sampleMeta();
-  const store = new CheckpointStore(objects);
+  const store = new ObjectCheckpointIO(objects);
   const saved = await store.save('interop', { tensors: specs.map((s) => tensor(...s)), meta });
   const file = path.join(dir, 'interop.ckpt');
   await store.getToFile(saved.url, file, saved);

@@ -11,7 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import type { PreparedRun, TrainEpochInput, TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -20,7 +20,7 @@ import { startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `resume-source-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
-const store = new CheckpointStore(objects);
+const store = new ObjectCheckpointIO(objects);
 const tag = `${process.pid}-${Date.now() % 1e6}`;
 const good = { task: 'synthetic', seed: 5, batchSize: 16, hparams: { samples: 64 } }; // 4 batches an epoch
 let client: Client;

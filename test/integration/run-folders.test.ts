@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingResult, TrainModel } from '../../src/contract';
@@ -18,7 +18,7 @@ import { startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `run-folders-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
-const store = new CheckpointStore(objects);
+const runs = new ObjectRunFolder(objects);
 const tag = `${process.pid}-${Date.now() % 1e6}`;
 const base = { task: 'synthetic', seed: 5, batchSize: 16, hparams: { samples: 64 } }; // 4 batches an epoch
 let client: Client;
@@ -42,7 +42,7 @@ function train(spec: TrainingSpecInput, workflowId = `rf-${tag}-${Math.random().
   }) as Promise<TrainingResult>;
 }
 
-const keysOf = async (runName: string) => (await store.list(runName)).map((c) => c.key.split('/')[1]);
+const keysOf = async (runName: string) => (await runs.list(runName)).map((c) => c.key.split('/')[1]);
 
 test('the same workflow id twice: both runs complete, each in a folder of its own', async () => {
   const id = `nightly-${tag}`;

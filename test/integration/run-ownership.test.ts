@@ -12,7 +12,8 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingResult, TrainModel } from '../../src/contract';
@@ -23,7 +24,8 @@ import { waitForEpoch } from '../helpers/worker-fleet';
 
 const taskQueue = `run-ownership-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
-const store = new CheckpointStore(objects);
+const store = new ObjectCheckpointIO(objects);
+const runs = new ObjectRunFolder(objects);
 const tag = `${process.pid}-${Date.now() % 1e6}`;
 const base = { task: 'synthetic', seed: 1, batchSize: 16, hparams: { samples: 64 } }; // 4 batches an epoch
 let client: Client;
@@ -93,12 +95,12 @@ test("continuing another run's folder keeps its checkpoints and its uploads in f
     assert.equal(second.status, 'completed');
     for (const url of ownerCkpts) await store.stat(url); // throws CheckpointNotFoundError when deleted
     assert.equal((await objects.listIncompleteUploads(`${folder}/`)).length, 1, "the owner's upload lives");
-    const keys = (await store.list(folder)).map((c) => c.url);
+    const keys = (await runs.list(folder)).map((c) => c.url);
     assert.deepEqual(keys, [...ownerCkpts, second.finalCheckpoint.url]);
   } finally {
     upload.end();
     await upload.done;
-    await store.abortIncompleteUploads(folder);
+    await runs.abortIncompleteUploads(folder);
   }
 });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertS3Access, S3CredentialsError } from '../../activities/s3-errors';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { ObjectAccessDeniedError } from '../../src/storage/object-client';
 import { testStack } from '../helpers/stack-env';
@@ -22,7 +22,7 @@ for (const c of cases) {
     assert.equal(err.operation, 'LIST');
     const put = await objects.put('no-such-run/x.bin', Buffer.from('x')).catch((e: unknown) => e);
     assert.ok(put instanceof ObjectAccessDeniedError, String(put));
-    const check = await assertS3Access(new CheckpointStore(objects), 'no-such-run').catch((e: unknown) => e);
+    const check = await assertS3Access(new ObjectRunFolder(objects), 'no-such-run').catch((e: unknown) => e);
     assert.ok(check instanceof S3CredentialsError, String(check));
     assert.equal(check.code, c.code);
   });

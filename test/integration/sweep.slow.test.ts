@@ -9,7 +9,7 @@ import type { TrainEpochInput } from '../../src/contract';
 import type { SweepInput, SweepResult } from '../../src/contract/sweep';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { pinnedCheckpoints } from '../../src/checkpoint/pins';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { storageOver } from '../helpers/storage-ports';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { startSweep } from '../../src/sweep/client';
 import { testStack } from '../helpers/stack-env';
@@ -19,12 +19,12 @@ const taskQueue = `sweep-${process.pid}`;
 let client: Client;
 let closeClient: () => Promise<void>;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
-let store: CheckpointStore;
+let storage: ReturnType<typeof storageOver>;
 
 before(async () => {
   ({ client, close: closeClient } = await testClient());
   worker = await startTestWorker(testOptions(taskQueue), { maxConcurrentTrainings: 2 });
-  store = new CheckpointStore(createMinioObjectClient(testStack().s3));
+  storage = storageOver(createMinioObjectClient(testStack().s3));
 });
 after(async () => {
   await worker.stop();
@@ -73,7 +73,7 @@ test('a seeded random sweep (6 trials × 3 epochs, synthetic) gives the same tri
   assert.notEqual(folderOf(b.best.finalCheckpoint.url), folderOf(a.best.finalCheckpoint.url));
   // Retention across the sweep: each trial keeps its last and its best epoch checkpoint only.
   for (const t of a.trials) {
-    const kept = await store.list(folderOf(t.lastCheckpoint?.url ?? ''));
+    const kept = await storage.runs.list(folderOf(t.lastCheckpoint?.url ?? ''));
     assert.ok(kept.length >= 1 && kept.length <= 2, `${t.id} keeps ${kept.length} checkpoints`);
     assert.ok(kept.some((c) => c.url === t.lastCheckpoint?.url));
   }
@@ -136,8 +136,8 @@ test('PBT on mnist-mlp: forks are lineage, start from the source checkpoint bit-
   assert.equal(epochs[0]?.initFrom?.url, fork.ckpt, 'the fork trains from the source checkpoint');
   assert.equal(epochs[0]?.initFrom?.sha256, fork.sha256, 'verified by its hash before loading');
   // The checkpoint is intact (load verifies the payload hash) and pinned for the fork's run.
-  await store.load(fork.ckpt, { sha256: fork.sha256 });
-  const pins = await pinnedCheckpoints(store, folderOf(fork.ckpt));
+  await storage.store.load(fork.ckpt, { sha256: fork.sha256 });
+  const pins = await pinnedCheckpoints(storage.runs, folderOf(fork.ckpt));
   assert.ok(pins.includes(fork.ckpt), 'the source folder pins the forked checkpoint');
   assert.deepEqual(target.hparams, fork.hparams);
   const fixed = await sweep(mnist({ kind: 'random' }, extra));

@@ -12,7 +12,7 @@ import { startTraining, validateSpecInput } from '../../src/client';
 import { encodeCheckpoint, decodeContainer, encodeContainerParts } from '../../src/checkpoint/format';
 import { PAYLOAD_SHA256_KEY } from '../../src/checkpoint/payload-hash';
 import { CheckpointTooLargeError } from '../../src/checkpoint/size-limit';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { InvalidHparamsError } from '../../src/training/errors';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { ObjectClient } from '../../src/storage/object-client';
@@ -99,11 +99,11 @@ test('a resumeFrom larger than the limit is refused from its size, before a byte
       objects.getRange(k, offset, length)
     ),
   };
-  const store = new CheckpointStore(counting, { maxCheckpointBytes: LIMIT });
+  const store = new ObjectCheckpointIO(counting, { maxCheckpointBytes: LIMIT });
   await assert.rejects(store.load(url), CheckpointTooLargeError);
   await assert.rejects(store.getToFile(url, '/nonexistent/never-written.ckpt'), CheckpointTooLargeError);
   assert.deepEqual(gets, [], 'no GET was sent');
-  const unlimited = new CheckpointStore(counting);
+  const unlimited = new ObjectCheckpointIO(counting);
   await unlimited.loadBytes(url);
   assert.deepEqual(
     [...new Set(gets)],
@@ -139,7 +139,7 @@ test('a checkpoint with a negative or fractional cursor is refused, naming the f
     await objects.put(key, Buffer.concat(forged.parts));
     const url = `s3://${objects.bucket}/${key}`;
 
-    const store = new CheckpointStore(objects);
+    const store = new ObjectCheckpointIO(objects);
     await assert.rejects(
       store.load(url),
       new RegExp(`bad-metadata: ${c.field}: must be a non-negative integer`),

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createStore } from '../../src/checkpoint/create-store';
+import { createStorage } from '../../src/checkpoint/create-store';
 import { resolveOptions } from '../../src/config/options';
 import type { DurableFitOptions } from '../../src/config/options';
 import { readCredentialsFile } from '../../src/config/s3-credentials';
@@ -87,11 +87,11 @@ after(async () => {
 });
 
 test('the worker user saves, lists, loads and deletes checkpoints in its bucket (single PUT and multipart)', async () => {
-  const store = createStore(options); // no S3 variables: the stack's worker.json
+  const { store, runs } = createStorage(options); // no S3 variables: the stack's worker.json
   const saved = await store.save('lp-run', sampleState());
   assert.deepEqual((await store.load(saved.url)).meta.cursor, sampleState().meta.cursor);
   assert.deepEqual(
-    (await store.list('lp-run')).map((c) => c.url),
+    (await runs.list('lp-run')).map((c) => c.url),
     [saved.url],
   );
   const worker = createMinioObjectClient(
@@ -102,7 +102,7 @@ test('the worker user saves, lists, loads and deletes checkpoints in its bucket 
   assert.equal((await worker.stat('lp-run/big.bin'))?.size, 11 * 1024 * 1024);
   await store.remove(saved.url);
   await worker.remove('lp-run/big.bin');
-  assert.deepEqual(await store.list('lp-run'), []);
+  assert.deepEqual(await runs.list('lp-run'), []);
 });
 
 test('the worker user cannot create buckets or read another bucket', async () => {
@@ -116,11 +116,11 @@ test('the worker user cannot create buckets or read another bucket', async () =>
 });
 
 test('the read-only user lists and reads but cannot write or delete', async () => {
-  const writer = createStore(options);
+  const writer = createStorage(options).store;
   const saved = await writer.save('lp-readonly', sampleState());
-  const reader = createStore(options, BUCKET, 'reader'); // the stack's reader.json
+  const { store: reader, runs: readerRuns } = createStorage(options, BUCKET, 'reader'); // the stack's reader.json
   assert.deepEqual((await reader.load(saved.url)).meta.cursor, sampleState().meta.cursor);
-  assert.equal((await reader.list('lp-readonly')).length, 1);
+  assert.equal((await readerRuns.list('lp-readonly')).length, 1);
   const readerObjects = as(path.join(stateDir, 'credentials', 'reader.json'));
   await assert.rejects(readerObjects.put('lp-readonly/planted.txt', Buffer.from('x')), denied);
   await assert.rejects(reader.remove(saved.url), denied);

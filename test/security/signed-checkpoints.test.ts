@@ -19,7 +19,8 @@ import { CheckpointSignatureError, CheckpointUnsignedError } from '../../src/che
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../src/checkpoint/format';
 import { PAYLOAD_SIGNATURE_KEY } from '../../src/checkpoint/payload-hash';
 import { createSigning } from '../../src/checkpoint/signing';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import type { TrainingResult, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
@@ -35,8 +36,9 @@ const connection: MinioConnection = {
   bucket: `ckpt-signed-${process.pid}-${Date.now() % 1e6}`,
 };
 const objects = createMinioObjectClient(connection);
-const plain = new CheckpointStore(objects);
-const keyed = new CheckpointStore(objects, { signing: createSigning([K1], K1.id) });
+const plain = new ObjectCheckpointIO(objects);
+const keyed = new ObjectCheckpointIO(objects, { signing: createSigning([K1], K1.id) });
+const runs = new ObjectRunFolder(objects);
 const endpoint = new URL(connection.endpoint);
 const raw = new Minio.Client({
   endPoint: endpoint.hostname,
@@ -165,7 +167,7 @@ describe('signed checkpoints (MinIO)', () => {
 
   test('rotation: checkpoints signed with the old key id still verify while it is loaded', async () => {
     const old = await keyed.save('rotating', sampleState());
-    const rotated = new CheckpointStore(objects, { signing: createSigning([K1, K2], K2.id) });
+    const rotated = new ObjectCheckpointIO(objects, { signing: createSigning([K1, K2], K2.id) });
     await rotated.load(old.url);
     const cursor = { epoch: 2, batch: 0, step: 60, batchesPerEpoch: 30 };
     const fresh = await rotated.save('rotating', sampleState({ cursor }));
@@ -173,7 +175,7 @@ describe('signed checkpoints (MinIO)', () => {
       readCheckpointHeader(await rawBytes(fresh.key)).metadata[PAYLOAD_SIGNATURE_KEY] ?? '',
       /:fleet-2026:/,
     );
-    const retired = new CheckpointStore(objects, { signing: createSigning([K2], K2.id) });
+    const retired = new ObjectCheckpointIO(objects, { signing: createSigning([K2], K2.id) });
     await retired.load(fresh.url);
     await assert.rejects(
       retired.load(old.url),
@@ -188,7 +190,7 @@ describe('signed checkpoints (MinIO)', () => {
     const refused = await cli(['ckpt', 'import', unsignedFile, 'imported'], env);
     assert.notEqual(refused.code, 0, refused.stdout);
     assert.match(refused.stderr, /is not signed and a checkpoint signing key is configured/);
-    assert.equal((await keyed.list('imported')).length, 0);
+    assert.equal((await runs.list('imported')).length, 0);
 
     const genuine = await rawBytes((await keyed.save('import-source', sampleState())).key);
     const forgedFile = path.join(dir, 'forged.ckpt');
@@ -196,12 +198,12 @@ describe('signed checkpoints (MinIO)', () => {
     const forged = await cli(['ckpt', 'import', '--sign', forgedFile, 'imported'], env);
     assert.notEqual(forged.code, 0, forged.stdout);
     assert.match(forged.stderr, /failed signature verification/);
-    assert.equal((await keyed.list('imported')).length, 0);
+    assert.equal((await runs.list('imported')).length, 0);
 
     const signed = await cli(['ckpt', 'import', '--sign', unsignedFile, 'imported'], env);
     assert.equal(signed.code, 0, signed.stderr);
     assert.match(signed.stdout, /signed with key fleet-2025, imported/);
-    const [record] = await keyed.list('imported');
+    const [record] = await runs.list('imported');
     assert.ok(record);
     assert.deepEqual((await keyed.load(record.url)).meta.cursor, sampleState().meta.cursor);
     const inspected = await cli(['ckpt', 'inspect', record.url, '--json'], env);
@@ -256,7 +258,7 @@ describe('training with signing on (Temporal + MinIO)', () => {
       assert.ok(!text.includes(K2.secret), 'no signing secret in history');
     assert.equal(result.weightsSha256, await goldenWeightsSha256(spec));
     const stack = createMinioObjectClient(testStack().s3);
-    const keyedStack = new CheckpointStore(stack, { signing: createSigning([K2], K2.id) });
+    const keyedStack = new ObjectCheckpointIO(stack, { signing: createSigning([K2], K2.id) });
     for (const e of result.epochs) {
       const bytes = await keyedStack.loadBytes(e.ckpt.url); // verifies the signature
       assert.match(
@@ -272,7 +274,7 @@ describe('training with signing on (Temporal + MinIO)', () => {
       args: [{ ...spec, epochs: 2, resumeFrom: result.epochs[0]?.ckpt.url }],
     })) as TrainingResult;
     assert.equal(resumed.weightsSha256, result.weightsSha256);
-    const unsigned = await new CheckpointStore(stack).save(`unsigned-${process.pid}`, sampleState());
+    const unsigned = await new ObjectCheckpointIO(stack).save(`unsigned-${process.pid}`, sampleState());
     await assert.rejects(
       client.workflow.execute<TrainModel>(TRAIN_MODEL, {
         taskQueue,

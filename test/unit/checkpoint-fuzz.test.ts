@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { CheckpointCorruptError, CheckpointError } from '../../src/checkpoint/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../src/checkpoint/format';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
@@ -146,7 +146,7 @@ test('overlapping, gapped and out-of-range offsets are named in the error', () =
 /** What a mutation of the stored bytes gives when loaded through the store ('no-op' when unchanged). */
 async function loadMutated(mutated: Buffer): Promise<'no-op' | 'detected'> {
   const objects = createMemoryObjectClient('fuzz');
-  const store = new CheckpointStore(objects);
+  const store = new ObjectCheckpointIO(objects);
   const saved = await store.save('fuzz', sampleState());
   const stored = objects.objects.get(saved.key);
   assert.ok(stored && stored.body.equals(VALID), 'the store writes the encoded bytes');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
@@ -15,7 +15,7 @@ function setup() {
     stats++;
     return stat(key);
   };
-  return { objects, store: new CheckpointStore(objects), stats: () => stats };
+  return { objects, store: new ObjectCheckpointIO(objects), stats: () => stats };
 }
 
 const corrupt = (kind: string) => (err: unknown) =>

@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../src/checkpoint/format';
 import { PAYLOAD_SHA256_KEY } from '../../src/checkpoint/payload-hash';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
+import { importCheckpointFile } from '../../src/checkpoint/import-file';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState, editHeader } from '../helpers/checkpoint-fixtures';
 
@@ -51,7 +52,7 @@ describe('embedded payload hash (format v2)', () => {
 
   test('the store loads a copy without object metadata by its embedded hash; junk and v1 are refused', async () => {
     const objects = createMemoryObjectClient('bkt');
-    const store = new CheckpointStore(objects);
+    const store = new ObjectCheckpointIO(objects);
     const bytes = encodeCheckpoint(sampleState());
     await objects.put('copied/epoch=0001-step=0000010.ckpt', bytes);
     const loaded = await store.load('s3://bkt/copied/epoch=0001-step=0000010.ckpt');
@@ -72,14 +73,26 @@ describe('embedded payload hash (format v2)', () => {
 
   test('importFile uploads under the cursor key with our metadata; a tampered file is refused', async () => {
     const objects = createMemoryObjectClient('bkt');
-    const store = new CheckpointStore(objects);
+    const store = new ObjectCheckpointIO(objects);
     const state = sampleState();
-    const saved = await store.importFile('moved', encodeCheckpoint(state), 'local.ckpt');
+    const saved = await importCheckpointFile(
+      store,
+      undefined,
+      'moved',
+      encodeCheckpoint(state),
+      'local.ckpt',
+    );
     assert.match(saved.url, /^s3:\/\/bkt\/moved\/epoch=\d{4}-step=\d{7}\.ckpt$/);
     assert.equal((await store.stat(saved.url)).sha256, saved.sha256);
     const tampered = Buffer.from(encodeCheckpoint(state));
     tampered[tampered.length - 1] = (tampered.at(-1) ?? 0) ^ 1;
-    await assert.rejects(store.importFile('moved-2', tampered, 'local.ckpt'), /hash-mismatch/);
-    await assert.rejects(store.importFile('moved-3', Buffer.from('junk junk junk'), 'junk.ckpt'), /corrupt/);
+    await assert.rejects(
+      importCheckpointFile(store, undefined, 'moved-2', tampered, 'local.ckpt'),
+      /hash-mismatch/,
+    );
+    await assert.rejects(
+      importCheckpointFile(store, undefined, 'moved-3', Buffer.from('junk junk junk'), 'junk.ckpt'),
+      /corrupt/,
+    );
   });
 });

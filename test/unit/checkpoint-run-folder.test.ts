@@ -5,11 +5,10 @@ import { test } from 'node:test';
 import { RunFolderTakenError } from '../../src/checkpoint/errors';
 import { defaultRunName, isValidRunName } from '../../src/checkpoint/keys';
 import { pinnedCheckpoints } from '../../src/checkpoint/pins';
-import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseSpec } from '../../src/spec';
-import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { pinStart, prepareRunFolder } from '../../activities/run-folder';
 import { sampleState } from '../helpers/checkpoint-fixtures';
+import { memoryStorage } from '../helpers/storage-ports';
 
 const RUN_ID = '0193a2f4-7c1e-7b7a-9d3e-1234567890ab';
 
@@ -27,40 +26,39 @@ test('the default run folder is the workflow id plus the last 8 characters of th
 });
 
 test('a folder holding checkpoints is refused unless the run resumes from one of them', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient('bucket-f'));
+  const { store, runs } = memoryStorage('bucket-f');
   const spec = (extra: object) =>
     parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'shared', ...extra });
-  await prepareRunFolder(store, spec({}), { holder: 'wf-a' }); // empty: fine
+  await prepareRunFolder(runs, spec({}), { holder: 'wf-a' }); // empty: fine
   const saved = await store.save('shared', sampleState());
-  await assert.rejects(prepareRunFolder(store, spec({}), { holder: 'wf-b' }), (err: unknown) => {
+  await assert.rejects(prepareRunFolder(runs, spec({}), { holder: 'wf-b' }), (err: unknown) => {
     assert.ok(err instanceof RunFolderTakenError);
     assert.match(err.message, /pick another runName.*resumeFrom: s3:\/\/bucket-f\/shared\/epoch=0001/);
     return true;
   });
-  await prepareRunFolder(store, spec({ resumeFrom: saved.url }), { holder: 'wf-b' });
-  assert.deepEqual(await pinnedCheckpoints(store, 'shared'), [saved.url], 'held: its retention keeps it');
+  await prepareRunFolder(runs, spec({ resumeFrom: saved.url }), { holder: 'wf-b' });
+  assert.deepEqual(await pinnedCheckpoints(runs, 'shared'), [saved.url], 'held: its retention keeps it');
   const other = await store.save('other', sampleState());
   await assert.rejects(
-    prepareRunFolder(store, spec({ resumeFrom: other.url }), { holder: 'wf-c' }),
+    prepareRunFolder(runs, spec({ resumeFrom: other.url }), { holder: 'wf-c' }),
     RunFolderTakenError,
   );
 });
 
 test('a folder holding objects only in subfolders (parallel/, log/) is refused too', async () => {
-  const objects = createMemoryObjectClient('bucket-f');
-  const store = new CheckpointStore(objects);
+  const { objects, runs } = memoryStorage('bucket-f');
   await objects.put('par/parallel/round=000000/global.ckpt', Buffer.from('x'));
   const spec = parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'par' });
-  await assert.rejects(prepareRunFolder(store, spec, { holder: 'wf-a' }), RunFolderTakenError);
+  await assert.rejects(prepareRunFolder(runs, spec, { holder: 'wf-a' }), RunFolderTakenError);
 });
 
 test("a resume or fork from another run's checkpoint pins it in that run's folder", async () => {
-  const store = new CheckpointStore(createMemoryObjectClient('bucket-f'));
+  const { store, runs } = memoryStorage('bucket-f');
   const parent = await store.save('parent', sampleState());
   const ref = { url: parent.url, sha256: parent.sha256, bytes: parent.bytes, epoch: 1, batch: 0, step: 30 };
   const spec = parseSpec({ task: 'synthetic', epochs: 3, seed: 1, runName: 'child' });
-  await pinStart(store, { spec, initFrom: ref });
-  assert.deepEqual(await pinnedCheckpoints(store, 'parent'), [parent.url]);
-  await pinStart(store, { spec: { ...spec, runName: 'parent' }, resumeFrom: ref });
-  assert.deepEqual(await pinnedCheckpoints(store, 'parent'), [parent.url], 'no self-pin');
+  await pinStart(runs, { spec, initFrom: ref });
+  assert.deepEqual(await pinnedCheckpoints(runs, 'parent'), [parent.url]);
+  await pinStart(runs, { spec: { ...spec, runName: 'parent' }, resumeFrom: ref });
+  assert.deepEqual(await pinnedCheckpoints(runs, 'parent'), [parent.url], 'no self-pin');
 });

@@ -6,14 +6,13 @@ import { test } from 'node:test';
 import { pinCheckpoint } from '../../src/checkpoint/pins';
 import type { RecordedCheckpoint } from '../../src/checkpoint/run-retention';
 import { planRetention } from '../../src/checkpoint/run-retention';
-import { CheckpointStore } from '../../src/checkpoint/store';
-import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState } from '../helpers/checkpoint-fixtures';
+import { memoryStorage } from '../helpers/storage-ports';
 
 const B = 10; // batches per epoch
 
 async function folder() {
-  const store = new CheckpointStore(createMemoryObjectClient('bucket-r'));
+  const { store, runs } = memoryStorage('bucket-r');
   const save = async (epoch: number, batch: number): Promise<RecordedCheckpoint> => {
     const cursor = { epoch, batch, step: epoch * B + batch, batchesPerEpoch: B };
     const saved = await store.save('run', sampleState({ cursor }));
@@ -23,13 +22,13 @@ async function folder() {
   const mids = [await save(0, 3), await save(0, 6), await save(1, 4)];
   const ends = [await save(1, 0), await save(2, 0)];
   const current = [await save(2, 5)];
-  return { store, mids, ends, current };
+  return { runs, mids, ends, current };
 }
 
 const names = (urls: string[]) => urls.map((u) => u.split('/').pop()).sort();
 
 test('intra-epoch checkpoints of finished epochs are deleted though unrecorded; the epoch under way keeps its own', async () => {
-  const { store, ends } = await folder();
+  const { runs, ends } = await folder();
   const recorded = ends; // the workflow records epoch ends only
   const input = {
     runName: 'run',
@@ -38,20 +37,20 @@ test('intra-epoch checkpoints of finished epochs are deleted though unrecorded; 
     policy: { keepLast: 5 },
     resumeTarget: (ends[1] as RecordedCheckpoint).url,
   };
-  assert.deepEqual(names(await planRetention(store, input)), [
+  assert.deepEqual(names(await planRetention(runs, input)), [
     'epoch=0000-step=0000003.ckpt',
     'epoch=0000-step=0000006.ckpt',
     'epoch=0001-step=0000014.ckpt',
   ]);
-  assert.deepEqual(await planRetention(store, { ...input, policy: {} }), [], 'no policy: keep all');
+  assert.deepEqual(await planRetention(runs, { ...input, policy: {} }), [], 'no policy: keep all');
 });
 
 test("another run's pin keeps a checkpoint that keepLast 1 would delete", async () => {
-  const { store, ends } = await folder();
+  const { runs, ends } = await folder();
   const [first, last] = ends as [RecordedCheckpoint, RecordedCheckpoint];
-  assert.match(String(await pinCheckpoint(store, first.url, 'child-run')), /run\/pins\/child-run\.json$/);
-  assert.equal(await pinCheckpoint(store, first.url, 'run'), undefined, 'a run does not pin its own');
-  const deleted = await planRetention(store, {
+  assert.match(String(await pinCheckpoint(runs, first.url, 'child-run')), /run\/pins\/child-run\.json$/);
+  assert.equal(await pinCheckpoint(runs, first.url, 'run'), undefined, 'a run does not pin its own');
+  const deleted = await planRetention(runs, {
     runName: 'run',
     recorded: ends,
     epochEnds: ends.map((e) => ({ url: e.url, metrics: {} })),

@@ -11,7 +11,8 @@ import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../
 import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY } from '../../src/checkpoint/payload-hash';
 import { createSigning, signPayload, verifySignature } from '../../src/checkpoint/signing';
 import { signingFromOptions } from '../../src/checkpoint/signing-keys';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
+import { importCheckpointFile } from '../../src/checkpoint/import-file';
 import { createS3IOHandler, encodeModelArtifacts } from '../../src/checkpoint/tfjs-io';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { sampleState, editHeader } from '../helpers/checkpoint-fixtures';
@@ -36,10 +37,8 @@ function forge(signed: Buffer): Buffer {
 
 function storeWith(keys = [NEW], signWith = NEW.id, acceptUnsigned = false) {
   const objects = createMemoryObjectClient('bkt');
-  return {
-    objects,
-    store: new CheckpointStore(objects, { signing: createSigning(keys, signWith, acceptUnsigned) }),
-  };
+  const signing = createSigning(keys, signWith, acceptUnsigned);
+  return { objects, signing, store: new ObjectCheckpointIO(objects, { signing }) };
 }
 
 describe('checkpoint signatures', () => {
@@ -56,7 +55,7 @@ describe('checkpoint signatures', () => {
     assert.deepEqual((await store.load(saved.url)).meta.cursor, sampleState().meta.cursor);
     assert.deepEqual(decodeCheckpoint(body).meta.cursor, sampleState().meta.cursor);
     assert.deepEqual(
-      (await new CheckpointStore(objects).load(saved.url)).meta.cursor,
+      (await new ObjectCheckpointIO(objects).load(saved.url)).meta.cursor,
       sampleState().meta.cursor,
     );
   });
@@ -91,8 +90,8 @@ describe('checkpoint signatures', () => {
       assert.match(err.message, /DFIT_CKPT_ACCEPT_UNSIGNED=1/);
       return true;
     });
-    await new CheckpointStore(objects).load(URL1);
-    const lenient = new CheckpointStore(objects, { signing: createSigning([NEW], NEW.id, true) });
+    await new ObjectCheckpointIO(objects).load(URL1);
+    const lenient = new ObjectCheckpointIO(objects, { signing: createSigning([NEW], NEW.id, true) });
     await lenient.load(URL1);
     // Accepting unsigned files never accepts a bad signature.
     const forged = forge(await store.loadBytes((await store.save('run2', sampleState())).url));
@@ -123,7 +122,7 @@ describe('checkpoint signatures', () => {
   test('rotation: a checkpoint signed with the old key loads while the old key is loaded, not after', async () => {
     const before = storeWith([OLD], OLD.id);
     const saved = await before.store.save('run', sampleState());
-    const rotated = new CheckpointStore(before.objects, { signing: createSigning([OLD, NEW], NEW.id) });
+    const rotated = new ObjectCheckpointIO(before.objects, { signing: createSigning([OLD, NEW], NEW.id) });
     await rotated.load(saved.url);
     const next = await rotated.save(
       'run',
@@ -133,7 +132,7 @@ describe('checkpoint signatures', () => {
       readCheckpointHeader(await rotated.loadBytes(next.url)).metadata[PAYLOAD_SIGNATURE_KEY] ?? '',
       /:k-2026:/,
     );
-    const retired = new CheckpointStore(before.objects, { signing: createSigning([NEW], NEW.id) });
+    const retired = new ObjectCheckpointIO(before.objects, { signing: createSigning([NEW], NEW.id) });
     await retired.load(next.url);
     await assert.rejects(
       retired.load(saved.url),
@@ -166,24 +165,32 @@ describe('checkpoint signatures', () => {
   });
 
   test('importFile: refuses unsigned and forged files when keyed; --sign signs a verified file, never a forgery', async () => {
-    const { store } = storeWith();
+    const { store, signing } = storeWith();
+    const importFile = (...args: [string, Buffer, string, { sign?: boolean }?]) =>
+      importCheckpointFile(store, signing, ...args);
     const plain = encodeCheckpoint(sampleState());
-    await assert.rejects(store.importFile('in', plain, 'plain.ckpt'), CheckpointUnsignedError);
-    const signed = await store.importFile('in', plain, 'plain.ckpt', { sign: true });
+    await assert.rejects(importFile('in', plain, 'plain.ckpt'), CheckpointUnsignedError);
+    const signed = await importFile('in', plain, 'plain.ckpt', { sign: true });
     const bytes = await store.loadBytes(signed.url);
     assert.match(readCheckpointHeader(bytes).metadata[PAYLOAD_SIGNATURE_KEY] ?? '', /^hmac-sha256:k-2026:/);
-    await store.importFile('in-again', bytes, 'signed.ckpt'); // already validly signed: taken as it is
+    await importFile('in-again', bytes, 'signed.ckpt'); // already validly signed: taken as it is
     const forged = forge(bytes);
-    await assert.rejects(store.importFile('evil', forged, 'evil.ckpt'), CheckpointSignatureError);
-    await assert.rejects(
-      store.importFile('evil', forged, 'evil.ckpt', { sign: true }),
-      CheckpointSignatureError,
-    );
+    await assert.rejects(importFile('evil', forged, 'evil.ckpt'), CheckpointSignatureError);
+    await assert.rejects(importFile('evil', forged, 'evil.ckpt', { sign: true }), CheckpointSignatureError);
     const flipped = Buffer.from(plain);
     flipped[flipped.length - 1] = (flipped.at(-1) ?? 0) ^ 1;
-    await assert.rejects(store.importFile('junk', flipped, 'flip.ckpt', { sign: true }), /hash-mismatch/);
+    await assert.rejects(importFile('junk', flipped, 'flip.ckpt', { sign: true }), /hash-mismatch/);
     await assert.rejects(
-      new CheckpointStore(createMemoryObjectClient('bkt')).importFile('x', plain, 'p', { sign: true }),
+      importCheckpointFile(
+        new ObjectCheckpointIO(createMemoryObjectClient('bkt')),
+        undefined,
+        'x',
+        plain,
+        'p',
+        {
+          sign: true,
+        },
+      ),
       /needs a signing key/,
     );
   });
@@ -212,7 +219,7 @@ describe('signed model checkpoints (tf.io handlers)', () => {
       metadata: {},
     });
     await assert.rejects(createS3IOHandler(store, url).load!(), CheckpointSignatureError);
-    await new CheckpointStore(objects).loadBytes(url); // the threat: without a key it loads
+    await new ObjectCheckpointIO(objects).loadBytes(url); // the threat: without a key it loads
   });
 });
 

@@ -11,9 +11,10 @@ import { DefaultLogger } from '@temporalio/worker';
 import { trainEpoch } from '../../activities/epoch';
 import type { EpochEngine, EpochJob, EpochRequest } from '../../activities/epoch-engine';
 import type { HeartbeatDetails, TrainEpochInput } from '../../src/contract';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { parseSpec } from '../../src/spec';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { memoryStorage, storageOver } from '../helpers/storage-ports';
 
 const quiet = { logger: new DefaultLogger('ERROR') };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,8 +60,7 @@ test('heartbeats flow on a timer while the epoch has not trained a single batch'
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 }, quiet);
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));
-  const store = new CheckpointStore(createMemoryObjectClient());
-  const running = env.run(trainEpoch, { store, engine }, input);
+  const running = env.run(trainEpoch, { ...memoryStorage(), engine }, input);
   running.catch(() => undefined);
   await sleep(1200);
   assert.ok(beats.length >= 8, `${beats.length} heartbeats in 1.2 s with a 400 ms timeout`);
@@ -79,8 +79,7 @@ test('heartbeats flow on a timer while the epoch has not trained a single batch'
 test('a shutdown while the engine starts fails the attempt at once as a preemption; the late job is stopped', async () => {
   const { engine, release, events } = gatedEngine();
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, quiet);
-  const store = new CheckpointStore(createMemoryObjectClient());
-  const running = env.run(trainEpoch, { store, engine }, input);
+  const running = env.run(trainEpoch, { ...memoryStorage(), engine }, input);
   while (!events.includes('start called')) await sleep(5);
   env.cancel('WORKER_SHUTDOWN');
   await assert.rejects(running, (err: unknown) => {
@@ -100,8 +99,7 @@ test('an activity cancelled before it began never starts the engine', async () =
   const { engine, events } = gatedEngine();
   const env = new MockActivityEnvironment(undefined, quiet);
   env.cancel('WORKER_SHUTDOWN');
-  const store = new CheckpointStore(createMemoryObjectClient());
-  await assert.rejects(env.run(trainEpoch, { store, engine }, input), /before training began/);
+  await assert.rejects(env.run(trainEpoch, { ...memoryStorage(), engine }, input), /before training began/);
   await sleep(20);
   assert.ok(!events.includes('job started') || events.includes('job stopped'), events.join(', '));
 });
@@ -109,26 +107,28 @@ test('an activity cancelled before it began never starts the engine', async () =
 test('a resume aborts the run folder’s leftover uploads before its engine starts', async () => {
   const { engine, release, events } = gatedEngine();
   const calls: string[] = [];
-  class RecordingStore extends CheckpointStore {
+  class RecordingFolder extends ObjectRunFolder {
     override async abortIncompleteUploads(runName: string): Promise<number> {
       calls.push(`abort ${runName} (${events.length ? 'after' : 'before'} the engine start)`);
       return 2;
     }
   }
-  const store = new RecordingStore(createMemoryObjectClient());
+  const recording = () => {
+    const objects = createMemoryObjectClient();
+    return { ...storageOver(objects), runs: new RecordingFolder(objects) };
+  };
   const env = new MockActivityEnvironment(undefined, quiet);
   const resume = { ...input, ckptPath: '', reason: 'crash' as const };
-  const running = env.run(trainEpoch, { store, engine, log: () => {} }, resume);
+  const running = env.run(trainEpoch, { ...recording(), engine, log: () => {} }, resume);
   while (!events.includes('start called')) await sleep(5);
   assert.deepEqual(calls, ['abort liveness (before the engine start)']);
   env.cancel();
   release();
   await assert.rejects(running);
-  const fresh = new RecordingStore(createMemoryObjectClient());
   calls.length = 0;
   const second = gatedEngine();
   const plain = new MockActivityEnvironment(undefined, quiet);
-  const train = plain.run(trainEpoch, { store: fresh, engine: second.engine }, input);
+  const train = plain.run(trainEpoch, { ...recording(), engine: second.engine }, input);
   while (!second.events.includes('start called')) await sleep(5);
   assert.deepEqual(calls, [], 'a first attempt has no earlier attempt to clean up after');
   plain.cancel();

@@ -11,7 +11,8 @@ import type { ActivityDeps } from '../../activities';
 import { toActivityFailure } from '../../activities/boundary';
 import * as api from '../../src';
 import { CheckpointCorruptError, CheckpointNotFoundError } from '../../src/checkpoint/errors';
-import type { CheckpointStore } from '../../src/checkpoint/store';
+import type { CheckpointIO } from '../../src/checkpoint/checkpoint-io';
+import type { RunFolder } from '../../src/checkpoint/run-folder';
 import { FAILURE_KINDS } from '../../src/failure-kind';
 import type { FailureKind } from '../../src/failure-kind';
 import { BackendUnsupportedError } from '../../src/training/errors';
@@ -155,7 +156,7 @@ test('a wrapper keeps its cause’s kind and both messages', () => {
 });
 
 test('createActivities wraps its activities in the boundary', async () => {
-  // Only what these inputs reach matters; any other store call succeeds with nothing.
+  // Only what these inputs reach matters; any other store or folder call succeeds with nothing.
   const calls: Record<string, unknown> = {
     bucket: 'b',
     list: () => Promise.resolve([]),
@@ -163,10 +164,11 @@ test('createActivities wraps its activities in the boundary', async () => {
     stat: (url: string) => Promise.reject(new CheckpointNotFoundError(url)),
     loadSource: (url: string) => Promise.reject(new CheckpointNotFoundError(url)),
   };
-  const store = new Proxy(calls, {
+  const either = new Proxy(calls, {
     get: (target, key: string) => target[key] ?? (() => Promise.resolve(undefined)),
-  }) as unknown as CheckpointStore;
-  const acts = createActivities({ store, engine: {} } as unknown as ActivityDeps);
+  });
+  const [store, runs] = [either as unknown as CheckpointIO, either as unknown as RunFolder];
+  const acts = createActivities({ store, runs, engine: {} } as unknown as ActivityDeps);
   const spec = { task: 'synthetic', epochs: 1, seed: 1, batchSize: 8 };
   await assert.rejects(acts.prepareRun({ spec: { ...spec, epochs: -1 }, workflowId: 'w' }), {
     type: 'InvalidSpecError',

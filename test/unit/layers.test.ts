@@ -42,7 +42,11 @@ const wrongWay: [string, string, RegExp][] = [
   ['src/config/probe.ts', "import { formatCheckpointKey } from '../checkpoint/keys';", /"config" layer/],
   ['src/spec.ts', "import { formatCheckpointKey } from './checkpoint/keys';", /"base" layer/],
   ['src/spec.ts', "import { DEFAULTS } from './config/options';", /"base" layer/],
-  ['src/storage/probe.ts', "import { CheckpointStore } from '../checkpoint/store';", /"base" layer/],
+  [
+    'src/storage/probe.ts',
+    "import { ObjectCheckpointIO } from '../checkpoint/object-checkpoint-io';",
+    /"base" layer/,
+  ],
   ['src/storage/probe.ts', "import { DEFAULTS } from '../config/options';", /"base" layer/],
   ['src/security/probe.ts', "import { DEFAULTS } from '../config/options';", /"base" layer/],
   ['src/native/probe.ts', "import { parseSpec } from '../spec';", /"base" layer/],

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { MetricMeter, MetricTags } from '@temporalio/common';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { encodeCheckpointParts } from '../../src/checkpoint/format';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { EpochMeter } from '../../src/metrics/epoch-meter';
 import { createMeterRecorder } from '../../src/metrics/meter-recorder';
 import { meteredStore } from '../../src/metrics/metered-store';
@@ -145,7 +146,7 @@ describe('the epoch meter', () => {
 
 test('the metered store reports the bytes of each save and of each load, load() included', async () => {
   const { recorder, calls } = callLog();
-  const store = meteredStore(new CheckpointStore(createMemoryObjectClient('bucket-m')), recorder);
+  const store = meteredStore(new ObjectCheckpointIO(createMemoryObjectClient('bucket-m')), recorder);
   const saved = await store.save('run', sampleState());
   await store.load(saved.url, { sha256: saved.sha256 });
   await store.loadBytes(saved.url);
@@ -156,6 +157,25 @@ test('the metered store reports the bytes of each save and of each load, load() 
     `ckpt load ${saved.bytes}`,
   ]);
   assert.equal(store.bucket, 'bucket-m', 'everything else is the same store');
+});
+
+test('saveEncoded (shard and global checkpoints, model.save) and loadSource are metered too', async () => {
+  const { recorder, calls } = callLog();
+  const store = meteredStore(new ObjectCheckpointIO(createMemoryObjectClient('bucket-m')), recorder);
+  const state = sampleState();
+  const url = 's3://bucket-m/par/parallel/round=000001/global.ckpt';
+  const encoded = await store.saveEncoded(url, encodeCheckpointParts(state));
+  assert.equal(encoded.url, url);
+  const saved = await store.save('src', state);
+  const source = await store.loadSource(saved.url);
+  assert.equal(source.sha256, saved.sha256);
+  await store.stat(encoded.url);
+  await store.remove(encoded.url);
+  assert.deepEqual(
+    calls.map((c) => c.split(' ').slice(0, 3).join(' ')),
+    [`ckpt save ${encoded.bytes}`, `ckpt save ${saved.bytes}`, `ckpt load ${saved.bytes}`],
+    'one save each, one load; stat and remove move no checkpoint bytes',
+  );
 });
 
 test('trainer RSS is read from /proc for a live process, and is unknown for one that is gone', async () => {

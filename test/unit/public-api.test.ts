@@ -56,7 +56,10 @@ const VALUES = [
   'chooseRoute',
   'workerRoute',
   // checkpoints
-  'CheckpointStore',
+  'ObjectCheckpointIO',
+  'ObjectRunFolder',
+  'createRunFolder',
+  'createStorage',
   'createStore',
   's3Connection',
   'decodeCheckpoint',

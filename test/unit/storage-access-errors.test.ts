@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { S3Error } from 'minio';
 import { assertS3Access, S3CredentialsError } from '../../activities/s3-errors';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { classifyError } from '../../src/failure-kind';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { ObjectAccessDeniedError, ObjectNotFoundError } from '../../src/storage/object-client';
@@ -85,7 +85,7 @@ test('other errors pass through unchanged', async () => {
 });
 
 test("assertS3Access refuses the run on the store's typed refusal, by type", async () => {
-  const refused = new CheckpointStore(withAccessErrors(failing(s3Error('SignatureDoesNotMatch'))));
+  const refused = new ObjectRunFolder(withAccessErrors(failing(s3Error('SignatureDoesNotMatch'))));
   const err = await assertS3Access(refused, 'run').catch((e: unknown) => e);
   assert.ok(err instanceof S3CredentialsError, String(err));
   assert.equal(err.code, 'SignatureDoesNotMatch');
@@ -93,11 +93,11 @@ test("assertS3Access refuses the run on the store's typed refusal, by type", asy
   assert.equal(classifyError(err).kind, 'permanent');
 
   // A bare S3 code no longer counts: only the port's type does.
-  const unmapped = new CheckpointStore(failing(s3Error('AccessDenied')));
+  const unmapped = new ObjectRunFolder(failing(s3Error('AccessDenied')));
   const raw = await assertS3Access(unmapped, 'run').catch((e: unknown) => e);
   assert.ok(raw instanceof S3Error);
 
-  const other = new CheckpointStore(withAccessErrors(failing(s3Error('SlowDown'))));
+  const other = new ObjectRunFolder(withAccessErrors(failing(s3Error('SlowDown'))));
   assert.ok((await assertS3Access(other, 'run').catch((e: unknown) => e)) instanceof S3Error);
-  await assertS3Access(new CheckpointStore(createMemoryObjectClient('b')), 'run');
+  await assertS3Access(new ObjectRunFolder(createMemoryObjectClient('b')), 'run');
 });

@@ -16,7 +16,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import * as Minio from 'minio';
 import type { Progress, RecoveryEvent, TrainingResult } from '../../../src/contract';
 import type { TrainingSpecInput } from '../../../src/spec';
-import { CheckpointStore } from '../../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../../src/checkpoint/object-checkpoint-io';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../../src/storage/minio-adapter';
 import type { TestStack } from '../../helpers/stack-env';
@@ -222,7 +222,7 @@ export async function assertConsistent(
   assert.equal(result.finalCheckpoint.url, last?.ckpt.url);
   assert.equal(result.weightsSha256, last?.weightsSha256);
   assert.equal(result.weightsSha256, golden, 'final weights differ from the uninterrupted run');
-  const store = new CheckpointStore(createMinioObjectClient(stack.s3));
+  const store = new ObjectCheckpointIO(createMinioObjectClient(stack.s3));
   const state = await store.load(result.finalCheckpoint.url, {
     sha256: result.finalCheckpoint.sha256,
     bytes: result.finalCheckpoint.bytes,

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultRunName, parseCheckpointUrl } from '../../../src/checkpoint/keys';
-import { CheckpointStore } from '../../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../../src/checkpoint/run-folder';
 import type { TrainModel } from '../../../src/contract';
 import type { SweepInput } from '../../../src/contract/sweep';
 import type { TrainingSpecInput } from '../../../src/spec';
@@ -36,11 +36,11 @@ const recovery = { heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_S, backoffSeconds:
 
 let file: MatrixFile;
 let fleet: WorkerFleet;
-let store: CheckpointStore;
+let runs: ObjectRunFolder;
 
 before(async () => {
   file = await openMatrixFile('kill-merge-sweep');
-  store = new CheckpointStore(createMinioObjectClient(file.stack.s3));
+  runs = new ObjectRunFolder(createMinioObjectClient(file.stack.s3));
   fleet = new WorkerFleet({ ...file.env, DFIT_S3_ENDPOINT: file.hold.endpoint }, taskQueue, file.logDir);
   await Promise.all(Array.from({ length: WORKERS }, () => fleet.start()));
 });
@@ -120,7 +120,7 @@ test('worker SIGKILL during a data-parallel merge: merged once elsewhere, the re
           'each round merged and logged once',
         );
         assert.deepEqual(result.recoveries, [], 'a merge retry is no shard recovery');
-        const globals = await store.listCkptUrlsUnder(runName, 'parallel');
+        const globals = await runs.listCkptUrlsUnder(runName, 'parallel');
         assert.deepEqual(
           globals.filter((u) => u.includes('/round=0001/global')),
           [`s3://${file.stack.s3.bucket}/${runName}${global}`],

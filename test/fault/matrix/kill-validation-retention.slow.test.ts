@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultRunName } from '../../../src/checkpoint/keys';
-import { CheckpointStore } from '../../../src/checkpoint/store';
+import { ObjectRunFolder } from '../../../src/checkpoint/run-folder';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import { GATE_SLEEP_ENV, VALIDATION_GATE_ENV, validationMarker } from '../../helpers/gated-task';
 import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
@@ -50,13 +50,13 @@ const RESULT_MS = 120_000;
 
 let file: MatrixFile;
 let fleet: WorkerFleet;
-let store: CheckpointStore;
+let runs: ObjectRunFolder;
 let gate: Gate;
 let validation: Gate;
 
 before(async () => {
   file = await openMatrixFile('kill-validation-retention');
-  store = new CheckpointStore(createMinioObjectClient(file.stack.s3));
+  runs = new ObjectRunFolder(createMinioObjectClient(file.stack.s3));
   gate = new Gate(file.tmp, 'train');
   validation = new Gate(file.tmp, 'validation');
   gate.open();
@@ -97,7 +97,7 @@ async function topUp(): Promise<void> {
 
 /** The newest checkpoint of `epoch` (by its cursor) in the run's folder, if any. */
 async function newestOfEpoch(runName: string, epoch: number): Promise<string | undefined> {
-  const listed = (await store.list(runName)).filter((c) => c.epoch === epoch);
+  const listed = (await runs.list(runName)).filter((c) => c.epoch === epoch);
   return listed.sort((a, b) => a.step - b.step || (a.url < b.url ? -1 : 1)).pop()?.url;
 }
 
@@ -237,7 +237,7 @@ test('worker SIGKILL during retention: retried elsewhere, the run completes keep
         gate.open();
         const held = await holding; // retention listed the folder and deleted one checkpoint
         const lost = await waitForStartedActivity(handle, 'applyRetention');
-        const before = await store.list(runName);
+        const before = await runs.list(runName);
         const faultAt = Date.now();
         await killWorker(fleet, lost.identity);
         held.release(); // its client is gone: dropped
@@ -245,7 +245,7 @@ test('worker SIGKILL during retention: retried elsewhere, the run completes keep
         (row.notes ??= []).push(
           `held: DELETE ${held.path.split('/').pop()}; ${before.length} checkpoints in the folder at the kill`,
         );
-        const resumeTarget = (await store.list(runName)).filter((c) => c.epoch === 1 && c.step === BATCHES);
+        const resumeTarget = (await runs.list(runName)).filter((c) => c.epoch === 1 && c.step === BATCHES);
         assert.equal(resumeTarget.length, 1, "epoch 0's end (what epoch 1 starts from) is kept");
         row.recoveryBoundSeconds = RECOVERY_BOUND_S;
         const retriedAt = await waitForRetry(handle, lost, (RECOVERY_BOUND_S + SCHEDULING_S) * 1000);
@@ -255,7 +255,7 @@ test('worker SIGKILL during retention: retried elsewhere, the run completes keep
         recordRedone(row, await resumePoints(handle, result), result);
         await assertConsistent(result, spec, file.golden, file.stack);
         assert.deepEqual(result.recoveries, [], 'a retention failure is no training recovery');
-        const kept = (await store.list(runName)).map((c) => c.url);
+        const kept = (await runs.list(runName)).map((c) => c.url);
         assert.deepEqual(kept, [result.finalCheckpoint.url], 'keepLast 1 keeps the final checkpoint alone');
       } finally {
         await handle.terminate('the cell is over').catch(() => undefined); // a run stuck by the gap
