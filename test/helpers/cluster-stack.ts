@@ -66,7 +66,15 @@ export async function startCluster(
   });
   const started = Date.now();
   const first = await clusterUp(options, log).catch(async (err: unknown) => {
-    await clusterDown(options, log); // never leave servers behind
+    // Never leave servers or data behind; the logs that say why go to test-artifacts first.
+    await clusterDown(options, log);
+    const logs = path.join(stateDir, 'cluster', 'logs');
+    if (fs.existsSync(logs))
+      fs.cpSync(logs, path.join('test-artifacts', 'cluster', `failed-${path.basename(stateDir)}`), {
+        recursive: true,
+      });
+    await clusterReset(options, log);
+    fs.rmSync(stateDir, { recursive: true, force: true });
     throw err;
   });
   log(`cluster up in ${Date.now() - started} ms (state ${stateDir})`);
