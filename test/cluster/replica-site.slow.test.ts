@@ -6,7 +6,7 @@ import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
@@ -95,7 +95,7 @@ test('the primary site stopped for good mid-run: workers on the replica resume f
     interval: spec.checkpoint?.everyBatches,
   });
   // The final checkpoint exists only where the run finished: the replica site.
-  const final = await new CheckpointStore(replica).load(result.finalCheckpoint.url);
+  const final = await new ObjectCheckpointIO(replica).load(result.finalCheckpoint.url);
   assert.equal(final.meta.weightsSha256, result.weightsSha256);
   const status = await cluster.status();
   assert.ok(

@@ -6,7 +6,7 @@ import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { httpStatus } from '../../src/stack/ports';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
@@ -81,7 +81,7 @@ test('a run on the cluster ends golden, and its checkpoints reach the replica si
   const handle = await start('golden');
   const result = await handle.result();
   assert.equal(result.weightsSha256, await golden);
-  const replica = new CheckpointStore(createMinioObjectClient(cluster.replicaStack.s3));
+  const replica = new ObjectCheckpointIO(createMinioObjectClient(cluster.replicaStack.s3));
   // Replication is asynchronous: wait for the lag to drain, then read the final checkpoint there.
   const deadline = Date.now() + 60_000;
   let lag = (await cluster.status()).minio.replica.replication;
