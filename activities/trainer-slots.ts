@@ -8,6 +8,7 @@ import { readRssBytes, RSS_SAMPLE_MS } from '../src/metrics/trainer-rss';
 import type { MetricsRecorder } from '../src/metrics/recorder';
 import type { BackendInfo } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
+import type { ObjectClient } from '../src/storage/object-client';
 import { TrainerBusyError } from '../src/training/errors';
 import { TrainerProcess } from '../src/training/trainer-process';
 import type { WarmKey } from '../src/training/warm-session';
@@ -27,6 +28,12 @@ export interface TrainerSlotsOptions {
   secrets?: readonly string[];
   /** Where the trainers hand large states over (the worker's scratch folder). @default os.tmpdir() */
   transferBase?: string;
+  /**
+   * The worker's bucket, whose `datasets/…` objects each trainer reads through this process (the
+   * children hold no S3 credentials) to stream tasks with `data` (docs/datasets.md). @default none:
+   * such tasks are refused by the trainer
+   */
+  datasets?: ObjectClient;
 }
 
 /** One trainer process and what it holds. */
@@ -110,6 +117,7 @@ export class TrainerSlots {
         ...(this.options.hangTimeoutMs ? { hangTimeoutMs: this.options.hangTimeoutMs } : {}),
         ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
         ...(this.options.transferBase ? { transferBase: this.options.transferBase } : {}),
+        ...(this.options.datasets ? { datasets: this.options.datasets } : {}),
       });
     }
     return slot.trainer as Promise<TrainerProcess>;

@@ -8,7 +8,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
-import { createStore, s3Connection } from '../checkpoint/create-store';
+import { createStorage, s3Connection } from '../checkpoint/create-store';
+import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { BackendInfo } from '../state';
 import { secretValues } from '../config/options';
 import type { DurableFitOptions, Env } from '../config/options';
@@ -65,7 +66,7 @@ export async function createWorker(
   extra: CreateWorkerOptions = {},
 ): Promise<DurableFitWorker> {
   // First, so a worker without S3 credentials or with a bad keys file stops before it connects or starts a trainer.
-  const store = createStore(options);
+  const { store, runs } = createStorage(options);
   const dataConverter = processDataConverter(options); // encryption on when keys are configured
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
@@ -86,6 +87,10 @@ export async function createWorker(
       // the configured secrets, and the S3 secret in use (it may come from a credentials file).
       secrets: secretFragments([...secretValues(options), s3Connection(options).secretKey]),
       metrics,
+      // The bucket's datasets/ objects, read here for the trainers of tasks that stream a dataset.
+      datasets: createMinioObjectClient(s3Connection(options), {
+        deadline: { baseMs: options.s3DeadlineMs, perMiBMs: options.s3DeadlinePerMiBMs },
+      }),
     });
   // Start a trainer (and load its backend) now, not in the first recovery; routing needs its versions.
   const backend = await engine.backendInfo();
@@ -98,6 +103,7 @@ export async function createWorker(
   const pluginOptions = {
     dataConverter,
     store,
+    runs,
     engine,
     maxConcurrentTrainings: slots,
     closeEngine: false,

@@ -16,8 +16,12 @@ import {
   getTaskDescriptor,
   listTasks,
   mnistCnnDescriptor,
+  mnistCnnStreamDescriptor,
+  mnistCnnStreamTask,
   mnistCnnTask,
   mnistMlpDescriptor,
+  mnistMlpStreamDescriptor,
+  mnistMlpStreamTask,
   mnistMlpTask,
   registerTask,
   registerTaskDescriptor,
@@ -33,10 +37,19 @@ const builtins: [TaskDescriptor, TaskDefinition][] = [
   [mnistMlpDescriptor, mnistMlpTask as unknown as TaskDefinition],
   [mnistCnnDescriptor, mnistCnnTask as unknown as TaskDefinition],
   [digitsResnetDescriptor, digitsResnetTask as unknown as TaskDefinition],
+  [mnistMlpStreamDescriptor as unknown as TaskDescriptor, mnistMlpStreamTask as unknown as TaskDefinition],
+  [mnistCnnStreamDescriptor as unknown as TaskDescriptor, mnistCnnStreamTask as unknown as TaskDefinition],
 ];
 
 test('each built-in task is its descriptor plus a builder, registered both ways', () => {
-  assert.deepEqual(listTasks(), ['digits-resnet', 'mnist-cnn', 'mnist-mlp', 'synthetic']);
+  assert.deepEqual(listTasks(), [
+    'digits-resnet',
+    'mnist-cnn',
+    'mnist-cnn-stream',
+    'mnist-mlp',
+    'mnist-mlp-stream',
+    'synthetic',
+  ]);
   for (const [descriptor, task] of builtins) {
     assert.equal(getTask(descriptor.name), task);
     assert.equal(getTaskDescriptor(descriptor.name), descriptor);

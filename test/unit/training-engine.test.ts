@@ -28,7 +28,14 @@ before(async () => {
 
 describe('task registry and hparams', () => {
   test('built-in tasks are registered', () => {
-    assert.deepEqual(listTasks(), ['digits-resnet', 'mnist-cnn', 'mnist-mlp', 'synthetic']);
+    assert.deepEqual(listTasks(), [
+      'digits-resnet',
+      'mnist-cnn',
+      'mnist-cnn-stream',
+      'mnist-mlp',
+      'mnist-mlp-stream',
+      'synthetic',
+    ]);
   });
   test('unknown task names the registered ones', () => {
     assert.throws(

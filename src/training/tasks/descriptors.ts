@@ -85,10 +85,30 @@ export const digitsResnetDescriptor: TaskDescriptor<typeof resnetHparams> = {
   unsupportedBackends: NO_CONV_ON_WASM,
 };
 
+/**
+ * A MNIST model trained from a dataset in the bucket (mnist-stream.ts, docs/datasets.md): the same
+ * hparams plus `dataset`, `name` or `name@version` (default `mnist`, as `importMnistDataset` names it).
+ */
+function streamDescriptor<S extends z.ZodObject>(descriptor: TaskDescriptor<S>) {
+  const hparams = descriptor.hparams.extend({ dataset: z.string().min(1).default('mnist') });
+  const streamed: TaskDescriptor<typeof hparams> = {
+    ...descriptor,
+    name: `${descriptor.name}-stream`,
+    description: `${descriptor.description ?? descriptor.name}; training data streamed from a dataset`,
+    hparams,
+  };
+  return streamed;
+}
+
+export const mnistMlpStreamDescriptor = streamDescriptor(mnistMlpDescriptor);
+export const mnistCnnStreamDescriptor = streamDescriptor(mnistCnnDescriptor);
+
 /** Every built-in task's descriptor, in the order they are registered. */
 export const BUILTIN_DESCRIPTORS: readonly TaskDescriptor[] = [
   syntheticDescriptor,
   mnistMlpDescriptor,
   mnistCnnDescriptor,
   digitsResnetDescriptor,
+  mnistMlpStreamDescriptor as unknown as TaskDescriptor,
+  mnistCnnStreamDescriptor as unknown as TaskDescriptor,
 ];

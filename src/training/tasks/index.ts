@@ -5,6 +5,7 @@
 import './catalog';
 import { digitsResnetTask } from './digits-resnet';
 import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
+import { mnistCnnStreamTask, mnistMlpStreamTask } from './mnist-stream';
 import { registerTask } from './registry';
 import { syntheticTask } from './synthetic';
 
@@ -12,6 +13,8 @@ registerTask(syntheticTask);
 registerTask(mnistMlpTask);
 registerTask(mnistCnnTask);
 registerTask(digitsResnetTask);
+registerTask(mnistMlpStreamTask);
+registerTask(mnistCnnStreamTask);
 
 export {
   defineTask,
@@ -29,10 +32,13 @@ export { accuracy, oneHotRows, softmaxCrossEntropy } from './common';
 export { syntheticTask } from './synthetic';
 export { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 export { digitsResnetTask } from './digits-resnet';
+export { mnistCnnStreamTask, mnistMlpStreamTask } from './mnist-stream';
 export {
   digitsResnetDescriptor,
   mnistCnnDescriptor,
+  mnistCnnStreamDescriptor,
   mnistMlpDescriptor,
+  mnistMlpStreamDescriptor,
   syntheticDescriptor,
 } from './descriptors';
 export type {

@@ -4,11 +4,10 @@
  * `importMnistDataset` writes from the `mnist` package. Validation stays in memory: the last
  * `valSize` digits of the package's fixed order, which the imported rows leave out.
  *
- * Not registered by default (the built-in list is fixed by tests and the client's catalog): a
- * worker or script registers them with `registerStreamedMnistTasks()`.
+ * Built in: their descriptors (descriptors.ts) are in the client's catalog, the full tasks are
+ * registered with the others (index.ts). `registerStreamedMnistTasks()` registers them again (a no-op).
  */
-import { z } from 'zod';
-import { mnistCnnDescriptor, mnistMlpDescriptor } from './descriptors';
+import { mnistCnnStreamDescriptor, mnistMlpStreamDescriptor } from './descriptors';
 import { loadMnist } from './mnist-data';
 import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 import { defineTask, registerTask } from './registry';
@@ -25,17 +24,7 @@ const streamData: TaskData<{ dataset: string }> = {
 };
 
 function streamed(base: TaskDefinition, descriptor: TaskDescriptor, inputShape: number[]): TaskDefinition {
-  const hparams = descriptor.hparams.extend({
-    /** The dataset to train on: `name` or `name@version`. */
-    dataset: z.string().default('mnist'),
-  });
-  const streamedDescriptor: TaskDescriptor<typeof hparams> = {
-    ...descriptor,
-    name: `${descriptor.name}-stream`,
-    description: `${descriptor.description ?? descriptor.name}; training data streamed from a dataset`,
-    hparams,
-  };
-  return defineTask(streamedDescriptor, {
+  return defineTask(descriptor, {
     buildModel: (h, seed) => base.buildModel(h, seed),
     loadDataset: (h) => {
       const { validation } = loadMnist(1, h.valSize as number, inputShape);
@@ -43,25 +32,25 @@ function streamed(base: TaskDefinition, descriptor: TaskDescriptor, inputShape: 
       return { inputShape, labelShape: [10], train: empty, validation };
     },
     datasetKey: (h) => `val:${h.valSize}`,
-    data: streamData as unknown as TaskData<z.output<typeof hparams>>,
+    data: streamData as unknown as TaskData<Record<string, unknown>>,
     optimizer: (h) => base.optimizer(h),
     loss: base.loss,
     ...(base.metrics ? { metrics: base.metrics } : {}),
-  }) as unknown as TaskDefinition;
+  });
 }
 
 export const mnistMlpStreamTask = streamed(
   mnistMlpTask as unknown as TaskDefinition,
-  mnistMlpDescriptor as unknown as TaskDescriptor,
+  mnistMlpStreamDescriptor as unknown as TaskDescriptor,
   [784],
 );
 export const mnistCnnStreamTask = streamed(
   mnistCnnTask as unknown as TaskDefinition,
-  mnistCnnDescriptor as unknown as TaskDescriptor,
+  mnistCnnStreamDescriptor as unknown as TaskDescriptor,
   [28, 28, 1],
 );
 
-/** Registers both streamed MNIST tasks (idempotent). */
+/** Registers both streamed MNIST tasks (idempotent; index.ts already does). */
 export function registerStreamedMnistTasks(): void {
   registerTask(mnistMlpStreamTask);
   registerTask(mnistCnnStreamTask);
