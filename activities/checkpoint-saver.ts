@@ -16,7 +16,7 @@
  * trained again).
  */
 import { CheckpointError, CheckpointExistsError, CheckpointKeyConflictError } from '../src/checkpoint/errors';
-import type { CheckpointStore, SavedCheckpoint } from '../src/checkpoint/store';
+import type { CheckpointIO, SavedCheckpoint } from '../src/checkpoint/checkpoint-io';
 import type { TrainingState } from '../src/state';
 import type { CheckpointRef } from '../src/contract';
 import { S3DeadlineError } from '../src/storage/deadline';
@@ -143,7 +143,7 @@ export class CheckpointSaver {
  * under the next version (`-v1`, `-v2`, …) and name the bad object in a warning.
  */
 export function runFolderWriter(
-  store: CheckpointStore,
+  store: CheckpointIO,
   runName: string,
   warn: Warn = (message, meta) => console.warn(message, meta ?? ''),
 ): CheckpointWriter {
@@ -154,7 +154,7 @@ export function runFolderWriter(
 }
 
 async function saveAtFreeKey(
-  store: CheckpointStore,
+  store: CheckpointIO,
   runName: string,
   state: TrainingState,
   warn: Warn,
@@ -178,7 +178,7 @@ async function saveAtFreeKey(
 }
 
 async function inspectExisting(
-  store: CheckpointStore,
+  store: CheckpointIO,
   url: string,
   state: TrainingState,
 ): Promise<{ same: true; saved: SavedCheckpoint } | { same: false; why: string }> {

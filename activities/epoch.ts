@@ -101,7 +101,7 @@ export function epochTarget(
       job.markWarm(result.ckpt);
       // The run's per-epoch log entry, here rather than in a retention activity the workflow runs
       // only when a retention policy is set. A failed write loses a log line, never the epoch.
-      await writeEpochLog(tools.deps.store, runName, result).catch((err: unknown) =>
+      await writeEpochLog(tools.deps.runs, runName, result).catch((err: unknown) =>
         tools.log('epoch log entry not written', { epoch, error: String(err) }),
       );
     },
@@ -120,7 +120,7 @@ async function abortLeftoverUploads(tools: AttemptTools, input: TrainEpochInput)
   if (!('reason' in input)) return;
   const runName = input.spec.runName ?? input.workflowId;
   try {
-    const aborted = await tools.deps.store.abortIncompleteUploads(runName);
+    const aborted = await tools.deps.runs.abortIncompleteUploads(runName);
     if (aborted) tools.log(`aborted ${aborted} incomplete upload(s) left by an earlier attempt`, { runName });
   } catch (err) {
     tools.log('could not abort incomplete uploads; MinIO expires them later', { error: String(err) });

@@ -1,6 +1,6 @@
 /**
  * The durable-fit activities, created with their dependencies injected:
- * `createActivities({ store, engine })`. They implement `TrainingActivities` (src/contract), which
+ * `createActivities({ store, runs, engine })`. They implement `TrainingActivities` (src/contract), which
  * is what workflows proxy.
  */
 import type { ActivityDeps } from './deps';
@@ -24,7 +24,7 @@ export function createActivities(deps: ActivityDeps): TrainingActivities {
     trainEpoch: atBoundary((input) => trainEpoch(deps, input)),
     resumeEpoch: atBoundary((input) => trainEpoch(deps, input)),
     // Short activities heartbeat too: a worker lost mid-way is noticed within the heartbeat timeout.
-    applyRetention: atBoundary((input) => withHeartbeats(() => applyRetention(deps.store, input))),
+    applyRetention: atBoundary((input) => withHeartbeats(() => applyRetention(deps, input))),
     initParallel: atBoundary((input) => withHeartbeats(() => initParallel(deps, input))),
     trainShard: atBoundary((input) => trainShard(deps, input)),
     aggregateRound: atBoundary((input) => withHeartbeats(() => aggregateRound(deps, input))),

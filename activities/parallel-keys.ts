@@ -11,7 +11,7 @@
 import { CheckpointExistsError } from '../src/checkpoint/errors';
 import { encodeCheckpointParts } from '../src/checkpoint/format';
 import { formatCheckpointUrl } from '../src/checkpoint/keys';
-import type { CheckpointStore } from '../src/checkpoint/store';
+import type { CheckpointIO } from '../src/checkpoint/checkpoint-io';
 import type { CheckpointRef } from '../src/contract';
 import type { TrainingState } from '../src/state';
 
@@ -33,18 +33,14 @@ export function shardKey(
 }
 
 /** Saves `state` at `key` (create-only) and returns its durable reference. */
-export async function saveAt(
-  store: CheckpointStore,
-  key: string,
-  state: TrainingState,
-): Promise<CheckpointRef> {
+export async function saveAt(store: CheckpointIO, key: string, state: TrainingState): Promise<CheckpointRef> {
   const saved = await store.saveEncoded(formatCheckpointUrl(store.bucket, key), encodeCheckpointParts(state));
   return refOf(saved, state);
 }
 
 /** Like `saveAt`, but an existing object with the same weights (a retried merge) is adopted. */
 export async function saveOrAdopt(
-  store: CheckpointStore,
+  store: CheckpointIO,
   key: string,
   state: TrainingState,
 ): Promise<CheckpointRef> {

@@ -14,7 +14,6 @@ import type { TrainingState } from '../src/state';
 import { composeShardStart } from '../src/training/aggregate';
 import type { AttemptTarget, AttemptTools } from './attempt-target';
 import { runAttempt } from './attempt';
-import type { CheckpointWriter } from './checkpoint-saver';
 import type { ActivityDeps } from './deps';
 import { saveAt, saveOrAdopt, shardKey } from './parallel-keys';
 
@@ -67,18 +66,12 @@ export function shardTarget(input: TrainShardInput): AttemptTarget<ShardResult, 
       };
     },
     // A retried attempt (Temporal's activity pause) writes the same keys: the same state is adopted.
-    writer: (tools) =>
-      timedWrites(tools, (state) =>
-        saveOrAdopt(
-          tools.deps.store,
-          shardKey(runName, round, shard, attempt, state.meta.cursor.step),
-          state,
-        ),
-      ),
+    writer: (tools) => (state) =>
+      saveOrAdopt(tools.deps.store, shardKey(runName, round, shard, attempt, state.meta.cursor.step), state),
     // The round's end is saved apart: no round's last batch inside it, and never the attempt's position.
     maySaveAfter: (p) => p.batch + 1 < p.batches,
     saveEnd: (_saver, state, tools) =>
-      timedWrites(tools, (s) => saveAt(tools.deps.store, shardKey(runName, round, shard, attempt), s))(state),
+      saveAt(tools.deps.store, shardKey(runName, round, shard, attempt), state),
     result: ({ outcome, ckpt, timing, durationMs, route }) => ({
       round,
       shard,
@@ -93,19 +86,6 @@ export function shardTarget(input: TrainShardInput): AttemptTarget<ShardResult, 
     }),
     finished: () => ({}),
     stoppedMessage: (why, ckpt) => `${why.message}: shard ${shard} of round ${round} stopped at ${ckpt.url}`,
-  };
-}
-
-/**
- * Shard keys are written with `saveEncoded`, which the metered store does not time (it times the
- * run folder's `save`): report them here, as `dfit_checkpoint_{bytes_total,seconds}{op="save"}`.
- */
-function timedWrites(tools: AttemptTools, write: CheckpointWriter): CheckpointWriter {
-  return async (state) => {
-    const started = performance.now();
-    const ref = await write(state);
-    tools.metrics.observeCheckpoint('save', ref.bytes, (performance.now() - started) / 1000);
-    return ref;
   };
 }
 

@@ -54,7 +54,8 @@ export const DURABLE_FIT_WORKFLOWS = require.resolve('../../workflows');
 
 /**
  * Use it on your own worker:
- * `Worker.create({ connection, taskQueue, workflowsPath, plugins: [new DurableTrainingPlugin({ store, engine })] })`,
+ * `Worker.create({ connection, taskQueue, workflowsPath, plugins: [new DurableTrainingPlugin({ store, runs, engine })] })`
+ * (`{ store, runs }` from `createStorage(options)`),
  * where your workflows file has `export * from 'durable-fit/workflows'` next to your own workflows
  * (README: Use it in your own worker). Without a `workflowsPath` the worker runs durable-fit's alone.
  * For a fleet of mixed backends, also pass `route` and run a second worker on that queue with

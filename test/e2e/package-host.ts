@@ -76,7 +76,7 @@ export async function greet(name) {
 const WORKER_CJS = `
 const path = require('node:path');
 const { DefaultLogger, NativeConnection, Runtime, Worker } = require('@temporalio/worker');
-const { DurableTrainingPlugin, createProcessEngine, createStore, resolveOptions } = require('durable-fit');
+const { DurableTrainingPlugin, createProcessEngine, createStorage, resolveOptions } = require('durable-fit');
 require('./tasks');
 const workflowsPath = require.resolve('./workflows');
 const tasksPath = path.join(__dirname, 'tasks.js');
@@ -85,7 +85,7 @@ const tasksPath = path.join(__dirname, 'tasks.js');
 const WORKER_ESM = `
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { DurableTrainingPlugin, createProcessEngine, createStore, resolveOptions } from 'durable-fit';
+import { DurableTrainingPlugin, createProcessEngine, createStorage, resolveOptions } from 'durable-fit';
 import './tasks.js';
 const workflowsPath = fileURLToPath(new URL('./workflows.js', import.meta.url));
 const tasksPath = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -105,7 +105,7 @@ async function main() {
     taskQueue: process.env.HOST_TASK_QUEUE,
     workflowsPath,
     activities: { hostGreeting: async (name) => 'hello from the host, ' + name },
-    plugins: [new DurableTrainingPlugin({ store: createStore(options), engine })],
+    plugins: [new DurableTrainingPlugin({ ...createStorage(options), engine })],
   });
   process.once('SIGTERM', () => worker.shutdown());
   console.log('host worker ready');

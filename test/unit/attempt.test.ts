@@ -17,13 +17,13 @@ import { trainEpoch } from '../../activities/epoch';
 import { saveAt, shardKey } from '../../activities/parallel-keys';
 import { trainShard } from '../../activities/shard';
 import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
-import { CheckpointStore } from '../../src/checkpoint/store';
 import type { ControlState, TrainEpochInput, TrainShardInput } from '../../src/contract';
 import type { MetricsRecorder } from '../../src/metrics/recorder';
 import { NO_METRICS } from '../../src/metrics/recorder';
 import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { memoryStorage, storageOver } from '../helpers/storage-ports';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
 const quiet = new DefaultLogger('ERROR');
@@ -168,14 +168,14 @@ const stepOf = (key: string) => /step=0*(\d+)/.exec(key)?.[1] ?? (/end-try/.test
 for (const { kind, run, input, saved } of kinds) {
   test(`${kind}: a checkpoint-now during an in-flight save is saved right after it, at the step then`, async () => {
     const gated = gatedObjects();
-    const store = new CheckpointStore(gated.objects);
+    const { store, runs } = storageOver(gated.objects);
     const fake = fakeEngine(0, 0);
     const controls: ControlState = { paused: false, stopRequested: false, checkpointRequests: 0 };
     const { client, polls } = fakeClient(controls);
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, { logger: quiet, client });
     const running = (env.run as (...a: unknown[]) => Promise<unknown>)(
       run,
-      { store, engine: fake.engine },
+      { store, runs, engine: fake.engine },
       input,
     );
     await until(fake.started, 'the engine starts');
@@ -198,12 +198,12 @@ for (const { kind, run, input, saved } of kinds) {
   test(`${kind}: a failed background save stops the attempt, carrying the newest durable checkpoint`, async () => {
     const gated = gatedObjects();
     gated.release();
-    const store = new CheckpointStore(gated.objects);
+    const { store, runs } = storageOver(gated.objects);
     const fake = fakeEngine(0, 0);
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, { logger: quiet });
     const running = (env.run as (...a: unknown[]) => Promise<unknown>)(
       run,
-      { store, engine: fake.engine, log: () => {} },
+      { store, runs, engine: fake.engine, log: () => {} },
       input,
     );
     await until(fake.started, 'the engine starts');
@@ -223,12 +223,12 @@ for (const { kind, run, input, saved } of kinds) {
   });
 
   test(`${kind}: a shutdown while the engine starts is a preemption; the late job is stopped`, async () => {
-    const store = new CheckpointStore(createMemoryObjectClient());
+    const { store, runs } = memoryStorage();
     const fake = fakeEngine(0, 0, false, true);
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, { logger: quiet });
     const running = (env.run as (...a: unknown[]) => Promise<unknown>)(
       run,
-      { store, engine: fake.engine },
+      { store, runs, engine: fake.engine },
       input,
     );
     await until(fake.started, 'the engine is starting');
@@ -247,7 +247,7 @@ for (const { kind, run, input, saved } of kinds) {
 }
 
 test('a shard attempt reports steps, loss and checkpoint loads and saves, as an epoch does', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const resumeFrom = await saveAt(store, shardKey('fake-run', 1, 1, 0, 5), stateAt(5));
   const seen = { steps: 0, loss: [] as number[], io: [] as string[] };
   const metrics: MetricsRecorder = {
@@ -260,7 +260,7 @@ test('a shard attempt reports steps, loss and checkpoint loads and saves, as an 
   const { engine } = fakeEngine(1, 5, true);
   const env = new MockActivityEnvironment(undefined, { logger: quiet });
   const input: TrainShardInput = { ...shardInput, round: 1, resumeFrom, attempt: 1, reason: 'crash' };
-  await env.run(trainShard, { store, engine, metrics }, input);
+  await env.run(trainShard, { store, runs, engine, metrics }, input);
   assert.equal(seen.steps, 3, 'steps 6, 7 and 8');
   assert.deepEqual(seen.loss, [1 / 6, 1 / 7, 1 / 8]);
   assert.equal(seen.io[0], 'load:true', 'the resume checkpoint’s download');

@@ -12,7 +12,8 @@ import type { Context } from '@temporalio/activity';
 import { CheckpointSaver, runFolderWriter } from '../../activities/checkpoint-saver';
 import type { EpochJob, EpochOutcome } from '../../activities/epoch-engine';
 import { watchInterruptions } from '../../activities/epoch-interruptions';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import type { CheckpointIO } from '../../src/checkpoint/checkpoint-io';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import type { ControlState } from '../../src/contract';
 import type { TrainingState } from '../../src/state';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
@@ -25,7 +26,7 @@ function watched(job: EpochJob) {
 
 /** A store whose saves wait until the test lets them through. */
 function heldStore() {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const store = new ObjectCheckpointIO(createMemoryObjectClient());
   const saves: number[] = [];
   let open!: () => void;
   let gate = new Promise<void>((r) => (open = r));
@@ -36,7 +37,7 @@ function heldStore() {
       await gate;
       return store.save(runName, state, options);
     },
-  } as unknown as CheckpointStore;
+  } as unknown as CheckpointIO;
   return {
     held,
     saves,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CheckpointCorruptError, CheckpointKeyConflictError } from '../../src/checkpoint/errors';
-import { CheckpointStore } from '../../src/checkpoint/store';
+import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { S3DeadlineError } from '../../src/storage/deadline';
 import { withDeadlines } from '../../src/storage/deadline-client';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
@@ -14,7 +14,7 @@ import { sampleState } from '../helpers/checkpoint-fixtures';
 
 function setup() {
   const objects = createMemoryObjectClient('bucket-a');
-  const store = new CheckpointStore(objects);
+  const store = new ObjectCheckpointIO(objects);
   const warnings: string[] = [];
   const saver = new CheckpointSaver(runFolderWriter(store, 'run', (m) => warnings.push(m)));
   return { objects, store, saver, warnings };
@@ -23,8 +23,8 @@ function setup() {
 const PLAIN = 'run/epoch=0001-step=0000030.ckpt';
 
 /** A saver on these objects that logs nothing. */
-function quietSaver(objects: ConstructorParameters<typeof CheckpointStore>[0]): CheckpointSaver {
-  return new CheckpointSaver(runFolderWriter(new CheckpointStore(objects), 'run', () => {}));
+function quietSaver(objects: ConstructorParameters<typeof ObjectCheckpointIO>[0]): CheckpointSaver {
+  return new CheckpointSaver(runFolderWriter(new ObjectCheckpointIO(objects), 'run', () => {}));
 }
 
 /** Starts one background save of new state and returns the trouble its listeners heard. */

@@ -15,10 +15,9 @@ import { trainEpoch } from '../../activities/epoch';
 import { toActivityFailure } from '../../activities/boundary';
 import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
 import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from '../../src/contract';
-import { CheckpointStore } from '../../src/checkpoint/store';
 import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
-import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { memoryStorage } from '../helpers/storage-ports';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
 const quiet = { logger: new DefaultLogger('ERROR') };
@@ -80,11 +79,10 @@ function fakeEngine(options: { auto?: boolean; fail?: Error } = {}) {
 }
 
 test('an epoch that ends returns its epoch-end checkpoint, saved create-only with the recorded hash', async () => {
-  const objects = createMemoryObjectClient();
-  const store = new CheckpointStore(objects);
+  const { store, runs } = memoryStorage();
   const { engine } = fakeEngine({ auto: true });
   const env = new MockActivityEnvironment(undefined, quiet);
-  const result = (await env.run(trainEpoch, { store, engine }, input)) as EpochResult;
+  const result = (await env.run(trainEpoch, { store, runs, engine }, input)) as EpochResult;
   assert.equal(result.epoch, 0);
   assert.equal(result.ckpt.url, 's3://' + store.bucket + '/fake-run/epoch=0001-step=0000004.ckpt');
   assert.deepEqual([result.ckpt.epoch, result.ckpt.batch, result.ckpt.step], [1, 0, 4]);
@@ -95,10 +93,10 @@ test('an epoch that ends returns its epoch-end checkpoint, saved create-only wit
 });
 
 test('a shutdown mid-epoch saves the batch-boundary state and fails as Preempted carrying it', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const fake = fakeEngine();
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, quiet);
-  const running = env.run(trainEpoch, { store, engine: fake.engine }, input);
+  const running = env.run(trainEpoch, { store, runs, engine: fake.engine }, input);
   while (!fake.started()) await new Promise((r) => setImmediate(r));
   fake.step();
   fake.step();
@@ -121,12 +119,12 @@ test('an engine failure reaches the workflow typed by its class, retryable as it
     static readonly failureKind = 'transient';
     override readonly name = 'TrainerCrashedError';
   }
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const { engine } = fakeEngine({
     fail: new TrainerCrashedError('trainer process exited with signal SIGKILL'),
   });
   const env = new MockActivityEnvironment(undefined, quiet);
-  const failure = await env.run(trainEpoch, { store, engine }, input).then(
+  const failure = await env.run(trainEpoch, { store, runs, engine }, input).then(
     () => assert.fail('must fail'),
     (err: unknown) => toActivityFailure(err),
   );
@@ -140,7 +138,7 @@ test('any failure after an intra-epoch save carries that checkpoint and the batc
   class TrainerCrashedError extends Error {
     static readonly failureKind = 'transient';
   }
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const fake = fakeEngine();
   const everyTwo = {
     ...input,
@@ -149,7 +147,7 @@ test('any failure after an intra-epoch save carries that checkpoint and the batc
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 }, quiet); // a heartbeat every 100 ms
   const saved: CheckpointRef[] = [];
   env.on('heartbeat', (d: HeartbeatDetails) => d.ckpt && saved.push(d.ckpt));
-  const running = env.run(trainEpoch, { store, engine: fake.engine }, everyTwo);
+  const running = env.run(trainEpoch, { store, runs, engine: fake.engine }, everyTwo);
   while (!fake.started()) await new Promise((r) => setImmediate(r));
   for (let i = 0; i < 3; i++) fake.step();
   while (!saved.length) await new Promise((r) => setTimeout(r, 10)); // durable, and heartbeated
@@ -168,12 +166,12 @@ test('any failure after an intra-epoch save carries that checkpoint and the batc
 });
 
 test('the epoch-end checkpoint is heartbeated only together with the epoch result', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const { engine } = fakeEngine({ auto: true });
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 }, quiet);
   const beats: HeartbeatDetails[] = [];
   env.on('heartbeat', (d: HeartbeatDetails) => beats.push(d));
-  const result = (await env.run(trainEpoch, { store, engine }, input)) as EpochResult;
+  const result = (await env.run(trainEpoch, { store, runs, engine }, input)) as EpochResult;
   const atEnd = beats.filter((d) => d.ckpt?.url === result.ckpt.url);
   assert.ok(atEnd.length >= 1, 'the epoch-end checkpoint was heartbeated');
   for (const d of atEnd) assert.deepEqual(d.finished, result);

@@ -15,12 +15,11 @@ import { trainShard } from '../../activities/shard';
 import { saveAt, shardKey } from '../../activities/parallel-keys';
 import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
 import type { CheckpointRef, ShardHeartbeat, ShardResult, TrainShardInput } from '../../src/contract';
-import { CheckpointStore } from '../../src/checkpoint/store';
 import { NO_METRICS } from '../../src/metrics/recorder';
 import type { MetricsRecorder } from '../../src/metrics/recorder';
 import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
-import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
+import { memoryStorage } from '../helpers/storage-ports';
 import { sampleState } from '../helpers/checkpoint-fixtures';
 
 const quiet = { logger: new DefaultLogger('ERROR') };
@@ -115,10 +114,10 @@ async function failureOf(running: Promise<unknown>): Promise<ApplicationFailure>
 }
 
 test('a shard that finishes its round reports the steps it trained, from its start to the round end', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const { engine } = fakeEngine(0, 0, { auto: true });
   const env = new MockActivityEnvironment(undefined, quiet);
-  const result = (await env.run(trainShard, { store, engine }, round0)) as ShardResult;
+  const result = (await env.run(trainShard, { store, runs, engine }, round0)) as ShardResult;
   assert.deepEqual([result.ckpt.epoch, result.ckpt.batch, result.ckpt.step], [1, 0, H]);
   assert.ok(result.attempt, 'the result carries the attempt’s timing');
   assert.deepEqual([result.attempt.fromStep, result.attempt.reachedStep], [0, H]);
@@ -130,12 +129,12 @@ test('a failure inside the round carries the batch reached, a timing that agrees
   class TrainerCrashedError extends Error {
     static readonly failureKind = 'transient';
   }
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const fake = fakeEngine(0, 0);
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 400 }, quiet); // a heartbeat every 100 ms
   const beats: ShardHeartbeat[] = [];
   env.on('heartbeat', (d: ShardHeartbeat) => beats.push(d));
-  const running = env.run(trainShard, { store, engine: fake.engine }, round0);
+  const running = env.run(trainShard, { store, runs, engine: fake.engine }, round0);
   while (!fake.started()) await new Promise((r) => setImmediate(r));
   for (let i = 0; i < 3; i++) fake.step();
   while (!beats.some((d) => d.ckpt)) await new Promise((r) => setTimeout(r, 10)); // durable, heartbeated
@@ -151,10 +150,10 @@ test('a failure inside the round carries the batch reached, a timing that agrees
 });
 
 test('a stop mid-round fails as Preempted with the checkpoint it saved and a timing that reaches it', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   const fake = fakeEngine(0, 0);
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }, quiet);
-  const running = env.run(trainShard, { store, engine: fake.engine }, round0);
+  const running = env.run(trainShard, { store, runs, engine: fake.engine }, round0);
   while (!fake.started()) await new Promise((r) => setImmediate(r));
   fake.step();
   env.cancel('WORKER_SHUTDOWN');
@@ -167,7 +166,7 @@ test('a stop mid-round fails as Preempted with the checkpoint it saved and a tim
 });
 
 test('a resumed shard counts its recovery and the steps its failure lost, by kind', async () => {
-  const store = new CheckpointStore(createMemoryObjectClient());
+  const { store, runs } = memoryStorage();
   // Round 1 (steps 4 to 8): the failed attempt had saved at step 6.
   const resumeFrom = await saveAt(store, shardKey('fake-run', 1, 1, 0, 6), stateAt(6));
   const counted: { recoveries: string[]; redone: [string, number][]; steps: number } = {
@@ -195,7 +194,7 @@ test('a resumed shard counts its recovery and the steps its failure lost, by kin
     stepsRedone: 1,
     goodput: 0.9,
   };
-  const result = (await env.run(trainShard, { store, engine, metrics }, input)) as ShardResult;
+  const result = (await env.run(trainShard, { store, runs, engine, metrics }, input)) as ShardResult;
   assert.deepEqual([result.attempt?.fromStep, result.attempt?.reachedStep], [6, 8]);
   assert.deepEqual(counted.recoveries, ['crash']);
   assert.deepEqual(counted.redone, [['crash', 1]]);
