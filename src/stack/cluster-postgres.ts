@@ -8,6 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { FailureKind } from '../failure-kind';
 import type { ClusterLayout } from './cluster-layout';
 import { waitFor } from './ports';
 
@@ -18,6 +19,7 @@ export const POSTGRES_APT_INSTALL =
   'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql';
 
 export class PostgresMissingError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'PostgresMissingError';
   constructor() {
     super(
