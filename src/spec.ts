@@ -179,6 +179,9 @@ function parallelStartProblems(spec: {
   return problems;
 }
 
+/** `name` or `name@version` of a dataset (the same rule as src/data's parseDatasetRef). */
+const DATASET_REF = /^[a-z0-9][a-z0-9_-]{0,62}(@[0-9a-f]{8,64})?$/;
+
 export const trainingSpecSchema = z
   .object({
     task: z.string().min(1).max(100),
@@ -190,6 +193,12 @@ export const trainingSpecSchema = z
     runName: z.string().optional(),
     /** Start from this checkpoint: an explicit `s3://bucket/key.ckpt`. */
     resumeFrom: z.string().max(MAX_URL_LENGTH).optional(),
+    /**
+     * For a task that streams a dataset from the bucket: `name` (its latest version when the run
+     * starts; a resume keeps its checkpoint's) or `name@version`, instead of the task's own
+     * reference (docs/datasets.md). Refused for tasks with in-memory data.
+     */
+    dataset: z.string().max(200).optional(),
     /** tfjs backend the worker should use, when the worker allows a choice (else the worker's). */
     checkpoint: checkpointPolicy.default(checkpointPolicy.parse({})),
     recovery: recoveryPolicy.default(recoveryPolicy.parse({})),
@@ -213,6 +222,16 @@ export const trainingSpecSchema = z
     }
     if (spec.resumeFrom !== undefined && !/^s3:\/\/[^/]+\/.+/.test(spec.resumeFrom)) {
       ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'must be an s3://bucket/key.ckpt URL' });
+    }
+    if (spec.dataset !== undefined && !DATASET_REF.test(spec.dataset)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataset'],
+        message:
+          `"${spec.dataset}" is not a dataset: write name or name@version (a name is 1-63 lower-case ` +
+          'letters, digits, - or _, starting with a letter or digit; a version 8-64 hex digits). ' +
+          '`durable-fit data ls` lists the datasets',
+      });
     }
     for (const problem of parallelStartProblems(spec))
       ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });

@@ -48,7 +48,11 @@ export function forkCommand(): Command {
         } catch (err) {
           fail(err, 2);
         }
-        const overrides = { ...flags.hparam, ...(flags.epochs ? { epochs: flags.epochs } : {}) };
+        const overrides = {
+          ...flags.hparam,
+          ...(flags.epochs ? { epochs: flags.epochs } : {}),
+          ...(flags.dataset ? { dataset: flags.dataset } : {}),
+        };
         const handle = await startTraining(client, input, {
           taskQueue: options.taskQueue,
           workflowId,
@@ -96,15 +100,28 @@ export function forkSpec(meta: CheckpointMeta, parent: ForkSource, flags: SpecFl
     hparams: meta.hparams,
     checkpoint: recorded.checkpoint,
     recovery: recorded.recovery,
+    ...(recorded.dataset ? { dataset: recorded.dataset } : {}),
   };
   const child = specFromFlags({ ...flags, epochs: undefined }, base) as TrainingSpecInput;
   const epochs = flags.epochs ?? recorded.epochs ?? 1;
   const same =
     canonicalJson(child.hparams) === canonicalJson(meta.hparams) &&
     child.seed === recorded.seed &&
-    child.batchSize === recorded.batchSize;
+    child.batchSize === recorded.batchSize &&
+    sameDataset(flags.dataset, meta.dataset);
   const forkedFrom = { ...(parent.workflowId ? { workflowId: parent.workflowId } : {}), ckpt: parent.ckpt };
   return same
     ? { ...child, epochs: meta.cursor.epoch + epochs, resumeFrom: parent.ckpt, forkedFrom }
     : { ...child, epochs, forkedFrom };
+}
+
+/**
+ * Whether `--dataset` keeps the checkpoint's data: not given, or the very version it was trained on
+ * (`name@version`, a prefix of the version allowed). Anything else changes the data, so the fork
+ * starts a new run from the weights: a resume on another version is refused (docs/datasets.md).
+ */
+function sameDataset(flag: string | undefined, trained: CheckpointMeta['dataset']): boolean {
+  if (flag === undefined) return true;
+  const [name, version] = flag.split('@');
+  return trained !== undefined && name === trained.name && !!version && trained.version.startsWith(version);
 }

@@ -11,6 +11,7 @@ export interface SpecFlags {
   batchSize?: number;
   hparam: Record<string, unknown>;
   resumeFrom?: string;
+  dataset?: string;
   runName?: string;
   heartbeatTimeout?: number;
   backoff?: number;
@@ -79,6 +80,10 @@ export function withSpecFlags(command: Command): Command {
     .option('--batch-size <n>', 'batch size (default 32)', num)
     .option('--hparam <key=value>', 'a task hyperparameter (repeatable)', hparam, {})
     .option('--resume-from <s3url>', 'start from this explicit s3://bucket/key.ckpt')
+    .option(
+      '--dataset <name[@version]>',
+      "dataset a streamed task trains on (default: the task's own; durable-fit data ls lists them)",
+    )
     .option('--run-name <name>', 'checkpoint folder name (default: the workflow id)')
     .option('--heartbeat-timeout <duration>', 'crash detection time, e.g. 30s or 2m (default 10s)', seconds)
     .option('--backoff <duration>', 'wait before resuming after a failure, e.g. 500ms (default 1s)', seconds)
@@ -215,6 +220,7 @@ export function specFromFlags(
     batchSize: flags.batchSize ?? base.batchSize,
     hparams: { ...(base.hparams ?? {}), ...flags.hparam },
     resumeFrom: flags.resumeFrom ?? base.resumeFrom,
+    dataset: flags.dataset ?? base.dataset,
     runName: flags.runName ?? base.runName,
     parallel: parallelFromFlags(flags, base),
     divergence: divergenceFromFlags(flags, base),

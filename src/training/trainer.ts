@@ -69,7 +69,15 @@ export class Trainer {
   ): Promise<TrainingSession> {
     checkRunConfig(config);
     const task = getTask(config.task);
-    if (!task.data) return this.open(config, from, options);
+    if (!task.data) {
+      if (config.dataset !== undefined)
+        throw new InvalidRunConfigError(
+          'dataset',
+          `${JSON.stringify(config.dataset)} was given, but ${task.name} trains on its own in-memory data: ` +
+            'leave out dataset, or train a task that streams a dataset (e.g. mnist-mlp-stream)',
+        );
+      return this.open(config, from, options);
+    }
     const store = this.streaming.datasets;
     const ref = parseDatasetRef(
       config.dataset ?? task.data.dataset(validateHparams(task, config.hparams) as never),

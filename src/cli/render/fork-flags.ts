@@ -12,6 +12,7 @@ const FORK_FLAGS = [
   '--checkpoint-every-batches',
   '--checkpoint-every-seconds',
   '--keep-last',
+  '--dataset',
 ];
 
 export function withForkFlags(command: Command): Command {
@@ -21,6 +22,10 @@ export function withForkFlags(command: Command): Command {
       option.description = "epochs the new run trains (default: the parent's epochs)";
     if (option.long === '--hparam')
       option.description = 'override a hyperparameter (repeatable), e.g. learningRate=0.0005';
+    if (option.long === '--dataset')
+      option.description =
+        "train on this dataset (name or name@version) from the checkpoint's weights: another version " +
+        "than the checkpoint's makes a weights-only fork";
     command.addOption(option);
   }
   return command
