@@ -33,6 +33,8 @@ export interface AttemptEnd {
   durationMs: number;
   /** The backend queue of this worker (absent on a worker without routing). */
   route?: string;
+  /** The object store this worker uses (`ActivityDeps.site`). */
+  site?: string;
 }
 
 export interface AttemptTarget<R, P extends AttemptPosition> {

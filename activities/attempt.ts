@@ -98,8 +98,11 @@ export async function runAttempt<R, P extends AttemptPosition>(
       // Set in the same turn as the save's end (no timer runs between): no heartbeat or failure
       // carries the end checkpoint without the result.
       const timing = clock.timing();
-      const route = deps.route ? { route: deps.route } : {};
-      const result = target.result({ outcome, ckpt, timing, durationMs, ...route });
+      const where = {
+        ...(deps.route ? { route: deps.route } : {}),
+        ...(deps.site ? { site: deps.site } : {}),
+      };
+      const result = target.result({ outcome, ckpt, timing, durationMs, ...where });
       finished = result;
       details = { ...details, batch: details.batches };
       meter.heartbeat();

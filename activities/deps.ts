@@ -19,6 +19,8 @@ export interface ActivityDeps {
    * routes each run's epochs to one backend queue; absent, epochs go to the run's task queue.
    */
   route?: string;
+  /** The object store's address (S3 endpoint) this worker uses: results name it as their site. */
+  site?: string;
   /** Where epochs report steps, loss, checkpoint I/O, recoveries and heartbeat lag. @default none */
   metrics?: MetricsRecorder;
 }

@@ -85,7 +85,7 @@ export function epochTarget(
     },
     writer: (tools) => runFolderWriter(tools.deps.store, runName, tools.log),
     saveEnd: (saver, state) => saver.save(state),
-    result: ({ outcome, ckpt, timing, durationMs, route }) => ({
+    result: ({ outcome, ckpt, timing, durationMs, route, site }) => ({
       epoch,
       step: ckpt.step,
       ckpt,
@@ -94,6 +94,7 @@ export function epochTarget(
       backend: outcome.state.meta.backend.name,
       durationMs,
       ...(route ? { route } : {}),
+      ...(site ? { site } : {}),
       attempt: timing,
     }),
     finished: (result) => ({ ckpt: result.ckpt, finished: result }),

@@ -15,7 +15,7 @@ import type {
 import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
 import type { LoopStep } from './decide';
 import { nextStep } from './decide';
-import { recordEpoch, recordRetention, retentionInput } from './record-update';
+import { noteRecoverySite, recordEpoch, recordRetention, retentionInput } from './record-update';
 import { recover } from './recover';
 import { resultOf } from './results';
 import { addAttempt, goodputOf, ledgerOf } from './goodput';
@@ -69,6 +69,7 @@ export function epochStrategy(loop: Loop, attemptPaused: { paused: boolean }): L
           record.checkpointRequestsServed = controls.checkpointRequests;
         });
         recordEpoch(record, result);
+        if (result.site) noteRecoverySite(record, result.epoch, result.site);
         record.ledger = addAttempt(ledgerOf(record, Date.now()), result.attempt);
         if (result.route) record.route = result.route; // a run from before routing joins its worker's queue
         epochsThisRun++;

@@ -49,6 +49,16 @@ export function recordRecovery(record: RunRecord, event: RecoveryEvent): void {
   record.recoveries = [...record.recoveries, event].slice(-RECOVERY_WINDOW);
 }
 
+/**
+ * An epoch ended by the attempt that resumed it: the epoch's recovery (the newest, when it is at this
+ * epoch and names no site yet) records the store that attempt used (`RecoveryEvent.site`).
+ */
+export function noteRecoverySite(record: RunRecord, epoch: number, site: string): void {
+  const last = record.recoveries.at(-1);
+  if (!last || last.site !== undefined || last.atEpoch !== epoch) return;
+  record.recoveries = [...record.recoveries.slice(0, -1), { ...last, site }];
+}
+
 export function recordWarning(record: RunRecord, warning: string): void {
   record.warnings = [...(record.warnings ?? []), warning].slice(-RECOVERY_WINDOW);
 }

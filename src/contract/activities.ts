@@ -28,6 +28,11 @@ export interface EpochResult {
   durationMs: number;
   /** The backend queue of the worker that trained it (absent on a worker without routing). */
   route?: string;
+  /**
+   * The object store the worker read and wrote its checkpoints at (its S3 endpoint): with a replica
+   * site, which site the epoch came from.
+   */
+  site?: string;
   /** What the attempt measured about itself (the run's goodput ledger). */
   attempt?: AttemptTiming;
 }
@@ -127,6 +132,11 @@ export interface RecoveryEvent {
   stepsRedone?: number;
   /** From the failed attempt's last report to the workflow acting on its failure, in seconds. */
   detectionSeconds?: number;
+  /**
+   * The object store (S3 endpoint) the resumed attempt loaded `fromCkpt` from and saved to: set when
+   * that attempt's epoch ends (a replica site after the primary was lost).
+   */
+  site?: string;
 }
 
 export interface RetentionInput {

@@ -104,6 +104,7 @@ export async function createWorker(
     dataConverter,
     store,
     runs,
+    site: options.s3Endpoint,
     engine,
     maxConcurrentTrainings: slots,
     closeEngine: false,

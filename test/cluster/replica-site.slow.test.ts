@@ -1,6 +1,11 @@
 // The primary MinIO site lost for good mid-run: workers pointed at the replica site (bucket
 // replication, src/stack/cluster-minio.ts) resume from the newest checkpoint that had replicated,
-// and the run ends golden there.
+// and the run ends golden there. The task is gated-synthetic: from the held upload to the kill every
+// step sleeps 100 ms, so the steps trained past the newest durable checkpoint are bounded by what the
+// test saw just before the kill, not by how long replication took.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
@@ -17,9 +22,10 @@ import { startS3HoldProxy } from '../helpers/s3-hold-proxy';
 import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { GATE_ENV } from '../helpers/gated-task';
 
 const spec: TrainingSpecInput = {
-  task: 'synthetic',
+  task: 'gated-synthetic',
   epochs: 2,
   seed: 26,
   batchSize: 16,
@@ -34,15 +40,24 @@ let client: Client;
 let close: () => Promise<void>;
 let primaryFleet: WorkerFleet;
 let replicaFleet: WorkerFleet;
+const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-replica-')), 'gate');
+/** Batches a gated step may add between the last heartbeat seen and the kill (≤ 2 s at 10 steps/s). */
+const HEARTBEAT_LAG_BATCHES = 20;
+const gated = { DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'), [GATE_ENV]: gate };
 
 before(async () => {
   cluster = await startCluster();
   proxy = await startS3HoldProxy(cluster.stack.s3.endpoint);
   ({ client, close } = await testClient(cluster.stack));
+  fs.writeFileSync(gate, 'open');
   const onPrimary = testEnv({ ...cluster.stack, s3: { ...cluster.stack.s3, endpoint: proxy.endpoint } });
-  primaryFleet = new WorkerFleet(onPrimary, taskQueue, 'test-artifacts/cluster/replica-site/primary');
+  primaryFleet = new WorkerFleet(
+    { ...onPrimary, ...gated },
+    taskQueue,
+    'test-artifacts/cluster/replica-site/primary',
+  );
   replicaFleet = new WorkerFleet(
-    testEnv(cluster.replicaStack),
+    { ...testEnv(cluster.replicaStack), ...gated },
     taskQueue,
     'test-artifacts/cluster/replica-site/replica',
   );
@@ -57,7 +72,7 @@ after(async () => {
 });
 
 test('the primary site stopped for good mid-run: workers on the replica resume from the newest replicated checkpoint, golden', async () => {
-  const golden = goldenWeightsSha256(spec);
+  const golden = goldenWeightsSha256({ ...spec, task: 'synthetic' });
   const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `replica-${Date.now()}`,
@@ -65,6 +80,7 @@ test('the primary site stopped for good mid-run: workers on the replica resume f
   });
   await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 1 && (p.details?.ckpt?.batch ?? 0) >= 80);
   // Hold the next checkpoint upload: no newer checkpoint becomes durable before the site is lost.
+  fs.rmSync(gate); // and slow the steps (gate closed) until the kill
   const next = await proxy.hold((method, p) => method === 'PUT' && /\.ckpt(\?|$)/.test(p));
   const victim = await waitForEpoch(
     handle,
@@ -79,9 +95,14 @@ test('the primary site stopped for good mid-run: workers on the replica resume f
   while (!(await replica.stat(key)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
   assert.ok(await replica.stat(key), `${newest.url} reached the replica`);
 
+  const lastSeen = await waitForEpoch(
+    handle,
+    (p) => p.identity === victim.identity && p.details !== undefined,
+  );
   for (let node = 0; node < cluster.layout.minioDrives.length; node++) await cluster.kill(minioNode(node));
   await primaryFleet.kill(victim.identity, 'SIGKILL');
   next.release(); // its client is gone
+  fs.writeFileSync(gate, 'open');
   await replicaFleet.start();
 
   const result = await handle.result();
@@ -92,8 +113,11 @@ test('the primary site stopped for good mid-run: workers on the replica resume f
   assertResumedFromNewest(crash, {
     newest,
     reached: victim.details?.batch,
-    interval: spec.checkpoint?.everyBatches,
+    // Past the newest durable checkpoint: what the attempt had trained when last seen, plus its lag.
+    interval: (lastSeen.details?.batch ?? 0) - newest.batch,
+    slack: HEARTBEAT_LAG_BATCHES,
   });
+  assert.equal(crash.recovery.site, cluster.replicaStack.s3.endpoint, 'the recovery names the replica site');
   // The final checkpoint exists only where the run finished: the replica site.
   const final = await new ObjectCheckpointIO(replica).load(result.finalCheckpoint.url);
   assert.equal(final.meta.weightsSha256, result.weightsSha256);

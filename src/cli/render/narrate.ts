@@ -35,7 +35,7 @@ export function narrate(prev: RunSnapshot | undefined, next: RunSnapshot): strin
 export const RECOVERY_MARK = '⟲ ';
 
 export function formatRecovery(r: RecoveryEvent, unit: 'epoch' | 'round' = 'epoch'): string {
-  return `${RECOVERY_MARK}${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch} (${r.reason}) → resumed from ${r.fromCkpt}`;
+  return `${RECOVERY_MARK}${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch} (${r.reason}) → resumed from ${r.fromCkpt}${r.site ? ` at ${r.site}` : ''}`;
 }
 
 export function formatMetrics(metrics: Record<string, number>): string {

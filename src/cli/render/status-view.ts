@@ -80,7 +80,8 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
   for (const r of json.recoveries)
     parts.push(
       `⟲ ${r.kind} at ${unit} ${r.atEpoch} batch ${r.atBatch}: ${r.reason}\n  resumed from ${r.fromCkpt}` +
-        (r.stepsRedone !== undefined ? ` (${r.stepsRedone} steps redone)` : ''),
+        (r.stepsRedone !== undefined ? ` (${r.stepsRedone} steps redone)` : '') +
+        (r.site ? ` at ${r.site}` : ''),
     );
   const chart = lossChart(json.metrics, color, 48, unit);
   if (chart) parts.push(chart);
