@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole story on the local default stack. Brings Temporal + MinIO up (building them
  * first if needed) and native TensorFlow (when missing; scripts/start-native.ts), starts two
- * `durable-fit worker` processes, trains `mnist-cnn` on native TF (`mnist-mlp` on wasm without it),
+ * `durable-fit worker` processes, imports the mnist digits as the dataset `mnist` (once;
+ * scripts/start-dataset.ts), trains `mnist-cnn-stream` from it on native TF (`mnist-mlp-stream` on
+ * wasm without it),
  * SIGKILLs the worker that is mid-epoch, and narrates how the run resumes on the other worker from
  * the last durable `.ckpt`. Exits 0 when the run completes; stops its workers; leaves the stack up.
  * Ctrl-C at any point stops the workers (their trainer children die with them) and the demo run.
@@ -18,6 +20,7 @@ import { resolveOptions } from '../src/config/options';
 import type { TrainingSpecInput } from '../src/spec';
 import { stackUp } from '../src/stack/stack';
 import { CNN_SPEC, prepareNative } from './start-native';
+import { ensureMnistDataset, streamedSpec } from './start-dataset';
 
 const MLP_SPEC: TrainingSpecInput = {
   task: 'mnist-mlp',
@@ -30,7 +33,10 @@ const MLP_SPEC: TrainingSpecInput = {
   checkpoint: { everyBatches: 60, everySeconds: 0 },
   recovery: { heartbeatTimeoutSeconds: 4, backoffSeconds: 0 },
 };
-/** mnist-cnn on native TensorFlow when it is built (scripts/start-native.ts), else mnist-mlp on wasm. */
+/**
+ * mnist-cnn on native TensorFlow when it is built (scripts/start-native.ts), else mnist-mlp on wasm;
+ * either trained from the dataset in the bucket (its -stream twin, scripts/start-dataset.ts).
+ */
 let SPEC = MLP_SPEC;
 
 interface DemoWorker {
@@ -53,6 +59,7 @@ async function main(): Promise<number> {
   if (await prepareNative(options, say)) SPEC = CNN_SPEC;
   const stack = await stackUp(options, (line) => say(`  ${line}`));
   say(`▸ stack up: Temporal ${stack.temporalAddress} · Web UI ${stack.uiUrl} · MinIO ${stack.s3Endpoint}`);
+  SPEC = streamedSpec(SPEC, await ensureMnistDataset(options, say));
   const logDir = path.join(options.stateDir, 'logs');
   await Promise.all([1, 2].map((n) => startWorker(`demo-worker-${n}`, taskQueue, logDir)));
   say(`▸ 2 workers polling task queue "${taskQueue}" (logs in ${logDir}/demo-worker-*.log)`);
