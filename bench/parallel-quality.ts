@@ -5,7 +5,7 @@
  * the engine's own validation pass on the same validation set; the target is K shards no more than
  * one accuracy point below one worker.
  */
-import type { ParallelTrainingResult, TrainingResult } from '../src/contract';
+import type { TrainingResult } from '../src/contract';
 import type { CheckpointIO } from '../src/checkpoint/checkpoint-io';
 import type { TrainingSpecInput } from '../src/spec';
 import type { BackendRequest } from '../src/training/backend';
@@ -87,7 +87,7 @@ export async function runQualityBench(
     };
     const run = await timedResult(stack, { ...base, parallel }, `k${options.shards}-${outer}`);
     const accuracy = await valAccuracy(trainer, store, options, run.result);
-    const rounds = (run.result as ParallelTrainingResult).rounds?.length ?? 0;
+    const rounds = run.result.rounds?.length ?? 0;
     const diffPoints = (accuracy - singleAccuracy) * 100;
     rows.push({
       outer,
@@ -122,8 +122,9 @@ export async function runQualityBench(
 async function timedResult(stack: BenchStack, spec: TrainingSpecInput, name: string) {
   const started = Date.now();
   const workflowId = `bench-parallel-quality-${name}-${Date.now()}`;
-  const handle = await stack.startRun(benchQueue('parallel'), workflowId, spec);
-  const result = (await handle.result()) as TrainingResult;
+  // Single-worker and parallel runs alike: a single run's result has no rounds.
+  const handle = await stack.startParallel(benchQueue('parallel'), workflowId, spec);
+  const result = await handle.result();
   if (result.status !== 'completed') throw new Error(`quality run ${workflowId} ended ${result.status}`);
   return { result, seconds: (Date.now() - started) / 1000 };
 }

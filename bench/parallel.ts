@@ -123,7 +123,7 @@ async function timedRun(stack: BenchStack, options: ParallelBenchOptions, shards
   const shardBatches = shardBatchesPerEpoch(trainSize, shards, options.batchSize);
   const epochs = Math.ceil((options.rounds * options.syncEverySteps) / shardBatches);
   const workflowId = `bench-parallel-k${shards}-${Date.now()}`;
-  const handle = await stack.startRun(benchQueue('parallel'), workflowId, {
+  const handle = await stack.startParallel(benchQueue('parallel'), workflowId, {
     task: TASK,
     epochs,
     seed: 1,
@@ -132,7 +132,7 @@ async function timedRun(stack: BenchStack, options: ParallelBenchOptions, shards
     checkpoint: { everyBatches: 0, everySeconds: 0 },
     parallel: { shards, syncEverySteps: options.syncEverySteps },
   });
-  const result = (await handle.result()) as ParallelTrainingResult;
+  const result = await handle.result();
   const rounds = result.rounds ?? [];
   if (result.status !== 'completed' || rounds.length < options.rounds)
     throw new Error(

@@ -44,12 +44,12 @@ after(async () => {
 });
 
 function train(spec: TrainingSpecInput): {
-  handle: Promise<WorkflowHandle>;
+  handle: Promise<WorkflowHandle<TrainModel>>;
   result: () => Promise<TrainingResult>;
 } {
   const workflowId = `resume-source-${tag}-${Math.random().toString(36).slice(2, 8)}`;
   const handle = client.workflow.start<TrainModel>(TRAIN_MODEL, { taskQueue, workflowId, args: [spec] });
-  return { handle, result: async () => (await handle).result() as Promise<TrainingResult> };
+  return { handle, result: async () => (await handle).result() };
 }
 
 /** Copies the fixture's bytes to `key` with another tool: no object metadata at all. */

@@ -12,7 +12,7 @@ import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
 
@@ -39,7 +39,7 @@ function train(spec: TrainingSpecInput, workflowId = `rf-${tag}-${Math.random().
     taskQueue,
     workflowId,
     args: [spec],
-  }) as Promise<TrainingResult>;
+  });
 }
 
 const keysOf = async (runName: string) => (await runs.list(runName)).map((c) => c.key.split('/')[1]);

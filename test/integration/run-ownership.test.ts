@@ -16,7 +16,7 @@ import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import { GATE_ENV } from '../helpers/gated-task';
 import { testStack } from '../helpers/stack-env';
 import { startTestWorker, testClient, testOptions } from '../helpers/training';
@@ -53,7 +53,7 @@ function train(spec: TrainingSpecInput, workflowId = `own-${tag}-${Math.random()
     taskQueue,
     workflowId,
     args: [spec],
-  }) as Promise<TrainingResult>;
+  });
 }
 
 /** An upload in flight in `folder` (a live writer's): 5 MiB sent as one part, then it waits. */

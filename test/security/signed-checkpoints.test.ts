@@ -21,7 +21,7 @@ import { PAYLOAD_SIGNATURE_KEY } from '../../src/checkpoint/payload-hash';
 import { createSigning } from '../../src/checkpoint/signing';
 import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
-import type { TrainingResult, TrainModel } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
@@ -239,11 +239,11 @@ describe('training with signing on (Temporal + MinIO)', () => {
       checkpoint: { everyBatches: 2, everySeconds: 0, keepLast: 0 },
     };
     const workflowId = `signed-run-${Date.now()}`;
-    const result = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+    const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId,
       args: [spec],
-    })) as TrainingResult;
+    });
     assert.equal(result.status, 'completed');
     // The key lives in the worker's options only: neither it nor its secret reaches history.
     const history = JSON.stringify(await client.workflow.getHandle(workflowId).fetchHistory());
@@ -268,11 +268,11 @@ describe('training with signing on (Temporal + MinIO)', () => {
     }
 
     // Resuming from a signed checkpoint works; from an unsigned one the run fails and says why.
-    const resumed = (await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
+    const resumed = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
       taskQueue,
       workflowId: `signed-resume-${Date.now()}`,
       args: [{ ...spec, epochs: 2, resumeFrom: result.epochs[0]?.ckpt.url }],
-    })) as TrainingResult;
+    });
     assert.equal(resumed.weightsSha256, result.weightsSha256);
     const unsigned = await new ObjectCheckpointIO(stack).save(`unsigned-${process.pid}`, sampleState());
     await assert.rejects(
