@@ -81,7 +81,7 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
         if (speculate && !outcome.stopped && cursor.epoch < request.config.epochs) {
           slot.warm = {
             trainer,
-            runId: run.runId,
+            jobId: run.jobId,
             key: {
               config: request.config,
               specExtras: request.specExtras,
@@ -106,9 +106,9 @@ async function startOnSlot(slots: TrainerSlots, slot: TrainerSlot, request: Epoc
     markWarm(saved) {
       // Only while the slot still holds this run's continuation (another epoch may have taken it since).
       const warm = slot.warm;
-      if (warm?.runId !== run.runId || warm.trainer !== trainer) return;
+      if (warm?.jobId !== run.jobId || warm.trainer !== trainer) return;
       warm.key = { ...warm.key, saved: { sha256: saved.sha256, url: saved.url } };
-      trainer.keep(run.runId, saved);
+      trainer.keep(run.jobId, saved);
     },
   };
 }

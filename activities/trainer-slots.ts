@@ -42,11 +42,11 @@ export interface TrainerSlot {
   trainer?: Promise<TrainerProcess>;
   busy: boolean;
   /**
-   * What the slot's trainer holds warm: the session of its last finished run (`runId`), training
+   * What the slot's trainer holds warm: the session of its last finished job (`jobId`), training
    * the next epoch speculatively, keyed by the checkpoint it was saved as once saved. Cleared when
    * the next run starts (it adopts or discards it); the child itself never holds more than one.
    */
-  warm?: { trainer: TrainerProcess; runId: number; key: WarmKey };
+  warm?: { trainer: TrainerProcess; jobId: number; key: WarmKey };
   /** Monotonic use counter, to reuse the least recently used slot first. */
   usedAt: number;
 }

@@ -158,9 +158,9 @@ export type { RngState } from './training/rng';
 export { Trainer } from './training/trainer';
 export type { TrainerOptions } from './training/trainer';
 export { TrainerProcess } from './training/trainer-process';
-export type { RunHandlers, TrainerProcessOptions } from './training/trainer-process';
-export type { TrainerRun } from './training/trainer-run';
-export type { RunRequest } from './training/protocol';
+export type { JobHandlers, TrainerProcessOptions } from './training/trainer-process';
+export type { TrainerJob } from './training/trainer-job';
+export type { JobRequest } from './training/protocol';
 /** `weightsSha256` of a state (docs/tasks.md): equal hashes, bit-identical weights. */
 export { computeWeightsSha256 } from './training/weights-hash';
 /** The engine's errors; each declares its failure kind. */

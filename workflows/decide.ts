@@ -31,7 +31,7 @@ export interface LoopState {
   record: RunRecord;
   controls: ControlState;
   /** Epochs finished since this execution started (continue-as-new counts them afresh). */
-  epochsThisRun: number;
+  epochsThisExecution: number;
   /** The server suggests continue-as-new (history large). */
   continueAsNewSuggested: boolean;
   /**
@@ -55,7 +55,7 @@ export function nextStep(state: LoopState): LoopStep {
     stopNow: () => !record.resumeReason || patches.stopInAnyState(),
     pauseFirst: patches.pauseBeforeContinueAsNew,
     continueAsNew: () =>
-      state.epochsThisRun >= record.spec.continueAsNewEvery || state.continueAsNewSuggested,
+      state.epochsThisExecution >= record.spec.continueAsNewEvery || state.continueAsNewSuggested,
   });
   if (step) return { step };
   if (record.resumeReason && record.position)

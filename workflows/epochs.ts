@@ -43,14 +43,14 @@ type EpochWork = Extract<LoopStep, { step: 'train' | 'resume' }>;
  */
 export function epochStrategy(loop: Loop, attemptPaused: { paused: boolean }): LoopStrategy<EpochWork> {
   const { record, controls, workflowId, publish } = loop;
-  let epochsThisRun = 0;
+  let epochsThisExecution = 0;
   return {
     loop,
     next() {
       const next = nextStep({
         record,
         controls,
-        epochsThisRun,
+        epochsThisExecution,
         continueAsNewSuggested: wf.workflowInfo().continueAsNewSuggested,
         patches: {
           stopInAnyState: () => wf.patched(PATCH_STOP_IN_ANY_STATE),
@@ -72,7 +72,7 @@ export function epochStrategy(loop: Loop, attemptPaused: { paused: boolean }): L
         if (result.site) noteRecoverySite(record, result.epoch, result.site);
         record.ledger = addAttempt(ledgerOf(record, Date.now()), result.attempt);
         if (result.route) record.route = result.route; // a run from before routing joins its worker's queue
-        epochsThisRun++;
+        epochsThisExecution++;
         publish('running');
         await retain(record, retentionInput(record, runName, result));
       } catch (err) {
@@ -84,7 +84,7 @@ export function epochStrategy(loop: Loop, attemptPaused: { paused: boolean }): L
         if (finished) {
           // The epoch ended but its completion was lost with the worker: it is recorded now, and
           // retention writes the log entry the activity may not have written.
-          epochsThisRun++;
+          epochsThisExecution++;
           await retain(record, retentionInput(record, runName, finished), true);
         }
       }

@@ -16,7 +16,7 @@ import type { RunConfig } from './session';
 import type { PortableState } from './state-transfer';
 
 /** What a run needs; `from` resumes from a decoded checkpoint. */
-export interface RunRequest {
+export interface JobRequest {
   config: RunConfig;
   from?: TrainingState;
   /** Stop when the cursor reaches this epoch (e.g. `from.cursor.epoch + 1` for one epoch). @default config.epochs */
@@ -40,7 +40,7 @@ export interface RunRequest {
   continueFrom?: { sha256: string; url: string };
   /** After the end epoch, keep the session and train on speculatively (trainer-continuation.ts). @default false */
   speculate?: boolean;
-  /** Send each finished epoch's full state (`RunHandlers.onEpochEnd`). @default false */
+  /** Send each finished epoch's full state (`JobHandlers.onEpochEnd`). @default false */
   epochEnds?: boolean;
 }
 
@@ -54,11 +54,11 @@ export type TrainerRequest =
       /** The bucket whose datasets the parent reads for the child (`dataset-read`); none when absent. */
       datasetBucket?: string;
     }
-  | ({ type: 'run'; runId: number } & RunRequest)
-  | { type: 'snapshot'; runId: number; requestId: number }
-  | { type: 'stop'; runId: number }
-  /** The end state of run `runId` was saved as this checkpoint: its warm continuation is keyed by it. */
-  | { type: 'keep'; runId: number; sha256: string; url: string }
+  | ({ type: 'job'; jobId: number } & JobRequest)
+  | { type: 'snapshot'; jobId: number; requestId: number }
+  | { type: 'stop'; jobId: number }
+  /** The end state of job `jobId` was saved as this checkpoint: its warm continuation is keyed by it. */
+  | { type: 'keep'; jobId: number; sha256: string; url: string }
   | { type: 'shutdown' }
   /** The answer to a `dataset-read`: the object's bytes, or why not. */
   | { type: 'dataset-bytes'; requestId: number; bytes?: Uint8Array; error?: SerializedError };
@@ -75,11 +75,11 @@ export interface SerializedError {
 
 export type TrainerEvent =
   | { type: 'ready'; backend: BackendInfo }
-  | ({ type: 'progress'; runId: number } & BatchProgress)
-  | { type: 'snapshot'; runId: number; requestId: number; state: PortableState }
-  | { type: 'epoch-end'; runId: number; epoch: number; metrics: EpochMetrics; state: PortableState }
-  | { type: 'done'; runId: number; stopped: boolean; state: PortableState }
-  | { type: 'error'; runId?: number; error: SerializedError }
+  | ({ type: 'progress'; jobId: number } & BatchProgress)
+  | { type: 'snapshot'; jobId: number; requestId: number; state: PortableState }
+  | { type: 'epoch-end'; jobId: number; epoch: number; metrics: EpochMetrics; state: PortableState }
+  | { type: 'done'; jobId: number; stopped: boolean; state: PortableState }
+  | { type: 'error'; jobId?: number; error: SerializedError }
   /** The child asks the parent for an object under `datasets/` (it holds no S3 credentials). */
   | { type: 'dataset-read'; requestId: number; key: string };
 

@@ -6,7 +6,7 @@
  */
 import type { TrainingState } from '../state';
 import { packState } from './state-transfer';
-import type { RunRequest, TrainerEvent, TrainerRequest } from './protocol';
+import type { JobRequest, TrainerEvent, TrainerRequest } from './protocol';
 import { serializeError } from './protocol';
 import type { BatchProgress, RunOutcome } from './run-loop';
 import { RunControl, runSession } from './run-loop';
@@ -21,7 +21,7 @@ import { DatasetStore } from '../data/dataset-store';
 import { IpcDatasetReader } from './ipc-object-client';
 
 let trainer: Trainer | undefined;
-let active: { runId: number; control: RunControl } | undefined;
+let active: { jobId: number; control: RunControl } | undefined;
 /** The session kept after the last run, training its next epoch until a run adopts or discards it. */
 let held: Continuation | undefined;
 let transferDir: string | undefined;
@@ -52,13 +52,13 @@ async function init(
   }
 }
 
-async function run(runId: number, request: RunRequest): Promise<void> {
+async function run(jobId: number, request: JobRequest): Promise<void> {
   if (!trainer)
-    return send({ type: 'error', runId, error: { name: 'Error', message: 'trainer not initialised' } });
+    return send({ type: 'error', jobId, error: { name: 'Error', message: 'trainer not initialised' } });
   if (active)
-    return send({ type: 'error', runId, error: { name: 'TrainerBusyError', message: 'a run is active' } });
+    return send({ type: 'error', jobId, error: { name: 'TrainerBusyError', message: 'a job is active' } });
   const control = new RunControl();
-  active = { runId, control };
+  active = { jobId, control };
   let session: TrainingSession | undefined;
   try {
     let lastProgress = -Infinity;
@@ -66,13 +66,13 @@ async function run(runId: number, request: RunRequest): Promise<void> {
       const now = performance.now();
       if (now - lastProgress < (request.progressIntervalMs ?? 0) && p.batch + 1 < p.batches) return;
       lastProgress = now;
-      send({ type: 'progress', runId, ...p });
+      send({ type: 'progress', jobId, ...p });
     };
     let outcome: RunOutcome;
     const continuation = await takeContinuation(request);
     if (continuation) {
       session = continuation.session;
-      active = { runId, control: continuation.control };
+      active = { jobId, control: continuation.control };
       if (control.stopRequested) continuation.control.requestStop();
       outcome = await continuation.adopt(onProgress);
     } else {
@@ -89,17 +89,17 @@ async function run(runId: number, request: RunRequest): Promise<void> {
         specExtras: request.specExtras,
         onProgress,
         ...(request.epochEnds
-          ? { onEpochEnd: (e) => send({ type: 'epoch-end', runId, ...e, state: portable(e.state) }) }
+          ? { onEpochEnd: (e) => send({ type: 'epoch-end', jobId, ...e, state: portable(e.state) }) }
           : {}),
       });
     }
-    send({ type: 'done', runId, stopped: outcome.stopped, state: portable(outcome.state) });
+    send({ type: 'done', jobId, stopped: outcome.stopped, state: portable(outcome.state) });
     if (request.speculate && !outcome.stopped && !session.finished) {
-      held = new Continuation(session, runId, warmKeyOf(request, session), request.specExtras ?? {});
+      held = new Continuation(session, jobId, warmKeyOf(request, session), request.specExtras ?? {});
       session = undefined; // the continuation owns it now
     }
   } catch (error) {
-    send({ type: 'error', runId, error: serializeError(error) });
+    send({ type: 'error', jobId, error: serializeError(error) });
   } finally {
     session?.dispose();
     active = undefined;
@@ -110,7 +110,7 @@ async function run(runId: number, request: RunRequest): Promise<void> {
  * The held continuation when `request` adopts it; otherwise it is discarded first (one session at a
  * time), and a request that named it fails: the parent restores from verified bytes then.
  */
-async function takeContinuation(request: RunRequest): Promise<Continuation | undefined> {
+async function takeContinuation(request: JobRequest): Promise<Continuation | undefined> {
   const current = held;
   held = undefined;
   const decision = decideWarmStart(current?.key, {
@@ -133,7 +133,7 @@ async function takeContinuation(request: RunRequest): Promise<Continuation | und
 }
 
 /** The held session's key: the next epoch of the run that just ended; saved once the parent says so. */
-function warmKeyOf(request: RunRequest, session: TrainingSession): WarmKey {
+function warmKeyOf(request: JobRequest, session: TrainingSession): WarmKey {
   return {
     config: request.config,
     specExtras: request.specExtras ?? {},
@@ -149,25 +149,25 @@ function handle(message: TrainerRequest): void {
       if (message.datasetBucket !== undefined)
         datasetReader = new IpcDatasetReader(message.datasetBucket, send);
       return void init({ backend: message.backend }, message.taskModules);
-    case 'run': {
-      const { type: _type, runId, ...request } = message;
-      return void run(runId, request);
+    case 'job': {
+      const { type: _type, jobId, ...request } = message;
+      return void run(jobId, request);
     }
     case 'snapshot':
-      if (active?.runId !== message.runId) return;
+      if (active?.jobId !== message.jobId) return;
       return void active.control.requestSnapshot().then((state) =>
         send({
           type: 'snapshot',
-          runId: message.runId,
+          jobId: message.jobId,
           requestId: message.requestId,
           state: portable(state),
         }),
       );
     case 'stop':
-      if (active?.runId === message.runId) active.control.requestStop();
+      if (active?.jobId === message.jobId) active.control.requestStop();
       return;
     case 'keep':
-      if (held?.baseRunId === message.runId) held.markSaved({ sha256: message.sha256, url: message.url });
+      if (held?.baseJobId === message.jobId) held.markSaved({ sha256: message.sha256, url: message.url });
       return;
     case 'dataset-bytes':
       return datasetReader?.answer(message.requestId, message.bytes, message.error);

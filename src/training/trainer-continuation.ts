@@ -20,10 +20,10 @@ export class Continuation {
   private latest: BatchProgress | undefined;
   private sink: ((progress: BatchProgress) => void) | undefined;
 
-  /** Starts training `session` from its cursor up to `untilEpoch` (the run `baseRunId` ended there). */
+  /** Starts training `session` from its cursor up to `untilEpoch` (the run `baseJobId` ended there). */
   constructor(
     readonly session: TrainingSession,
-    readonly baseRunId: number,
+    readonly baseJobId: number,
     key: WarmKey,
     specExtras: SpecExtras,
   ) {

@@ -19,12 +19,12 @@ import {
 } from './errors';
 import type { ObjectClient } from '../storage/object-client';
 import { serveDatasetRead } from './ipc-object-client';
-import type { RunRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
+import type { JobRequest, SerializedError, TrainerEvent, TrainerRequest } from './protocol';
 import { serializeError } from './protocol';
 import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
 import { createTransferDir, removeTransferDir } from './state-transfer';
 import { compactTensors } from './tensor-bytes';
-import { TrainerRun } from './trainer-run';
+import { TrainerJob } from './trainer-job';
 import { RedactingLines, redactedTail } from './redact';
 import { trainerEnvironment } from './trainer-env';
 import type { TrainerWatchdog } from './trainer-watchdog';
@@ -67,7 +67,7 @@ export interface TrainerProcessOptions {
 /** @see TrainerProcessOptions.hangTimeoutMs */
 export const DEFAULT_HANG_TIMEOUT_MS = 60_000;
 
-export interface RunHandlers {
+export interface JobHandlers {
   onProgress?(progress: BatchProgress): void;
   /** Each finished epoch, with its complete state (hash included). */
   onEpochEnd?(end: EpochEnd): void;
@@ -77,8 +77,8 @@ export interface RunHandlers {
 const STDERR_KEEP = 8000;
 
 export class TrainerProcess {
-  private current: TrainerRun | undefined;
-  private nextRunId = 1;
+  private current: TrainerJob | undefined;
+  private nextJobId = 1;
   private stderrTail = '';
   private exited: Error | undefined;
   private closing = false;
@@ -164,14 +164,14 @@ export class TrainerProcess {
   }
 
   /** Starts a run; one at a time per process. */
-  run(request: RunRequest, handlers: RunHandlers = {}): TrainerRun {
+  run(request: JobRequest, handlers: JobHandlers = {}): TrainerJob {
     if (this.exited) throw this.exited;
     if (this.current)
       throw new TrainerBusyError('this trainer process is already running a run; wait for it or stop it');
-    const runId = this.nextRunId++;
+    const jobId = this.nextJobId++;
     const from = request.from && { meta: request.from.meta, tensors: compactTensors(request.from.tensors) };
-    const run = new TrainerRun(
-      runId,
+    const run = new TrainerJob(
+      jobId,
       handlers,
       (m) => this.send(m),
       () => (this.current = undefined),
@@ -180,8 +180,8 @@ export class TrainerProcess {
     this.current = run;
     const epochEnds = handlers.onEpochEnd !== undefined; // full states only where someone reads them
     this.send({
-      type: 'run',
-      runId,
+      type: 'job',
+      jobId,
       ...request,
       ...(from ? { from } : {}),
       ...(epochEnds ? { epochEnds } : {}),
@@ -190,11 +190,11 @@ export class TrainerProcess {
   }
 
   /**
-   * Tells the child that the end state of run `runId` was saved as this checkpoint, so a later run
-   * with `continueFrom` that checkpoint may adopt its warm continuation (see `RunRequest.speculate`).
+   * Tells the child that the end state of job `jobId` was saved as this checkpoint, so a later run
+   * with `continueFrom` that checkpoint may adopt its warm continuation (see `JobRequest.speculate`).
    */
-  keep(runId: number, saved: { sha256: string; url: string }): void {
-    this.send({ type: 'keep', runId, ...saved });
+  keep(jobId: number, saved: { sha256: string; url: string }): void {
+    this.send({ type: 'keep', jobId, ...saved });
   }
 
   /** Asks the child to exit after its current batch boundary; kills it if it does not in time. */
@@ -237,12 +237,12 @@ export class TrainerProcess {
   private dispatch(event: TrainerEvent): void {
     if (event.type === 'ready') return this.onReady?.resolve(event.backend);
     if (event.type === 'dataset-read') return this.serveDataset(event.requestId, event.key);
-    if (event.type === 'error' && event.runId === undefined) {
+    if (event.type === 'error' && event.jobId === undefined) {
       this.onReady?.reject(toError(event.error));
       this.child.kill('SIGKILL');
       return;
     }
-    if (event.type !== 'error' || event.runId !== undefined) this.current?.handle(event);
+    if (event.type !== 'error' || event.jobId !== undefined) this.current?.handle(event);
   }
 
   private send(message: TrainerRequest): void {

@@ -231,7 +231,7 @@ test("every name the README, docs, examples and the package test import from 'du
 });
 
 test('internals stay out of the public API', () => {
-  for (const name of ['CRASH_TAIL_MAX', 'diffTopology', 'canonicalJson', 'captureRawState', 'TrainerRun']) {
+  for (const name of ['CRASH_TAIL_MAX', 'diffTopology', 'canonicalJson', 'captureRawState', 'TrainerJob']) {
     assert.ok(!(name in api), `${name} is not exported`);
   }
 });

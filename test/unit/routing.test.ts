@@ -49,9 +49,9 @@ test("a run goes to its resumed checkpoint's backend, else to the preparing work
 
 test('trainer slots: warm slot first, then an empty one, then the least recently used; busy when full', () => {
   const slots = new TrainerSlots({ slots: 3 });
-  const warm = (sha256: string, runId: number) => ({
+  const warm = (sha256: string, jobId: number) => ({
     trainer: {} as TrainerProcess,
-    runId,
+    jobId,
     key: {
       config: { task: 't', seed: 1, batchSize: 1, epochs: 2 },
       specExtras: {},

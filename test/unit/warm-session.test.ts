@@ -88,7 +88,7 @@ describe('a warm trainer child', () => {
     const base = await first.result;
     const bytes = encodeCheckpoint(base.state);
     const key = { sha256: 'c'.repeat(64), url: 's3://b/run/epoch=0001.ckpt' };
-    trainer.keep(first.runId, key);
+    trainer.keep(first.jobId, key);
     await new Promise((resolve) => setTimeout(resolve, 200)); // the continuation trains meanwhile
     const began = Date.now();
     const progress: BatchProgress[] = [];
@@ -117,7 +117,7 @@ describe('a warm trainer child', () => {
     const first = trainer.run({ config, untilEpoch: 1, speculate: true });
     const base = await first.result;
     const key = { sha256: 'd'.repeat(64), url: 's3://b/run/epoch=0001.ckpt' };
-    trainer.keep(first.runId, key);
+    trainer.keep(first.jobId, key);
     await assert.rejects(
       trainer.run({ config, untilEpoch: 2, continueFrom: { ...key, sha256: 'e'.repeat(64) } }).result,
       (e: unknown) => e instanceof TrainerRemoteError && e.remoteName === 'WarmSessionLostError',
@@ -142,7 +142,7 @@ describe('a warm trainer child', () => {
     const first = trainer.run({ config: long, untilEpoch: 1, speculate: true });
     await first.result;
     const key = { sha256: 'f'.repeat(64), url: 's3://b/run/epoch=0001.ckpt' };
-    trainer.keep(first.runId, key);
+    trainer.keep(first.jobId, key);
     const run = trainer.run({ config: long, untilEpoch: 2, continueFrom: key });
     const stopped = await run.stop();
     assert.equal(stopped.stopped, true);

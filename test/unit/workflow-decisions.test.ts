@@ -40,7 +40,7 @@ function loop(over: Partial<LoopState> & { patched?: boolean } = {}): LoopState 
   return {
     record: recordOf(),
     controls: idle,
-    epochsThisRun: 0,
+    epochsThisExecution: 0,
     continueAsNewSuggested: false,
     patches: { stopInAnyState: () => patched, pauseBeforeContinueAsNew: () => patched },
     ...over,
@@ -118,7 +118,7 @@ test('loop: resume signal (paused cleared) continues from the pause checkpoint',
 
 test('loop: continue-as-new after continueAsNewEvery epochs in this execution', () => {
   const record = recordOf({ position: ckpt(3, 0) });
-  assert.deepEqual(nextStep(loop({ record, epochsThisRun: 3 })), { step: 'continue-as-new' });
+  assert.deepEqual(nextStep(loop({ record, epochsThisExecution: 3 })), { step: 'continue-as-new' });
 });
 
 test('loop: continue-as-new when the server suggests it', () => {
@@ -127,12 +127,12 @@ test('loop: continue-as-new when the server suggests it', () => {
 
 test('loop: paused when continue-as-new is due waits first (the pause is not carried blind)', () => {
   const controls = { ...idle, paused: true };
-  assert.deepEqual(nextStep(loop({ controls, epochsThisRun: 3 })), { step: 'wait-while-paused' });
+  assert.deepEqual(nextStep(loop({ controls, epochsThisExecution: 3 })), { step: 'wait-while-paused' });
 });
 
 test('loop: paused when continue-as-new is due, in a history from before the patch, continues as new', () => {
   const controls = { ...idle, paused: true };
-  assert.deepEqual(nextStep(loop({ controls, epochsThisRun: 3, patched: false })), {
+  assert.deepEqual(nextStep(loop({ controls, epochsThisExecution: 3, patched: false })), {
     step: 'continue-as-new',
   });
 });

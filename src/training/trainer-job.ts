@@ -17,7 +17,7 @@ interface Pending<T> {
   reject(error: Error): void;
 }
 
-export class TrainerRun {
+export class TrainerJob {
   /** Settles when the run reaches `untilEpoch`, stops on request, fails, or the child dies. */
   readonly result: Promise<RunOutcome>;
   private settle!: Pending<RunOutcome>;
@@ -28,7 +28,7 @@ export class TrainerRun {
   private stateEvents: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly runId: number,
+    readonly jobId: number,
     private readonly handlers: Handlers,
     private readonly send: (message: TrainerRequest) => void,
     private readonly onSettled: () => void,
@@ -45,24 +45,24 @@ export class TrainerRun {
     const promise = new Promise<TrainingState>((resolve, reject) =>
       this.snapshots.set(requestId, { resolve, reject }),
     );
-    this.send({ type: 'snapshot', runId: this.runId, requestId });
+    this.send({ type: 'snapshot', jobId: this.jobId, requestId });
     return promise;
   }
 
   /** Stops at the next batch boundary; the outcome's state is where training stopped. */
   stop(): Promise<RunOutcome> {
-    if (!this.settled) this.send({ type: 'stop', runId: this.runId });
+    if (!this.settled) this.send({ type: 'stop', jobId: this.jobId });
     return this.result;
   }
 
   /** Routes one event from the child. */
   handle(event: TrainerEvent): void {
-    if (!('runId' in event) || event.runId !== this.runId) return;
+    if (!('jobId' in event) || event.jobId !== this.jobId) return;
     try {
       this.route(event);
     } catch (error) {
       // A throwing handler ends the run rather than the host process.
-      this.send({ type: 'stop', runId: this.runId });
+      this.send({ type: 'stop', jobId: this.jobId });
       this.fail(error as Error);
     }
   }
@@ -80,7 +80,7 @@ export class TrainerRun {
   private route(event: TrainerEvent): void {
     switch (event.type) {
       case 'progress': {
-        const { type: _t, runId: _r, ...progress } = event;
+        const { type: _t, jobId: _r, ...progress } = event;
         return this.handlers.onProgress?.(progress);
       }
       case 'snapshot':
@@ -112,7 +112,7 @@ export class TrainerRun {
     this.stateEvents = this.stateEvents
       .then(async () => use(finalizeState(await unpackState(portable))))
       .catch((error: unknown) => {
-        this.send({ type: 'stop', runId: this.runId });
+        this.send({ type: 'stop', jobId: this.jobId });
         this.fail(error as Error);
       });
   }
