@@ -11,7 +11,7 @@
  * Pure: no Temporal calls, unit tests in test/unit/recovery-budget.test.ts.
  */
 import type { RecoveryKind, RunRecord } from '../src/contract';
-import { countRecoveries } from './run-record';
+import { countRecoveries } from './record-read';
 
 /** Infrastructure failures and fallbacks in a row since the last progress. */
 export interface Streak {

@@ -1,7 +1,7 @@
 /**
  * The epoch strategy of the training loop (training-loop.ts): each pass trains one epoch with a
  * `trainEpoch` activity, or after a failure resumes it with `resumeEpoch` from the explicit `.ckpt`
- * the recovery chose (recover.ts, decide.ts); retention after every finished epoch.
+ * the recovery chose (epoch-recovery.ts, decide.ts); retention after every finished epoch.
  * Deterministic: no I/O here, only Temporal APIs.
  */
 import * as wf from '@temporalio/workflow';
@@ -16,7 +16,7 @@ import { CHECKPOINT_UNUSABLE_TYPES } from '../src/contract';
 import type { LoopStep } from './decide';
 import { nextStep } from './decide';
 import { noteRecoverySite, recordEpoch, recordRetention, retentionInput } from './record-update';
-import { recover } from './recover';
+import { recover } from './epoch-recovery';
 import { resultOf } from './results';
 import { addAttempt, goodputOf, ledgerOf } from './goodput';
 import type { Loop, LoopStrategy } from './training-loop';

@@ -18,7 +18,7 @@ import { decideShardRecovery, newestInRound } from './parallel-decide';
 import { markShard, markShardStep } from './parallel-progress';
 import type { FailureClass } from './recovery';
 import { classifyFailure } from './recovery';
-import { failuresCarryPosition } from './recover';
+import { failuresCarryPosition } from './epoch-recovery';
 import type { PendingRecovery } from './goodput';
 import { addPaused, addShardAttempt, goodputOf, ledgerOf } from './goodput';
 import type { Loop } from './training-loop';

@@ -12,7 +12,7 @@ import type {
   RetentionInput,
 } from '../src/contract';
 import type { RunRecord } from '../src/contract';
-import { better, monitored } from './run-record';
+import { better, monitored } from './record-read';
 import type { Streak } from './budget';
 import { afterCheckpoint, backoffFor, NO_STREAK } from './budget';
 

@@ -1,7 +1,7 @@
 /** What the workflow shows of a run: the `progress` query's answer and the final result. */
 import * as wf from '@temporalio/workflow';
 import type { Progress, RunRecord, RunStatus, TrainingResult } from '../src/contract';
-import { totalRecoveries } from './run-record';
+import { totalRecoveries } from './record-read';
 import { goodputOf } from './goodput';
 import type { TrainingSpecInput } from '../src/contract';
 

@@ -1,7 +1,7 @@
 /** What the Temporal Web UI shows of a run: search attributes, memo, and the current-details line. */
 import * as wf from '@temporalio/workflow';
 import type { RunRecord, RunStatus } from '../src/contract';
-import { bestMetric, epochsDone, summaryLine, totalRecoveries } from './run-record';
+import { bestMetric, epochsDone, summaryLine, totalRecoveries } from './record-read';
 import { goodputOf } from './goodput';
 import { BACKEND, BEST_METRIC, EPOCH, LOSS, RECOVERIES, RUN_NAME, STATUS, TASK } from '../src/contract';
 

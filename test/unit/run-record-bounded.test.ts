@@ -17,7 +17,7 @@ import {
   retentionInput,
 } from '../../workflows/record-update';
 import type { RunRecord } from '../../src/contract';
-import { bestMetric, countRecoveries, epochsDone, totalRecoveries } from '../../workflows/run-record';
+import { bestMetric, countRecoveries, epochsDone, totalRecoveries } from '../../workflows/record-read';
 
 const ref = (epoch: number, batch: number): CheckpointRef => ({
   url: `s3://b/run/epoch=${String(epoch).padStart(4, '0')}-step=${String(epoch * 100 + batch).padStart(7, '0')}.ckpt`,
