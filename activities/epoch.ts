@@ -70,6 +70,7 @@ export function epochTarget(
           epochs: spec.epochs,
           ...(spec.divergence ? { divergence: spec.divergence } : {}),
           ...(input.skips?.length ? { skips: input.skips } : {}),
+          ...(spec.dataset ? { dataset: spec.dataset } : {}),
         },
         epoch,
         from: start && {

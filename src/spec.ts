@@ -179,8 +179,11 @@ function parallelStartProblems(spec: {
   return problems;
 }
 
-/** `name` or `name@version` of a dataset (the same rule as src/data's parseDatasetRef). */
-const DATASET_REF = /^[a-z0-9][a-z0-9_-]{0,62}(@[0-9a-f]{8,64})?$/;
+/**
+ * `name` or `name@version` of a dataset, the version written out whole: the trainer child cannot
+ * list the bucket, so it cannot resolve a version prefix as `durable-fit data` does.
+ */
+const DATASET_REF = /^[a-z0-9][a-z0-9_-]{0,62}(@[0-9a-f]{64})?$/;
 
 export const trainingSpecSchema = z
   .object({
@@ -229,8 +232,8 @@ export const trainingSpecSchema = z
         path: ['dataset'],
         message:
           `"${spec.dataset}" is not a dataset: write name or name@version (a name is 1-63 lower-case ` +
-          'letters, digits, - or _, starting with a letter or digit; a version 8-64 hex digits). ' +
-          '`durable-fit data ls` lists the datasets',
+          'letters, digits, - or _, starting with a letter or digit; a version all 64 hex digits of it). ' +
+          '`durable-fit data ls <name>` lists the versions in full',
       });
     }
     for (const problem of parallelStartProblems(spec))

@@ -117,11 +117,11 @@ export function forkSpec(meta: CheckpointMeta, parent: ForkSource, flags: SpecFl
 
 /**
  * Whether `--dataset` keeps the checkpoint's data: not given, or the very version it was trained on
- * (`name@version`, a prefix of the version allowed). Anything else changes the data, so the fork
+ * (`name@version`, the version in full). Anything else changes the data, so the fork
  * starts a new run from the weights: a resume on another version is refused (docs/datasets.md).
  */
 function sameDataset(flag: string | undefined, trained: CheckpointMeta['dataset']): boolean {
   if (flag === undefined) return true;
   const [name, version] = flag.split('@');
-  return trained !== undefined && name === trained.name && !!version && trained.version.startsWith(version);
+  return trained !== undefined && name === trained.name && version === trained.version;
 }

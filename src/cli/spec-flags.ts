@@ -82,7 +82,7 @@ export function withSpecFlags(command: Command): Command {
     .option('--resume-from <s3url>', 'start from this explicit s3://bucket/key.ckpt')
     .option(
       '--dataset <name[@version]>',
-      "dataset a streamed task trains on (default: the task's own; durable-fit data ls lists them)",
+      "dataset a streamed task trains on (default: the task's own); a version in full, as durable-fit data ls <name> prints it",
     )
     .option('--run-name <name>', 'checkpoint folder name (default: the workflow id)')
     .option('--heartbeat-timeout <duration>', 'crash detection time, e.g. 30s or 2m (default 10s)', seconds)

@@ -124,3 +124,37 @@ test('a streamed durable run whose trainer is killed mid-epoch resumes at its ne
   const saved = decodeCheckpoint(new Uint8Array(await buffer(await objects.get(key))));
   assert.deepEqual(saved.meta.dataset, { name, version });
 });
+
+test("spec.dataset (name@version) takes the place of the task's reference; a task with in-memory data refuses it", async () => {
+  const streamed = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId: `dataset-spec-${Date.now()}`,
+    args: [
+      {
+        task: 'mnist-mlp-stream',
+        epochs: 1,
+        seed: 5,
+        batchSize: 32,
+        hparams: { ...hparams, dataset: 'no-such-dataset' }, // the task's own reference: overridden
+        dataset: `${name}@${version}`,
+      },
+    ],
+  });
+  if (fleet.workers.size === 0) await fleet.start();
+  const result = await streamed.result();
+  assert.equal(result.status, 'completed');
+  const key = new URL(result.finalCheckpoint.url).pathname.slice(1);
+  const saved = decodeCheckpoint(new Uint8Array(await buffer(await objects.get(key))));
+  assert.deepEqual(saved.meta.dataset, { name, version });
+
+  const inMemory = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId: `dataset-spec-synthetic-${Date.now()}`,
+    args: [{ task: 'synthetic', epochs: 1, seed: 5, dataset: name }],
+  });
+  await assert.rejects(inMemory.result(), (err: unknown) =>
+    /synthetic trains on its own in-memory data/.test(
+      String((err as Error & { cause?: Error }).cause?.message ?? err),
+    ),
+  );
+});

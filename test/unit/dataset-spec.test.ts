@@ -22,9 +22,18 @@ const base = { task: 'mnist-mlp-stream', epochs: 1, seed: 1 };
 
 test('spec.dataset: name or name@version; anything else is refused saying what to write', () => {
   assert.equal(parseSpec({ ...base, dataset: 'mnist' }).dataset, 'mnist');
-  assert.equal(parseSpec({ ...base, dataset: 'my_digits-2@3f2a9c01' }).dataset, 'my_digits-2@3f2a9c01');
+  const full = `my_digits-2@${'3f'.repeat(32)}`;
+  assert.equal(parseSpec({ ...base, dataset: full }).dataset, full);
   assert.equal(parseSpec(base).dataset, undefined);
-  for (const bad of ['MNIST', 'mnist@', 'mnist@xyz12345', 'mnist@3f2a', 'a@3f2a9c01@3f2a9c01', '-x', '']) {
+  for (const bad of [
+    'MNIST',
+    'mnist@',
+    'mnist@3f2a9c01',
+    `mnist@${'x'.repeat(64)}`,
+    'a@3f2a9c01@3f2a9c01',
+    '-x',
+    '',
+  ]) {
     assert.throws(
       () => parseSpec({ ...base, dataset: bad }),
       (err: unknown) =>
@@ -69,7 +78,7 @@ test("fork: the checkpoint's dataset version continues it; another dataset or ve
   const same = forkSpec(meta, parent, flags({}));
   assert.equal(same.resumeFrom, parent.ckpt);
   assert.equal(same.dataset, 'mnist'); // the parent's reference; the resume keeps the checkpoint's version
-  const pinned = forkSpec(meta, parent, flags({ dataset: `mnist@${version.slice(0, 8)}` }));
+  const pinned = forkSpec(meta, parent, flags({ dataset: `mnist@${version}` }));
   assert.equal(pinned.resumeFrom, parent.ckpt);
   for (const dataset of [`mnist@${'cd'.repeat(32)}`, 'mnist', 'digits']) {
     const changed = forkSpec(meta, parent, flags({ dataset }));
