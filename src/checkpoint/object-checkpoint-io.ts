@@ -14,7 +14,6 @@ import type {
   CheckpointIO,
   CheckpointStat,
   ExpectedIntegrity,
-  LoadedSource,
   SavedCheckpoint,
   SaveOptions,
 } from './checkpoint-io';
@@ -37,7 +36,8 @@ import { PAYLOAD_SHA256_KEY, PAYLOAD_SIGNATURE_KEY } from './payload-hash';
 import type { CheckpointSigning } from './signing';
 import { signPayload } from './signing';
 import { assertCheckpointSize, DEFAULT_MAX_CHECKPOINT_BYTES } from './size-limit';
-import { decodeFetched, sourceFromFetched, verifyEmbedded } from './verified-decode';
+import { verifyEmbedded } from './verified-decode';
+import { VerifiedLoads } from './verified-loads';
 
 export interface CheckpointIOOptions {
   /** Sign every save and refuse loads that are not validly signed. @default undefined (no signing) */
@@ -46,7 +46,7 @@ export interface CheckpointIOOptions {
   maxCheckpointBytes?: number;
 }
 
-export class ObjectCheckpointIO implements CheckpointIO {
+export class ObjectCheckpointIO extends VerifiedLoads implements CheckpointIO {
   private readonly signing: CheckpointSigning | undefined;
   private readonly maxCheckpointBytes: number;
 
@@ -54,6 +54,7 @@ export class ObjectCheckpointIO implements CheckpointIO {
     private readonly objects: ObjectClient,
     options: CheckpointIOOptions = {},
   ) {
+    super();
     this.signing = options.signing;
     this.maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
   }
@@ -92,32 +93,6 @@ export class ObjectCheckpointIO implements CheckpointIO {
       throw new Error(`save checkpoint failed [url=${url}]`, { cause: err });
     }
     return { url, key, sha256, bytes: encoded.bytes };
-  }
-
-  /**
-   * Its embedded payload hash is checked too (computed in the download's pass), except when the
-   * caller's own record vouched for the file's SHA-256: the file is then byte for byte the one saved
-   * with a valid payload hash.
-   */
-  async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
-    return decodeFetched(await this.fetchVerified(url, expected), url);
-  }
-
-  /**
-   * One buffer, backed by shared memory (a `SharedArrayBuffer`). A file copied in without our object
-   * metadata is checked against the hash it embeds (format v2).
-   */
-  async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
-    return (await this.fetchVerified(url, expected)).bytes;
-  }
-
-  /**
-   * Binds a starting checkpoint's content to its URL: the hash recorded is that of the bytes
-   * verified (also for a file copied in without our object metadata, whose embedded hash is what
-   * was checked), and a file whose cursor is not the one its key names is refused.
-   */
-  async loadSource(url: string): Promise<LoadedSource> {
-    return sourceFromFetched(await this.fetchVerified(url, {}), url);
   }
 
   /**

@@ -14,7 +14,7 @@ import { parseExact } from '../checkpoint/meta-codec';
 import { signatureKeyId } from '../checkpoint/signing';
 import { createRunFolder, createStore } from '../checkpoint/create-store';
 import type { ConnectionFlags } from './common';
-import { fail, optionsFromFlags, withConnectionFlags } from './common';
+import { guarded, optionsFromFlags, print, printJson, withConnectionFlags } from './common';
 
 type JsonFlag = ConnectionFlags & { json?: boolean };
 
@@ -194,22 +194,6 @@ function printInspection(r: Inspection): void {
       `  ${t.name.padEnd(width)}  ${t.dtype.padEnd(5)}  ${`[${t.shape.join(',')}]`.padEnd(16)}  ${t.bytes}`,
     );
   }
-}
-
-async function guarded(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    fail(err);
-  }
-}
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 function formatBytes(n: number): string {

@@ -84,3 +84,22 @@ export function fail(err: unknown, code = 1): never {
   process.stderr.write(`durable-fit: ${message}\n`);
   process.exit(code);
 }
+
+/** Runs a command's action, failing with a clear message (not a stack trace) when it throws. */
+export async function guarded(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** One line of a command's output. */
+export function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** A command's `--json` output. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

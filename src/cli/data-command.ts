@@ -15,7 +15,7 @@ import { expandInputs } from '../data/inputs';
 import { decodeShard } from '../data/shard-codec';
 import { createMinioObjectClient } from '../storage/minio-adapter';
 import type { ConnectionFlags } from './common';
-import { fail, optionsFromFlags, withConnectionFlags } from './common';
+import { guarded, optionsFromFlags, print, printJson, withConnectionFlags } from './common';
 
 type Flags = ConnectionFlags & { json?: boolean };
 type ImportFlags = Flags & { name: string; labelColumn?: string; shardSize: number; progress?: boolean };
@@ -179,19 +179,3 @@ export function dataCommand(): Command {
 }
 
 const totalBytes = (d: ResolvedDataset) => d.manifest.shards.reduce((n, s) => n + s.bytes, 0);
-
-async function guarded(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    fail(err);
-  }
-}
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}

@@ -4,27 +4,28 @@
  * their own. It implements the port, so a method added there must be added here too. Writes are
  * timed per call (`save`, `saveEncoded`); reads are timed at the one verified download
  * (`fetchVerified`) and `load`, `loadBytes` and `loadSource` go through it, decoding as the store
- * does (verified-decode.ts). `getToFile` (a CLI download to a file), `stat` and `remove` pass through.
+ * does (verified-loads.ts). `getToFile` (a CLI download to a file), `stat` and `remove` pass through.
  */
 import type {
   CheckpointIO,
   CheckpointStat,
   ExpectedIntegrity,
-  LoadedSource,
   SavedCheckpoint,
   SaveOptions,
 } from '../checkpoint/checkpoint-io';
 import type { EncodedCheckpoint } from '../checkpoint/format';
 import type { IntegrityTarget, VerifiedDownload } from '../checkpoint/integrity';
-import { decodeFetched, sourceFromFetched } from '../checkpoint/verified-decode';
+import { VerifiedLoads } from '../checkpoint/verified-loads';
 import type { TrainingState } from '../state';
 import type { MetricsRecorder } from './recorder';
 
-export class MeteredCheckpointIO implements CheckpointIO {
+export class MeteredCheckpointIO extends VerifiedLoads implements CheckpointIO {
   constructor(
     private readonly inner: CheckpointIO,
     private readonly metrics: MetricsRecorder,
-  ) {}
+  ) {
+    super();
+  }
 
   get bucket(): string {
     return this.inner.bucket;
@@ -40,18 +41,6 @@ export class MeteredCheckpointIO implements CheckpointIO {
 
   saveEncoded(url: string, encoded: EncodedCheckpoint): Promise<SavedCheckpoint> {
     return this.timedSave(() => this.inner.saveEncoded(url, encoded));
-  }
-
-  async load(url: string, expected: ExpectedIntegrity = {}): Promise<TrainingState> {
-    return decodeFetched(await this.fetchVerified(url, expected), url);
-  }
-
-  async loadBytes(url: string, expected: ExpectedIntegrity = {}): Promise<Buffer> {
-    return (await this.fetchVerified(url, expected)).bytes;
-  }
-
-  async loadSource(url: string): Promise<LoadedSource> {
-    return sourceFromFetched(await this.fetchVerified(url, {}), url);
   }
 
   async fetchVerified(url: string, expected: ExpectedIntegrity): Promise<VerifiedDownload> {
