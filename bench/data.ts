@@ -214,7 +214,7 @@ async function memoryRow(store: DatasetStore, o: DataBenchOptions, datasetMb: nu
   return row;
 }
 
-/** Markdown of the section (for docs/benchmarks.md once bench/report.ts renders it). */
+/** Markdown of the section in docs/benchmarks.md (bench/report-sections.ts renders it). */
 export function renderDataSection(r: DataBenchResult): string {
   const lines = ['## Datasets streamed from the bucket', ''];
   lines.push(

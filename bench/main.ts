@@ -329,11 +329,9 @@ function sectionsOf(
       const backend = isNativeLoadable() ? 'tensorflow-graph' : BACKEND;
       results.goodput = await runGoodputBench(stack, { ...plan.goodput, backend, log });
     },
-    // Datasets streamed from the bucket (bench/data.ts); kept beside the results until
-    // bench/results.ts and bench/report.ts have a `data` field and section of their own.
+    // Datasets streamed from the bucket (bench/data.ts).
     data: async () => {
-      const data = await runDataBench({ ...plan.data, connection: stack.running.stack.s3, log });
-      Object.assign(results, { data });
+      results.data = await runDataBench({ ...plan.data, connection: stack.running.stack.s3, log });
     },
   };
 }

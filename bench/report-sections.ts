@@ -1,4 +1,5 @@
 /** The report's per-section tables, each with how it was measured and which way its ratios read. */
+import { renderDataSection } from './data';
 import type { GoodputRow } from './goodput';
 import type { OverheadRow } from './overhead';
 import { parallelSection } from './parallel-report';
@@ -129,6 +130,7 @@ function moreSections(r: BenchResults): string[] {
   if (r.parallel) out.push(...parallelSection(r.parallel));
   if (r.peer) out.push(...peerSection(r.peer));
   if (r.goodput) out.push(...goodputSection(r.goodput));
+  if (r.data) out.push(renderDataSection(r.data), '');
   if (r.soak) {
     const s = r.soak;
     out.push('## Memory soak', '', SOAK_HOW, '');

@@ -1,6 +1,7 @@
 /** The shape of one benchmark run's results, and the headline figures judged against bench/targets.ts. */
 import type { BoundaryResult } from './boundary';
 import type { CheckpointIoResult } from './checkpoint-io';
+import type { DataBenchResult } from './data';
 import type { HistoryLengthResult } from './history-length';
 import type { NaiveResult } from './naive';
 import type { ParallelResult } from './parallel';
@@ -55,6 +56,8 @@ export interface BenchResults {
   peer?: PeerResult;
   /** The goodput ledger of long runs with a fault every minute, and without faults (issue 22). */
   goodput?: GoodputRow[];
+  /** Datasets streamed from the bucket: import rate, input pipeline, memory and resume (bench/data.ts). */
+  data?: DataBenchResult;
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
   durationS: number;
