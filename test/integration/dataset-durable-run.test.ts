@@ -158,3 +158,21 @@ test("spec.dataset (name@version) takes the place of the task's reference; a tas
     ),
   );
 });
+
+test('a dataset missing from the bucket fails the run at once, naming it', async () => {
+  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
+    taskQueue,
+    workflowId: `dataset-missing-${Date.now()}`,
+    args: [{ task: 'mnist-mlp-stream', epochs: 1, seed: 5, hparams, dataset: 'no-such-dataset' }],
+  });
+  if (fleet.workers.size === 0) await fleet.start();
+  const started = Date.now();
+  await assert.rejects(handle.result(), (err: unknown) =>
+    /DatasetNotFoundError|no-such-dataset/.test(
+      String((err as Error & { cause?: Error }).cause?.message ?? err),
+    ),
+  );
+  const result = await handle.describe();
+  assert.equal(result.status.name, 'FAILED');
+  assert.ok(Date.now() - started < 60_000, `failed after ${Date.now() - started} ms`);
+});
