@@ -10,7 +10,7 @@ import type { AttemptTarget, AttemptTools } from './attempt-target';
 import { runAttempt } from './attempt';
 import { runFolderWriter } from './checkpoint-saver';
 import type { ActivityDeps } from './deps';
-import { writeEpochLog } from './retention';
+import { writeEpochLog } from './apply-retention';
 import type { EpochResult, HeartbeatDetails, ResumeEpochInput, TrainEpochInput } from '../src/contract';
 
 /** Trains `input.epoch` to its end from `input.ckptPath` (fresh at epoch 0); resumeEpoch is the same. */

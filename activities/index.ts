@@ -4,13 +4,13 @@
  * is what workflows proxy.
  */
 import type { ActivityDeps } from './deps';
-import { aggregateRound, initParallel } from './aggregate';
+import { aggregateRound, initParallel } from './round-globals';
 import { atBoundary } from './boundary';
 import { withHeartbeats } from './epoch-liveness';
 import { trainEpoch } from './epoch';
 import { prepareRun } from './prepare-run';
 import { withRoute } from './route-run';
-import { applyRetention } from './retention';
+import { applyRetention } from './apply-retention';
 import { trainShard } from './shard';
 import type { TrainingActivities } from '../src/contract';
 

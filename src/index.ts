@@ -80,7 +80,7 @@ export type { CheckpointRecord } from './checkpoint/checkpoint-listing';
 export { registerS3IOHandlers } from './checkpoint/tfjs-io';
 export { createRunFolder, createStorage, createStore, s3Connection } from './checkpoint/create-store';
 export type { CheckpointStorage } from './checkpoint/create-store';
-export { selectForDeletion, selectForKeeping } from './checkpoint/retention';
+export { selectForDeletion, selectForKeeping } from './checkpoint/retention-policy';
 export {
   CheckpointError,
   CheckpointNotFoundError,

@@ -5,8 +5,8 @@
  * runs' pins, and applies the pure policy (`retention.ts`).
  */
 import { pinnedCheckpoints } from './pins';
-import type { RetentionPolicy, RetentionRecord } from './retention';
-import { selectForDeletion } from './retention';
+import type { RetentionPolicy, RetentionRecord } from './retention-policy';
+import { selectForDeletion } from './retention-policy';
 import type { CheckpointRecord } from './checkpoint-listing';
 import type { RunFolder } from './run-folder';
 

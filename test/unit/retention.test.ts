@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { RetentionPolicy, RetentionRecord } from '../../src/checkpoint/retention';
-import { selectForDeletion, selectForKeeping } from '../../src/checkpoint/retention';
+import type { RetentionPolicy, RetentionRecord } from '../../src/checkpoint/retention-policy';
+import { selectForDeletion, selectForKeeping } from '../../src/checkpoint/retention-policy';
 
 const recordsArb = fc
   .uniqueArray(fc.tuple(fc.nat({ max: 20 }), fc.nat({ max: 50 })), {
