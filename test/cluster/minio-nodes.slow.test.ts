@@ -1,65 +1,40 @@
 // The MinIO erasure set under node and drive faults (4 nodes × 2 drives, EC 4+4: writes need 5
 // drives, reads 4): a node killed while a checkpoint upload is in flight, another killed while a
 // resumed attempt loads its checkpoint, and a drive wiped under a running training and healed.
-import { TRAIN_MODEL } from '../../src/contract';
-import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client } from '@temporalio/client';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
-import type { TrainingSpecInput } from '../../src/spec';
-import { minioNode, startCluster } from '../helpers/cluster-stack';
-import type { RunningCluster } from '../helpers/cluster-stack';
+import { clusterSpec, minioNode, startClusterRig } from '../helpers/cluster-stack';
+import type { ClusterRig, RunningCluster } from '../helpers/cluster-stack';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
-import { startS3HoldProxy } from '../helpers/s3-hold-proxy';
 import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256, testEnv } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import type { WorkerFleet } from '../helpers/worker-fleet';
 
 const SAVE_LAG_BATCHES = 15;
-const spec: TrainingSpecInput = {
-  task: 'synthetic',
-  epochs: 2,
-  seed: 25,
-  batchSize: 16,
-  hparams: { samples: 8192, features: 32, hidden: 256 },
-  checkpoint: { everyBatches: 40, everySeconds: 0 },
-  recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1 },
-};
-const taskQueue = `cluster-minio-${process.pid}`;
+const spec = clusterSpec(25);
+let rig: ClusterRig;
 let cluster: RunningCluster;
 let proxy: S3HoldProxy;
-let client: Client;
-let close: () => Promise<void>;
 let fleet: WorkerFleet;
 let golden: Promise<string>;
 
 before(async () => {
-  cluster = await startCluster();
   // Workers reach node 1 through a proxy that can hold one request: the test then knows an upload
   // (or a load) is in flight while it kills another node.
-  proxy = await startS3HoldProxy(cluster.stack.s3.endpoint);
-  ({ client, close } = await testClient(cluster.stack));
-  const env = testEnv({ ...cluster.stack, s3: { ...cluster.stack.s3, endpoint: proxy.endpoint } });
-  fleet = new WorkerFleet(env, taskQueue, 'test-artifacts/cluster/minio-nodes');
+  rig = await startClusterRig(`cluster-minio-${process.pid}`, { holdProxy: true });
+  cluster = rig.cluster;
+  proxy = rig.proxy as S3HoldProxy;
+  fleet = rig.fleet(testEnv(rig.workerStack), 'test-artifacts/cluster/minio-nodes');
   await Promise.all([fleet.start(), fleet.start()]);
   golden = goldenWeightsSha256(spec);
 });
-after(async () => {
-  await fleet?.stopAll();
-  await proxy?.close();
-  await close?.();
-  await cluster?.stop();
-});
+after(() => rig?.stop());
 
-const start = (name: string) =>
-  client.workflow.start<TrainModel>(TRAIN_MODEL, {
-    taskQueue,
-    workflowId: `${name}-${Date.now()}`,
-    args: [spec],
-  });
+const start = (name: string) => rig.train(name, spec);
 
 const isCheckpoint = (p: string) => /\.ckpt(\?|$)/.test(p);
 

@@ -13,18 +13,17 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
-import { startCluster } from '../helpers/cluster-stack';
-import type { RunningCluster } from '../helpers/cluster-stack';
+import { startClusterRig } from '../helpers/cluster-stack';
+import type { ClusterRig } from '../helpers/cluster-stack';
 import { GATE_ENV } from '../helpers/gated-task';
 import { createHostNetwork, netnsProblem } from '../helpers/netns';
 import type { HostNetwork, NetHost } from '../helpers/netns';
-import { testClient, testEnv } from '../helpers/training';
-import { WorkerFleet } from '../helpers/worker-fleet';
+import { testEnv } from '../helpers/training';
+import type { WorkerFleet } from '../helpers/worker-fleet';
 import { referenceWeightsSha256 } from '../integration/parallel-reference';
 
 const CI = Boolean(process.env.CI);
 const problem = netnsProblem();
-const taskQueue = `cluster-netns-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-cluster-netns-'));
 const gate = path.join(dir, 'gate'); // never opened: gated-synthetic sleeps 100 ms per step
 const H = 60;
@@ -41,23 +40,22 @@ const spec: TrainingSpecInput = {
 };
 
 let net: HostNetwork | undefined;
-let cluster: RunningCluster | undefined;
+let rig: ClusterRig | undefined;
 let fleet: WorkerFleet | undefined;
 let client: Client;
-let close: (() => Promise<void>) | undefined;
 const onHostA: string[] = [];
 
 before(async () => {
   if (problem) return;
   net = createHostNetwork(['host-a', 'host-b']);
-  cluster = await startCluster(net.clientAddress);
-  ({ client, close } = await testClient(cluster.stack));
+  rig = await startClusterRig(`cluster-netns-${process.pid}`, { host: net.clientAddress });
+  client = rig.client;
   const env = {
-    ...testEnv(cluster.stack),
+    ...testEnv(rig.cluster.stack),
     [GATE_ENV]: gate,
     DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'),
   };
-  fleet = new WorkerFleet(env, taskQueue, 'test-artifacts/cluster/parallel-netns');
+  fleet = rig.fleet(env, 'test-artifacts/cluster/parallel-netns');
   const [hostA, hostB] = net.hosts as [NetHost, NetHost];
   const started = await Promise.all([
     fleet.start({ launcher: hostA.launcher }),
@@ -68,9 +66,7 @@ before(async () => {
 });
 after(async () => {
   try {
-    await fleet?.stopAll();
-    await close?.();
-    await cluster?.stop();
+    await rig?.stop();
   } finally {
     net?.remove();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -91,7 +87,7 @@ test(
       syncEverySteps: H,
     });
     const handle = await client.workflow.start<TrainParallel>(TRAIN_MODEL, {
-      taskQueue,
+      taskQueue: (rig as ClusterRig).taskQueue,
       workflowId: `cluster-netns-${Date.now()}`,
       args: [spec],
     });

@@ -6,38 +6,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TRAIN_MODEL } from '../../src/contract';
-import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Client } from '@temporalio/client';
 import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingSpecInput } from '../../src/spec';
-import { minioNode, startCluster } from '../helpers/cluster-stack';
-import type { RunningCluster } from '../helpers/cluster-stack';
+import { clusterSpec, minioNode, startClusterRig } from '../helpers/cluster-stack';
+import type { ClusterRig, RunningCluster } from '../helpers/cluster-stack';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
-import { startS3HoldProxy } from '../helpers/s3-hold-proxy';
 import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256, testEnv } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import type { WorkerFleet } from '../helpers/worker-fleet';
 import { GATE_ENV } from '../helpers/gated-task';
 
-const spec: TrainingSpecInput = {
-  task: 'gated-synthetic',
-  epochs: 2,
-  seed: 26,
-  batchSize: 16,
-  hparams: { samples: 8192, features: 32, hidden: 256 },
-  checkpoint: { everyBatches: 40, everySeconds: 0 },
-  recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1 },
-};
-const taskQueue = `cluster-replica-${process.pid}`;
+const spec = clusterSpec(26, 'gated-synthetic');
+let rig: ClusterRig;
 let cluster: RunningCluster;
 let proxy: S3HoldProxy;
-let client: Client;
-let close: () => Promise<void>;
 let primaryFleet: WorkerFleet;
 let replicaFleet: WorkerFleet;
 const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-replica-')), 'gate');
@@ -46,38 +32,25 @@ const HEARTBEAT_LAG_BATCHES = 20;
 const gated = { DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'), [GATE_ENV]: gate };
 
 before(async () => {
-  cluster = await startCluster();
-  proxy = await startS3HoldProxy(cluster.stack.s3.endpoint);
-  ({ client, close } = await testClient(cluster.stack));
+  rig = await startClusterRig(`cluster-replica-${process.pid}`, { holdProxy: true });
+  cluster = rig.cluster;
+  proxy = rig.proxy as S3HoldProxy;
   fs.writeFileSync(gate, 'open');
-  const onPrimary = testEnv({ ...cluster.stack, s3: { ...cluster.stack.s3, endpoint: proxy.endpoint } });
-  primaryFleet = new WorkerFleet(
-    { ...onPrimary, ...gated },
-    taskQueue,
+  primaryFleet = rig.fleet(
+    { ...testEnv(rig.workerStack), ...gated },
     'test-artifacts/cluster/replica-site/primary',
   );
-  replicaFleet = new WorkerFleet(
+  replicaFleet = rig.fleet(
     { ...testEnv(cluster.replicaStack), ...gated },
-    taskQueue,
     'test-artifacts/cluster/replica-site/replica',
   );
   await primaryFleet.start();
 });
-after(async () => {
-  await primaryFleet?.stopAll();
-  await replicaFleet?.stopAll();
-  await proxy?.close();
-  await close?.();
-  await cluster?.stop();
-});
+after(() => rig?.stop());
 
 test('the primary site stopped for good mid-run: workers on the replica resume from the newest replicated checkpoint, golden', async () => {
   const golden = goldenWeightsSha256({ ...spec, task: 'synthetic' });
-  const handle = await client.workflow.start<TrainModel>(TRAIN_MODEL, {
-    taskQueue,
-    workflowId: `replica-${Date.now()}`,
-    args: [spec],
-  });
+  const handle = await rig.train('replica', spec);
   await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 1 && (p.details?.ckpt?.batch ?? 0) >= 80);
   // Hold the next checkpoint upload: no newer checkpoint becomes durable before the site is lost.
   fs.rmSync(gate); // and slow the steps (gate closed) until the kill

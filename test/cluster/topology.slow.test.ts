@@ -1,58 +1,36 @@
 // The cluster topology (`stack up --topology cluster`): what `status --json` names, a run that ends
 // golden and reaches the replica site, and Temporal's own faults: the history service restarted
 // mid-epoch and PostgreSQL crashed (immediate shutdown) mid-run.
-import { TRAIN_MODEL } from '../../src/contract';
-import type { TrainModel } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Client } from '@temporalio/client';
 import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { httpStatus } from '../../src/stack/ports';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
-import type { TrainingSpecInput } from '../../src/spec';
-import { startCluster } from '../helpers/cluster-stack';
-import type { RunningCluster } from '../helpers/cluster-stack';
+import { clusterSpec, startClusterRig } from '../helpers/cluster-stack';
+import type { ClusterRig, RunningCluster } from '../helpers/cluster-stack';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256, testEnv } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import type { WorkerFleet } from '../helpers/worker-fleet';
 
 /** Batches trained between a save falling due and its checkpoint being durable (as test/fault). */
 const SAVE_LAG_BATCHES = 15;
-const spec: TrainingSpecInput = {
-  task: 'synthetic',
-  epochs: 2,
-  seed: 24,
-  batchSize: 16,
-  hparams: { samples: 8192, features: 32, hidden: 256 },
-  checkpoint: { everyBatches: 40, everySeconds: 0 },
-  recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1 },
-};
-const taskQueue = `cluster-topology-${process.pid}`;
+const spec = clusterSpec(24);
+let rig: ClusterRig;
 let cluster: RunningCluster;
-let client: Client;
-let close: () => Promise<void>;
 let fleet: WorkerFleet;
 let golden: Promise<string>;
 
 before(async () => {
-  cluster = await startCluster();
-  ({ client, close } = await testClient(cluster.stack));
-  fleet = new WorkerFleet(testEnv(cluster.stack), taskQueue, 'test-artifacts/cluster/topology');
+  rig = await startClusterRig(`cluster-topology-${process.pid}`);
+  cluster = rig.cluster;
+  fleet = rig.fleet(testEnv(cluster.stack), 'test-artifacts/cluster/topology');
   await Promise.all([fleet.start(), fleet.start()]);
   golden = goldenWeightsSha256(spec);
 });
-after(async () => {
-  await fleet?.stopAll();
-  await close?.();
-  await cluster?.stop();
-});
+after(() => rig?.stop());
 
-const start = (name: string) =>
-  client.workflow.start<TrainModel>(TRAIN_MODEL, {
-    taskQueue,
-    workflowId: `${name}-${Date.now()}`,
-    args: [spec],
-  });
+const start = (name: string) => rig.train(name, spec);
 
 test('status names the topology: PostgreSQL, four Temporal services, four MinIO nodes of two drives, a replica', async () => {
   const status = await cluster.status();
@@ -94,13 +72,14 @@ test('a run on the cluster ends golden, and its checkpoints reach the replica si
   assert.equal(final.meta.weightsSha256, result.weightsSha256);
 });
 
-test('the Temporal history service killed mid-epoch and restarted: the run ends golden, resumed from the newest checkpoint', async () => {
-  const handle = await start('history-restart');
+/** Starts a run, stops a Temporal part at batch 100 of `epoch` and heals it: golden, resumed from the newest. */
+async function restartedMidRun(name: string, epoch: number, fault: () => Promise<void>) {
+  const handle = await start(name);
   const seen = await waitForEpoch(
     handle,
-    (p) => (p.details?.epoch ?? 0) === 0 && (p.details?.batch ?? 0) >= 100,
+    (p) => (p.details?.epoch ?? 0) === epoch && (p.details?.batch ?? 0) >= 100,
   );
-  await cluster.kill('temporal-history');
+  await fault();
   await cluster.heal();
   const result = await handle.result();
   assert.equal(result.weightsSha256, await golden);
@@ -110,23 +89,13 @@ test('the Temporal history service killed mid-epoch and restarted: the run ends 
       interval: spec.checkpoint?.everyBatches,
       slack: SAVE_LAG_BATCHES,
     });
-});
+}
 
-test('PostgreSQL crashed mid-run (immediate shutdown) and restarted: the run ends golden, resumed from the newest checkpoint', async () => {
-  const handle = await start('postgres-restart');
-  const seen = await waitForEpoch(
-    handle,
-    (p) => (p.details?.epoch ?? 0) === 1 && (p.details?.batch ?? 0) >= 100,
-  );
-  await cluster.kill('postgres', 'SIGQUIT');
-  await new Promise((r) => setTimeout(r, 5_000)); // Temporal's persistence calls fail meanwhile
-  await cluster.heal();
-  const result = await handle.result();
-  assert.equal(result.weightsSha256, await golden);
-  for (const point of await resumePoints(handle, result))
-    assertResumedFromNewest(point, {
-      newest: seen.details?.ckpt,
-      interval: spec.checkpoint?.everyBatches,
-      slack: SAVE_LAG_BATCHES,
-    });
-});
+test('the Temporal history service killed mid-epoch and restarted: the run ends golden, resumed from the newest checkpoint', () =>
+  restartedMidRun('history-restart', 0, () => cluster.kill('temporal-history')));
+
+test('PostgreSQL crashed mid-run (immediate shutdown) and restarted: the run ends golden, resumed from the newest checkpoint', () =>
+  restartedMidRun('postgres-restart', 1, async () => {
+    await cluster.kill('postgres', 'SIGQUIT');
+    await new Promise((r) => setTimeout(r, 5_000)); // Temporal's persistence calls fail meanwhile
+  }));

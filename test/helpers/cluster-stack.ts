@@ -22,6 +22,14 @@ import { toolPath } from '../../src/stack/tools';
 import { MINIO_CLIENT } from '../../src/stack/versions';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 import type { TestStack } from './stack-env';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { TRAIN_MODEL } from '../../src/contract';
+import type { TrainModel } from '../../src/contract';
+import type { TrainingSpecInput } from '../../src/spec';
+import { startS3HoldProxy } from './s3-hold-proxy';
+import type { S3HoldProxy } from './s3-hold-proxy';
+import { testClient } from './training';
+import { WorkerFleet } from './worker-fleet';
 
 export interface RunningCluster {
   options: DurableFitOptions;
@@ -136,4 +144,81 @@ export async function startCluster(
     },
   };
   return running;
+}
+
+/** What each cluster test file sets up before its tests: the cluster, a client on it, its workers. */
+export interface ClusterRig {
+  cluster: RunningCluster;
+  client: Client;
+  taskQueue: string;
+  /** The workers' view of the primary site: through the hold proxy when one was asked for. */
+  workerStack: TestStack;
+  proxy?: S3HoldProxy;
+  /** Starts a training run of `spec` on the rig's task queue, with workflow id `<name>-<now>`. */
+  train(name: string, spec: TrainingSpecInput): Promise<WorkflowHandle<TrainModel>>;
+  /** A worker fleet on the rig's task queue, stopped by `stop()` before anything else. */
+  fleet(env: NodeJS.ProcessEnv, artifacts: string): WorkerFleet;
+  /** Stops the fleets, the proxy, the client and the cluster, in that order. */
+  stop(): Promise<void>;
+}
+
+/**
+ * @param holdProxy workers reach node 1 through an S3 hold proxy (test/helpers/s3-hold-proxy.ts),
+ *   so a test can hold one upload or load in flight
+ */
+export async function startClusterRig(
+  taskQueue: string,
+  { host, holdProxy = false }: { host?: string; holdProxy?: boolean } = {},
+): Promise<ClusterRig> {
+  const fleets: WorkerFleet[] = [];
+  let proxy: S3HoldProxy | undefined;
+  let close: (() => Promise<void>) | undefined;
+  const cluster = await startCluster(host);
+  const stop = async () => {
+    for (const fleet of fleets) await fleet.stopAll();
+    await proxy?.close();
+    await close?.();
+    await cluster.stop();
+  };
+  try {
+    if (holdProxy) proxy = await startS3HoldProxy(cluster.stack.s3.endpoint);
+    const connected = await testClient(cluster.stack);
+    close = connected.close;
+    const s3 = proxy ? { ...cluster.stack.s3, endpoint: proxy.endpoint } : cluster.stack.s3;
+    return {
+      cluster,
+      client: connected.client,
+      taskQueue,
+      workerStack: { ...cluster.stack, s3 },
+      proxy,
+      train: (name, spec) =>
+        connected.client.workflow.start<TrainModel>(TRAIN_MODEL, {
+          taskQueue,
+          workflowId: `${name}-${Date.now()}`,
+          args: [spec],
+        }),
+      fleet(env, artifacts) {
+        const fleet = new WorkerFleet(env, taskQueue, artifacts);
+        fleets.push(fleet);
+        return fleet;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The synthetic workload the cluster tests train: 2 epochs of 512 batches, a checkpoint every 40. */
+export function clusterSpec(seed: number, task = 'synthetic'): TrainingSpecInput {
+  return {
+    task,
+    epochs: 2,
+    seed,
+    batchSize: 16,
+    hparams: { samples: 8192, features: 32, hidden: 256 },
+    checkpoint: { everyBatches: 40, everySeconds: 0 },
+    recovery: { heartbeatTimeoutSeconds: 3, backoffSeconds: 1 },
+  };
 }
