@@ -18,7 +18,7 @@ import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
 import { goldenWeightsSha256, testEnv } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
 import type { WorkerFleet } from '../helpers/worker-fleet';
-import { GATE_ENV } from '../helpers/gated-task';
+import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 
 const spec = clusterSpec(26, 'gated-synthetic');
 let rig: ClusterRig;
@@ -27,9 +27,17 @@ let proxy: S3HoldProxy;
 let primaryFleet: WorkerFleet;
 let replicaFleet: WorkerFleet;
 const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-replica-')), 'gate');
-/** Batches a gated step may add between the last heartbeat seen and the kill (≤ 2 s at 10 steps/s). */
+/**
+ * Batches a gated step (500 ms while the gate is closed) may add between the progress the test last
+ * saw and the kill: heartbeat details reach the server at most every 80 % of the 3 s heartbeat
+ * timeout, so ≤ 10 s of lag.
+ */
 const HEARTBEAT_LAG_BATCHES = 20;
-const gated = { DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'), [GATE_ENV]: gate };
+const gated = {
+  DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'),
+  [GATE_ENV]: gate,
+  [GATE_SLEEP_ENV]: '500',
+};
 
 before(async () => {
   rig = await startClusterRig(`cluster-replica-${process.pid}`, { holdProxy: true });
@@ -68,11 +76,12 @@ test('the primary site stopped for good mid-run: workers on the replica resume f
   while (!(await replica.stat(key)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
   assert.ok(await replica.stat(key), `${newest.url} reached the replica`);
 
+  for (let node = 0; node < cluster.layout.minioDrives.length; node++) await cluster.kill(minioNode(node));
+  // Seen after the site is gone (stopping four nodes takes seconds under load), right before the kill.
   const lastSeen = await waitForEpoch(
     handle,
     (p) => p.identity === victim.identity && p.details !== undefined,
   );
-  for (let node = 0; node < cluster.layout.minioDrives.length; node++) await cluster.kill(minioNode(node));
   await primaryFleet.kill(victim.identity, 'SIGKILL');
   next.release(); // its client is gone
   fs.writeFileSync(gate, 'open');
