@@ -33,12 +33,23 @@ export interface TrainBatch {
 
 const DEFAULT_SHUFFLE_BUFFER = 4096;
 
+/** Where a streamed session's time went, for benchmarks (bench/data-stall.ts). */
+export interface StreamStats {
+  /** Batches handed out. */
+  batches: number;
+  /** Time inside `batch()`: the training loop waiting for its next batch (fetch, decode, gather). */
+  waitMs: number;
+  /** The part of `waitMs` spent turning rows into the task's inputs (`data.transform`). */
+  transformMs: number;
+}
+
 export class StreamedTrain {
   readonly binding: DatasetBinding;
   private active: { key: string; next: number; batches: AsyncGenerator<RowBatch> } | undefined;
   private order: { epoch: number; indices: Uint32Array } | undefined;
   /** Every window opened, for tests and benchmarks (shards fetched, peak bytes). */
   readonly windows: ShardWindow[] = [];
+  readonly stats: StreamStats = { batches: 0, waitMs: 0, transformMs: 0 };
 
   constructor(
     private readonly store: DatasetStore,
@@ -57,6 +68,16 @@ export class StreamedTrain {
 
   /** The training batch `batch` of data epoch `dataEpoch` (of this shard's slice, if any). */
   async batch(dataEpoch: number, batch: number): Promise<TrainBatch> {
+    const started = performance.now();
+    try {
+      return await this.nextBatch(dataEpoch, batch);
+    } finally {
+      this.stats.batches += 1;
+      this.stats.waitMs += performance.now() - started;
+    }
+  }
+
+  private async nextBatch(dataEpoch: number, batch: number): Promise<TrainBatch> {
     const { batchSize, shard } = this.settings;
     const key = `${dataEpoch}`;
     const position = batch * batchSize;
@@ -74,7 +95,10 @@ export class StreamedTrain {
     const next = await this.active.batches.next();
     if (next.done) throw new RangeError(`data epoch ${dataEpoch} has no batch ${batch}`);
     this.active.next = position + next.value.rows;
-    return this.transform(next.value);
+    const transformStarted = performance.now();
+    const out = this.transform(next.value);
+    this.stats.transformMs += performance.now() - transformStarted;
+    return out;
   }
 
   async close(): Promise<void> {

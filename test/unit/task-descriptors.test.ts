@@ -11,6 +11,8 @@ import {
   defineTask,
   describeTask,
   digitsResnetDescriptor,
+  digitsResnetStreamDescriptor,
+  digitsResnetStreamTask,
   digitsResnetTask,
   getTask,
   getTaskDescriptor,
@@ -39,11 +41,16 @@ const builtins: [TaskDescriptor, TaskDefinition][] = [
   [digitsResnetDescriptor, digitsResnetTask as unknown as TaskDefinition],
   [mnistMlpStreamDescriptor as unknown as TaskDescriptor, mnistMlpStreamTask as unknown as TaskDefinition],
   [mnistCnnStreamDescriptor as unknown as TaskDescriptor, mnistCnnStreamTask as unknown as TaskDefinition],
+  [
+    digitsResnetStreamDescriptor as unknown as TaskDescriptor,
+    digitsResnetStreamTask as unknown as TaskDefinition,
+  ],
 ];
 
 test('each built-in task is its descriptor plus a builder, registered both ways', () => {
   assert.deepEqual(listTasks(), [
     'digits-resnet',
+    'digits-resnet-stream',
     'mnist-cnn',
     'mnist-cnn-stream',
     'mnist-mlp',

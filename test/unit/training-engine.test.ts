@@ -30,6 +30,7 @@ describe('task registry and hparams', () => {
   test('built-in tasks are registered', () => {
     assert.deepEqual(listTasks(), [
       'digits-resnet',
+      'digits-resnet-stream',
       'mnist-cnn',
       'mnist-cnn-stream',
       'mnist-mlp',

@@ -103,6 +103,23 @@ function streamDescriptor<S extends z.ZodObject>(descriptor: TaskDescriptor<S>) 
 export const mnistMlpStreamDescriptor = streamDescriptor(mnistMlpDescriptor);
 export const mnistCnnStreamDescriptor = streamDescriptor(mnistCnnDescriptor);
 
+const resnetStreamHparams = resnetHparams
+  .omit({ trainSize: true, augmentCopies: true, maxShift: true, augmentSeed: true })
+  .extend({ dataset: z.string().min(1).default('mnist') });
+
+/**
+ * digits-resnet trained from a dataset in the bucket (digits-resnet-stream.ts): its model and
+ * optimizer hparams plus `dataset`; no augmentation (import augmented rows as the dataset instead).
+ */
+export const digitsResnetStreamDescriptor: TaskDescriptor<typeof resnetStreamHparams> = {
+  name: 'digits-resnet-stream',
+  description:
+    'the digits-resnet model; training data streamed from a dataset (pixels [28, 28, 1], label), not augmented',
+  hparams: resnetStreamHparams,
+  metricNames: ['accuracy'],
+  unsupportedBackends: NO_CONV_ON_WASM,
+};
+
 /** Every built-in task's descriptor, in the order they are registered. */
 export const BUILTIN_DESCRIPTORS: readonly TaskDescriptor[] = [
   syntheticDescriptor,
@@ -111,4 +128,5 @@ export const BUILTIN_DESCRIPTORS: readonly TaskDescriptor[] = [
   digitsResnetDescriptor,
   mnistMlpStreamDescriptor as unknown as TaskDescriptor,
   mnistCnnStreamDescriptor as unknown as TaskDescriptor,
+  digitsResnetStreamDescriptor as unknown as TaskDescriptor,
 ];

@@ -4,6 +4,7 @@
  */
 import './catalog';
 import { digitsResnetTask } from './digits-resnet';
+import { digitsResnetStreamTask } from './digits-resnet-stream';
 import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 import { mnistCnnStreamTask, mnistMlpStreamTask } from './mnist-stream';
 import { registerTask } from './registry';
@@ -15,6 +16,7 @@ registerTask(mnistCnnTask);
 registerTask(digitsResnetTask);
 registerTask(mnistMlpStreamTask);
 registerTask(mnistCnnStreamTask);
+registerTask(digitsResnetStreamTask);
 
 export {
   defineTask,
@@ -32,9 +34,11 @@ export { accuracy, oneHotRows, softmaxCrossEntropy } from './common';
 export { syntheticTask } from './synthetic';
 export { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 export { digitsResnetTask } from './digits-resnet';
+export { digitsResnetStreamTask } from './digits-resnet-stream';
 export { mnistCnnStreamTask, mnistMlpStreamTask } from './mnist-stream';
 export {
   digitsResnetDescriptor,
+  digitsResnetStreamDescriptor,
   mnistCnnDescriptor,
   mnistCnnStreamDescriptor,
   mnistMlpDescriptor,

@@ -23,7 +23,12 @@ const streamData: TaskData<{ dataset: string }> = {
   shuffleBuffer: 512,
 };
 
-function streamed(base: TaskDefinition, descriptor: TaskDescriptor, inputShape: number[]): TaskDefinition {
+/** `base`'s model and optimizer trained on the mnist columns of a dataset, validated in memory. */
+export function streamed(
+  base: TaskDefinition,
+  descriptor: TaskDescriptor,
+  inputShape: number[],
+): TaskDefinition {
   return defineTask(descriptor, {
     buildModel: (h, seed) => base.buildModel(h, seed),
     loadDataset: (h) => {
