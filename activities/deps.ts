@@ -4,6 +4,7 @@
  */
 import type { CheckpointIO } from '../src/checkpoint/checkpoint-io';
 import type { RunFolder } from '../src/checkpoint/run-folder';
+import type { DatasetStore } from '../src/data/dataset-store';
 import type { MetricsRecorder } from '../src/metrics/recorder';
 import type { EpochEngine } from './epoch-engine';
 
@@ -13,6 +14,11 @@ export interface ActivityDeps {
   /** The run folders of the same bucket: listings, logs, pins, upload clean-up (`createStorage`). */
   runs: RunFolder;
   engine: EpochEngine;
+  /**
+   * The bucket's datasets: `prepareRun` resolves a run's dataset reference to one version here.
+   * Absent: a reference is passed on unresolved and each trainer resolves it (a prefix is refused).
+   */
+  datasets?: DatasetStore;
   log?: (message: string, meta?: Record<string, unknown>) => void;
   /**
    * This worker's backend queue (`workerRoute` in src/training/routing.ts). When set, `prepareRun`

@@ -180,10 +180,32 @@ function parallelStartProblems(spec: {
 }
 
 /**
- * `name` or `name@version` of a dataset, the version written out whole: the trainer child cannot
- * list the bucket, so it cannot resolve a version prefix as `durable-fit data` does.
+ * `name`, `name@version` or `name@<8 or more hex digits of the version>` of a dataset. The run's
+ * first activity (`prepareRun`) resolves it once, to `name@<all 64 hex digits>`, and every epoch,
+ * resume and shard of the run reads exactly that version (docs/datasets.md).
  */
-const DATASET_REF = /^[a-z0-9][a-z0-9_-]{0,62}(@[0-9a-f]{64})?$/;
+const DATASET_REF = /^[a-z0-9][a-z0-9_-]{0,62}(@[0-9a-f]{8,64})?$/;
+
+/** What is wrong with `dataset` (or `validationDataset`) as a spec field, or undefined. */
+function datasetRefProblem(ref: string): string | undefined {
+  if (DATASET_REF.test(ref)) return undefined;
+  return (
+    `"${ref}" is not a dataset: write name or name@version (a name is 1-63 lower-case letters, digits, ` +
+    '- or _, starting with a letter or digit; a version its 64 hex digits or the first 8 or more of them). ' +
+    '`durable-fit data ls <name>` lists the versions'
+  );
+}
+
+/**
+ * The refusal of a dataset for a task that trains on its own in-memory data: the same words from
+ * the CLI, the run's first activity and the trainer.
+ */
+export function inMemoryDatasetMessage(task: string, dataset: string): string {
+  return (
+    `${JSON.stringify(dataset)} was given, but ${task} trains on its own in-memory data: ` +
+    'leave out dataset, or train a task that streams a dataset (e.g. mnist-mlp-stream)'
+  );
+}
 
 export const trainingSpecSchema = z
   .object({
@@ -198,8 +220,9 @@ export const trainingSpecSchema = z
     resumeFrom: z.string().max(MAX_URL_LENGTH).optional(),
     /**
      * For a task that streams a dataset from the bucket: `name` (its latest version when the run
-     * starts; a resume keeps its checkpoint's) or `name@version`, instead of the task's own
-     * reference (docs/datasets.md). Refused for tasks with in-memory data.
+     * starts; a resume keeps its checkpoint's), `name@version` or `name@<8+ hex digits of it>`,
+     * instead of the task's own reference (docs/datasets.md). The run's first activity writes it
+     * back resolved, `name@<64 hex>`. Refused for tasks with in-memory data.
      */
     dataset: z.string().max(200).optional(),
     /** tfjs backend the worker should use, when the worker allows a choice (else the worker's). */
@@ -226,15 +249,9 @@ export const trainingSpecSchema = z
     if (spec.resumeFrom !== undefined && !/^s3:\/\/[^/]+\/.+/.test(spec.resumeFrom)) {
       ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'must be an s3://bucket/key.ckpt URL' });
     }
-    if (spec.dataset !== undefined && !DATASET_REF.test(spec.dataset)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['dataset'],
-        message:
-          `"${spec.dataset}" is not a dataset: write name or name@version (a name is 1-63 lower-case ` +
-          'letters, digits, - or _, starting with a letter or digit; a version all 64 hex digits of it). ' +
-          '`durable-fit data ls <name>` lists the versions in full',
-      });
+    for (const field of ['dataset'] as const) {
+      const problem = spec[field] === undefined ? undefined : datasetRefProblem(spec[field]);
+      if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
     }
     for (const problem of parallelStartProblems(spec))
       ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });

@@ -18,7 +18,7 @@ import { fail, withConnectionFlags } from './common';
 import { printJson, withClient } from './render/connect';
 import { readRun, uiLink } from './render/run-state';
 import type { SpecFlags } from './spec-flags';
-import { specFromFlags } from './spec-flags';
+import { assertDatasetApplies, specFromFlags } from './spec-flags';
 import { withForkFlags } from './render/fork-flags';
 
 interface ForkFlags extends ConnectionFlags, SpecFlags {
@@ -44,7 +44,7 @@ export function forkCommand(): Command {
         const input = forkSpec(meta, parent, flags);
         const workflowId = flags.workflowId ?? `fork-${defaultWorkflowId(input)}`;
         try {
-          validateSpecInput(input, workflowId);
+          assertDatasetApplies(validateSpecInput(input, workflowId));
         } catch (err) {
           fail(err, 2);
         }
@@ -117,11 +117,18 @@ export function forkSpec(meta: CheckpointMeta, parent: ForkSource, flags: SpecFl
 
 /**
  * Whether `--dataset` keeps the checkpoint's data: not given, or the very version it was trained on
- * (`name@version`, the version in full). Anything else changes the data, so the fork
- * starts a new run from the weights: a resume on another version is refused (docs/datasets.md).
+ * (`name@version`, the version in full or 8 or more of its first hex digits). Anything else changes
+ * the data, so the fork starts a new run from the weights: a resume on another version is refused
+ * (docs/datasets.md).
  */
 function sameDataset(flag: string | undefined, trained: CheckpointMeta['dataset']): boolean {
   if (flag === undefined) return true;
   const [name, version] = flag.split('@');
-  return trained !== undefined && name === trained.name && version === trained.version;
+  return (
+    trained !== undefined &&
+    name === trained.name &&
+    version !== undefined &&
+    version.length >= 8 &&
+    trained.version.startsWith(version)
+  );
 }

@@ -2,7 +2,9 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { parseDurationMs } from '../config/duration';
-import type { TrainingSpecInput } from '../spec';
+import type { TrainingSpec, TrainingSpecInput } from '../spec';
+import { InvalidSpecError, inMemoryDatasetMessage } from '../spec';
+import { getTaskDescriptor } from '../training/tasks/catalog';
 
 export interface SpecFlags {
   task?: string;
@@ -82,7 +84,7 @@ export function withSpecFlags(command: Command): Command {
     .option('--resume-from <s3url>', 'start from this explicit s3://bucket/key.ckpt')
     .option(
       '--dataset <name[@version]>',
-      "dataset a streamed task trains on (default: the task's own); a version in full, as durable-fit data ls <name> prints it",
+      "dataset a streamed task trains on (default: the task's own): name (its latest version), or name@version with 8 or more hex digits of it; resolved once when the run starts",
     )
     .option('--run-name <name>', 'checkpoint folder name (default: the workflow id)')
     .option('--heartbeat-timeout <duration>', 'crash detection time, e.g. 30s or 2m (default 10s)', seconds)
@@ -227,4 +229,14 @@ export function specFromFlags(
     ...(Object.keys(checkpoint).length ? { checkpoint } : {}),
     ...(Object.keys(recovery).length ? { recovery } : {}),
   });
+}
+
+/**
+ * Refuses, before anything is started, a `dataset` for a task whose descriptor says it trains on
+ * in-memory data (the run's first activity would refuse it with the same words). A task whose
+ * descriptor does not say is left to that activity.
+ */
+export function assertDatasetApplies(spec: Pick<TrainingSpec, 'task' | 'dataset'>): void {
+  if (spec.dataset === undefined || getTaskDescriptor(spec.task).streams !== false) return;
+  throw new InvalidSpecError([`dataset: ${inMemoryDatasetMessage(spec.task, spec.dataset)}`]);
 }

@@ -8,7 +8,7 @@ import type { ParallelTrainingResult, TrainingResult } from '../contract';
 import type { ConnectionFlags } from './common';
 import { fail, failureMessage, optionsFromFlags, withConnectionFlags } from './common';
 import type { SpecFlags } from './spec-flags';
-import { specFromFlags, withSpecFlags } from './spec-flags';
+import { assertDatasetApplies, specFromFlags, withSpecFlags } from './spec-flags';
 import { goodputLine } from './render/status-view';
 
 interface StartFlags extends ConnectionFlags, SpecFlags {
@@ -37,7 +37,7 @@ export function startCommand(): Command {
       const input = specFromFlags(flags) as TrainingSpecInput;
       const workflowId = flags.workflowId ?? defaultWorkflowId(input);
       try {
-        validateSpecInput(input, workflowId);
+        assertDatasetApplies(validateSpecInput(input, workflowId));
       } catch (err) {
         fail(err, 2); // bad arguments: nothing was started
       }

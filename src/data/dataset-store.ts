@@ -12,7 +12,13 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ObjectClient } from '../storage/object-client';
 import { ObjectExistsError, ObjectNotFoundError } from '../storage/object-client';
-import { DatasetFetchError, DatasetNotFoundError, ShardIntegrityError } from './errors';
+import {
+  AmbiguousDatasetVersionError,
+  DatasetFetchError,
+  DatasetNotFoundError,
+  InvalidDatasetRefError,
+  ShardIntegrityError,
+} from './errors';
 import type { DatasetManifest } from './manifest';
 import { datasetNameProblem, manifestBytes, manifestHash, parseManifest } from './manifest';
 
@@ -30,14 +36,22 @@ export interface ResolvedDataset {
   manifest: DatasetManifest;
 }
 
-/** `name` or `name@version` → its parts; throws with what to write instead. */
+/** `name` or `name@version` → its parts; throws `InvalidDatasetRefError` with what to write instead. */
 export function parseDatasetRef(text: string): DatasetRef {
   const [name = '', version, ...rest] = text.split('@');
   const problem = datasetNameProblem(name);
-  if (problem) throw new Error(`dataset "${text}": the name ${problem}`);
+  if (problem) throw new InvalidDatasetRefError(text, `the name ${problem}`);
   if (rest.length > 0 || (version !== undefined && !/^[0-9a-f]{8,64}$/.test(version)))
-    throw new Error(`dataset "${text}": write name or name@version (8-64 hex digits of the version)`);
+    throw new InvalidDatasetRefError(text, 'write name or name@version (8-64 hex digits of the version)');
   return version === undefined ? { name } : { name, version };
+}
+
+/** `name@<version>`: the reference that names exactly one version. */
+export const pinnedRef = (d: { name: string; version: string }): string => `${d.name}@${d.version}`;
+
+/** Whether a reference names its version in full (64 hex digits): no listing needed to resolve it. */
+export function isPinnedRef(ref: DatasetRef): ref is Required<DatasetRef> {
+  return ref.version?.length === 64;
 }
 
 export const versionPrefix = (name: string, version: string) => `${DATASETS_PREFIX}${name}/${version}/`;
@@ -69,14 +83,24 @@ export class DatasetStore {
     } else if (version.length === 64) {
       full = version;
     } else {
-      const matches = (await this.versions(name)).filter((v) => v.startsWith(version));
-      if (matches.length !== 1)
-        throw new DatasetNotFoundError(label, this.bucket, matches.length ? 'the prefix is ambiguous' : '');
+      const matches = (await this.versions(name)).filter((v) => v.startsWith(version)).sort();
+      if (matches.length > 1) throw new AmbiguousDatasetVersionError(label, matches);
+      if (matches.length === 0)
+        throw new DatasetNotFoundError(
+          label,
+          this.bucket,
+          `no version of ${name} starts with ${version}; \`durable-fit data ls ${name}\` lists its versions`,
+        );
       full = matches[0] as string;
     }
     const key = manifestKey(name, full);
     const bytes = await this.readOptional(key);
-    if (!bytes) throw new DatasetNotFoundError(label, this.bucket, `no manifest at ${key}`);
+    if (!bytes)
+      throw new DatasetNotFoundError(
+        label,
+        this.bucket,
+        `no manifest at ${key}; \`durable-fit data ls ${name}\` lists its versions`,
+      );
     return { name, version: full, manifest: parseManifest(bytes, full, key) };
   }
 

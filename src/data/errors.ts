@@ -80,3 +80,32 @@ export class DatasetVersionMismatchError extends Error {
     );
   }
 }
+
+/** A dataset reference that is not `name`, `name@<version>` or `name@<8 or more hex digits of it>`. */
+export class InvalidDatasetRefError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
+  override readonly name = 'InvalidDatasetRefError';
+  constructor(
+    readonly reference: string,
+    detail: string,
+  ) {
+    super(`dataset "${reference}": ${detail}`);
+  }
+}
+
+/** A version prefix that more than one version of the dataset starts with. */
+export class AmbiguousDatasetVersionError extends Error {
+  static readonly failureKind: FailureKind = 'permanent';
+  override readonly name = 'AmbiguousDatasetVersionError';
+  constructor(
+    readonly reference: string,
+    readonly matches: readonly string[],
+  ) {
+    const name = reference.split('@')[0] ?? reference;
+    super(
+      `dataset ${reference} is ambiguous: ${matches.length} versions start with that prefix ` +
+        `(${matches.join(', ')}); write more of it, or the version in full ` +
+        `(\`durable-fit data ls ${name}\` lists them)`,
+    );
+  }
+}

@@ -22,6 +22,7 @@ import { parseDatasetRef } from '../data/dataset-store';
 import { DEFAULT_WINDOW_BYTES } from '../data/stream';
 import { StreamedTrain } from './streamed-train';
 import type { BackendInfo } from '../state';
+import { inMemoryDatasetMessage } from '../spec';
 
 export interface TrainerOptions {
   /** Which tfjs backend to load (entry points pass DFIT_BACKEND). @default 'auto' */
@@ -71,11 +72,7 @@ export class Trainer {
     const task = getTask(config.task);
     if (!task.data) {
       if (config.dataset !== undefined)
-        throw new InvalidRunConfigError(
-          'dataset',
-          `${JSON.stringify(config.dataset)} was given, but ${task.name} trains on its own in-memory data: ` +
-            'leave out dataset, or train a task that streams a dataset (e.g. mnist-mlp-stream)',
-        );
+        throw new InvalidRunConfigError('dataset', inMemoryDatasetMessage(task.name, config.dataset));
       return this.open(config, from, options);
     }
     const store = this.streaming.datasets;

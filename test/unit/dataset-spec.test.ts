@@ -20,15 +20,16 @@ import { Trainer } from '../../src/training/trainer';
 
 const base = { task: 'mnist-mlp-stream', epochs: 1, seed: 1 };
 
-test('spec.dataset: name or name@version; anything else is refused saying what to write', () => {
+test('spec.dataset: name or name@version (or 8+ hex digits of it); anything else is refused saying what to write', () => {
   assert.equal(parseSpec({ ...base, dataset: 'mnist' }).dataset, 'mnist');
+  assert.equal(parseSpec({ ...base, dataset: 'mnist@3f2a9c01' }).dataset, 'mnist@3f2a9c01');
   const full = `my_digits-2@${'3f'.repeat(32)}`;
   assert.equal(parseSpec({ ...base, dataset: full }).dataset, full);
   assert.equal(parseSpec(base).dataset, undefined);
   for (const bad of [
     'MNIST',
     'mnist@',
-    'mnist@3f2a9c01',
+    'mnist@3f2a9c0', // a prefix needs 8 hex digits at least
     `mnist@${'x'.repeat(64)}`,
     'a@3f2a9c01@3f2a9c01',
     '-x',
@@ -80,6 +81,8 @@ test("fork: the checkpoint's dataset version continues it; another dataset or ve
   assert.equal(same.dataset, 'mnist'); // the parent's reference; the resume keeps the checkpoint's version
   const pinned = forkSpec(meta, parent, flags({ dataset: `mnist@${version}` }));
   assert.equal(pinned.resumeFrom, parent.ckpt);
+  const prefix = forkSpec(meta, parent, flags({ dataset: `mnist@${version.slice(0, 8)}` }));
+  assert.equal(prefix.resumeFrom, parent.ckpt, "a prefix of the checkpoint's version continues it");
   for (const dataset of [`mnist@${'cd'.repeat(32)}`, 'mnist', 'digits']) {
     const changed = forkSpec(meta, parent, flags({ dataset }));
     assert.equal(changed.resumeFrom, undefined, dataset);

@@ -33,6 +33,7 @@ export const syntheticDescriptor: TaskDescriptor<typeof syntheticHparams> = {
   description: 'tiny random linear-teacher classification; fast, for tests',
   hparams: syntheticHparams,
   metricNames: ['accuracy'],
+  streams: false,
 };
 
 const mnistDataHparams = {
@@ -50,6 +51,7 @@ export const mnistMlpDescriptor: TaskDescriptor<typeof mlpHparams> = {
   description: 'MNIST digits, 784 → hidden (relu) → dropout → 10',
   hparams: mlpHparams,
   metricNames: ['accuracy'],
+  streams: false,
 };
 
 const cnnHparams = z.object({ ...mnistDataHparams, filters: intInRange(1, 256).default(8) });
@@ -60,6 +62,7 @@ export const mnistCnnDescriptor: TaskDescriptor<typeof cnnHparams> = {
   hparams: cnnHparams,
   metricNames: ['accuracy'],
   unsupportedBackends: NO_CONV_ON_WASM,
+  streams: false,
 };
 
 const resnetHparams = z.object({
@@ -83,6 +86,7 @@ export const digitsResnetDescriptor: TaskDescriptor<typeof resnetHparams> = {
   hparams: resnetHparams,
   metricNames: ['accuracy'],
   unsupportedBackends: NO_CONV_ON_WASM,
+  streams: false,
 };
 
 /**
@@ -96,6 +100,7 @@ function streamDescriptor<S extends z.ZodObject>(descriptor: TaskDescriptor<S>) 
     name: `${descriptor.name}-stream`,
     description: `${descriptor.description ?? descriptor.name}; training data streamed from a dataset`,
     hparams,
+    streams: true,
   };
   return streamed;
 }
@@ -118,6 +123,7 @@ export const digitsResnetStreamDescriptor: TaskDescriptor<typeof resnetStreamHpa
   hparams: resnetStreamHparams,
   metricNames: ['accuracy'],
   unsupportedBackends: NO_CONV_ON_WASM,
+  streams: true,
 };
 
 /** Every built-in task's descriptor, in the order they are registered. */

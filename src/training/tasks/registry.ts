@@ -49,6 +49,7 @@ export function describeTask<S extends z.ZodObject>(task: TaskDefinition<S>): Ta
     hparams: task.hparams,
     metricNames: Object.keys(task.metrics ?? {}),
     ...(task.unsupportedBackends ? { unsupportedBackends: task.unsupportedBackends } : {}),
+    streams: task.data !== undefined,
   };
 }
 

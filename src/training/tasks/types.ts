@@ -118,6 +118,12 @@ export interface TaskDescriptor<S extends z.ZodObject = z.ZodObject> {
   metricNames: readonly string[];
   /** tfjs backends that cannot train this model, with why. */
   unsupportedBackends?: Record<string, string>;
+  /**
+   * Where its training data comes from: `true`, streamed from a dataset (`data`, so a spec's
+   * `dataset` applies); `false`, in memory (a client refuses a `dataset` before starting the run).
+   * Absent: the client cannot tell, and the run's first activity checks.
+   */
+  streams?: boolean;
 }
 
 /** The tfjs half of a task: what `defineTask` adds to a descriptor. */
