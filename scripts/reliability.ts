@@ -294,7 +294,7 @@ function render(rows: MatrixRow[], run: TierRun | undefined): string {
 /** What a failing cell means, for the cells that fail on a known cause. */
 const GAPS: Record<string, string> = {
   'temporal-black-holed-before-first-checkpoint':
-    "a black-holed worker's long polls stay open at the server, which hands them the run's workflow tasks: each is lost until the workflow task timeout (10 s by default), and its retry can go to the same dead poll (workflow task timeouts counted in the row's note). The stack's frontend closes dead connections within ~3 s (keepalive 1 s + 2 s, `FRONTEND_KEEPALIVE` in src/stack/servers.ts), which cancels those polls in most runs; a task handed out before the close is still lost. A production server needs the same two dynamic-config keys (docs/recovery.md); workflows on workers that train nothing (README: role `epochs`) avoid it.",
+    "a black-holed worker's long polls stay open at the server, which hands them the run's workflow tasks: each is lost until the workflow task timeout (10 s by default). The stack's matching ends every long poll after 1 s (`DEAD_WORKER_CONFIG` in src/stack/servers.ts), so the cut worker holds no poll when its attempt times out; if this cell fails, check that the server runs with that dynamic config (docs/recovery.md).",
 };
 
 async function main(): Promise<number> {

@@ -103,6 +103,10 @@ export function writeTemporalConfigs(layout: ClusterLayout, pgPassword: string):
     'history.persistenceMaxQPS': value(45000),
     'frontend.enableUpdateWorkflowExecution': value(true),
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted': value(true),
+    // A black-holed worker holds no poll past the heartbeat timeout (docs/recovery.md's production values).
+    'matching.longPollExpirationInterval': value('5s'),
+    'frontend.keepAliveTime': value('1s'),
+    'frontend.keepAliveTimeout': value('2s'),
   };
   fs.writeFileSync(dynamicConfigFile, `${JSON.stringify(dynamic, null, 2)}\n`);
 }

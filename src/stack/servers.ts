@@ -82,20 +82,28 @@ export function temporalArgs(config: TemporalServerConfig): string[] {
   if (config.codecEndpoint) args.push('--ui-codec-endpoint', config.codecEndpoint);
   for (const key of SEARCH_ATTRIBUTES)
     args.push('--search-attribute', `${key.name}=${SA_TYPE_NAMES[key.type]}`);
-  for (const [key, value] of Object.entries(FRONTEND_KEEPALIVE))
+  for (const [key, value] of Object.entries(DEAD_WORKER_CONFIG))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;
 }
 
 /**
- * The frontend pings a connection after 1 s without a frame and closes it when 2 s more pass without
- * an answer (defaults: 1 min and 10 s). A worker whose network is black-holed (no reset, no bytes)
- * keeps long polls open at the server, and the server would hand them the run's workflow tasks, each
- * lost until the workflow task timeout; closing the dead connection within ~3 s cancels those polls,
- * so the tasks go to a live worker (fault matrix: temporal-black-holed-before-first-checkpoint).
- * Production servers: set the same two keys in their dynamic config (docs/operations.md).
+ * A worker whose network is black-holed (no reset, no bytes) keeps long polls open at the server,
+ * and the server would hand them the run's workflow tasks, each lost until the workflow task timeout
+ * (fault matrix: temporal-black-holed-before-first-checkpoint). Two settings close that window:
+ * - matching ends every long poll after 1 s (default 1 min), so 1 s after a worker is cut off it has
+ *   no poll left at the server: the attempt's heartbeat timeout (≥ 1 s after its last heartbeat,
+ *   which is at most the 1 s heartbeat throttle old) always fires later, and the workflow task it
+ *   makes goes to a live worker. A live worker just polls again: one short request a second per poller;
+ * - the frontend pings a connection after 1 s without a frame and closes it when 2 s more pass
+ *   without an answer (defaults: 1 min and 10 s), which frees the dead worker's streams.
+ * Production servers: set the same keys in their dynamic config (docs/recovery.md).
  */
-export const FRONTEND_KEEPALIVE = { 'frontend.keepAliveTime': '1s', 'frontend.keepAliveTimeout': '2s' };
+export const DEAD_WORKER_CONFIG = {
+  'frontend.keepAliveTime': '1s',
+  'frontend.keepAliveTimeout': '2s',
+  'matching.longPollExpirationInterval': '1s',
+};
 
 export function minioArgs(config: MinioServerConfig): string[] {
   return [
