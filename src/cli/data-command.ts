@@ -10,6 +10,9 @@ import { parseByteSize } from '../config/byte-size';
 import type { S3Role } from '../config/s3-credentials';
 import { DatasetStore, parseDatasetRef, shardKey } from '../data/dataset-store';
 import type { ResolvedDataset } from '../data/dataset-store';
+import type { ImageShape } from '../data/images';
+import { importImageFolder, listImageFolder, parseImageShape } from '../data/images';
+import type { ImportResult } from '../data/importer';
 import { DEFAULT_SHARD_SIZE, importFiles } from '../data/importer';
 import { expandInputs } from '../data/inputs';
 import { decodeShard } from '../data/shard-codec';
@@ -18,12 +21,26 @@ import type { ConnectionFlags } from './common';
 import { guarded, optionsFromFlags, print, printJson, withConnectionFlags } from './common';
 
 type Flags = ConnectionFlags & { json?: boolean };
-type ImportFlags = Flags & { name: string; labelColumn?: string; shardSize: number; progress?: boolean };
+type ImportFlags = Flags & {
+  name: string;
+  labelColumn?: string;
+  imageShape?: ImageShape;
+  shardSize: number;
+  progress?: boolean;
+};
 
 const byteSize = (value: string) => {
   const bytes = parseByteSize(value);
   if (bytes === undefined) throw new InvalidArgumentError(`"${value}" is not a size (e.g. 64MB, 1GiB)`);
   return bytes;
+};
+
+const imageShapeArg = (value: string) => {
+  try {
+    return parseImageShape(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 };
 
 const refArg = (value: string) => {
@@ -44,10 +61,25 @@ function openStore(flags: ConnectionFlags, role: S3Role): DatasetStore {
 export function dataCommand(): Command {
   const data = new Command('data').description('datasets in the bucket: import, list, inspect, verify');
   withConnectionFlags(data.command('import'))
-    .description('import CSV, JSON Lines or Parquet files as a new dataset version')
-    .argument('<inputs...>', 'files, folders (their .csv/.jsonl/.parquet files) or globs like data/*.csv')
+    .description(
+      'import CSV, JSON Lines or Parquet files, or a folder of PNG/JPEG images in class sub-folders, ' +
+        'as a new dataset version',
+    )
+    .argument(
+      '<inputs...>',
+      'files, folders (their .csv/.jsonl/.parquet files) or globs like data/*.csv; with --image-shape, one folder of class sub-folders',
+    )
     .requiredOption('--name <name>', 'dataset name (lower-case letters, digits, - and _)')
-    .option('--label-column <column>', 'column of integer class labels (stored as int32)')
+    .option(
+      '--label-column <column>',
+      'column of integer class labels (stored as int32); for images, the name of the class-index column (default label)',
+    )
+    .addOption(
+      new Option(
+        '--image-shape <HxWxC>',
+        'import a folder of images (one sub-folder per class), each resized to H×W with C channels (1 grey, 3 RGB), values 0..1',
+      ).argParser(imageShapeArg),
+    )
     .addOption(
       new Option('--shard-size <size>', 'decoded bytes per shard')
         .argParser(byteSize)
@@ -58,12 +90,18 @@ export function dataCommand(): Command {
     .addHelpText(
       'after',
       '\nExamples:\n  $ durable-fit data import train.csv --name iris --label-column species\n' +
-        '  $ durable-fit data import parts/ --name clicks --shard-size 128MB',
+        '  $ durable-fit data import parts/ --name clicks --shard-size 128MB\n' +
+        '  $ durable-fit data import photos/ --name pets --image-shape 64x64x3   # photos/cat/*.png, photos/dog/*.jpg',
     )
     .action(async (inputs: string[], flags: ImportFlags) => {
       await guarded(async () => {
         const store = openStore(flags, 'worker');
-        const files = await expandInputs(inputs);
+        if (flags.imageShape && inputs.length !== 1)
+          throw new Error(
+            `--image-shape imports one folder of class sub-folders; ${inputs.length} inputs were given`,
+          );
+        const images = flags.imageShape ? await listImageFolder(inputs[0] as string) : undefined;
+        const files = images ? images.files.map((f) => f.file) : await expandInputs(inputs);
         let total = 0;
         for (const file of files) total += (await stat(file)).size;
         const bar =
@@ -75,12 +113,17 @@ export function dataCommand(): Command {
             : undefined;
         bar?.start(total, 0, { rows: 0 });
         const started = Date.now();
-        const result = await importFiles(store, files, {
+        const common = {
           name: flags.name,
           ...(flags.labelColumn !== undefined ? { labelColumn: flags.labelColumn } : {}),
           shardSizeBytes: flags.shardSize,
-          onProgress: (p) => bar?.update(p.bytesRead, { rows: p.rows }),
-        }).finally(() => bar?.stop());
+          onProgress: (p: { bytesRead: number; rows: number }) => bar?.update(p.bytesRead, { rows: p.rows }),
+        };
+        const imported: Promise<ImportResult> =
+          images && flags.imageShape
+            ? importImageFolder(store, images, { ...common, imageShape: flags.imageShape })
+            : importFiles(store, files, common);
+        const result = await imported.finally(() => bar?.stop());
         const seconds = (Date.now() - started) / 1000;
         const summary = {
           name: flags.name,
@@ -91,11 +134,13 @@ export function dataCommand(): Command {
           inputBytes: total,
           seconds,
           existed: result.existed,
+          ...(result.manifest.classes ? { classes: result.manifest.classes } : {}),
         };
         if (flags.json) return printJson(summary);
         print(
           `${result.existed ? 'already imported' : 'imported'} ${flags.name}@${result.version}: ` +
-            `${summary.rows} rows in ${summary.shards} shards from ${files.length} file(s), ` +
+            `${summary.rows} rows in ${summary.shards} shards from ${files.length} file(s)` +
+            `${images ? ` in ${images.classes.length} classes` : ''}, ` +
             `${(total / 1e6 / Math.max(seconds, 1e-3)).toFixed(1)} MB/s\n  ${summary.url}`,
         );
       });
@@ -146,6 +191,7 @@ export function dataCommand(): Command {
           `${d.name}@${d.version}\n  ${d.manifest.rows} rows, ${d.manifest.shards.length} shards, ${totalBytes(d)} bytes`,
         );
         if (d.manifest.labelColumn) print(`  label column: ${d.manifest.labelColumn}`);
+        if (d.manifest.classes) print(`  classes: ${describeClasses(d.manifest.classes)}`);
         print('  columns:');
         for (const c of d.manifest.columns)
           print(`    ${c.name.padEnd(16)} ${c.dtype.padEnd(8)} [${c.shape.join(',')}]`);
@@ -176,6 +222,13 @@ export function dataCommand(): Command {
       });
     });
   return data;
+}
+
+/** `0 cat, 1 dog`; past 20 classes the first 20 and a count (`--json` lists them all). */
+function describeClasses(classes: readonly string[]): string {
+  const shown = classes.slice(0, 20).map((c, i) => `${i} ${c}`);
+  const more = classes.length - shown.length;
+  return `${classes.length}: ${shown.join(', ')}${more > 0 ? `, … ${more} more (--json lists them all)` : ''}`;
 }
 
 const totalBytes = (d: ResolvedDataset) => d.manifest.shards.reduce((n, s) => n + s.bytes, 0);

@@ -43,17 +43,39 @@ export async function importFiles(
   files: readonly string[],
   options: ImportOptions,
 ): Promise<ImportResult> {
-  const problem = datasetNameProblem(options.name);
-  if (problem) throw new Error(`dataset name "${options.name}": ${problem}`);
   if (files.length === 0) throw new Error('no input files: give a file, a folder or a glob');
+  return stageAndPublish(store, options.name, (stageDir) => stageShards(files, options, stageDir));
+}
+
+/** What a staging pass hands back: the manifest's fields besides format, name and rows. */
+export interface StagedImport {
+  columns: ColumnSpec[];
+  labelColumn?: string;
+  classes?: string[];
+  shards: ShardEntry[];
+}
+
+/**
+ * Runs `stage` in a fresh local folder (it writes its shards there with a `ShardStager`), then
+ * publishes them: shards, then the manifest (create-only), then `latest`. The folder is removed
+ * either way, so a failed import leaves nothing behind locally or in the bucket.
+ */
+export async function stageAndPublish(
+  store: DatasetStore,
+  name: string,
+  stage: (stageDir: string) => Promise<StagedImport>,
+): Promise<ImportResult> {
+  const problem = datasetNameProblem(name);
+  if (problem) throw new Error(`dataset name "${name}": ${problem}`);
   const stageDir = await mkdtemp(path.join(os.tmpdir(), 'dfit-import-'));
   try {
-    const staged = await stageShards(files, options, stageDir);
+    const staged = await stage(stageDir);
     const manifest: DatasetManifest = {
       format: MANIFEST_FORMAT,
-      name: options.name,
+      name,
       columns: staged.columns,
-      ...(options.labelColumn !== undefined ? { labelColumn: options.labelColumn } : {}),
+      ...(staged.labelColumn !== undefined ? { labelColumn: staged.labelColumn } : {}),
+      ...(staged.classes !== undefined ? { classes: staged.classes } : {}),
       rows: staged.shards.reduce((n, s) => n + s.rows, 0),
       shards: staged.shards,
     };
@@ -65,46 +87,91 @@ export async function importFiles(
   }
 }
 
+/**
+ * Rows → Parquet shard files in a staging folder, `shardSizeBytes` of decoded rows each. A row is
+ * either a source row (`add`, checked value by value) or written in place: fill each column's
+ * `slot`, then `commit`.
+ */
+export class ShardStager {
+  readonly shards: ShardEntry[] = [];
+  rows = 0;
+  private readonly builder: ShardBuilder;
+
+  constructor(
+    private readonly stageDir: string,
+    readonly columns: ColumnSpec[],
+    shardSizeBytes = DEFAULT_SHARD_SIZE,
+  ) {
+    this.builder = new ShardBuilder(columns, Math.max(1, Math.floor(shardSizeBytes / rowBytes(columns))));
+  }
+
+  async add(file: string, source: SourceRow): Promise<void> {
+    this.builder.add(file, source);
+    await this.rowDone();
+  }
+
+  /** The next row's values of `column` (zeros), to fill before `commit`. */
+  slot(column: string): ColumnValues {
+    return this.builder.slot(column);
+  }
+
+  async commit(): Promise<void> {
+    this.builder.rows++;
+    await this.rowDone();
+  }
+
+  /** Writes the last, partly filled shard; the shards staged, in order. */
+  async finish(): Promise<ShardEntry[]> {
+    await this.flush();
+    return this.shards;
+  }
+
+  private async rowDone(): Promise<void> {
+    this.rows++;
+    if (this.builder.full) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const rows = this.builder.rows;
+    if (rows === 0) return;
+    const bytes = encodeShard(this.columns, this.builder.take());
+    const file = `shard-${String(this.shards.length).padStart(5, '0')}.parquet`;
+    await writeFile(path.join(this.stageDir, file), bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    this.shards.push({ file, rows, bytes: bytes.length, sha256 });
+  }
+}
+
 async function stageShards(
   files: readonly string[],
   options: ImportOptions,
   stageDir: string,
-): Promise<{ columns: ColumnSpec[]; shards: ShardEntry[] }> {
-  let columns: ColumnSpec[] | undefined;
-  let builder: ShardBuilder | undefined;
-  const shards: ShardEntry[] = [];
+): Promise<StagedImport> {
+  let stager: ShardStager | undefined;
   let bytesBefore = 0;
   let rows = 0;
-  const flush = async () => {
-    if (!builder || builder.rows === 0) return;
-    const bytes = encodeShard(builder.columns, builder.take());
-    const file = `shard-${String(shards.length).padStart(5, '0')}.parquet`;
-    await writeFile(path.join(stageDir, file), bytes);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    shards.push({ file, rows: rows - shards.reduce((n, s) => n + s.rows, 0), bytes: bytes.length, sha256 });
-  };
   for (const file of files) {
     let bytesRead = 0;
     for await (const source of readRows(file, (b) => (bytesRead = b))) {
-      if (!columns) {
-        columns = inferColumns(file, source, options.labelColumn);
-        const perShard = Math.max(
-          1,
-          Math.floor((options.shardSizeBytes ?? DEFAULT_SHARD_SIZE) / rowBytes(columns)),
-        );
-        builder = new ShardBuilder(columns, perShard);
-      }
-      builder?.add(file, source);
+      stager ??= new ShardStager(
+        stageDir,
+        inferColumns(file, source, options.labelColumn),
+        options.shardSizeBytes,
+      );
+      await stager.add(file, source);
       rows++;
-      if (builder?.full) await flush();
       if (rows % 1000 === 0) options.onProgress?.({ bytesRead: bytesBefore + bytesRead, rows });
     }
     bytesBefore += bytesRead;
   }
-  await flush();
+  const shards = (await stager?.finish()) ?? [];
   options.onProgress?.({ bytesRead: bytesBefore, rows });
-  if (!columns || rows === 0) throw new DatasetInputError(files.join(', '), undefined, 'no rows');
-  return { columns, shards };
+  if (!stager || rows === 0) throw new DatasetInputError(files.join(', '), undefined, 'no rows');
+  return {
+    columns: stager.columns,
+    ...(options.labelColumn !== undefined ? { labelColumn: options.labelColumn } : {}),
+    shards,
+  };
 }
 
 /** The columns the first row implies: numbers are float32 scalars, arrays float32 vectors. */
@@ -139,6 +206,15 @@ class ShardBuilder {
 
   get full(): boolean {
     return this.rows >= this.capacity;
+  }
+
+  /** The values of `column` in the row after the last one added. */
+  slot(name: string): ColumnValues {
+    const column = this.columns.find((c) => c.name === name);
+    const values = this.data.get(name);
+    if (!column || !values) throw new Error(`no column "${name}" in this shard`);
+    const width = columnWidth(column);
+    return values.subarray(this.rows * width, (this.rows + 1) * width);
   }
 
   add(file: string, source: SourceRow): void {

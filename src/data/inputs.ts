@@ -1,11 +1,13 @@
 /**
  * What `data import` was given → the files to read, in a fixed order: a file; a folder (every
  * .csv, .jsonl, .ndjson and .parquet file under it, sorted by path); or a glob whose `*` and `?`
- * stand in its last path part (`data/part-*.csv`; a shell usually expands it first).
+ * stand in its last path part (`data/part-*.csv`; a shell usually expands it first). A folder of
+ * images is imported with `--image-shape` instead (images.ts); without it, it is refused saying so.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DatasetInputError } from './errors';
+import { IMAGE_SHAPE_HINT } from './images';
 
 const TABLES = /\.(csv|jsonl|ndjson|parquet)$/i;
 const IMAGES = /\.(png|jpe?g|gif|bmp|webp)$/i;
@@ -34,8 +36,7 @@ async function folderFiles(folder: string): Promise<string[]> {
     throw new DatasetInputError(
       folder,
       undefined,
-      'a folder of images is not importable yet: no maintained pure-JavaScript image decoder is ' +
-        'installed; convert the images to a Parquet or JSON Lines file of pixel arrays and import that',
+      `a folder of images (one sub-folder per class) is imported as images: ${IMAGE_SHAPE_HINT}`,
     );
   throw new DatasetInputError(folder, undefined, 'no .csv, .jsonl or .parquet files in it');
 }

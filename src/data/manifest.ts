@@ -34,6 +34,11 @@ export const manifestSchema = z.strictObject({
   columns: z.array(columnSchema).min(1),
   /** The column a task reads as its label, when the import named one. */
   labelColumn: z.string().optional(),
+  /**
+   * The label column's class names, label i being `classes[i]` (an image folder's sub-folders).
+   * Absent in manifests written before it existed and in imports of tables.
+   */
+  classes: z.array(z.string().min(1)).min(1).optional(),
   rows: z.number().int().nonnegative(),
   shards: z.array(shardEntrySchema),
 });
@@ -63,6 +68,7 @@ export function manifestBytes(manifest: DatasetManifest): Buffer {
     name: manifest.name,
     columns: manifest.columns.map((c) => ({ name: c.name, dtype: c.dtype, shape: c.shape })),
     ...(manifest.labelColumn !== undefined ? { labelColumn: manifest.labelColumn } : {}),
+    ...(manifest.classes !== undefined ? { classes: manifest.classes } : {}),
     rows: manifest.rows,
     shards: manifest.shards.map((s) => ({ file: s.file, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
   };
