@@ -173,7 +173,7 @@ describe('data import', () => {
     assert.throws(() => parseDatasetRef('mnist@latest'), /name@version/);
   });
 
-  test('inputs: a folder gives its tables sorted, a glob its matches; a folder of images is refused', async () => {
+  test('inputs: a folder gives its tables sorted, a glob its matches; a folder of images asks for --image-shape', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'dfit-inputs-'));
     await mkdir(path.join(dir, 'sub'));
     for (const f of ['b.csv', 'a.jsonl', 'sub/c.parquet', 'notes.txt'])
@@ -187,6 +187,6 @@ describe('data import', () => {
     const images = await mkdtemp(path.join(os.tmpdir(), 'dfit-images-'));
     await mkdir(path.join(images, 'cat'));
     await writeFile(path.join(images, 'cat', '1.png'), '');
-    await assert.rejects(expandInputs([images]), /no maintained pure-JavaScript image decoder/);
+    await assert.rejects(expandInputs([images]), /a folder of images .* pass --image-shape HxWxC/);
   });
 });
