@@ -18,6 +18,7 @@ export function progressOf(record: RunRecord, status: RunStatus): Progress {
     backend: record.backend,
     ...goodputField(record),
     ...(record.skips?.length ? { skipped: record.skips } : {}),
+    ...(record.spec.dataset ? { dataset: record.spec.dataset } : {}),
   };
 }
 
@@ -65,5 +66,6 @@ export function resultOf(record: RunRecord, status: TrainingResult['status']): T
     backend: record.backend,
     ...goodputField(record),
     ...(record.skips?.length ? { skipped: record.skips } : {}),
+    ...(record.spec.dataset ? { dataset: record.spec.dataset } : {}),
   };
 }

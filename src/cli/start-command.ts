@@ -92,7 +92,9 @@ async function report(
     const last = result.epochs[result.epochs.length - 1];
     process.stdout.write(
       `${result.status}: ${handle.workflowId}\n  final checkpoint ${result.finalCheckpoint.url}\n` +
-        `  weights sha256   ${result.weightsSha256}\n  last metrics     ${JSON.stringify(last?.metrics ?? {})}\n` +
+        `  weights sha256   ${result.weightsSha256}\n` +
+        (result.dataset ? `  dataset          ${result.dataset}\n` : '') +
+        `  last metrics     ${JSON.stringify(last?.metrics ?? {})}\n` +
         `  recoveries       ${result.recoveryCount ?? result.recoveries.length}\n` +
         (result.goodput ? `  goodput          ${goodputLine(result.goodput)}\n` : '') +
         `  UI               ${link}\n`,
@@ -114,6 +116,7 @@ export function resultSummary(handle: WorkflowHandle, result: TrainingResult) {
       metrics: e.metrics,
     })),
     recoveries: result.recoveries,
+    ...(result.dataset ? { dataset: result.dataset } : {}),
     ...(result.goodput ? { goodput: result.goodput } : {}),
     ...(result.skipped?.length ? { skipped: result.skipped } : {}),
     // Data-parallel runs: the last rounds, each with its shards' checkpoints, workers and recoveries.

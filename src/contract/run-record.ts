@@ -133,6 +133,8 @@ export interface Progress {
   goodput?: Goodput;
   /** Data windows divergence rollbacks skipped. */
   skipped?: SkippedData[];
+  /** The dataset version a streamed run reads, `name@<64 hex>`, as resolved when it started. */
+  dataset?: string;
 }
 
 /** The workflow result: everything needed to find and trust the trained model. */
@@ -153,4 +155,6 @@ export interface TrainingResult {
   goodput?: Goodput;
   /** Data windows divergence rollbacks skipped. */
   skipped?: SkippedData[];
+  /** The dataset version a streamed run read, `name@<64 hex>`, as resolved when it started. */
+  dataset?: string;
 }

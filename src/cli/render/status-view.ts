@@ -19,6 +19,7 @@ export function statusJson(s: RunSnapshot, ui: string) {
     execution: s.execution,
     status: s.progress?.status ?? s.result?.status ?? s.attributes.status,
     task: s.attributes.task,
+    ...(dataset(s) ? { dataset: dataset(s) } : {}),
     epoch: epochsDone(s),
     epochs: s.progress?.epochs ?? (s.result ? epochsDone(s) : undefined),
     lastCheckpoint: s.result?.finalCheckpoint ?? s.progress?.lastCheckpoint,
@@ -38,6 +39,9 @@ export function statusJson(s: RunSnapshot, ui: string) {
   };
 }
 
+/** The dataset version a streamed run reads (resolved when it started). */
+const dataset = (s: RunSnapshot) => s.result?.dataset ?? s.progress?.dataset;
+
 export function renderStatus(s: RunSnapshot, ui: string, color = false): string {
   const json = statusJson(s, ui);
   const style = color ? {} : { style: { head: [], border: [] } };
@@ -46,6 +50,7 @@ export function renderStatus(s: RunSnapshot, ui: string, color = false): string 
     ['run', s.workflowId],
     ['status', `${json.status ?? '?'} (${s.execution})`],
     ['task', s.attributes.task],
+    ['dataset', dataset(s)],
     isParallel(s)
       ? ['rounds', roundsLine(s)]
       : ['epochs', `${json.epoch}${json.epochs !== undefined ? ` / ${json.epochs}` : ''}`],
