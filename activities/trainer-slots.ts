@@ -9,6 +9,7 @@ import type { MetricsRecorder } from '../src/metrics/recorder';
 import type { BackendInfo } from '../src/state';
 import type { BackendRequest } from '../src/training/backend';
 import type { ObjectClient } from '../src/storage/object-client';
+import type { MemoryCap } from '../src/training/memory-cap';
 import { TrainerBusyError } from '../src/training/errors';
 import { TrainerProcess } from '../src/training/trainer-process';
 import type { WarmKey } from '../src/training/warm-session';
@@ -34,6 +35,8 @@ export interface TrainerSlotsOptions {
    * such tasks are refused by the trainer
    */
   datasets?: ObjectClient;
+  /** Each trainer in a memory cgroup of its own with this limit (worker --trainer-memory-limit). @default none */
+  memoryCap?: MemoryCap;
 }
 
 /** One trainer process and what it holds. */
@@ -118,6 +121,7 @@ export class TrainerSlots {
         ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
         ...(this.options.transferBase ? { transferBase: this.options.transferBase } : {}),
         ...(this.options.datasets ? { datasets: this.options.datasets } : {}),
+        ...(this.options.memoryCap ? { memoryCap: this.options.memoryCap } : {}),
       });
     }
     return slot.trainer as Promise<TrainerProcess>;

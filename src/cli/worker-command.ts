@@ -5,6 +5,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { installRuntimeWithMetrics } from '../metrics/prometheus';
 import { createWorker } from '../worker/create-worker';
 import { BACKEND_REQUESTS } from '../training/backend';
+import { formatBytes, parseByteSize } from '../config/byte-size';
 import type { BackendInfo } from '../state';
 import type { DurableFitOptions } from '../config/options';
 import type { ConnectionFlags } from './common';
@@ -18,6 +19,7 @@ interface WorkerFlags extends ConnectionFlags {
   logLevel: string;
   metricsPort?: number;
   metricsHost?: string;
+  trainerMemoryLimit?: number;
 }
 
 export function workerCommand(): Command {
@@ -32,6 +34,12 @@ export function workerCommand(): Command {
         .argParser(parseConcurrency),
     )
     .option('--identity <name>', 'worker identity shown in the Web UI')
+    .addOption(
+      new Option(
+        '--trainer-memory-limit <size>',
+        'memory limit of each trainer process, e.g. 1GiB (a cgroup per trainer; refused where none can be made)',
+      ).argParser(parseMemoryLimit),
+    )
     .option(
       '--task-module <path>',
       'a module that registers your tasks (repeatable; also DFIT_TASK_MODULES)',
@@ -71,6 +79,8 @@ export function workerCommand(): Command {
         const options = optionsFromFlags(flags);
         if (flags.metricsPort !== undefined) options.metricsPort = flags.metricsPort;
         if (flags.metricsHost) options.metricsHost = flags.metricsHost;
+        if (flags.trainerMemoryLimit !== undefined)
+          options.trainerMemoryLimitBytes = flags.trainerMemoryLimit;
         // Once per process, before any connection: the Runtime carries the metrics exporter.
         const metrics = installRuntimeWithMetrics(
           { logger: new WorkerLogger(flags.logLevel as 'WARN') },
@@ -84,10 +94,13 @@ export function workerCommand(): Command {
           metrics: metrics.recorder,
         });
         const route = created.route ? ` and backend queue "${created.route}"` : '';
+        const cap = created.memoryCap
+          ? `, trainer memory limit ${formatBytes(created.memoryCap.limitBytes)} (cgroup v${created.memoryCap.parent.version})`
+          : '';
         process.stderr.write(
           `durable-fit worker ${created.worker.options.identity} polling task queue "${options.taskQueue}"${route} ` +
             `on ${options.temporalAddress} (backend ${describeBackend(created.backend)}, ` +
-            `${flags.concurrency} training slot(s))${metrics.url ? `; metrics on ${metrics.url}` : ''}; ` +
+            `${flags.concurrency} training slot(s)${cap})${metrics.url ? `; metrics on ${metrics.url}` : ''}; ` +
             `${describeSecurity(options)}\n`,
         );
         await created.run();
@@ -103,6 +116,12 @@ function parseConcurrency(value: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError('a whole number of trainer slots, at least 1');
   return n;
+}
+
+function parseMemoryLimit(value: string): number {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError(`"${value}" is not a size: use e.g. 1GiB or 800MB`);
+  return bytes;
 }
 
 function parseMetricsPort(value: string): number {

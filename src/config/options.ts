@@ -105,6 +105,13 @@ export interface DurableFitOptions {
    */
   maxCheckpointBytes: number;
   /**
+   * Memory limit of each trainer child of a worker: the child runs in a memory cgroup of its own
+   * with this limit, and one the kernel kills for passing it is a crashed trainer (the run resumes
+   * from its newest checkpoint). A worker with no writable memory cgroup refuses to start with it.
+   * Env `DFIT_TRAINER_MEMORY_LIMIT`: bytes, or e.g. `1GiB`, `800MB`. @default undefined (no limit)
+   */
+  trainerMemoryLimitBytes?: number;
+  /**
    * Port of the worker's Prometheus endpoint (`/metrics`: the Temporal SDK's `temporal_*` series and
    * durable-fit's `dfit_*` ones). Env `DFIT_METRICS_PORT`. @default undefined (no endpoint, nothing recorded)
    */
@@ -152,6 +159,7 @@ export const OPTION_ENV: Readonly<Record<keyof DurableFitOptions, string>> = {
   s3DeadlineMs: 'DFIT_S3_DEADLINE',
   s3DeadlinePerMiBMs: 'DFIT_S3_DEADLINE_PER_MIB',
   maxCheckpointBytes: MAX_CHECKPOINT_BYTES_ENV,
+  trainerMemoryLimitBytes: 'DFIT_TRAINER_MEMORY_LIMIT',
   metricsPort: 'DFIT_METRICS_PORT',
   metricsHost: 'DFIT_METRICS_HOST',
   encryptionKeysFile: 'DFIT_ENCRYPTION_KEYS_FILE',
@@ -193,6 +201,7 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
   };
   const temporalUiPort = overrides.temporalUiPort ?? parsePort(pick('temporalUiPort'), 'temporalUiPort');
   const metricsPort = parsePort(pick('metricsPort'), 'metricsPort');
+  const trainerMemoryLimitBytes = parseBytes(pick('trainerMemoryLimitBytes'), 'trainerMemoryLimitBytes');
   const resolved: DurableFitOptions = {
     temporalAddress: pick('temporalAddress') ?? DEFAULTS.temporalAddress,
     namespace: pick('namespace') ?? DEFAULTS.namespace,
@@ -223,7 +232,9 @@ export function resolveOptions(env: Env = {}, overrides: Partial<DurableFitOptio
     s3DeadlineMs: parseDuration(pick('s3DeadlineMs'), 's3DeadlineMs') ?? DEFAULTS.s3DeadlineMs,
     s3DeadlinePerMiBMs:
       parseDuration(pick('s3DeadlinePerMiBMs'), 's3DeadlinePerMiBMs') ?? DEFAULTS.s3DeadlinePerMiBMs,
-    maxCheckpointBytes: parseBytes(pick('maxCheckpointBytes')) ?? DEFAULTS.maxCheckpointBytes,
+    maxCheckpointBytes:
+      parseBytes(pick('maxCheckpointBytes'), 'maxCheckpointBytes') ?? DEFAULTS.maxCheckpointBytes,
+    ...(trainerMemoryLimitBytes === undefined ? {} : { trainerMemoryLimitBytes }),
     ...(metricsPort === undefined ? {} : { metricsPort }),
     metricsHost: pick('metricsHost') ?? DEFAULTS.metricsHost,
     ...encryptionOptions(pick('encryptionKeysFile'), pick('encryptionKeys')),
@@ -307,13 +318,11 @@ function encryptionOptions(file: string | undefined, inline: string | undefined)
   };
 }
 
-function parseBytes(value: string | undefined): number | undefined {
+function parseBytes(value: string | undefined, key: keyof DurableFitOptions): number | undefined {
   if (value === undefined) return undefined;
   const bytes = parseByteSize(value);
   if (bytes === undefined)
-    throw new Error(
-      `${MAX_CHECKPOINT_BYTES_ENV}="${value}" is not a size: use bytes or e.g. "500MB", "4GiB"`,
-    );
+    throw new Error(`${OPTION_ENV[key]}="${value}" is not a size: use bytes or e.g. "500MB", "4GiB"`);
   return bytes;
 }
 

@@ -97,10 +97,13 @@ export class TrainerCrashedError extends TrainingEngineError {
     readonly exitCode: number | null,
     readonly signal: string | null,
     stderrTail: string,
+    /** What is known of why, e.g. its memory cgroup counted an OOM kill (memory-cap.ts). */
+    readonly killedBy?: string,
   ) {
     const tail = redactedTail(stderrTail, CRASH_TAIL_MAX);
     super(
       `trainer process exited unexpectedly (code ${exitCode}, signal ${signal})` +
+        (killedBy ? `, ${killedBy}` : '') +
         (tail ? `: ${tail}` : '') +
         '; resume from the last checkpoint',
     );

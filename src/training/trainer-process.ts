@@ -25,6 +25,7 @@ import type { BatchProgress, EpochEnd, RunOutcome } from './run-loop';
 import { createTransferDir, removeTransferDir } from './state-transfer';
 import { compactTensors } from './tensor-bytes';
 import { TrainerJob } from './trainer-job';
+import type { MemoryCap, TrainerCgroup } from './memory-cap';
 import { RedactingLines, redactedTail } from './redact';
 import { trainerEnvironment } from './trainer-env';
 import type { TrainerWatchdog } from './trainer-watchdog';
@@ -62,6 +63,12 @@ export interface TrainerProcessOptions {
    * them for tasks with `data` (docs/datasets.md). Absent: such tasks are refused in the child.
    */
   datasets?: ObjectClient;
+  /**
+   * Runs the child in a memory cgroup of its own with this cap's limit (memory-cap.ts), removed
+   * when the child exits; a child the limit killed fails with a `TrainerCrashedError` that says so.
+   * @default none (no limit)
+   */
+  memoryCap?: MemoryCap;
 }
 
 /** @see TrainerProcessOptions.hangTimeoutMs */
@@ -92,6 +99,7 @@ export class TrainerProcess {
     private readonly child: ChildProcess,
     options: TrainerProcessOptions,
     private readonly transferDir: string,
+    private readonly cgroup: TrainerCgroup | undefined,
   ) {
     this.datasets = options.datasets;
     const onStderr = options.onStderr ?? ((chunk: string) => process.stderr.write(chunk));
@@ -108,7 +116,11 @@ export class TrainerProcess {
         removeTransferDir(transferDir);
         lines.flush();
         const tail = redactedTail(this.stderrTail, CRASH_TAIL_MAX, secrets);
-        const exited = this.hung ?? new TrainerCrashedError(code, signal, tail);
+        const killedBy = cgroup?.killedByLimit();
+        cgroup
+          ?.remove()
+          .catch((err: unknown) => onStderr(`could not remove ${cgroup.dir}: ${String(err)}\n`));
+        const exited = this.hung ?? new TrainerCrashedError(code, signal, tail, killedBy);
         this.exited = exited;
         this.current?.fail(this.closing ? new Error('trainer process closed during a run') : exited);
         this.current = undefined;
@@ -137,6 +149,7 @@ export class TrainerProcess {
   static async start(options: TrainerProcessOptions = {}): Promise<TrainerProcess> {
     const ext = path.extname(__filename);
     const transferDir = createTransferDir(options.transferBase ?? os.tmpdir());
+    const cgroup = options.memoryCap?.create();
     const child = fork(path.join(__dirname, `trainer-child${ext}`), [], {
       // In source form (.ts) the child runs through tsx, as the rest of durable-fit does.
       execArgv: ext === '.ts' ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [],
@@ -144,7 +157,16 @@ export class TrainerProcess {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: trainerEnvironment(options.env ?? process.env, options.secrets),
     });
-    const trainer = new TrainerProcess(child, options, transferDir);
+    // Into its cgroup at once, before it loads tfjs: what it allocates from here on is limited.
+    try {
+      if (cgroup && child.pid !== undefined) cgroup.add(child.pid);
+    } catch (err) {
+      child.kill('SIGKILL');
+      removeTransferDir(transferDir);
+      await cgroup?.remove().catch(() => undefined);
+      throw err;
+    }
+    const trainer = new TrainerProcess(child, options, transferDir, cgroup);
     try {
       trainer.backend = await trainer.waitReady(options.backend ?? 'auto', options.taskModules ?? []);
     } finally {
@@ -156,6 +178,11 @@ export class TrainerProcess {
   /** Whether the child is still running. */
   get alive(): boolean {
     return this.exited === undefined;
+  }
+
+  /** The child's memory cgroup folder, when it runs under a memory cap. */
+  get memoryCgroup(): string | undefined {
+    return this.cgroup?.dir;
   }
 
   /** The child's process id (for fault tests that kill it). */

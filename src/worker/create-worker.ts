@@ -10,6 +10,7 @@ import { createProcessEngine } from '../../activities/process-engine';
 import type { EpochEngine } from '../../activities/epoch-engine';
 import { createStorage, s3Connection } from '../checkpoint/create-store';
 import { createMinioObjectClient } from '../storage/minio-adapter';
+import { DatasetStore } from '../data/dataset-store';
 import type { BackendInfo } from '../state';
 import { secretValues } from '../config/options';
 import type { DurableFitOptions, Env } from '../config/options';
@@ -21,6 +22,7 @@ import { processDataConverter } from '../security/codec-data-converter';
 import { DurableTrainingPlugin } from './plugin';
 import { workerRoute } from '../training/routing';
 import { loadTaskModules } from '../training/tasks/load-modules';
+import { MemoryCap } from '../training/memory-cap';
 import { secretFragments } from '../training/redact';
 import { prepareScratch, removeScratch } from './scratch';
 
@@ -54,6 +56,8 @@ export interface DurableFitWorker {
   route?: string;
   /** The backend its trainers loaded, with the versions and settings that fingerprint it. */
   backend: BackendInfo;
+  /** Its trainers' memory cap (`options.trainerMemoryLimitBytes`), where one is set. */
+  memoryCap?: MemoryCap;
   connection: NativeConnection;
   run(): Promise<void>;
   /** Starts a graceful shutdown of both workers (running epochs save a checkpoint first). */
@@ -68,6 +72,11 @@ export async function createWorker(
   // First, so a worker without S3 credentials or with a bad keys file stops before it connects or starts a trainer.
   const { store, runs } = createStorage(options);
   const dataConverter = processDataConverter(options); // encryption on when keys are configured
+  // A memory limit the worker cannot enforce stops it here, never silently ignored.
+  const memoryCap =
+    options.trainerMemoryLimitBytes === undefined || extra.engine
+      ? undefined
+      : MemoryCap.prepare(options.trainerMemoryLimitBytes);
   const config = temporalConnectConfig(options, env);
   const connection = await NativeConnection.connect(config.connectionOptions);
   loadTaskModules(options.taskModules); // prepareRun validates hparams with the task registry here
@@ -75,6 +84,9 @@ export async function createWorker(
   // A SIGKILLed worker leaves its trainers' transfer folders behind: remove dead workers' at start.
   const scratch = prepareScratch();
   const metrics = extra.metrics ?? NO_METRICS;
+  const datasetObjects = createMinioObjectClient(s3Connection(options), {
+    deadline: { baseMs: options.s3DeadlineMs, perMiBMs: options.s3DeadlinePerMiBMs },
+  });
   const engine =
     extra.engine ??
     createProcessEngine({
@@ -87,10 +99,9 @@ export async function createWorker(
       // the configured secrets, and the S3 secret in use (it may come from a credentials file).
       secrets: secretFragments([...secretValues(options), s3Connection(options).secretKey]),
       metrics,
+      ...(memoryCap ? { memoryCap } : {}),
       // The bucket's datasets/ objects, read here for the trainers of tasks that stream a dataset.
-      datasets: createMinioObjectClient(s3Connection(options), {
-        deadline: { baseMs: options.s3DeadlineMs, perMiBMs: options.s3DeadlinePerMiBMs },
-      }),
+      datasets: datasetObjects,
     });
   // Start a trainer (and load its backend) now, not in the first recovery; routing needs its versions.
   const backend = await engine.backendInfo();
@@ -104,6 +115,7 @@ export async function createWorker(
     dataConverter,
     store,
     runs,
+    datasets: new DatasetStore(datasetObjects), // prepareRun resolves each run's dataset version
     site: options.s3Endpoint,
     engine,
     maxConcurrentTrainings: slots,
@@ -130,6 +142,7 @@ export async function createWorker(
     worker,
     ...(epochWorker ? { epochWorker, route } : {}),
     backend,
+    ...(memoryCap ? { memoryCap } : {}),
     connection,
     shutdown,
     async run() {
