@@ -91,7 +91,7 @@ assert.throws(() => client.validateSpecInput({ task: 'mnist-cnn', epochs: 1, see
 assert.throws(() => client.validateSpecInput({ task: 'synthetic', epochs: 1, seed: 1,
   checkpoint: { topK: { k: 1, monitor: 'valAcc', mode: 'max' } } }, 'w'), /reports no metric "valAcc"/);
 assert.throws(() => client.validateSpecInput({ task: 'nope', epochs: 1, seed: 1 }, 'w'),
-  /unknown task "nope"; registered tasks: digits-resnet, digits-resnet-stream, mnist-cnn, mnist-cnn-stream, mnist-mlp, mnist-mlp-stream, synthetic/);
+  /unknown task "nope"; registered tasks: digits-resnet, digits-resnet-stream, mnist-cnn, mnist-cnn-stream, mnist-mlp, mnist-mlp-stream, synthetic, tabular-mlp-stream/);
 client.validateSweepInput({ task: 'digits-resnet', seed: 1, epochs: 2, trials: 4,
   space: { learningRate: { kind: 'range', min: 0.001, max: 0.1, log: true } },
   search: { kind: 'random' }, metric: 'valAccuracy', mode: 'max' });

@@ -29,6 +29,8 @@ import {
   registerTaskDescriptor,
   syntheticDescriptor,
   syntheticTask,
+  tabularMlpStreamDescriptor,
+  tabularMlpStreamTask,
   taskMetricNames,
   validateHparams,
 } from '../../src/training/tasks';
@@ -45,6 +47,10 @@ const builtins: [TaskDescriptor, TaskDefinition][] = [
     digitsResnetStreamDescriptor as unknown as TaskDescriptor,
     digitsResnetStreamTask as unknown as TaskDefinition,
   ],
+  [
+    tabularMlpStreamDescriptor as unknown as TaskDescriptor,
+    tabularMlpStreamTask as unknown as TaskDefinition,
+  ],
 ];
 
 test('each built-in task is its descriptor plus a builder, registered both ways', () => {
@@ -56,6 +62,7 @@ test('each built-in task is its descriptor plus a builder, registered both ways'
     'mnist-mlp',
     'mnist-mlp-stream',
     'synthetic',
+    'tabular-mlp-stream',
   ]);
   for (const [descriptor, task] of builtins) {
     assert.equal(getTask(descriptor.name), task);

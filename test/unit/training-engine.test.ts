@@ -36,6 +36,7 @@ describe('task registry and hparams', () => {
       'mnist-mlp',
       'mnist-mlp-stream',
       'synthetic',
+      'tabular-mlp-stream',
     ]);
   });
   test('unknown task names the registered ones', () => {

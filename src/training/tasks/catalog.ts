@@ -5,8 +5,10 @@
  */
 import { BUILTIN_DESCRIPTORS } from './descriptors';
 import { registerTaskDescriptor } from './registry';
+import { tabularMlpStreamDescriptor } from './tabular-descriptor';
 
 for (const descriptor of BUILTIN_DESCRIPTORS) registerTaskDescriptor(descriptor);
+registerTaskDescriptor(tabularMlpStreamDescriptor);
 
 export {
   getTaskDescriptor,

@@ -9,6 +9,7 @@ import { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 import { mnistCnnStreamTask, mnistMlpStreamTask } from './mnist-stream';
 import { registerTask } from './registry';
 import { syntheticTask } from './synthetic';
+import { tabularMlpStreamTask } from './tabular-stream';
 
 registerTask(syntheticTask);
 registerTask(mnistMlpTask);
@@ -17,6 +18,7 @@ registerTask(digitsResnetTask);
 registerTask(mnistMlpStreamTask);
 registerTask(mnistCnnStreamTask);
 registerTask(digitsResnetStreamTask);
+registerTask(tabularMlpStreamTask);
 
 export {
   defineTask,
@@ -36,6 +38,8 @@ export { mnistCnnTask, mnistMlpTask } from './mnist-tasks';
 export { digitsResnetTask } from './digits-resnet';
 export { digitsResnetStreamTask } from './digits-resnet-stream';
 export { mnistCnnStreamTask, mnistMlpStreamTask } from './mnist-stream';
+export { tabularMlpStreamTask } from './tabular-stream';
+export { tabularMlpStreamDescriptor } from './tabular-descriptor';
 export {
   digitsResnetDescriptor,
   digitsResnetStreamDescriptor,
