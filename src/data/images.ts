@@ -232,6 +232,7 @@ export async function importImageFolder(
     throw new Error(
       `label column "${labelColumn}": use letters, digits, _ . - and a name other than "${IMAGE_COLUMN}"`,
     );
+  if (folder.files.length === 0) throw new DatasetInputError(folder.folder, undefined, 'no images in it');
   const columns = imageColumns(options.imageShape, labelColumn);
   return stageAndPublish(store, options.name, async (stageDir) => {
     const stager = new ShardStager(stageDir, columns, options.shardSizeBytes);
