@@ -18,6 +18,7 @@ import { decideWarmStart, WarmSessionLostError } from './warm-session';
 import { restoreModelWeights } from './model-weights';
 import { loadTaskModules } from './tasks/load-modules';
 import { DatasetStore } from '../data/dataset-store';
+import { windowBytesFromEnv } from '../data/window-env';
 import { IpcDatasetReader } from './ipc-object-client';
 
 let trainer: Trainer | undefined;
@@ -44,7 +45,8 @@ async function init(
     // User task modules call registerTask() when loaded; the child needs them as much as the worker.
     loadTaskModules(taskModules);
     const datasets = datasetReader ? { datasets: new DatasetStore(datasetReader.client()) } : {};
-    trainer = await Trainer.create({ ...backend, ...datasets });
+    const windowBytes = windowBytesFromEnv(process.env); // the worker's DFIT_DATASET_WINDOW
+    trainer = await Trainer.create({ ...backend, ...datasets, ...(windowBytes ? { windowBytes } : {}) });
     send({ type: 'ready', backend: trainer.backend });
   } catch (error) {
     // The parent reports the error and ends this process.
