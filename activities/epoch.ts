@@ -71,6 +71,7 @@ export function epochTarget(
           ...(spec.divergence ? { divergence: spec.divergence } : {}),
           ...(input.skips?.length ? { skips: input.skips } : {}),
           ...(spec.dataset ? { dataset: spec.dataset } : {}),
+          ...(spec.validationDataset ? { validationDataset: spec.validationDataset } : {}),
         },
         epoch,
         from: start && {

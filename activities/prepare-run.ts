@@ -14,13 +14,8 @@ import { pinStart, prepareRunFolder } from './run-folder';
 import { defaultRunName } from '../src/checkpoint/keys';
 import { Context } from '@temporalio/activity';
 import { assertNoOtherWriter } from './folder-writers';
-import type { DatasetRef, DatasetStore } from '../src/data/dataset-store';
-import { isPinnedRef, parseDatasetRef, pinnedRef } from '../src/data/dataset-store';
-import { DatasetVersionMismatchError } from '../src/data/errors';
-import { inMemoryDatasetMessage } from '../src/spec';
-import type { DatasetBinding } from '../src/state';
-import { InvalidRunConfigError } from '../src/training/errors';
-import type { TaskDefinition } from '../src/training/tasks/types';
+import type { DatasetStore } from '../src/data/dataset-store';
+import { datasetReferences, withDatasets } from './run-datasets';
 
 export interface PrepareRunDeps {
   store: CheckpointIO;
@@ -39,11 +34,11 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
   const task = getTask(parsed.task);
   const checked = { ...parsed, hparams: validateHparams(task, parsed.hparams) };
   assertMonitorKnown(checked, taskMetricNames(task));
-  const reference = datasetReference(task, checked);
+  const references = datasetReferences(task, checked);
   await assertS3Access(deps.runs, checked.runName ?? input.workflowId);
   // A fresh run (or a weights-only fork) reads the version its reference names now; a resume's
   // version depends on its checkpoint, read below.
-  const spec = checked.resumeFrom ? checked : await withDataset(deps, checked, reference, undefined);
+  const spec = checked.resumeFrom ? checked : await withDatasets(deps.datasets, checked, references, {});
   await prepareRunFolder(deps.runs, spec, {
     holder: defaultRunName(input.workflowId, input.firstExecutionRunId), // unique per workflow run
     assertNoOtherWriter: () =>
@@ -72,54 +67,8 @@ export async function prepareRun(deps: PrepareRunDeps, input: PrepareRunInput): 
     );
   }
   const resumeFrom = refOf(spec.resumeFrom, source);
-  const resumed = await withDataset(deps, spec, reference, meta.dataset);
+  const resumed = await withDatasets(deps.datasets, spec, references, meta);
   return pinStart(deps.runs, { spec: resumed, resumeFrom, resumeBackend: meta.backend });
-}
-
-/**
- * The dataset reference a run of this task reads: the spec's, else a streaming task's own
- * (`task.data.dataset(hparams)`); none for a task with in-memory data, which refuses one.
- */
-function datasetReference(task: TaskDefinition, spec: TrainingSpec): DatasetRef | undefined {
-  if (!task.data) {
-    if (spec.dataset !== undefined)
-      throw new InvalidRunConfigError('dataset', inMemoryDatasetMessage(task.name, spec.dataset));
-    return undefined;
-  }
-  return parseDatasetRef(spec.dataset ?? task.data.dataset(spec.hparams as never));
-}
-
-/**
- * The spec with `dataset` resolved once, to `name@<64 hex>`: recorded in this activity's result,
- * so every epoch, resume and shard of the run (and a continue-as-new) reads exactly that version,
- * whatever is published later. A resume keeps its checkpoint's version when the reference names
- * none; one that names another version is refused here, naming both.
- */
-async function withDataset(
-  deps: PrepareRunDeps,
-  spec: TrainingSpec,
-  ref: DatasetRef | undefined,
-  trained: DatasetBinding | undefined,
-): Promise<TrainingSpec> {
-  if (!ref) return spec;
-  if (ref.version === undefined && trained?.name === ref.name)
-    return { ...spec, dataset: pinnedRef(trained) };
-  if (!deps.datasets) {
-    // A worker built without a dataset store: the trainers resolve it, as before (no prefixes).
-    if (ref.version !== undefined && !isPinnedRef(ref))
-      throw new InvalidRunConfigError(
-        'dataset',
-        `${ref.name}@${ref.version}: this worker cannot resolve a version prefix (it has no dataset ` +
-          'store); write the version in full (`durable-fit data ls ' +
-          ref.name +
-          '` lists them)',
-      );
-    return spec;
-  }
-  const resolved = pinnedRef(await deps.datasets.resolve(ref));
-  if (spec.resumeFrom && (!trained || pinnedRef(trained) !== resolved))
-    throw new DatasetVersionMismatchError(trained ? pinnedRef(trained) : 'in-memory data', resolved);
-  return { ...spec, dataset: resolved };
 }
 
 /**

@@ -225,6 +225,13 @@ export const trainingSpecSchema = z
      * back resolved, `name@<64 hex>`. Refused for tasks with in-memory data.
      */
     dataset: z.string().max(200).optional(),
+    /**
+     * For a task that streams a dataset: its validation data from a dataset too (`name`,
+     * `name@version` or `name@<8+ hex digits>`), read in the dataset's own order, instead of the
+     * task's own (`data.validation`, else `loadDataset`'s in-memory split). Resolved at start, as
+     * `dataset` is.
+     */
+    validationDataset: z.string().max(200).optional(),
     /** tfjs backend the worker should use, when the worker allows a choice (else the worker's). */
     checkpoint: checkpointPolicy.default(checkpointPolicy.parse({})),
     recovery: recoveryPolicy.default(recoveryPolicy.parse({})),
@@ -249,7 +256,7 @@ export const trainingSpecSchema = z
     if (spec.resumeFrom !== undefined && !/^s3:\/\/[^/]+\/.+/.test(spec.resumeFrom)) {
       ctx.addIssue({ code: 'custom', path: ['resumeFrom'], message: 'must be an s3://bucket/key.ckpt URL' });
     }
-    for (const field of ['dataset'] as const) {
+    for (const field of ['dataset', 'validationDataset'] as const) {
       const problem = spec[field] === undefined ? undefined : datasetRefProblem(spec[field]);
       if (problem) ctx.addIssue({ code: 'custom', path: [field], message: problem });
     }

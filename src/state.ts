@@ -120,6 +120,8 @@ export interface CheckpointMeta {
    * against another version is refused. Absent for tasks whose data is in memory.
    */
   dataset?: DatasetBinding;
+  /** The dataset version its validation rows came from, when they came from one (absent: in memory). */
+  validationDataset?: DatasetBinding;
   fingerprints: Fingerprints;
   backend: BackendInfo;
   /** SHA-256 over all model weights in canonical order (see src/training weights hash). */

@@ -38,6 +38,7 @@ const numbers = z.record(z.string(), anyNumber);
 // The cursor names keys and batch offsets: a checkpoint is untrusted input (anyone with bucket write
 // access can upload one), so a negative or fractional position is refused before it is used.
 const cursorField = z.number().int('must be a non-negative integer').min(0, 'must be a non-negative integer');
+const datasetBinding = z.strictObject({ name: z.string(), version: z.string().regex(/^[0-9a-f]{64}$/) });
 const metaSchema = z.looseObject({
   task: z.string(),
   hparams: z.record(z.string(), z.unknown()),
@@ -60,7 +61,9 @@ const metaSchema = z.looseObject({
   backend: z.looseObject({ name: z.string(), versions: z.record(z.string(), z.string()) }),
   weightsSha256: z.string(),
   createdAt: z.string(),
-  dataset: z.strictObject({ name: z.string(), version: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  dataset: datasetBinding.optional(),
+  /** Absent in checkpoints written before validation could come from a dataset. */
+  validationDataset: datasetBinding.optional(),
 });
 
 const SPECIAL_FLOATS: Readonly<Record<string, number>> = {

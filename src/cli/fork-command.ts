@@ -101,6 +101,7 @@ export function forkSpec(meta: CheckpointMeta, parent: ForkSource, flags: SpecFl
     checkpoint: recorded.checkpoint,
     recovery: recorded.recovery,
     ...(recorded.dataset ? { dataset: recorded.dataset } : {}),
+    ...(recorded.validationDataset ? { validationDataset: recorded.validationDataset } : {}),
   };
   const child = specFromFlags({ ...flags, epochs: undefined }, base) as TrainingSpecInput;
   const epochs = flags.epochs ?? recorded.epochs ?? 1;

@@ -14,6 +14,7 @@ export interface SpecFlags {
   hparam: Record<string, unknown>;
   resumeFrom?: string;
   dataset?: string;
+  validationDataset?: string;
   runName?: string;
   heartbeatTimeout?: number;
   backoff?: number;
@@ -85,6 +86,10 @@ export function withSpecFlags(command: Command): Command {
     .option(
       '--dataset <name[@version]>',
       "dataset a streamed task trains on (default: the task's own): name (its latest version), or name@version with 8 or more hex digits of it; resolved once when the run starts",
+    )
+    .option(
+      '--validation-dataset <name[@version]>',
+      "validate a streamed task on this dataset, read in its own order (default: the task's own validation data)",
     )
     .option('--run-name <name>', 'checkpoint folder name (default: the workflow id)')
     .option('--heartbeat-timeout <duration>', 'crash detection time, e.g. 30s or 2m (default 10s)', seconds)
@@ -223,6 +228,7 @@ export function specFromFlags(
     hparams: { ...(base.hparams ?? {}), ...flags.hparam },
     resumeFrom: flags.resumeFrom ?? base.resumeFrom,
     dataset: flags.dataset ?? base.dataset,
+    validationDataset: flags.validationDataset ?? base.validationDataset,
     runName: flags.runName ?? base.runName,
     parallel: parallelFromFlags(flags, base),
     divergence: divergenceFromFlags(flags, base),
@@ -236,7 +242,12 @@ export function specFromFlags(
  * in-memory data (the run's first activity would refuse it with the same words). A task whose
  * descriptor does not say is left to that activity.
  */
-export function assertDatasetApplies(spec: Pick<TrainingSpec, 'task' | 'dataset'>): void {
-  if (spec.dataset === undefined || getTaskDescriptor(spec.task).streams !== false) return;
-  throw new InvalidSpecError([`dataset: ${inMemoryDatasetMessage(spec.task, spec.dataset)}`]);
+export function assertDatasetApplies(
+  spec: Pick<TrainingSpec, 'task' | 'dataset' | 'validationDataset'>,
+): void {
+  const given = (['dataset', 'validationDataset'] as const).filter((f) => spec[f] !== undefined);
+  if (given.length === 0 || getTaskDescriptor(spec.task).streams !== false) return;
+  throw new InvalidSpecError(
+    given.map((field) => `${field}: ${inMemoryDatasetMessage(spec.task, spec[field] as string)}`),
+  );
 }

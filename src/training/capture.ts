@@ -49,6 +49,7 @@ export function captureRawState(session: TrainingSession, specExtras: SpecExtras
       ...(batch > 0 ? { epochProgress: { lossSum, batches } } : {}),
       ...(session.divergence?.window.length ? { lossWindow: session.divergence.window } : {}),
       ...(session.parts.stream ? { dataset: { ...session.parts.stream.binding } } : {}),
+      ...(session.parts.validation ? { validationDataset: { ...session.parts.validation } } : {}),
       fingerprints: computeFingerprints(task.name, hparams, topology),
       backend: {
         ...backend,

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { BackendInfo, EpochMetrics, TrainingCursor } from '../state';
+import type { BackendInfo, DatasetBinding, EpochMetrics, TrainingCursor } from '../state';
 import { BackendUnsupportedError } from './errors';
 import { allLayers } from './model-weights';
 import { RunRng, epochOrder } from './rng';
@@ -41,6 +41,11 @@ export interface RunConfig {
    * reference; a version other than the checkpoint's is refused on resume (docs/datasets.md).
    */
   dataset?: string;
+  /**
+   * For a task with `data`: validation rows from this dataset (`name` or `name@version`) instead of
+   * the task's own (`data.validation`, else `loadDataset().validation`).
+   */
+  validationDataset?: string;
 }
 
 /** The parts a session is made of (built by `Trainer.open`). */
@@ -58,6 +63,8 @@ export interface SessionParts {
   driver?: (eager: EagerDriver) => StepDriver;
   /** Training batches streamed from a dataset (tasks with `data`); `dataset.train` is unused then. */
   stream?: StreamedTrain;
+  /** The dataset version `dataset.validation` was read from, when it came from one. */
+  validation?: DatasetBinding;
 }
 
 export interface StepResult {

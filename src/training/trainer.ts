@@ -16,12 +16,13 @@ import { createOptimizer } from './optimizer-state';
 import type { RunConfig } from './session';
 import { TrainingSession } from './session';
 import { getTask, validateHparams } from './tasks';
-import type { TaskData, TaskDataset, TaskDefinition } from './tasks/types';
-import type { DatasetStore, ResolvedDataset } from '../data/dataset-store';
-import { parseDatasetRef } from '../data/dataset-store';
+import type { DatasetSplit, TaskData, TaskDataset, TaskDefinition } from './tasks/types';
+import type { DatasetRef, DatasetStore, ResolvedDataset } from '../data/dataset-store';
+import { parseDatasetRef, pinnedRef } from '../data/dataset-store';
+import { loadValidationSplit } from './streamed-validation';
 import { DEFAULT_WINDOW_BYTES } from '../data/stream';
 import { StreamedTrain } from './streamed-train';
-import type { BackendInfo } from '../state';
+import type { BackendInfo, DatasetBinding } from '../state';
 import { inMemoryDatasetMessage } from '../spec';
 
 export interface TrainerOptions {
@@ -37,6 +38,8 @@ export interface TrainerOptions {
 
 export class Trainer {
   private readonly datasets = new Map<string, TaskDataset>();
+  /** The last validation split read from a dataset, by task, hparams and version. */
+  private validation: { key: string; split: DatasetSplit } | undefined;
 
   private constructor(
     readonly backend: BackendInfo,
@@ -61,7 +64,10 @@ export class Trainer {
   /**
    * `open` for any task, including one that streams its training data (`task.data`): resolves its
    * dataset first — on a resume, the version the checkpoint was trained on unless `config.dataset`
-   * names a version (a different one is then refused, naming both).
+   * names a version (a different one is then refused, naming both). A workflow run's config names
+   * the version in full (`prepareRun` resolved it at start); resolving a name or prefix here is the
+   * fallback for direct use and runs started before that. Validation rows come from
+   * `config.validationDataset` or `task.data.validation` when either names a dataset.
    */
   async openSession(
     config: RunConfig,
@@ -71,8 +77,11 @@ export class Trainer {
     checkRunConfig(config);
     const task = getTask(config.task);
     if (!task.data) {
-      if (config.dataset !== undefined)
-        throw new InvalidRunConfigError('dataset', inMemoryDatasetMessage(task.name, config.dataset));
+      for (const field of ['dataset', 'validationDataset'] as const) {
+        const given = config[field];
+        if (given !== undefined)
+          throw new InvalidRunConfigError(field, inMemoryDatasetMessage(task.name, given));
+      }
       return this.open(config, from, options);
     }
     const store = this.streaming.datasets;
@@ -84,18 +93,53 @@ export class Trainer {
         'task',
         `${task.name} streams dataset ${ref.name}: this trainer has no dataset store`,
       );
-    const saved = from?.meta.dataset;
-    const pinned =
-      ref.version === undefined && saved?.name === ref.name ? { ...ref, version: saved.version } : ref;
-    const resolved = await store.resolve(pinned);
-    return this.openWith(config, from, options, { store, resolved });
+    const resolved = await store.resolve(keepSaved(ref, from?.meta.dataset));
+    const validation = await this.validationFor(task, config, from, store);
+    return this.openWith(config, from, options, { store, resolved, ...(validation ? { validation } : {}) });
+  }
+
+  /**
+   * The validation split of a streamed task, when it comes from a dataset (`config.validationDataset`,
+   * else `task.data.validation`): read once per version and kept for the next session.
+   */
+  private async validationFor(
+    task: TaskDefinition,
+    config: RunConfig,
+    from: TrainingState | undefined,
+    store: DatasetStore,
+  ): Promise<{ binding: DatasetBinding; split: DatasetSplit } | undefined> {
+    const hparams = validateHparams(task, config.hparams);
+    const text = config.validationDataset ?? task.data?.validation?.(hparams as never);
+    if (text === undefined || !task.data) return undefined;
+    const resolved = await store.resolve(keepSaved(parseDatasetRef(text), from?.meta.validationDataset));
+    const binding = { name: resolved.name, version: resolved.version };
+    const key = `${task.name}:${canonicalJson(hparams)}:${pinnedRef(binding)}`;
+    if (this.validation?.key !== key) {
+      this.validation = undefined; // one split at a time: it may be large
+      const { inputShape, labelShape } = this.datasetFor(task, hparams);
+      const split = await loadValidationSplit(
+        store,
+        resolved,
+        task.data as TaskData<never>,
+        { inputShape, labelShape },
+        this.streaming.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      );
+      this.validation = { key, split };
+    }
+    return { binding, split: this.validation.split };
   }
 
   private openWith(
     config: RunConfig,
     from: TrainingState | undefined,
     options: RestoreOptions | undefined,
-    streamed: { store: DatasetStore; resolved: ResolvedDataset } | undefined,
+    streamed:
+      | {
+          store: DatasetStore;
+          resolved: ResolvedDataset;
+          validation?: { binding: DatasetBinding; split: DatasetSplit };
+        }
+      | undefined,
   ): TrainingSession {
     checkRunConfig(config);
     const task = getTask(config.task);
@@ -108,7 +152,9 @@ export class Trainer {
         `${task.name} streams its training data from a dataset, which only the in-process engine reads yet ` +
           '(`await trainer.openSession(…)` on a Trainer created with `datasets`; docs/datasets.md)',
       );
-    const dataset = this.datasetFor(task, hparams);
+    const inMemory = this.datasetFor(task, hparams);
+    const validation = streamed?.validation;
+    const dataset = validation ? { ...inMemory, validation: validation.split } : inMemory;
     const model = task.buildModel(hparams, config.seed);
     let session: TrainingSession | undefined;
     try {
@@ -133,6 +179,7 @@ export class Trainer {
         weightNames,
         backend: this.backend,
         ...(stream ? { stream } : {}),
+        ...(validation ? { validation: validation.binding } : {}),
       };
       const driver = graphDriverFor(this.backend);
       session = new TrainingSession({ ...parts, topology: topologyOf(model), ...(driver ? { driver } : {}) });
@@ -160,6 +207,11 @@ export class Trainer {
       this.datasets.delete(this.datasets.keys().next().value as string);
     return dataset;
   }
+}
+
+/** A reference without a version keeps the version a checkpoint recorded for that name. */
+function keepSaved(ref: DatasetRef, saved: DatasetBinding | undefined): DatasetRef {
+  return ref.version === undefined && saved?.name === ref.name ? { ...ref, version: saved.version } : ref;
 }
 
 function checkRunConfig(config: RunConfig): void {

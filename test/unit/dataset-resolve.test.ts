@@ -189,3 +189,33 @@ test('the CLI refuses a dataset for a task its descriptor says trains in memory,
   assertDatasetApplies({ task: 'mnist-mlp-stream', dataset: 'd@0123abcd' });
   assertDatasetApplies({ task: 'synthetic' });
 });
+
+test('prepareRun resolves validationDataset too; a resume keeps the checkpoint’s validation version for a bare name', async () => {
+  const { datasets, first, second } = await bucketWithTwoVersions('d');
+  const fresh = await run(deps(datasets), { dataset: 'd', validationDataset: `d@${first.slice(0, 8)}` });
+  assert.equal(fresh.spec.validationDataset, `d@${first}`);
+  assert.equal((await run(deps(datasets), { dataset: 'd' })).spec.validationDataset, undefined);
+  await assert.rejects(
+    prepareRun(deps(datasets), {
+      spec: { task: 'synthetic', epochs: 1, seed: 1, validationDataset: 'd' },
+      workflowId: 'synthetic-3',
+    }),
+    (err: unknown) => err instanceof InvalidRunConfigError && /validationDataset/.test(err.message),
+  );
+  const meta = {
+    task: 'mnist-mlp-stream',
+    hparams: validateHparams(getTask('mnist-mlp-stream'), { hidden: 4 }),
+    spec: { seed: 1, batchSize: 16 },
+    cursor: { epoch: 1, batch: 0, step: 1, batchesPerEpoch: 1 },
+    backend: { name: 'cpu', versions: {} },
+    dataset: { name: 'd', version: second },
+    validationDataset: { name: 'd', version: first },
+  };
+  const resumed = await run(deps(datasets, { sha256: 'f'.repeat(64), bytes: 1, state: { meta } }), {
+    resumeFrom: 's3://bucket-x/run-1/epoch=0001-step=0000001.ckpt',
+    dataset: 'd',
+    validationDataset: 'd',
+  });
+  assert.equal(resumed.spec.dataset, `d@${second}`);
+  assert.equal(resumed.spec.validationDataset, `d@${first}`, 'not the latest');
+});

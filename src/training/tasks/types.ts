@@ -45,6 +45,12 @@ export interface TaskData<H = Record<string, unknown>> {
   transform(row: DatasetRow, x: Float32Array, y: Float32Array): void;
   /** Rows in the seeded shuffle buffer (order.ts). @default 4096 */
   shuffleBuffer?: number;
+  /**
+   * Validation data from a dataset too: its reference (`name`, `name@version`), read in its stored
+   * order through the same `columns` and `transform`, in place of `loadDataset().validation`.
+   * Undefined (or absent): validation stays in memory. A spec's `validationDataset` overrides it.
+   */
+  validation?(hparams: H): string | undefined;
 }
 
 /** The optimizers whose full internal state the engine can capture and restore bit for bit. */
