@@ -1,6 +1,7 @@
 // A run's dataset is resolved once, when it starts (brief D2): against the real stack (Temporal dev
 // server, MinIO, a worker process with its trainer child), `prepareRun` turns `name@<8-hex prefix>`
-// or `name` into `name@<64 hex>`, the result shows that version, and a version published while the
+// or `name` into `name@<64 hex>` (a validation dataset too: the checkpoint records both), the result
+// shows that version, and a version published while the
 // run trains is not read by its later epochs. An in-memory task given a dataset, an unknown prefix
 // and an ambiguous prefix fail at start: no epoch activity is ever scheduled.
 import assert from 'node:assert/strict';
@@ -61,10 +62,11 @@ const start = (id: string, spec: Record<string, unknown>) =>
     args: [{ epochs: 1, seed: 5, batchSize: 16, ...spec } as never],
   });
 
-async function savedDataset(url: string) {
+async function savedMeta(url: string) {
   const key = new URL(url).pathname.slice(1);
-  return decodeCheckpoint(new Uint8Array(await buffer(await objects.get(key)))).meta.dataset;
+  return decodeCheckpoint(new Uint8Array(await buffer(await objects.get(key)))).meta;
 }
+const savedDataset = async (url: string) => (await savedMeta(url)).dataset;
 
 /** The failure's message, and the activities the run scheduled before it failed. */
 async function failedAtStart(handle: WorkflowHandle): Promise<{ message: string; activities: string[] }> {
@@ -80,17 +82,21 @@ async function failedAtStart(handle: WorkflowHandle): Promise<{ message: string;
   return { message, activities };
 }
 
-test('name@<8-hex prefix> runs on the full version, which the result shows', async () => {
+test('name@<8-hex prefix> runs on the full version, which the result shows; so does validationDataset', async () => {
   fs.writeFileSync(gate, 'open');
   const handle = await start('resolve-prefix', {
     task: 'mnist-mlp-stream',
     hparams: { ...hparams, dataset: name },
     dataset: `${name}@${first.slice(0, 8)}`,
+    validationDataset: `${name}@${first.slice(0, 12)}`, // validated on the dataset's rows, in order
   });
   const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.dataset, `${name}@${first}`);
-  assert.deepEqual(await savedDataset(result.finalCheckpoint.url), { name, version: first });
+  const meta = await savedMeta(result.finalCheckpoint.url);
+  assert.deepEqual(meta.dataset, { name, version: first });
+  assert.deepEqual(meta.validationDataset, { name, version: first });
+  assert.ok(Number.isFinite(result.epochs[0]?.metrics.valAccuracy), JSON.stringify(result.epochs));
 });
 
 test('a version published while the run trains is not read by its later epochs, nor by an attempt that restarts from nothing', async () => {
