@@ -96,9 +96,14 @@ const FAULTS: { fault: string; cells: RegExp | null; elsewhere: string }[] = [
   {
     fault: 'S3 refused (server stopped)',
     cells: /^s3-refused-/,
-    elsewhere: 'infrastructure (MinIO stopped 30 s mid-upload)',
+    elsewhere:
+      'infrastructure (MinIO stopped 30 s mid-upload), dataset-minio-restart (MinIO restarted as a streamed run fetches a shard mid-epoch; down past the budget)',
   },
-  { fault: 'S3 hung (connections black-holed)', cells: /^s3-hung-/, elsewhere: 's3-hung (MinIO SIGSTOPped)' },
+  {
+    fault: 'S3 hung (connections black-holed)',
+    cells: /^s3-hung-/,
+    elsewhere: 's3-hung (MinIO SIGSTOPped), dataset-minio-restart (SIGSTOPped as a shard fetch is due)',
+  },
   { fault: 'S3 slow', cells: /^s3-slow-/, elsewhere: '–' },
   { fault: 'S3 answering 500s', cells: /^s3-500s-/, elsewhere: '–' },
   {
@@ -294,7 +299,7 @@ function render(rows: MatrixRow[], run: TierRun | undefined): string {
 /** What a failing cell means, for the cells that fail on a known cause. */
 const GAPS: Record<string, string> = {
   'temporal-black-holed-before-first-checkpoint':
-    "a black-holed worker's long polls stay open at the server, which hands them the run's workflow tasks: each is lost until the workflow task timeout (10 s by default). The stack's matching ends every long poll after 1 s (`DEAD_WORKER_CONFIG` in src/stack/servers.ts), so the cut worker holds no poll when its attempt times out; if this cell fails, check that the server runs with that dynamic config (docs/recovery.md).",
+    "a black-holed worker's long polls stay open at the server, which hands them the run's workflow tasks: each is lost until the workflow task timeout (10 s by default). The stack's frontend closes dead connections within 3 s (keepalive 1 s + 2 s, `DEAD_WORKER_CONFIG` in src/stack/servers.ts), before the cell's 6 s heartbeat timeout fires; if this cell fails, check that the server runs with that dynamic config (docs/recovery.md).",
 };
 
 async function main(): Promise<number> {
