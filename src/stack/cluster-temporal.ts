@@ -103,8 +103,7 @@ export function writeTemporalConfigs(layout: ClusterLayout, pgPassword: string):
     'history.persistenceMaxQPS': value(45000),
     'frontend.enableUpdateWorkflowExecution': value(true),
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted': value(true),
-    // A black-holed worker holds no poll past the heartbeat timeout (docs/recovery.md's production values).
-    'matching.longPollExpirationInterval': value('5s'),
+    // A black-holed worker's polls end within 3 s, before its attempt's heartbeat timeout (docs/recovery.md).
     'frontend.keepAliveTime': value('1s'),
     'frontend.keepAliveTimeout': value('2s'),
   };

@@ -88,22 +88,17 @@ export function temporalArgs(config: TemporalServerConfig): string[] {
 }
 
 /**
- * A worker whose network is black-holed (no reset, no bytes) keeps long polls open at the server,
- * and the server would hand them the run's workflow tasks, each lost until the workflow task timeout
- * (fault matrix: temporal-black-holed-before-first-checkpoint). Two settings close that window:
- * - matching ends every long poll after 1 s (default 1 min), so 1 s after a worker is cut off it has
- *   no poll left at the server: the attempt's heartbeat timeout (≥ 1 s after its last heartbeat,
- *   which is at most the 1 s heartbeat throttle old) always fires later, and the workflow task it
- *   makes goes to a live worker. A live worker just polls again: one short request a second per poller;
- * - the frontend pings a connection after 1 s without a frame and closes it when 2 s more pass
- *   without an answer (defaults: 1 min and 10 s), which frees the dead worker's streams.
- * Production servers: set the same keys in their dynamic config (docs/recovery.md).
+ * The frontend pings a connection after 1 s without a frame and closes it when 2 s more pass without
+ * an answer (defaults: 1 min and 10 s). A worker whose network is black-holed (no reset, no bytes)
+ * keeps long polls open at the server, and the server would hand them the run's workflow tasks, each
+ * lost until the workflow task timeout; closing the dead connection within 3 s of its last frame
+ * cancels those polls. An attempt's heartbeat timeout fires at least (timeout − 1 s heartbeat
+ * throttle) after the cut, so with a heartbeat timeout over 4 s the workflow task it makes goes to a
+ * live worker (fault matrix: temporal-black-holed-before-first-checkpoint). Ending long polls sooner
+ * (matching.longPollExpirationInterval) would do it too, but costs the server CPU for every live
+ * poller (1 s: a third of a core for two idle workers, measured). Production servers: docs/recovery.md.
  */
-export const DEAD_WORKER_CONFIG = {
-  'frontend.keepAliveTime': '1s',
-  'frontend.keepAliveTimeout': '2s',
-  'matching.longPollExpirationInterval': '1s',
-};
+export const DEAD_WORKER_CONFIG = { 'frontend.keepAliveTime': '1s', 'frontend.keepAliveTimeout': '2s' };
 
 export function minioArgs(config: MinioServerConfig): string[] {
   return [

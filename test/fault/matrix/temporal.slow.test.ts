@@ -14,23 +14,20 @@ import { WorkerFleet, waitForEpoch } from '../../helpers/worker-fleet';
 import type { PendingEpoch } from '../../helpers/worker-fleet';
 import { assertConsistent, measureCell, recordRedone, recordTimeline, timelineOf } from './cell';
 import type { CellMeasure } from './cell';
-import {
-  BACKOFF_S,
-  DEADLINE_S,
-  GATE_ENV,
-  Gate,
-  HEARTBEAT_TIMEOUT_S,
-  INTERVAL,
-  matrixSpec,
-  openMatrixFile,
-} from './fixture';
+import { BACKOFF_S, DEADLINE_S, GATE_ENV, Gate, INTERVAL, matrixSpec, openMatrixFile } from './fixture';
 import type { MatrixFile } from './fixture';
 import type { TrainModel } from '../../../src/contract';
 
 const taskQueue = `matrix-temporal-${process.pid}`;
-const OUTAGE_MS = 2 * HEARTBEAT_TIMEOUT_S * 1000;
+/**
+ * Longer than the matrix's 3 s: the server frees a black-holed worker's polls within 3 s of its last
+ * frame (keepalive, DEAD_WORKER_CONFIG in src/stack/servers.ts), and the attempt's timeout must fire
+ * after that, at ≥ timeout − 1 s (heartbeat throttle) after the cut (docs/recovery.md: over 4 s).
+ */
+const HEARTBEAT_S = 6;
+const OUTAGE_MS = 2 * HEARTBEAT_S * 1000;
 /** The issue's "no hang beyond heartbeat timeout + backoff + deadline". */
-const RECOVERY_BOUND_S = HEARTBEAT_TIMEOUT_S + BACKOFF_S + DEADLINE_S;
+const RECOVERY_BOUND_S = HEARTBEAT_S + BACKOFF_S + DEADLINE_S;
 
 interface Side {
   identity: string;
@@ -118,10 +115,10 @@ async function outageAndCheck(
 /**
  * Found by this matrix: a black-holed worker's long polls stay open at the server, which hands them
  * the run's workflow tasks; each is lost until the workflow task timeout (10 s), and the retry can
- * go to the same dead poll (2 lost, ~24 s to resume, measured). Closing dead connections by keepalive
- * (~3 s) narrowed it (8 of 9 runs passed) but lost a task handed out before the close (13.8 s in CI).
- * The stack's matching now ends every long poll after 1 s (DEAD_WORKER_CONFIG in
- * src/stack/servers.ts): the cut worker has no poll left when its attempt's heartbeat times out.
+ * go to the same dead poll (2 lost, ~24 s to resume, measured). The stack's frontend now closes dead
+ * connections within 3 s (keepalive), which cancels those polls; with the matrix's 3 s heartbeat
+ * timeout the attempt could time out first (8 of 9 runs passed, 13.8 s in one CI run), so these
+ * cells use a heartbeat timeout that fires after the close (HEARTBEAT_S).
  */
 const base = { fault: 'Temporal unreachable from the worker (2× heartbeat timeout)', interval: INTERVAL };
 
@@ -136,7 +133,7 @@ test('Temporal refused to the training worker mid-epoch: heartbeat timeout, resu
         'worker from the newest checkpoint the server heard of, redone ≤ interval, golden',
     },
     async (row) => {
-      const spec = matrixSpec();
+      const spec = matrixSpec({ heartbeatTimeoutSeconds: HEARTBEAT_S });
       const handle = await file.start(taskQueue, 'temporal-refused', spec);
       const seen: PendingEpoch = await waitForEpoch(
         handle,
@@ -169,7 +166,7 @@ test('Temporal black-holed from the training worker before its first checkpoint:
         'on the other worker from the start (nothing was durable), redone ≤ interval, golden',
     },
     async (row) => {
-      const spec = matrixSpec();
+      const spec = matrixSpec({ heartbeatTimeoutSeconds: HEARTBEAT_S });
       const handle = await file.start(taskQueue, 'temporal-black-holed', spec);
       // Its first checkpoint's PUT is held: training has begun and nothing is durable.
       const held = await file.hold.hold(
