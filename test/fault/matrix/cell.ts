@@ -21,7 +21,7 @@ import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../../src/storage/minio-adapter';
 import type { TestStack } from '../../helpers/stack-env';
 import type { ResumePoint } from '../../helpers/resume-point';
-import { stepsRedone } from '../../helpers/resume-point';
+import { resumePoints, stepsRedone } from '../../helpers/resume-point';
 
 export const ROW_DIR = 'test-artifacts/reliability';
 
@@ -184,6 +184,23 @@ export function recordRedone(row: CellMeasure, points: ResumePoint[], result?: u
   const ledger = (result as { goodput?: { stepsRedone?: unknown } } | undefined)?.goodput?.stepsRedone;
   if (typeof ledger === 'number') row.ledgerStepsRedone = ledger;
   return redone;
+}
+
+/**
+ * Reads the run's timeline since the fault at `faultAt` and its resume points from its history and
+ * records both in the row (`recordTimeline`, `recordRedone`); returns them for the cell's checks.
+ */
+export async function recordRun(
+  row: CellMeasure,
+  handle: WorkflowHandle,
+  faultAt: number,
+  result: Pick<TrainingResult, 'recoveries' | 'epochs'>,
+): Promise<{ timeline: Timeline; points: ResumePoint[] }> {
+  const timeline = await timelineOf(handle, faultAt);
+  recordTimeline(row, timeline, faultAt);
+  const points = await resumePoints(handle, result);
+  recordRedone(row, points, result);
+  return { timeline, points };
 }
 
 /** Polls the progress query until more than `count` recoveries are recorded; returns the newest. */

@@ -10,34 +10,26 @@ import { after, before, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TrainingResult, TrainModel } from '../../../src/contract';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
-import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
+import { assertResumedFromNewest } from '../../helpers/resume-point';
 import type { ResumePoint } from '../../helpers/resume-point';
 import type { ToxiproxyProxy } from '../../helpers/toxiproxy';
-import { WorkerFleet, waitForEpoch } from '../../helpers/worker-fleet';
+import { waitForEpoch } from '../../helpers/worker-fleet';
 import type { PendingEpoch } from '../../helpers/worker-fleet';
-import {
-  assertConsistent,
-  measureCell,
-  recordRedone,
-  recordTimeline,
-  timelineOf,
-  waitForRecovery,
-} from './cell';
+import { assertConsistent, recordRun, waitForRecovery } from './cell';
 import type { CellMeasure } from './cell';
 import {
   BACKOFF_S,
   DEADLINE_S,
-  GATE_ENV,
-  Gate,
   HEARTBEAT_TIMEOUT_S,
   INTERVAL,
   STEP_MS,
-  hostPort,
   matrixSpec,
   openMatrixFile,
   stepInKey,
 } from './fixture';
-import type { MatrixFile } from './fixture';
+import type { Gate, MatrixFile } from './fixture';
+import { midEpoch, startS3Fleet } from './s3-fleet';
+import type { S3Fleet } from './s3-fleet';
 
 const taskQueue = `matrix-s3-hung-${process.pid}`;
 /**
@@ -55,42 +47,19 @@ const RECOVERY_BOUND_S = HEARTBEAT_TIMEOUT_S + BACKOFF_S + DEADLINE_S;
 const SLOW_MS = 600;
 
 let file: MatrixFile;
+let fleet: S3Fleet;
 let s3: ToxiproxyProxy;
 let gate: Gate;
-let fleet: WorkerFleet;
 
 before(async () => {
   file = await openMatrixFile('s3-hung-slow');
-  s3 = await file.toxiproxy.proxy('s3', hostPort(file.hold.endpoint));
-  gate = new Gate(file.tmp, 'worker');
-  fleet = new WorkerFleet(
-    { ...file.env, DFIT_S3_ENDPOINT: `http://${s3.listen}`, [GATE_ENV]: gate.file },
-    taskQueue,
-    file.logDir,
-  );
-  await fleet.start();
+  fleet = await startS3Fleet(file, taskQueue, file.hold.endpoint);
+  ({ s3, gate } = fleet);
 });
 after(async () => {
-  await fleet?.stopAll();
+  await fleet?.fleet.stopAll();
   await file?.close();
 });
-
-async function cell(row: CellMeasure, body: (row: CellMeasure) => Promise<void>): Promise<void> {
-  gate.close();
-  try {
-    await measureCell(row, body);
-  } finally {
-    await s3.heal();
-    gate.open();
-  }
-}
-
-function midEpoch(handle: WorkflowHandle): Promise<PendingEpoch> {
-  return waitForEpoch(
-    handle,
-    (p) => p.details?.epoch === 0 && p.details.ckpt?.epoch === 0 && p.details.ckpt.batch >= 2 * INTERVAL,
-  );
-}
 
 /**
  * After a hang injected at `faultAt`: waits for the recovery, heals S3 and lets the rest train at
@@ -107,10 +76,7 @@ async function recoverAndCheck(
   await s3.heal();
   gate.open();
   const result = await handle.result();
-  const timeline = await timelineOf(handle, faultAt);
-  recordTimeline(row, timeline, faultAt);
-  const points = await resumePoints(handle, result);
-  recordRedone(row, points, result);
+  const { timeline, points } = await recordRun(row, handle, faultAt, result);
   row.redoneBound = `interval + batches trained during one S3 deadline + 4 (${HUNG_REDONE_BOUND})`;
   row.recoveryBoundSeconds = RECOVERY_BOUND_S;
   assert.equal(recovery.kind, 'infrastructure');
@@ -137,7 +103,7 @@ function assertResumes(points: ResumePoint[], seen?: PendingEpoch): void {
 const hung = { fault: 'S3 hung (black-holed)', interval: INTERVAL };
 
 test('S3 hung during the first upload (nothing durable yet): S3 deadline, fresh restart, golden', async () => {
-  await cell(
+  await fleet.cell(
     {
       ...hung,
       cell: 's3-hung-before-first-checkpoint',
@@ -162,7 +128,7 @@ test('S3 hung during the first upload (nothing durable yet): S3 deadline, fresh 
 });
 
 test('S3 hung mid-epoch after an intra-epoch checkpoint: S3 deadline, resumed from the newest', async () => {
-  await cell(
+  await fleet.cell(
     {
       ...hung,
       cell: 's3-hung-mid-epoch',
@@ -182,7 +148,7 @@ test('S3 hung mid-epoch after an intra-epoch checkpoint: S3 deadline, resumed fr
 });
 
 test('S3 hung during an upload whose object lands but whose answer is lost: resumed from the previous', async () => {
-  await cell(
+  await fleet.cell(
     {
       ...hung,
       cell: 's3-hung-during-upload',
@@ -213,7 +179,7 @@ test('S3 hung during an upload whose object lands but whose answer is lost: resu
 });
 
 test('S3 slow (latency within the deadline) mid-epoch until the end: no recovery, golden', async () => {
-  await cell(
+  await fleet.cell(
     {
       fault: 'S3 slow',
       interval: INTERVAL,
@@ -240,8 +206,7 @@ test('S3 slow (latency within the deadline) mid-epoch until the end: no recovery
       const savedMs = Date.now() - faultAt;
       gate.open();
       const result = await handle.result();
-      recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
-      recordRedone(row, await resumePoints(handle, result), result);
+      await recordRun(row, handle, faultAt, result);
       (row.notes ??= []).push(
         `a 50 KB PUT through the proxy: ${probeMs} ms`,
         `first checkpoint durable after: ${savedMs} ms`,

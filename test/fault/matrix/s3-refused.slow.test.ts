@@ -9,39 +9,29 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TrainingResult } from '../../../src/contract';
-import { assertResumedFromNewest, resumePoints } from '../../helpers/resume-point';
-import type { ToxiproxyProxy } from '../../helpers/toxiproxy';
-import { WorkerFleet, waitForEpoch } from '../../helpers/worker-fleet';
-import type { WorkerProcess } from '../../helpers/worker-fleet';
-import {
-  assertConsistent,
-  logMark,
-  measureCell,
-  recordRedone,
-  recordTimeline,
-  timelineOf,
-  waitForLog,
-  waitForRecovery,
-} from './cell';
+import { assertResumedFromNewest } from '../../helpers/resume-point';
+import type { ResumePoint } from '../../helpers/resume-point';
+import { assertConsistent, logMark, recordRun, waitForLog, waitForRecovery } from './cell';
 import type { CellMeasure } from './cell';
+import type { ToxiproxyProxy } from '../../helpers/toxiproxy';
 import {
   BACKOFF_S,
   DEADLINE_S,
-  GATE_ENV,
   HEARTBEAT_TIMEOUT_S,
-  Gate,
   INTERVAL,
   STEP_MS,
-  hostPort,
   matrixSpec,
   openMatrixFile,
   stepInKey,
   workerLog,
 } from './fixture';
-import type { MatrixFile } from './fixture';
+import type { Gate, MatrixFile } from './fixture';
 import { startS3ErrorProxy } from './s3-error-proxy';
 import type { S3ErrorProxy } from './s3-error-proxy';
+import { midEpoch, startS3Fleet } from './s3-fleet';
+import type { S3Fleet } from './s3-fleet';
 
 const taskQueue = `matrix-s3-refused-${process.pid}`;
 const SAVE_FAILED = 'intra-epoch checkpoint failed';
@@ -51,54 +41,55 @@ const SAVE_FAILED = 'intra-epoch checkpoint failed';
  */
 const SAVE_SLACK = 4;
 let file: MatrixFile;
-let s3: ToxiproxyProxy;
 let errors: S3ErrorProxy;
+let fleet: S3Fleet;
+let s3: ToxiproxyProxy;
 let gate: Gate;
-let fleet: WorkerFleet;
-let worker: WorkerProcess;
 
 before(async () => {
   file = await openMatrixFile('s3-refused');
   errors = await startS3ErrorProxy(file.hold.endpoint);
-  s3 = await file.toxiproxy.proxy('s3', hostPort(errors.endpoint));
-  gate = new Gate(file.tmp, 'worker');
-  fleet = new WorkerFleet(
-    { ...file.env, DFIT_S3_ENDPOINT: `http://${s3.listen}`, [GATE_ENV]: gate.file },
-    taskQueue,
-    file.logDir,
-  );
-  worker = await fleet.start();
+  fleet = await startS3Fleet(file, taskQueue, errors.endpoint, () => errors.fail(false));
+  ({ s3, gate } = fleet);
 });
 after(async () => {
-  await fleet?.stopAll();
+  await fleet?.fleet.stopAll();
   await errors?.close();
   await file?.close();
 });
 
-/** Runs one cell: a fresh run held at the gate, healed and terminated (if still open) at the end. */
-async function cell(row: CellMeasure, body: (row: CellMeasure) => Promise<void>): Promise<void> {
-  gate.close();
-  try {
-    await measureCell(row, body);
-  } finally {
-    errors.fail(false);
-    await s3.heal();
-    gate.open();
-  }
-}
-
-/** The run's position once a checkpoint at batch ≥ 2 intervals of epoch 0 is durable (mid-epoch). */
-function midEpoch(handle: Parameters<typeof waitForEpoch>[0]) {
-  return waitForEpoch(
-    handle,
-    (p) => p.details?.epoch === 0 && p.details.ckpt?.epoch === 0 && p.details.ckpt.batch >= 2 * INTERVAL,
-  );
+/**
+ * The run is mid-epoch (or its upload held): refuses S3 until the failed save's recovery, heals it
+ * (then `healed`), lets the rest train at full speed, records the row and checks the run (golden,
+ * one infrastructure recovery first). Returns the resume points for the cell's own checks.
+ */
+async function refuseUntilRecovered(
+  row: CellMeasure,
+  handle: WorkflowHandle,
+  spec: ReturnType<typeof matrixSpec>,
+  healed: () => void = () => undefined,
+): Promise<ResumePoint[]> {
+  const log = workerLog(file.logDir, fleet.worker.identity);
+  const mark = logMark(log);
+  await s3.refuse();
+  const faultAt = Date.now();
+  await waitForLog(log, mark, SAVE_FAILED, 1);
+  await waitForRecovery(handle);
+  await s3.heal();
+  healed();
+  gate.open();
+  const result = await handle.result();
+  const { points } = await recordRun(row, handle, faultAt, result);
+  row.redoneBound = `interval (${INTERVAL}) + ${SAVE_SLACK}`;
+  await assertConsistent(result, spec, file.golden, file.stack);
+  assert.equal(points[0]?.recovery.kind, 'infrastructure', JSON.stringify(result.recoveries));
+  return points;
 }
 
 const base = { fault: 'S3 refused', interval: INTERVAL };
 
 test('S3 refused mid-epoch, then back: the refused save stops training, resumed from the newest', async () => {
-  await cell(
+  await fleet.cell(
     {
       ...base,
       cell: 's3-refused-mid-epoch-brief',
@@ -111,20 +102,7 @@ test('S3 refused mid-epoch, then back: the refused save stops training, resumed 
       const spec = matrixSpec();
       const handle = await file.start(taskQueue, 's3-refused-brief', spec);
       const seen = await midEpoch(handle);
-      const mark = logMark(workerLog(file.logDir, worker.identity));
-      await s3.refuse();
-      const faultAt = Date.now();
-      await waitForLog(workerLog(file.logDir, worker.identity), mark, SAVE_FAILED, 1);
-      await waitForRecovery(handle);
-      await s3.heal();
-      gate.open();
-      const result = await handle.result();
-      recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
-      const points = await resumePoints(handle, result);
-      recordRedone(row, points, result);
-      row.redoneBound = `interval (${INTERVAL}) + ${SAVE_SLACK}`;
-      await assertConsistent(result, spec, file.golden, file.stack);
-      assert.equal(points[0]?.recovery.kind, 'infrastructure', JSON.stringify(result.recoveries));
+      const points = await refuseUntilRecovered(row, handle, spec);
       assert.match(points[0]?.recovery.reason ?? '', /a checkpoint save failed, so training stopped/);
       assertResumedFromNewest(points[0]!, {
         newest: seen.details?.ckpt,
@@ -137,7 +115,7 @@ test('S3 refused mid-epoch, then back: the refused save stops training, resumed 
 });
 
 test('S3 refused during an upload, then back: the cut upload stops training, resumed from the previous', async () => {
-  await cell(
+  await fleet.cell(
     {
       ...base,
       cell: 's3-refused-during-upload-brief',
@@ -155,21 +133,9 @@ test('S3 refused during an upload, then back: the cut upload stops training, res
       const held = await file.hold.hold(
         (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
       );
-      const mark = logMark(workerLog(file.logDir, worker.identity));
-      await s3.refuse(); // cuts the held upload's connection: it is never answered
-      const faultAt = Date.now();
-      await waitForLog(workerLog(file.logDir, worker.identity), mark, SAVE_FAILED, 1);
-      await waitForRecovery(handle);
-      await s3.heal();
-      held.release(); // its client is gone: dropped
-      gate.open();
-      const result = await handle.result();
-      recordTimeline(row, await timelineOf(handle, faultAt), faultAt);
-      const points = await resumePoints(handle, result);
-      recordRedone(row, points, result);
-      row.redoneBound = `interval (${INTERVAL}) + ${SAVE_SLACK}`;
-      await assertConsistent(result, spec, file.golden, file.stack);
-      assert.equal(points[0]?.recovery.kind, 'infrastructure', JSON.stringify(result.recoveries));
+      // Refusing S3 cuts the held upload's connection: it is never answered; released once S3 is
+      // back, it is dropped (its client is gone).
+      const points = await refuseUntilRecovered(row, handle, spec, () => held.release());
       assertResumedFromNewest(points[0]!, {
         newest: seen.details?.ckpt,
         interval: INTERVAL,
@@ -182,7 +148,7 @@ test('S3 refused during an upload, then back: the cut upload stops training, res
 for (const fault of ['refused', '500s'] as const) {
   const what = fault === 'refused' ? 'S3 refused' : 'S3 answering 500s';
   test(`${what} mid-epoch until the attempt fails: resumes from the newest checkpoint, redone ≤ the interval`, async () => {
-    await cell(
+    await fleet.cell(
       {
         ...base,
         fault: what,
@@ -206,10 +172,7 @@ for (const fault of ['refused', '500s'] as const) {
         errors.fail(false);
         gate.open();
         const result = await handle.result();
-        const timeline = await timelineOf(handle, faultAt);
-        recordTimeline(row, timeline, faultAt);
-        const points = await resumePoints(handle, result);
-        recordRedone(row, points, result);
+        const { timeline, points } = await recordRun(row, handle, faultAt, result);
         if (fault === '500s') (row.notes ??= []).push(`${errors.failed} requests answered 500`);
         // Noticed at the first refused save (training stops there); resumed a backoff after, plus scheduling.
         const bound = (timeline.failedAt ?? Infinity) - faultAt + (BACKOFF_S + 2) * 1000;
@@ -240,7 +203,7 @@ for (const fault of ['refused', '500s'] as const) {
 }
 
 test('S3 refused longer than the infrastructure budget: the run fails naming the budget', async () => {
-  await cell(
+  await fleet.cell(
     {
       ...base,
       cell: 's3-refused-outlasting-budget',
@@ -264,12 +227,12 @@ test('S3 refused longer than the infrastructure budget: the run fails naming the
       const cause = failure.cause;
       assert.match(cause?.message ?? '', /consecutive infrastructure budget of 1 exhausted/);
       assert.equal((cause as { type?: string } | undefined)?.type, 'RecoveryBudgetExhaustedError');
-      const timeline = await timelineOf(handle, faultAt);
-      recordTimeline(row, timeline, faultAt);
       // The one recovery: from the newest checkpoint the attempt had (its failure carried it).
       const progress = await handle.query<{ recoveries: TrainingResult['recoveries'] }>('progress');
-      const points = await resumePoints(handle, { recoveries: progress.recoveries, epochs: [] });
-      recordRedone(row, points);
+      const { timeline, points } = await recordRun(row, handle, faultAt, {
+        recoveries: progress.recoveries,
+        epochs: [],
+      });
       assert.equal(points.length, 1, JSON.stringify(progress.recoveries));
       assertResumedFromNewest(points[0]!, { newest: seen.details?.ckpt, reached: seen.details?.batch });
       // No hang: after the first failure, a backoff and one more attempt that cannot outlast a
