@@ -6,20 +6,17 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
 import type {
-  AggregateResult,
   AggregateRoundInput,
   CheckpointRef,
   ControlState,
-  PreparedRun,
-  PrepareRunInput,
   ShardResult,
   TrainParallel,
   TrainShardInput,
 } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
-import { parseSpec } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, waitForProgress, withWorker } from './harness';
+import { parallelRunStubs, stubCkpt } from './parallel-stubs';
 
 let t: WorkflowTestEnv;
 before(async () => (t = await startWorkflowEnv()));
@@ -33,14 +30,8 @@ const SPEC: TrainingSpecInput = {
   parallel: { shards: 2, syncEverySteps: 10 },
 };
 
-const ref = (url: string, epoch: number, batch: number): CheckpointRef => ({
-  url: `s3://stub/${url}.ckpt`,
-  sha256: '0'.repeat(64),
-  bytes: 1,
-  epoch,
-  batch,
-  step: epoch * 10 + batch,
-});
+const ref = (url: string, epoch: number, batch: number): CheckpointRef =>
+  stubCkpt(url, { epoch, batch, step: epoch * 10 + batch });
 const globalOf = (round: number) => ref(`round=${round}/global`, round, 0);
 
 /** One trainShard attempt, settled by the test (or by a cancellation, as the real activity does). */
@@ -115,29 +106,7 @@ class ShardStubs {
 
   activities() {
     return {
-      prepareRun: async (input: PrepareRunInput): Promise<PreparedRun> => ({
-        spec: parseSpec(input.spec, input.workflowId),
-      }),
-      initParallel: async (): Promise<AggregateResult> => ({
-        round: 0,
-        ckpt: globalOf(0),
-        weightsSha256: 'g0',
-        metrics: {},
-        bytesMoved: 0,
-        backend: 'stub',
-        rounds: 2,
-      }),
-      aggregateRound: async (input: AggregateRoundInput): Promise<AggregateResult> => {
-        this.merges.push(input);
-        return {
-          round: input.round,
-          ckpt: globalOf(input.round + 1),
-          weightsSha256: `g${input.round + 1}`,
-          metrics: { loss: 1 },
-          bytesMoved: 1,
-          backend: 'stub',
-        };
-      },
+      ...parallelRunStubs({ globalOf, merges: this.merges }),
       trainShard: async (input: TrainShardInput): Promise<ShardResult> => {
         const ctx = Context.current();
         const call = new ShardCall(input);

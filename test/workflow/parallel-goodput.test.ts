@@ -8,21 +8,17 @@ import { after, before, test } from 'node:test';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { TRAIN_MODEL } from '../../src/contract';
 import type {
-  AggregateResult,
-  AggregateRoundInput,
   AttemptTiming,
   CheckpointRef,
   ParallelRunProgress,
-  PreparedRun,
-  PrepareRunInput,
   ShardHeartbeat,
   ShardResult,
   TrainParallel,
   TrainShardInput,
 } from '../../src/contract';
-import { parseSpec } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, withWorker } from './harness';
+import { parallelRunStubs, stubCkpt } from './parallel-stubs';
 
 let t: WorkflowTestEnv;
 before(async () => (t = await startWorkflowEnv()));
@@ -37,14 +33,8 @@ const SPEC = {
   parallel: { shards: 2, syncEverySteps: H },
 };
 
-const ref = (name: string, step: number): CheckpointRef => ({
-  url: `s3://stub/run/${name}.ckpt`,
-  sha256: '0'.repeat(64),
-  bytes: 1,
-  epoch: Math.floor(step / H),
-  batch: step % H,
-  step,
-});
+const ref = (name: string, step: number): CheckpointRef =>
+  stubCkpt(`run/${name}`, { epoch: Math.floor(step / H), batch: step % H, step });
 const globalOf = (round: number) => ref(`parallel/round=000${round}/global`, round * H);
 /** Shard 1's checkpoint inside round 0, at batch 5. */
 const saved = ref('parallel/round=0000/shard=01/step=0000005-try=0', 5);
@@ -63,27 +53,7 @@ const timing = (fromStep: number, reachedStep: number, stallMs = 50): AttemptTim
 test('a shard failure adds its redone steps and recovery to the ledger; goodput counts shard steps', async () => {
   const inputs: TrainShardInput[] = [];
   const activities = {
-    prepareRun: async (input: PrepareRunInput): Promise<PreparedRun> => ({
-      spec: parseSpec(input.spec, input.workflowId),
-    }),
-    initParallel: async (): Promise<AggregateResult> => ({
-      round: 0,
-      ckpt: globalOf(0),
-      weightsSha256: 'g0',
-      metrics: {},
-      bytesMoved: 0,
-      backend: 'stub',
-      rounds: 2,
-      shardBatches: H,
-    }),
-    aggregateRound: async (input: AggregateRoundInput): Promise<AggregateResult> => ({
-      round: input.round,
-      ckpt: globalOf(input.round + 1),
-      weightsSha256: `g${input.round + 1}`,
-      metrics: {},
-      bytesMoved: 3,
-      backend: 'stub',
-    }),
+    ...parallelRunStubs({ globalOf, shardBatches: H }),
     trainShard: async (input: TrainShardInput): Promise<ShardResult> => {
       inputs.push(input);
       const from = input.resumeFrom?.step ?? input.previous?.step ?? 0;

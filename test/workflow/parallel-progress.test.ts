@@ -8,19 +8,16 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
 import type {
-  AggregateResult,
   AggregateRoundInput,
   CheckpointRef,
   ParallelRunProgress,
-  PreparedRun,
-  PrepareRunInput,
   ShardResult,
   TrainParallel,
   TrainShardInput,
 } from '../../src/contract';
-import { parseSpec } from '../../src/spec';
 import type { WorkflowTestEnv } from './harness';
 import { startWorkflowEnv, waitForProgress, withWorker } from './harness';
+import { parallelRunStubs, stubCkpt } from './parallel-stubs';
 
 let t: WorkflowTestEnv;
 before(async () => (t = await startWorkflowEnv()));
@@ -35,14 +32,8 @@ const SPEC = {
   parallel: { shards: 2, syncEverySteps: 10 },
 };
 
-const ref = (name: string, epoch: number): CheckpointRef => ({
-  url: `s3://stub/run/${name}.ckpt`,
-  sha256: '0'.repeat(64),
-  bytes: 1,
-  epoch,
-  batch: 0,
-  step: epoch * 10,
-});
+const ref = (name: string, epoch: number): CheckpointRef =>
+  stubCkpt(`run/${name}`, { epoch, batch: 0, step: epoch * 10 });
 const globalOf = (round: number) => ref(`parallel/round=000${round}/global`, round);
 
 /** Shard attempts wait for the test: `settle(round, shard, attempt)` completes or fails one. */
@@ -74,24 +65,7 @@ class Shards {
 
   activities() {
     return {
-      prepareRun: async (input: PrepareRunInput): Promise<PreparedRun> => ({
-        spec: parseSpec(input.spec, input.workflowId),
-      }),
-      initParallel: async (): Promise<AggregateResult> => ({
-        round: 0,
-        ckpt: globalOf(0),
-        weightsSha256: 'g0',
-        metrics: {},
-        bytesMoved: 0,
-        backend: 'stub',
-        rounds: 2,
-        shardBatches: 10,
-      }),
-      aggregateRound: async (input: AggregateRoundInput): Promise<AggregateResult> => {
-        this.merges.push(input);
-        const ckpt = globalOf(input.round + 1);
-        return { round: input.round, ckpt, weightsSha256: 'g', metrics: {}, bytesMoved: 3, backend: 'stub' };
-      },
+      ...parallelRunStubs({ globalOf, shardBatches: 10, merges: this.merges }),
       trainShard: (input: TrainShardInput): Promise<ShardResult> => {
         const ctx = Context.current();
         ctx.heartbeat({ epoch: input.round, batch: 1, batches: 10, loss: 1 });
