@@ -47,7 +47,10 @@ export class WorkerFleet {
   async start(options: StartWorkerOptions = {}): Promise<WorkerProcess> {
     const backend = options.backend ?? this.backend;
     const identity = `fault-worker-${++this.count}`;
-    const log = fs.openSync(path.join(this.logDir, `${identity}.log`), 'a');
+    const logFile = path.join(this.logDir, `${identity}.log`);
+    // Appends (a fleet of an earlier run or test may have used the name): readiness reads past this.
+    const logStart = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    const log = fs.openSync(logFile, 'a');
     const args = [
       'bin/durable-fit.cjs',
       'worker',
@@ -69,7 +72,7 @@ export class WorkerFleet {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const worker = { identity, child, exited, backend };
     this.workers.set(identity, worker);
-    await this.waitReady(identity);
+    await this.waitReady(identity, logStart);
     return worker;
   }
 
@@ -102,10 +105,11 @@ export class WorkerFleet {
     await Promise.all([...this.workers.keys()].map((id) => this.kill(id, 'SIGKILL')));
   }
 
-  private async waitReady(identity: string): Promise<void> {
+  private async waitReady(identity: string, logStart: number): Promise<void> {
     const file = path.join(this.logDir, `${identity}.log`);
     for (let i = 0; i < 600; i++) {
-      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('polling task queue')) return;
+      if (fs.existsSync(file) && fs.readFileSync(file).subarray(logStart).includes('polling task queue'))
+        return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`worker ${identity} did not start; see ${file}`);
