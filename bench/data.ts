@@ -24,6 +24,9 @@ import { ShardWindow } from '../src/data/stream';
 import type { MinioConnection } from '../src/storage/minio-adapter';
 import { createMinioObjectClient } from '../src/storage/minio-adapter';
 import { importMnistDataset } from '../src/training/tasks/mnist-dataset';
+import type { DataStallResult, StallModel } from './data-stall';
+import { runDataStallBench } from './data-stall';
+import { formatSummary } from './stats';
 
 export interface DataBenchOptions {
   connection: MinioConnection;
@@ -34,6 +37,33 @@ export interface DataBenchOptions {
   windowMb: number;
   batchSize: number;
   log: (line: string) => void;
+  /** The input-stall figures (bench/data-stall.ts). @default stallPlanFor(importRows) */
+  stall?: { repeats: number; models: StallModel[] };
+}
+
+/**
+ * The stall plan: mnist-cnn and digits-resnet at their default sizes (8,000 training rows each),
+ * 3 timed epochs per mode; the quick plan (its import of under 10,000 rows) times one epoch of a
+ * 640-row mnist-cnn.
+ */
+export function stallPlanFor(importRows: number): { repeats: number; models: StallModel[] } {
+  const val = { valSize: 100 };
+  if (importRows < 10_000) {
+    const hparams = { trainSize: 640, valSize: 64 };
+    return {
+      repeats: 1,
+      models: [
+        { task: 'mnist-cnn', streamTask: 'mnist-cnn-stream', hparams, streamHparams: { valSize: 64 } },
+      ],
+    };
+  }
+  return {
+    repeats: 3,
+    models: [
+      { task: 'mnist-cnn', streamTask: 'mnist-cnn-stream', hparams: val, streamHparams: val },
+      { task: 'digits-resnet', streamTask: 'digits-resnet-stream', hparams: val, streamHparams: val },
+    ],
+  };
 }
 
 export interface DataBenchResult {
@@ -55,6 +85,8 @@ export interface DataBenchResult {
     resumeFirstBatchMs: number;
     resumeShardsFetched: number;
   }[];
+  /** Input stall against the native step rate (absent in reports measured before it existed). */
+  stall?: DataStallResult;
 }
 
 const WIDTH = 256; // float32 features of a generated row, plus an int32 label: 1,028 bytes
@@ -65,6 +97,16 @@ export async function runDataBench(options: DataBenchOptions): Promise<DataBench
   const result: DataBenchResult = { import: [], pipeline: await pipeline(store, options, tag), memory: [] };
   result.import = await importRates(store, options, tag);
   for (const mb of options.sizesMb) result.memory.push(await memoryRow(store, options, mb, tag));
+  const stall = options.stall ?? stallPlanFor(options.importRows);
+  result.stall = await runDataStallBench({
+    ...stall,
+    store,
+    batchSize: options.batchSize,
+    shardRows: 1_000,
+    windowMb: options.windowMb,
+    tag,
+    log: options.log,
+  });
   return result;
 }
 
@@ -239,5 +281,24 @@ export function renderDataSection(r: DataBenchResult): string {
     lines.push(
       `| ${m.datasetMb} | ${m.shards} | ${m.windowMb} | ${m.rssGrowthMb.toFixed(0)} | ${m.peakWindowMb.toFixed(0)} | ${m.resumeFirstBatchMs.toFixed(0)} | ${m.resumeShardsFetched} |`,
     );
+  if (r.stall) lines.push('', ...renderStall(r.stall));
   return lines.join('\n');
+}
+
+function renderStall(s: DataStallResult): string[] {
+  const lines = ['### Input stall against the native step rate', ''];
+  if (s.skipped) return [...lines, `Not measured: ${s.skipped}.`];
+  const first = s.rows[0];
+  if (!first) return [...lines, 'Not measured: no model was run.'];
+  lines.push(
+    `The same epochs trained twice in one process through the trainer's engine (Trainer + runSession) on \`${first.backend}\`: from the task's in-memory data, and streamed from a dataset in the bench's local MinIO holding exactly those training rows (the \`-stream\` twin of the task; ${first.shardRows}-row shards, window ${first.windowMb} MB, batch ${first.batchSize}). Each mode keeps one session; after a warm-up epoch the modes alternate epoch by epoch (A/B/A/B, ${first.memoryEpochS.n} each). An epoch is timed from its first batch to its end (its validation pass included, the same in both). **Input stall** = time the streamed loop spent waiting inside \`StreamedTrain.batch\` (fetch, SHA-256, decode, gather, transform) ÷ the epoch's time; the cross-check is (streamed − in-memory epoch time) ÷ streamed epoch time, per pair. The input pipeline alone reads the same epoch through a fresh \`StreamedTrain\` with no training. Median (min–max); load = 1-minute load average when the model's runs began → ended (shared 2-core machine).`,
+    '',
+    '| model | rows | steps/s in memory | steps/s streamed | samples/s in memory | samples/s streamed | input pipeline samples/s | input stall % | epoch time difference % | load |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const row of s.rows)
+    lines.push(
+      `| ${row.model} | ${row.rows} | ${formatSummary(row.memoryStepsPerS, 1)} | ${formatSummary(row.streamedStepsPerS, 1)} | ${formatSummary(row.memorySamplesPerS, 0)} | ${formatSummary(row.streamedSamplesPerS, 0)} | ${formatSummary(row.pipelineSamplesPerS, 0)} | ${formatSummary(row.stallPct, 1)} | ${formatSummary(row.epochDiffPct, 1)} | ${row.loadAverage.map((l) => l.toFixed(1)).join(' → ')} |`,
+    );
+  return lines;
 }

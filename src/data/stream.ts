@@ -5,19 +5,26 @@
  * Starting at position p fetches only the shards with rows at or after p: a mid-epoch resume reads
  * no shard it has finished. The window is a byte budget for decoded shards; the shards one batch
  * needs are loaded even when they alone exceed it (then size shards and the shuffle buffer down).
+ * Shards are decoded in a worker thread (decode-thread.ts), off the training loop's thread.
  */
 import type { DatasetStore, ResolvedDataset } from './dataset-store';
 import type { ColumnSpec } from './manifest';
 import { columnWidth, rowBytes } from './manifest';
 import { shardOffsets, shardOfRow } from './order';
 import type { ColumnValues, ShardData } from './shard-codec';
-import { allocateColumn, decodeShard } from './shard-codec';
+import { allocateColumn } from './shard-codec';
+import { decodeShardOffThread } from './decode-thread';
 
 export interface WindowOptions {
   /** Decoded bytes of shards held at once (besides the batch being built). @default 256 MB */
   windowBytes?: number;
   /** Columns to read. @default all */
   columns?: readonly string[];
+  /**
+   * Build every batch in the same column arrays, each batch overwriting the previous one: for a
+   * consumer that copies a batch out before asking for the next (less garbage). @default false
+   */
+  reuseBatches?: boolean;
 }
 
 export interface RowBatch {
@@ -53,6 +60,15 @@ export class ShardWindow {
   /** Rows copied out of shards dropped early (compaction), by global row. */
   private readonly rowCache = new Map<number, ColumnValues[]>();
   private readonly windowBytes: number;
+  private readonly reuseBatches: boolean;
+  private batchBuffers: ColumnValues[] | undefined;
+  /**
+   * Prefetch only shards first used before this position of the order (the shards of the batch
+   * being built always load). @default Infinity: whatever the window has room for
+   */
+  prefetchBefore = Infinity;
+  /** Whether every shard the open `batches()` will need has been fetched (or is being fetched). */
+  fetchedAll = false;
 
   constructor(
     private readonly store: DatasetStore,
@@ -69,6 +85,7 @@ export class ShardWindow {
     this.columns = all.filter((c) => wanted.includes(c.name));
     this.offsets = shardOffsets(dataset.manifest.shards.map((s) => s.rows));
     this.windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    this.reuseBatches = options.reuseBatches ?? false;
   }
 
   /**
@@ -88,14 +105,20 @@ export class ShardWindow {
           this.fetch(plan.sequence[next++] as number);
         while (
           next < plan.sequence.length &&
+          (plan.firstUse.get(plan.sequence[next] as number) as number) < this.prefetchBefore &&
           this.heldBytes() + this.shardBytes(plan.sequence[next] as number) <= this.windowBytes
         )
           this.fetch(plan.sequence[next++] as number);
+        this.fetchedAll = next >= plan.sequence.length;
         this.stats.peakBytes = Math.max(this.stats.peakBytes, this.heldBytes());
         yield await this.gather(order, position, end, plan.remaining);
+        // Copying rows out of shards (compact) pays only when the room lets a further shard in.
+        const pressed =
+          next < plan.sequence.length &&
+          this.heldBytes() + this.shardBytes(plan.sequence[next] as number) > this.windowBytes;
         for (const shard of [...this.loaded.keys()]) {
           if ((plan.lastUse.get(shard) as number) < end) this.drop(shard);
-          else this.compact(order, end, shard, plan);
+          else if (pressed) this.compact(order, end, shard, plan);
         }
       }
     } finally {
@@ -112,7 +135,8 @@ export class ShardWindow {
 
   /**
    * A shard with at most half its rows still to come (they wait in the shuffle buffer) is dropped
-   * after copying those rows out: the window then holds the buffer's rows, not whole shards.
+   * after copying those rows out: the window then holds the buffer's rows, not whole shards. Done
+   * only while a shard still to fetch does not fit.
    */
   private compact(order: Uint32Array, from: number, shard: number, plan: Plan): void {
     const data = this.ready.get(shard);
@@ -158,7 +182,9 @@ export class ShardWindow {
     const entry = this.dataset.manifest.shards[shard];
     const load = this.store
       .readShard(this.dataset, shard)
-      .then((bytes) => decodeShard(bytes, this.columns, `dataset ${this.dataset.name} ${entry?.file}`));
+      .then((bytes) =>
+        decodeShardOffThread(bytes, this.columns, `dataset ${this.dataset.name} ${entry?.file}`),
+      );
     load.then(
       (data) => this.loaded.has(shard) && this.ready.set(shard, data),
       () => undefined, // observed when gathered
@@ -183,29 +209,57 @@ export class ShardWindow {
     remaining: Map<number, number>,
   ): Promise<RowBatch> {
     const rows = end - start;
-    const columns = new Map(this.columns.map((c) => [c.name, allocateColumn(c, rows)]));
+    // The shards this batch reads, each awaited once (a shard already decoded costs no wait).
+    const sources = new Map<number, ShardData | Promise<ShardData>>();
+    for (let p = start; p < end; p++) {
+      const row = order[p] as number;
+      if (this.rowCache.has(row)) continue;
+      const shard = shardOfRow(this.offsets, row);
+      if (!sources.has(shard))
+        sources.set(shard, this.ready.get(shard) ?? (this.loaded.get(shard) as Promise<ShardData>));
+    }
+    const values = new Map<number, ColumnValues[]>();
+    for (const [shard, source] of sources) {
+      const data = await source;
+      values.set(
+        shard,
+        this.columns.map((c) => data.columns.get(c.name) as ColumnValues),
+      );
+    }
+    const widths = this.columns.map(columnWidth);
+    const targets = this.batchTargets(rows);
     for (let p = start; p < end; p++) {
       const row = order[p] as number;
       const shard = shardOfRow(this.offsets, row);
       remaining.set(shard, (remaining.get(shard) ?? 1) - 1);
+      const at = p - start;
       const cached = this.rowCache.get(row);
-      if (cached) {
-        this.rowCache.delete(row);
-        this.columns.forEach((column, i) => {
-          const target = columns.get(column.name) as ColumnValues;
-          target.set(cached[i] as ColumnValues, (p - start) * columnWidth(column));
-        });
-        continue;
-      }
-      const data = await (this.loaded.get(shard) as Promise<ShardData>);
+      if (cached) this.rowCache.delete(row);
       const local = row - (this.offsets[shard] as number);
-      for (const column of this.columns) {
-        const width = columnWidth(column);
-        const source = data.columns.get(column.name) as ColumnValues;
-        const target = columns.get(column.name) as ColumnValues;
-        target.set(source.subarray(local * width, (local + 1) * width), (p - start) * width);
+      const source = cached ? undefined : (values.get(shard) as ColumnValues[]);
+      for (let c = 0; c < widths.length; c++) {
+        const width = widths[c] as number;
+        const from = cached
+          ? (cached[c] as ColumnValues)
+          : (source?.[c] as ColumnValues).subarray(local * width, (local + 1) * width);
+        (targets[c] as ColumnValues).set(from, at * width);
       }
     }
-    return { position: start, rows, columns };
+    return {
+      position: start,
+      rows,
+      columns: new Map(this.columns.map((c, i) => [c.name, targets[i] as ColumnValues])),
+    };
+  }
+
+  /** Column arrays for a batch of `rows`: new ones, or with `reuseBatches` the window's own. */
+  private batchTargets(rows: number): ColumnValues[] {
+    if (!this.reuseBatches) return this.columns.map((c) => allocateColumn(c, rows));
+    if (
+      !this.batchBuffers ||
+      (this.batchBuffers[0]?.length ?? 0) < rows * columnWidth(this.columns[0] as ColumnSpec)
+    )
+      this.batchBuffers = this.columns.map((c) => allocateColumn(c, rows));
+    return this.batchBuffers.map((b, i) => b.subarray(0, rows * columnWidth(this.columns[i] as ColumnSpec)));
   }
 }
