@@ -20,6 +20,8 @@ import type { BenchStack } from './bench-stack';
 import { startBenchStack } from './bench-stack';
 import { runCheckpointIoBench } from './checkpoint-io';
 import { runDataBench } from './data';
+import type { DataScaleResult } from './data-scale';
+import { runDataScaleBench } from './data-scale';
 import { runGoodputBench } from './goodput';
 import { runEngineSuite } from './engine';
 import { isNativeLoadable } from './native';
@@ -127,6 +129,8 @@ const PLANS = {
       faultEveryS: [0, 60],
     },
     data: { importRows: 100_000, sizesMb: [64, 256, 1024], windowMb: 64, batchSize: 32 },
+    // Only with --only data-scale: ~4 GB generated and trained twice (bench/data-scale.ts).
+    'data-scale': { gb: 4, windowMb: 256 },
   },
   quick: {
     io: { sizesMb: [1], repeats: 2, tensors: 50 },
@@ -178,6 +182,7 @@ const PLANS = {
       faultEveryS: [0, 6],
     },
     data: { importRows: 2_000, sizesMb: [16], windowMb: 16, batchSize: 32 },
+    'data-scale': { gb: 0.05, windowMb: 16 },
   },
 };
 type Plan = (typeof PLANS)['full'];
@@ -200,6 +205,7 @@ const SECTIONS = [
   'peer',
   'goodput',
   'data',
+  'data-scale',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -333,6 +339,12 @@ function sectionsOf(
     data: async () => {
       results.data = await runDataBench({ ...plan.data, connection: stack.running.stack.s3, log });
     },
+    // A ≥ 4 GB dataset under a 1 GiB trainer cap, and a mid-epoch SIGKILL (bench/data-scale.ts);
+    // its figures go to docs/datasets.md, so it is kept in the JSON only.
+    'data-scale': async () => {
+      const scale = await runDataScaleBench(stack, { ...plan['data-scale'], log });
+      (results as BenchResults & { dataScale?: DataScaleResult }).dataScale = scale;
+    },
   };
 }
 
@@ -404,7 +416,7 @@ async function main(): Promise<number> {
   const soak = mode === 'quick' || values.soak === true;
   const only = values.only
     ? (values.only.split(',') as Section[])
-    : SECTIONS.filter((name) => name !== 'soak' || soak);
+    : SECTIONS.filter((name) => (name !== 'soak' || soak) && name !== 'data-scale'); // data-scale: --only
   const started = Date.now();
   const results: BenchResults = { machine: machineInfo(mode), errors: {}, durationS: 0 };
   const stack = await startBenchStack(log);
