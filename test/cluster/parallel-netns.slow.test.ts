@@ -8,15 +8,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
-import type { ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { startClusterRig } from '../helpers/cluster-stack';
 import type { ClusterRig } from '../helpers/cluster-stack';
 import { GATE_ENV } from '../helpers/gated-task';
 import { createHostNetwork, netnsProblem } from '../helpers/netns';
+import { shardInputs, waitForShard } from '../helpers/pending-shards';
 import type { HostNetwork, NetHost } from '../helpers/netns';
 import { testEnv } from '../helpers/training';
 import type { WorkerFleet } from '../helpers/worker-fleet';
@@ -91,7 +91,18 @@ test(
       workflowId: `cluster-netns-${Date.now()}`,
       args: [spec],
     });
-    const victim = await waitForShardMidRound(handle, onHostA);
+    // A host A worker trains a shard of round 0 or 1 past a checkpoint, mid-round.
+    const victim = await waitForShard(
+      handle,
+      (d, identity) =>
+        onHostA.includes(identity) &&
+        d.round < 2 &&
+        (d.ckpt?.batch ?? 0) > 0 &&
+        d.ckpt?.epoch === d.round &&
+        d.batch <= H / 2,
+      'no host A shard was seen mid-round with a checkpoint',
+      { started: true },
+    );
     await (fleet as WorkerFleet).kill(victim.identity, 'SIGKILL');
     const restarted = (fleet as WorkerFleet).start({ launcher: (net as HostNetwork).hosts[0]?.launcher });
     const result = await handle.result();
@@ -114,39 +125,3 @@ test(
     );
   },
 );
-
-interface PendingShard {
-  identity: string;
-  details: ShardHeartbeat;
-}
-
-/** Polls until a worker of `identities` trains a shard of round 0 or 1 past a checkpoint, mid-round. */
-async function waitForShardMidRound(handle: WorkflowHandle, identities: string[]): Promise<PendingShard> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const description = await handle.describe();
-    for (const a of description.raw.pendingActivities ?? []) {
-      if (a.activityType?.name !== 'trainShard' || a.state !== 2 || !a.lastWorkerIdentity) continue;
-      const payload = a.heartbeatDetails?.payloads?.[0];
-      if (!payload || !identities.includes(a.lastWorkerIdentity)) continue;
-      const details = defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload);
-      if (
-        details.round < 2 &&
-        (details.ckpt?.batch ?? 0) > 0 &&
-        details.ckpt?.epoch === details.round &&
-        details.batch <= H / 2
-      )
-        return { identity: a.lastWorkerIdentity, details };
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no host A shard was seen mid-round with a checkpoint');
-}
-
-async function shardInputs(handle: WorkflowHandle): Promise<TrainShardInput[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'trainShard')
-    .map((a) => defaultPayloadConverter.fromPayload<TrainShardInput>(a!.input!.payloads![0]!));
-}

@@ -10,14 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { resolveOptions } from '../../src/config/options';
 import { TRAIN_MODEL } from '../../src/contract';
-import type { ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV } from '../helpers/gated-task';
 import { createHostNetwork, netnsProblem } from '../helpers/netns';
 import type { HostNetwork, NetHost } from '../helpers/netns';
+import { pendingShards, shardInputs } from '../helpers/pending-shards';
+import type { PendingShard } from '../helpers/pending-shards';
 import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
 import { testClient, testEnv } from '../helpers/training';
@@ -177,11 +178,6 @@ test(
   },
 );
 
-interface PendingShard {
-  identity: string;
-  details: ShardHeartbeat;
-}
-
 /** Polls until every worker in `identities` trains a shard of one round, mid-round; returns those. */
 async function waitForHostMidRound(handle: WorkflowHandle, identities: string[]): Promise<PendingShard[]> {
   const deadline = Date.now() + 120_000;
@@ -203,24 +199,6 @@ async function waitForHostMidRound(handle: WorkflowHandle, identities: string[])
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`host A's shards were never mid-round together; last seen ${JSON.stringify(seen)}`);
-}
-
-async function pendingShards(handle: WorkflowHandle): Promise<PendingShard[]> {
-  const pending = (await handle.describe()).raw.pendingActivities ?? [];
-  return pending.flatMap((a) => {
-    const payload = a.heartbeatDetails?.payloads?.[0];
-    if (a.activityType?.name !== 'trainShard' || !payload || !a.lastWorkerIdentity) return [];
-    const details = defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload);
-    return [{ identity: a.lastWorkerIdentity, details }];
-  });
-}
-
-async function shardInputs(handle: WorkflowHandle): Promise<TrainShardInput[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'trainShard')
-    .map((a) => defaultPayloadConverter.fromPayload<TrainShardInput>(a!.input!.payloads![0]!));
 }
 
 /** Whether a TCP connection from inside `host` to address:port succeeds within 2 s. */

@@ -8,16 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
-import type { ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
+import type { TrainParallel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import { assertParallelLedgerConsistent } from '../helpers/parallel-ledger';
+import { shardInputs, waitForShard } from '../helpers/pending-shards';
+import type { PendingShard } from '../helpers/pending-shards';
 import { referenceWeightsSha256 } from '../integration/parallel-reference';
 
 const taskQueue = `parallel-kill-${process.pid}`;
@@ -92,6 +93,7 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
         d.ckpt?.epoch === fault.round &&
         d.ckpt.batch > 0 &&
         d.batch <= 12,
+      'the shard never reached a checkpoint inside its round',
     );
     await fleet.kill(victim.identity, fault.signal);
     replacements.push(fleet.start()); // the resumed shard may also go to a worker free now
@@ -161,31 +163,3 @@ test('two SIGKILLs and a SIGTERM of shards’ workers mid-round re-run only thos
   const byKind = result.goodput?.byKind;
   assert.deepEqual([byKind?.crash?.failures, byKind?.preemption?.failures], [2, 1]);
 });
-
-interface PendingShard {
-  identity: string;
-  details: ShardHeartbeat;
-}
-
-async function waitForShard(handle: WorkflowHandle, predicate: (d: ShardHeartbeat) => boolean) {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    for (const a of pending) {
-      const payload = a.heartbeatDetails?.payloads?.[0];
-      if (a.activityType?.name !== 'trainShard' || !payload || !a.lastWorkerIdentity) continue;
-      const details = defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload);
-      if (predicate(details)) return { identity: a.lastWorkerIdentity, details } satisfies PendingShard;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the shard never reached a checkpoint inside its round');
-}
-
-async function shardInputs(handle: WorkflowHandle): Promise<TrainShardInput[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'trainShard')
-    .map((a) => defaultPayloadConverter.fromPayload<TrainShardInput>(a!.input!.payloads![0]!));
-}

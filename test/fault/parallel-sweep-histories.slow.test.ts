@@ -11,8 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { Progress, ShardHeartbeat, TrainParallel } from '../../src/contract';
 import type { Sweep, SweepInput } from '../../src/contract/sweep';
@@ -20,6 +19,7 @@ import { SWEEP, SWEEP_ID } from '../../src/contract/sweep';
 import type { TrainingSpecInput } from '../../src/spec';
 import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 import { replayFiles, saveHistories } from '../helpers/histories';
+import { waitForShard } from '../helpers/pending-shards';
 import { testStack } from '../helpers/stack-env';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
@@ -79,18 +79,19 @@ test('data-parallel run: trainer crash, worker SIGKILL, checkpoint-now and pause
   });
   const savedInRound = (round: number, shard: number) => (d: ShardHeartbeat) =>
     d.round === round && d.shard === shard && d.ckpt?.epoch === round && d.ckpt.batch > 0 && d.batch <= 12;
+  const failure = 'the shard never reached the expected point of its round';
 
   // Round 0: shard 0's trainer child dies (the attempt fails at once: infrastructure).
-  const first = await waitForShard(handle, savedInRound(0, 0));
+  const first = await waitForShard(handle, savedInRound(0, 0), failure);
   const [trainer] = fleet.trainerPids(first.identity);
   assert.ok(trainer, 'the worker runs a trainer child');
   process.kill(trainer, 'SIGKILL');
   // Round 1: shard 1's worker is SIGKILLed (its heartbeat times out: a crash).
-  const second = await waitForShard(handle, savedInRound(1, 1));
+  const second = await waitForShard(handle, savedInRound(1, 1), failure);
   await fleet.kill(second.identity, 'SIGKILL');
   const replacement = fleet.start();
   // Round 2: checkpoint-now, then pause both shards inside the round, then resume.
-  await waitForShard(handle, (d) => d.round === 2 && d.batch >= 2);
+  await waitForShard(handle, (d) => d.round === 2 && d.batch >= 2, failure);
   await handle.signal('checkpointNow');
   await handle.signal('pause');
   await waitFor('paused', async () => (await handle.query<Progress>('progress')).status === 'paused');
@@ -149,26 +150,6 @@ test('ASHA sweep: continue-as-new, trials stopped at a rung and one failed trial
   assert.ok(files.length >= 2, `${files.length} executions (continue-as-new)`);
   assert.deepEqual(await replayFiles(files), []);
 });
-
-interface PendingShard {
-  identity: string;
-  details: ShardHeartbeat;
-}
-
-async function waitForShard(handle: WorkflowHandle, predicate: (d: ShardHeartbeat) => boolean) {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    for (const a of pending) {
-      const payload = a.heartbeatDetails?.payloads?.[0];
-      if (a.activityType?.name !== 'trainShard' || !payload || !a.lastWorkerIdentity) continue;
-      const details = defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload);
-      if (predicate(details)) return { identity: a.lastWorkerIdentity, details } satisfies PendingShard;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the shard never reached the expected point of its round');
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
