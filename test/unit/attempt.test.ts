@@ -16,7 +16,6 @@ import { DefaultLogger } from '@temporalio/worker';
 import { trainEpoch } from '../../activities/epoch';
 import { saveAt, shardKey } from '../../activities/parallel-keys';
 import { trainShard } from '../../activities/shard';
-import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
 import type { ControlState, TrainEpochInput, TrainShardInput } from '../../src/contract';
 import type { MetricsRecorder } from '../../src/metrics/recorder';
 import { NO_METRICS } from '../../src/metrics/recorder';
@@ -24,7 +23,7 @@ import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
 import { createMemoryObjectClient } from '../../src/storage/memory-object-client';
 import { memoryStorage, storageOver } from '../helpers/storage-ports';
-import { sampleState } from '../helpers/checkpoint-fixtures';
+import { fakeEngine as fakeEpochEngine, fakeState } from '../helpers/fake-engine';
 
 const quiet = new DefaultLogger('ERROR');
 /** Batches per epoch (a shard: steps per round). */
@@ -68,57 +67,14 @@ const kinds = [
   { kind: 'shard', run: trainShard, input: shardInput, saved: ['1', '3', 'end'] },
 ] as const;
 
-function stateAt(step: number): TrainingState {
-  return sampleState({
-    cursor: { epoch: Math.floor(step / B), batch: step % B, step, batchesPerEpoch: B },
-    weightsSha256: String(step % 10).repeat(64),
-  });
-}
+const stateAt = (step: number): TrainingState => fakeState(step, B);
 
 /**
  * Trains epoch (round) `epoch` from `from` one batch per `step()`, or on its own when `auto`. Its
  * `start` answers only once `begin()` is called when `held`.
  */
-function fakeEngine(epoch: number, from: number, auto = false, held = false) {
-  let at = from;
-  let begin!: () => void;
-  const begun = held ? new Promise<void>((r) => (begin = r)) : Promise.resolve();
-  let stopped = false;
-  let finish!: (outcome: EpochOutcome) => void;
-  let request: EpochRequest | undefined;
-  const done = new Promise<EpochOutcome>((resolve) => (finish = resolve));
-  const end = (epoch + 1) * B;
-  const step = () => {
-    at++;
-    request?.onProgress({ epoch, batch: (at - 1) % B, batches: B, step: at, loss: 1 / at });
-    if (at === end) finish({ stopped: false, state: stateAt(at), metrics: { epoch, loss: 0.5 } });
-  };
-  const engine: EpochEngine = {
-    backend: async () => 'fake',
-    backendInfo: async () => ({ name: 'fake', versions: {} }),
-    isWarm: () => false,
-    close: async () => {},
-    async start(r: EpochRequest): Promise<EpochJob> {
-      request = r;
-      await begun;
-      if (auto)
-        setImmediate(function loop() {
-          step();
-          if (at < end) setImmediate(loop);
-        });
-      return {
-        snapshot: async () => stateAt(at),
-        stop: () => {
-          stopped = true;
-          finish({ stopped: true, state: stateAt(at) });
-        },
-        done,
-        markWarm: () => {},
-      };
-    },
-  };
-  return { engine, step, begin: () => begin(), started: () => request !== undefined, stopped: () => stopped };
-}
+const fakeEngine = (epoch: number, from: number, auto = false, held = false) =>
+  fakeEpochEngine({ batches: B, epoch, from, auto, held });
 
 /**
  * Object writes that wait until `release()`, or are refused while `refused`; `puts` names each key

@@ -13,12 +13,11 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { trainEpoch } from '../../activities/epoch';
 import { toActivityFailure } from '../../activities/boundary';
-import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
 import type { CheckpointRef, EpochResult, HeartbeatDetails, TrainEpochInput } from '../../src/contract';
 import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
 import { memoryStorage } from '../helpers/storage-ports';
-import { sampleState } from '../helpers/checkpoint-fixtures';
+import { fakeEngine as fakeEpochEngine, fakeState } from '../helpers/fake-engine';
 
 const quiet = { logger: new DefaultLogger('ERROR') };
 const BATCHES = 4;
@@ -30,53 +29,14 @@ const input: TrainEpochInput = {
 };
 
 /** The state after `batch` batches of epoch 0 (epoch 1 batch 0 once all are trained). */
-function stateAt(batch: number): TrainingState {
-  const end = batch === BATCHES;
-  return sampleState({
-    cursor: { epoch: end ? 1 : 0, batch: end ? 0 : batch, step: batch, batchesPerEpoch: BATCHES },
-    weightsSha256: String(batch).repeat(64).slice(0, 64),
-  });
-}
+const stateAt = (batch: number): TrainingState => fakeState(batch, BATCHES);
 
 /**
  * A fake engine: trains `BATCHES` batches, one per `step()` call of the test, or on its own when
  * `auto`; `stop()` ends the job at the current batch, like the trainer at a batch boundary.
  */
-function fakeEngine(options: { auto?: boolean; fail?: Error } = {}) {
-  let trained = 0;
-  let finish!: (outcome: EpochOutcome) => void;
-  let fail!: (err: Error) => void;
-  let request!: EpochRequest;
-  const done = new Promise<EpochOutcome>((resolve, reject) => ((finish = resolve), (fail = reject)));
-  const step = () => {
-    trained++;
-    request.onProgress({ epoch: 0, batch: trained - 1, batches: BATCHES, step: trained, loss: 1 / trained });
-    if (trained === BATCHES)
-      finish({ stopped: false, state: stateAt(trained), metrics: { epoch: 0, loss: 0.25 } });
-  };
-  const engine: EpochEngine = {
-    backend: async () => 'fake',
-    backendInfo: async () => ({ name: 'fake', versions: {} }),
-    isWarm: () => false,
-    close: async () => {},
-    async start(r: EpochRequest): Promise<EpochJob> {
-      request = r;
-      if (options.fail) setImmediate(() => fail(options.fail as Error));
-      else if (options.auto)
-        setImmediate(function loop() {
-          step();
-          if (trained < BATCHES) setImmediate(loop);
-        });
-      return {
-        snapshot: async () => stateAt(trained),
-        stop: () => finish({ stopped: true, state: stateAt(trained) }),
-        done,
-        markWarm: () => {},
-      };
-    },
-  };
-  return { engine, step, fail: (err: Error) => fail(err), started: () => request !== undefined };
-}
+const fakeEngine = (options: { auto?: boolean; fail?: Error } = {}) =>
+  fakeEpochEngine({ batches: BATCHES, loss: 0.25, ...options });
 
 test('an epoch that ends returns its epoch-end checkpoint, saved create-only with the recorded hash', async () => {
   const { store, runs } = memoryStorage();

@@ -13,14 +13,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { trainShard } from '../../activities/shard';
 import { saveAt, shardKey } from '../../activities/parallel-keys';
-import type { EpochEngine, EpochJob, EpochOutcome, EpochRequest } from '../../activities/epoch-engine';
 import type { CheckpointRef, ShardHeartbeat, ShardResult, TrainShardInput } from '../../src/contract';
 import { NO_METRICS } from '../../src/metrics/recorder';
 import type { MetricsRecorder } from '../../src/metrics/recorder';
 import { parseSpec } from '../../src/spec';
 import type { TrainingState } from '../../src/state';
 import { memoryStorage } from '../helpers/storage-ports';
-import { sampleState } from '../helpers/checkpoint-fixtures';
+import { fakeEngine as fakeEpochEngine, fakeState } from '../helpers/fake-engine';
 
 const quiet = { logger: new DefaultLogger('ERROR') };
 /** Steps per round (H): the shard session's batches per "epoch". */
@@ -38,52 +37,14 @@ const spec = parseSpec(
 );
 
 /** The shard's state after `step` of its steps (round = its "epoch", H batches each). */
-function stateAt(step: number): TrainingState {
-  return sampleState({
-    cursor: { epoch: Math.floor(step / H), batch: step % H, step, batchesPerEpoch: H },
-    weightsSha256: String(step % 10).repeat(64),
-  });
-}
+const stateAt = (step: number): TrainingState => fakeState(step, H);
 
 /**
  * A fake engine for round `round`: trains one batch per `step()` from the start state's step (the
  * test says where that is), or on its own when `auto`; `stop()` ends the job at the current batch.
  */
-function fakeEngine(round: number, startStep: number, options: { auto?: boolean; fail?: Error } = {}) {
-  let at = startStep;
-  let finish!: (outcome: EpochOutcome) => void;
-  let fail!: (err: Error) => void;
-  let request: EpochRequest | undefined;
-  const done = new Promise<EpochOutcome>((resolve, reject) => ((finish = resolve), (fail = reject)));
-  const end = (round + 1) * H;
-  const step = () => {
-    at++;
-    const batch = (at - 1) % H;
-    request?.onProgress({ epoch: round, batch, batches: H, step: at, loss: 1 / at });
-    if (at === end) finish({ stopped: false, state: stateAt(at), metrics: { epoch: round, loss: 0.5 } });
-  };
-  const engine: EpochEngine = {
-    backend: async () => 'fake',
-    backendInfo: async () => ({ name: 'fake', versions: {} }),
-    isWarm: () => false,
-    close: async () => {},
-    async start(r: EpochRequest): Promise<EpochJob> {
-      request = r;
-      if (options.auto)
-        setImmediate(function loop() {
-          step();
-          if (at < end) setImmediate(loop);
-        });
-      return {
-        snapshot: async () => stateAt(at),
-        stop: () => finish({ stopped: true, state: stateAt(at) }),
-        done,
-        markWarm: () => {},
-      };
-    },
-  };
-  return { engine, step, fail: (err: Error) => fail(err), started: () => request !== undefined };
-}
+const fakeEngine = (round: number, startStep: number, options: { auto?: boolean } = {}) =>
+  fakeEpochEngine({ batches: H, epoch: round, from: startStep, ...options });
 
 const globalRef: CheckpointRef = {
   url: 's3://unused/fake-run/parallel/round=0000/global.ckpt',
