@@ -56,3 +56,26 @@ test('without native TensorFlow the section says why there are no stall figures'
     'reports from before the stall figures render as before',
   );
 });
+
+test('repeated imports and pipeline passes render their median with the range', () => {
+  const md = renderDataSection({
+    ...base,
+    import: [
+      {
+        format: 'csv',
+        inputMb: 52.8,
+        rows: 100_000,
+        seconds: 2.5,
+        mbPerS: 21.1,
+        rowsPerS: 40_000,
+        secondsRange: [2.1, 3.2],
+      },
+    ],
+    pipeline: { ...base.pipeline, range: [9000, 31_000], passes: 3 },
+  });
+  assert.match(md, /\| csv \| 52\.8 \| 100000 \| 2\.50 \| 21\.1 \| 40000 \| 2\.10–3\.20 \|/);
+  assert.match(
+    md,
+    /Input pipeline: 20000 samples\/s \(mnist, 10000 rows, batch 32, window 64 MB\): the median of 3 passes after a warm-up pass \(9000–31000\)/,
+  );
+});
