@@ -9,24 +9,21 @@ import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { Progress, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
-import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import { startTestRig, testOptions } from '../helpers/training';
+import type { TestRig } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
 import { cli, cliJson, eventually, spawnCli } from './cli-helpers';
 
 const taskQueue = `cli-${process.pid}`;
 const CKPT = /^s3:\/\/[^/]+\/[^/]+\/epoch=\d{4}-step=\d{7}\.ckpt$/;
 let client: Client;
-let close: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let rig: TestRig;
 
 before(async () => {
-  ({ client, close } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  rig = await startTestRig(testOptions(taskQueue));
+  ({ client } = rig);
 });
-after(async () => {
-  await worker.stop();
-  await close();
-});
+after(() => rig?.stop());
 
 interface Summary {
   workflowId: string;

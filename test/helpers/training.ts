@@ -61,6 +61,31 @@ export async function startTestWorker(
   return runWorker(options, env, extra);
 }
 
+/** A test file's client and in-process worker on the test stack (`before`); `stop()` in `after`. */
+export interface TestRig {
+  client: Client;
+  worker: Awaited<ReturnType<typeof startTestWorker>>;
+  stop(): Promise<void>;
+}
+
+/** Connects a client and starts an in-process worker (`startTestWorker`'s arguments). */
+export async function startTestRig(
+  options: DurableFitOptions,
+  extra: CreateWorkerOptions = {},
+  env: NodeJS.ProcessEnv = testEnv(),
+): Promise<TestRig> {
+  const { client, close } = await testClient();
+  const worker = await startTestWorker(options, extra, env);
+  return {
+    client,
+    worker,
+    async stop() {
+      await worker.stop();
+      await close();
+    },
+  };
+}
+
 /**
  * `startTestWorker` for a process that installs the worker runtime itself (the bench): creates the
  * worker, runs it, and `stop()` shuts it down, waits for it and closes its connection.

@@ -11,7 +11,8 @@ import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { TrainingSpecInput, TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
-import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import { startTestRig, startTestWorker, testOptions } from '../helpers/training';
+import type { TestRig } from '../helpers/training';
 import { buffer } from 'node:stream/consumers';
 import { createHash } from 'node:crypto';
 
@@ -19,13 +20,12 @@ const taskQueue = `bad-input-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
 const good = { task: 'synthetic', epochs: 1, seed: 3, batchSize: 16, hparams: { samples: 64 } };
 let client: Client;
-let close: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let rig: TestRig;
 let ckpt: string;
 
 before(async () => {
-  ({ client, close } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  rig = await startTestRig(testOptions(taskQueue));
+  ({ client } = rig);
   const result = await client.workflow.execute<TrainModel>(TRAIN_MODEL, {
     taskQueue,
     workflowId: `bad-input-fixture-${Date.now()}`,
@@ -37,10 +37,7 @@ before(async () => {
   const sha256 = createHash('sha256').update(future).digest('hex');
   await objects.put(`${runOf(ckpt)}/future.ckpt`, future, { metadata: { sha256 } });
 });
-after(async () => {
-  await worker.stop();
-  await close();
-});
+after(() => rig?.stop());
 
 function runOf(url: string): string {
   return parseCheckpointUrl(url).key.split('/')[0] as string;

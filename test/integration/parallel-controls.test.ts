@@ -3,25 +3,18 @@
 // checkpointed, paused or stopped them; a paused run resumes to the reference weights. The goodput
 // ledger counts the shards' steps either way: a pause or a stop loses none.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
-import type { Progress, ShardHeartbeat, TrainParallel, TrainShardInput } from '../../src/contract';
-import { GATE_ENV } from '../helpers/gated-task';
-import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import type { Progress, ShardHeartbeat, TrainParallel } from '../../src/contract';
+import { GatedWorker } from '../helpers/gated-worker';
+import { pendingShards, shardInputs } from '../helpers/pending-shards';
 import { referenceWeightsSha256 } from './parallel-reference';
 import { assertParallelLedgerConsistent } from '../helpers/parallel-ledger';
 
 const taskQueue = `parallel-controls-${process.pid}`;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-parallel-controls-'));
-const gate = path.join(dir, 'gate'); // see test/helpers/gated-task.ts: batches sleep while it is missing
+const gated = new GatedWorker('parallel-controls', taskQueue, { maxConcurrentTrainings: 2 });
 let client: Client;
-let close: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
 
 /**
  * 128 samples, 2 shards of 64, batch 4: 16 shard batches per data epoch; 50 epochs = 800 steps = 2
@@ -37,29 +30,12 @@ const SPEC = {
   parallel: { shards: 2, syncEverySteps: 400 },
 };
 
-before(async () => {
-  ({ client, close } = await testClient());
-  process.env[GATE_ENV] = gate; // read by the trainer processes this worker starts
-  worker = await startTestWorker(
-    { ...testOptions(taskQueue), taskModules: [path.resolve('test/helpers/gated-task.ts')] },
-    { maxConcurrentTrainings: 2 },
-  );
-});
-after(async () => {
-  await worker.stop();
-  await close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+before(async () => ({ client } = await gated.start()));
+after(() => gated.stop());
 
 /** The running shard activities' last heartbeats. */
 async function runningShards(handle: WorkflowHandle): Promise<ShardHeartbeat[]> {
-  const { raw } = await handle.describe();
-  return (raw.pendingActivities ?? [])
-    .filter((a) => a.activityType?.name === 'trainShard' && a.state === 2 /* STARTED */)
-    .flatMap((a) => {
-      const payload = a.heartbeatDetails?.payloads?.[0];
-      return payload ? [defaultPayloadConverter.fromPayload<ShardHeartbeat>(payload)] : [];
-    });
+  return (await pendingShards(handle, { started: true })).map((p) => p.details);
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -137,18 +113,12 @@ test('pause inside a round, resume: each shard continues from its pause checkpoi
     const running = await runningShards(handle);
     return progress.status === 'paused' && running.length === 0 ? true : undefined;
   });
-  fs.writeFileSync(gate, 'open'); // the rest trains at full speed
+  gated.open(); // the rest trains at full speed
   await handle.signal('resume');
   const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.equal(result.recoveryCount, 0, 'a pause is not a recovery');
-  const { events } = await handle.fetchHistory();
-  const inputs = (events ?? []).flatMap((e) => {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    const payload = scheduled?.input?.payloads?.[0];
-    if (scheduled?.activityType?.name !== 'trainShard' || !payload) return [];
-    return [defaultPayloadConverter.fromPayload<TrainShardInput>(payload)];
-  });
+  const inputs = await shardInputs(handle);
   const resumed = inputs.filter((i) => i.reason === 'pause');
   assert.deepEqual(
     resumed.map((i) => [i.round, i.shard, i.attempt]).sort(),

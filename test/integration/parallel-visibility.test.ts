@@ -3,9 +3,6 @@
 // shards (gated-synthetic) and after the run; each merged round has its entry in the run's log in
 // the bucket, matching the result's `rounds`.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
@@ -15,16 +12,12 @@ import { readRun } from '../../src/cli/render/run-state';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
 import { cli } from '../e2e/cli-helpers';
-import { GATE_ENV } from '../helpers/gated-task';
+import { GatedWorker } from '../helpers/gated-worker';
 import { testStack } from '../helpers/stack-env';
-import { startTestWorker, testClient, testOptions } from '../helpers/training';
 
 const taskQueue = `parallel-visibility-${process.pid}`;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-parallel-visibility-'));
-const gate = path.join(dir, 'gate'); // test/helpers/gated-task.ts: each batch sleeps 100 ms while it is missing
+const gated = new GatedWorker('parallel-visibility', taskQueue, { maxConcurrentTrainings: 2 });
 let client: Client;
-let close: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
 
 /**
  * 2000 samples, 2 shards of 1000, batch 2: 500 shard batches per data epoch; 1 epoch = 2 rounds of
@@ -40,20 +33,8 @@ const SPEC: TrainingSpecInput = {
   parallel: { shards: 2, syncEverySteps: 250 },
 };
 
-before(async () => {
-  ({ client, close } = await testClient());
-  process.env[GATE_ENV] = gate; // read by the trainer processes this worker starts
-  worker = await startTestWorker(
-    { ...testOptions(taskQueue), taskModules: [path.resolve('test/helpers/gated-task.ts')] },
-    { maxConcurrentTrainings: 2 },
-  );
-});
-after(async () => {
-  fs.writeFileSync(gate, ''); // a failed test must not leave the trainers sleeping
-  await worker.stop();
-  await close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+before(async () => ({ client } = await gated.start()));
+after(() => gated.stop());
 
 test('status draws the round × shard grid live and after the run; every round is logged in the bucket', async () => {
   const workflowId = `parallel-visibility-${Date.now()}`;
@@ -81,7 +62,7 @@ test('status draws the round × shard grid live and after the run; every round i
   assert.equal(live.progress?.parallel?.round, 0);
   assert.equal(live.progress?.parallel?.dataEpoch, 0);
 
-  fs.writeFileSync(gate, '');
+  gated.open();
   const result = await handle.result();
   assert.equal(result.status, 'completed');
   assert.deepEqual(

@@ -16,7 +16,8 @@ import type { PreparedRun, TrainEpochInput, TrainingResult, TrainModel } from '.
 import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import { testStack } from '../helpers/stack-env';
-import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import { startTestRig, testOptions } from '../helpers/training';
+import type { TestRig } from '../helpers/training';
 
 const taskQueue = `resume-source-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
@@ -24,24 +25,20 @@ const store = new ObjectCheckpointIO(objects);
 const tag = `${process.pid}-${Date.now() % 1e6}`;
 const good = { task: 'synthetic', seed: 5, batchSize: 16, hparams: { samples: 64 } }; // 4 batches an epoch
 let client: Client;
-let close: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let rig: TestRig;
 /** The fixture run's final checkpoint (cursor epoch 1, step 4) and its bytes. */
 let source: { url: string; bytes: Buffer; sha256: string };
 
 before(async () => {
-  ({ client, close } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  rig = await startTestRig(testOptions(taskQueue));
+  ({ client } = rig);
   const result = await train({ ...good, epochs: 1 }).result();
   const { url } = result.finalCheckpoint;
   assert.match(url, /\/epoch=0001-step=0000004\.ckpt$/);
   const bytes = await buffer(await objects.get(parseCheckpointUrl(url).key));
   source = { url, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 });
-after(async () => {
-  await worker.stop();
-  await close();
-});
+after(() => rig?.stop());
 
 function train(spec: TrainingSpecInput): {
   handle: Promise<WorkflowHandle<TrainModel>>;

@@ -14,7 +14,8 @@ import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
-import { startTestWorker, testClient, testOptions } from '../helpers/training';
+import { startTestRig, testOptions } from '../helpers/training';
+import type { TestRig } from '../helpers/training';
 
 const taskQueue = `run-folders-${process.pid}`;
 const objects = createMinioObjectClient(testStack().s3);
@@ -22,17 +23,13 @@ const runs = new ObjectRunFolder(objects);
 const tag = `${process.pid}-${Date.now() % 1e6}`;
 const base = { task: 'synthetic', seed: 5, batchSize: 16, hparams: { samples: 64 } }; // 4 batches an epoch
 let client: Client;
-let close: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let rig: TestRig;
 
 before(async () => {
-  ({ client, close } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  rig = await startTestRig(testOptions(taskQueue));
+  ({ client } = rig);
 });
-after(async () => {
-  await worker.stop();
-  await close();
-});
+after(() => rig?.stop());
 
 function train(spec: TrainingSpecInput, workflowId = `rf-${tag}-${Math.random().toString(36).slice(2, 8)}`) {
   return client.workflow.execute<TrainModel>(TRAIN_MODEL, {

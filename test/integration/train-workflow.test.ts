@@ -8,21 +8,18 @@ import type { TrainingSpecInput } from '../../src/spec';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
-import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
+import { goldenWeightsSha256, startTestRig, startTestWorker, testOptions } from '../helpers/training';
+import type { TestRig } from '../helpers/training';
 
 const taskQueue = `train-${process.pid}`;
 let client: Client;
-let closeClient: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let rig: TestRig;
 
 before(async () => {
-  ({ client, close: closeClient } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  rig = await startTestRig(testOptions(taskQueue));
+  ({ client } = rig);
 });
-after(async () => {
-  await worker.stop();
-  await closeClient();
-});
+after(() => rig?.stop());
 
 test('a run trains every epoch, records each .ckpt, and ends with the golden weights', async () => {
   const spec: TrainingSpecInput = {

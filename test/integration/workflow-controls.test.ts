@@ -11,23 +11,20 @@ import type { Progress, TrainModel } from '../../src/contract';
 import { EPOCH_WINDOW } from '../../workflows/record-update';
 import { replayFiles, saveHistories } from '../helpers/histories';
 import { testStack } from '../helpers/stack-env';
-import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
+import { goldenWeightsSha256, startTestRig, testOptions } from '../helpers/training';
+import type { TestRig } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
 
 const taskQueue = `controls-${process.pid}`;
 const historyDir = 'test-artifacts/workflow-controls/histories';
 let client: Client;
-let closeClient: () => Promise<void>;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let rig: TestRig;
 
 before(async () => {
-  ({ client, close: closeClient } = await testClient());
-  worker = await startTestWorker(testOptions(taskQueue));
+  rig = await startTestRig(testOptions(taskQueue));
+  ({ client } = rig);
 });
-after(async () => {
-  await worker.stop();
-  await closeClient();
-});
+after(() => rig?.stop());
 
 test('stop while paused mid-epoch: the run ends stopped at the checkpoint it paused at', async () => {
   // The issue's sequence: an epoch long enough that the pause lands inside it.
