@@ -16,11 +16,17 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 if (workerData.codec.endsWith('.ts')) require('tsx/cjs/api').register();
 const { decodeShard } = require(workerData.codec);
+// A full collection after each shard: this thread's garbage is mostly large buffers (the received
+// bytes, Snappy output) that V8 would otherwise let pile up; measured with 32 MB shards, a window of
+// 4: peak RSS growth 324-379 MB with it, 406-438 MB without, 345-347 MB decoding on the main thread.
+require('node:v8').setFlagsFromString('--expose-gc');
+const collect = require('node:vm').runInNewContext('gc');
 parentPort.on('message', async ({ id, bytes, columns, describe }) => {
   try {
     const data = await decodeShard(bytes, columns, describe);
     const out = [...data.columns];
     parentPort.postMessage({ id, rows: data.rows, columns: out }, out.map(([, v]) => v.buffer));
+    collect();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     parentPort.postMessage({ id, error: message.startsWith(describe) ? message : describe + ': ' + message });
