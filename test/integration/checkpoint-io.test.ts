@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import * as Minio from 'minio';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
 import { encodeCheckpoint } from '../../src/checkpoint/format';
 import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
@@ -15,6 +14,7 @@ import type { MinioConnection } from '../../src/storage/minio-adapter';
 import { PART_CONCURRENCY } from '../../src/storage/multipart-upload';
 import type { TrainingState } from '../../src/state';
 import { largeState, normalisedTensors } from '../helpers/checkpoint-fixtures';
+import { rawMinioClient } from '../helpers/raw-minio';
 import { testStack } from '../helpers/stack-env';
 
 const MiB = 1024 * 1024;
@@ -30,17 +30,7 @@ const objects = createMinioObjectClient(connection, {
 const store = new ObjectCheckpointIO(objects);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function rawClient(): Minio.Client {
-  const url = new URL(connection.endpoint);
-  return new Minio.Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey: connection.accessKey,
-    secretKey: connection.secretKey,
-    region: connection.region,
-  });
-}
+const rawClient = () => rawMinioClient(connection);
 
 async function readObject(key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as Minio from 'minio';
 import { CheckpointCorruptError } from '../../src/checkpoint/errors';
 import { SHA256_METADATA_KEY } from '../../src/checkpoint/checkpoint-io';
 import { importCheckpointFile } from '../../src/checkpoint/import-file';
@@ -17,6 +16,7 @@ import { ObjectRunFolder } from '../../src/checkpoint/run-folder';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 import { sampleState } from '../helpers/checkpoint-fixtures';
+import { rawMinioClient } from '../helpers/raw-minio';
 import { testStack } from '../helpers/stack-env';
 
 const connection: MinioConnection = {
@@ -26,15 +26,7 @@ const connection: MinioConnection = {
 const objects = createMinioObjectClient(connection);
 const store = new ObjectCheckpointIO(objects);
 const runs = new ObjectRunFolder(objects);
-const endpoint = new URL(connection.endpoint);
-const raw = new Minio.Client({
-  endPoint: endpoint.hostname,
-  port: Number(endpoint.port),
-  useSSL: false,
-  accessKey: connection.accessKey,
-  secretKey: connection.secretKey,
-  region: connection.region,
-});
+const raw = rawMinioClient(connection);
 const url = (key: string) => `s3://${connection.bucket}/${key}`;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ckpt-travel-'));
 

@@ -14,7 +14,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
-import * as Minio from 'minio';
 import { CheckpointSignatureError, CheckpointUnsignedError } from '../../src/checkpoint/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointHeader } from '../../src/checkpoint/format';
 import { PAYLOAD_SIGNATURE_KEY } from '../../src/checkpoint/payload-hash';
@@ -26,6 +25,7 @@ import type { TrainingSpecInput } from '../../src/spec';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 import { sampleState, editHeader } from '../helpers/checkpoint-fixtures';
+import { rawMinioClient } from '../helpers/raw-minio';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestWorker, testClient, testEnv, testOptions } from '../helpers/training';
 
@@ -39,15 +39,7 @@ const objects = createMinioObjectClient(connection);
 const plain = new ObjectCheckpointIO(objects);
 const keyed = new ObjectCheckpointIO(objects, { signing: createSigning([K1], K1.id) });
 const runs = new ObjectRunFolder(objects);
-const endpoint = new URL(connection.endpoint);
-const raw = new Minio.Client({
-  endPoint: endpoint.hostname,
-  port: Number(endpoint.port),
-  useSSL: false,
-  accessKey: connection.accessKey,
-  secretKey: connection.secretKey,
-  region: connection.region,
-});
+const raw = rawMinioClient(connection);
 const url = (key: string) => `s3://${connection.bucket}/${key}`;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ckpt-signed-'));
 

@@ -13,13 +13,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import * as Minio from 'minio';
+import type * as Minio from 'minio';
 import type { Progress, RecoveryEvent, TrainingResult } from '../../../src/contract';
 import type { TrainingSpecInput } from '../../../src/spec';
 import { ObjectCheckpointIO } from '../../../src/checkpoint/object-checkpoint-io';
 import { createMinioObjectClient } from '../../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../../src/storage/minio-adapter';
 import type { TestStack } from '../../helpers/stack-env';
+import { rawMinioClient } from '../../helpers/raw-minio';
 import type { ResumePoint } from '../../helpers/resume-point';
 import { resumePoints, stepsRedone } from '../../helpers/resume-point';
 
@@ -402,19 +403,6 @@ function journalTarget(journal: string): string {
   return journal.replace(/\.uploads\/(.+)\.[0-9a-f]+\.json$/, '$1');
 }
 
-function rawClient(s3: MinioConnection): Minio.Client {
-  const url = new URL(s3.endpoint);
-  const useSSL = url.protocol === 'https:';
-  return new Minio.Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    region: s3.region,
-  });
-}
-
 /**
  * The "no leftovers" check: nothing of an interrupted upload under the cell's run folders, no
  * process of the file's fleet outliving its parent (a SIGKILLed worker's trainer), no scratch or
@@ -422,7 +410,7 @@ function rawClient(s3: MinioConnection): Minio.Client {
  * that are exiting get up to 5 s. Returns what it looked at, for the row.
  */
 export async function assertNoLeftovers(scope: LeftoverScope, runs: readonly string[]): Promise<string> {
-  const raw = rawClient(scope.s3);
+  const raw = rawMinioClient(scope.s3);
   const s3Problems = (await Promise.all(runs.map((r) => bucketProblems(raw, scope.s3.bucket, r)))).flat();
   assert.deepEqual(s3Problems, [], 'leftovers in the bucket');
   let pass = machineProblems(scope);

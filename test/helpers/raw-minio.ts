@@ -1,0 +1,20 @@
+/**
+ * A plain MinIO client on a connection, as another tool would use it: none of durable-fit's object
+ * client (no deadlines, no resending, no metadata of ours). For tests that put or read objects
+ * behind the store's back, or look at what it left (incomplete multipart uploads).
+ */
+import * as Minio from 'minio';
+import type { MinioConnection } from '../../src/storage/minio-adapter';
+
+export function rawMinioClient(connection: MinioConnection): Minio.Client {
+  const url = new URL(connection.endpoint);
+  const useSSL = url.protocol === 'https:';
+  return new Minio.Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: connection.accessKey,
+    secretKey: connection.secretKey,
+    region: connection.region,
+  });
+}
