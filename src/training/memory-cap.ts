@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatBytes } from '../config/byte-size';
+import type { FailureKind } from '../failure-kind';
 
 /** Where this process's cgroups are and how to read them (a fake folder in tests). */
 export interface CgroupSystem {
@@ -33,6 +34,8 @@ export interface CgroupParent {
 
 /** The cap could not be put in place: the worker refuses to start with the setting. */
 export class MemoryCapUnavailableError extends Error {
+  /** A worker configuration to change, not a fault to retry. */
+  static readonly failureKind: FailureKind = 'permanent';
   override readonly name = 'MemoryCapUnavailableError';
   constructor(limitBytes: number, problem: string) {
     super(
