@@ -54,6 +54,7 @@ export type {
   DatasetSplit,
   OptimizerConfig,
   TaskBuilder,
+  TaskData,
   TaskDataset,
   TaskDefinition,
   TaskDescriptor,
