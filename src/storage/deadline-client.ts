@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { bodyChunks } from './object-client';
+import { bodyChunks, eachCallThrough } from './object-client';
 import type { ObjectClient, PutBody, PutOptions, RangeRead } from './object-client';
 import { deadlineMs, S3DeadlineError, withDeadline } from './deadline';
 import type { DeadlinePolicy } from './deadline';
@@ -16,9 +16,7 @@ export function withDeadlines(inner: ObjectClient, policy: DeadlinePolicy): Obje
   const call = <T>(operation: string, key: string, fn: () => Promise<T>, ms = base) =>
     withDeadline(ms, { operation, key }, fn);
   return {
-    bucket: inner.bucket,
-    bucketExists: () => call('bucket check', inner.bucket, () => inner.bucketExists()),
-    makeBucket: () => call('bucket create', inner.bucket, () => inner.makeBucket()),
+    ...eachCallThrough(inner, call),
     put(key: string, body: PutBody, options?: PutOptions) {
       const bytes = sizeOf(body, options);
       // A stream of unknown size goes up in parts, each call under its own deadline (multipart-upload.ts).
@@ -37,14 +35,6 @@ export function withDeadlines(inner: ObjectClient, policy: DeadlinePolicy): Obje
       );
       return read as RangeRead;
     },
-    stat: (key: string) => call('HEAD', key, () => inner.stat(key)),
-    remove: (key: string) => call('DELETE', key, () => inner.remove(key)),
-    list: (prefix: string, options?: { recursive?: boolean }) =>
-      call('LIST', prefix, () => inner.list(prefix, options)),
-    listIncompleteUploads: (prefix: string) =>
-      call('list uploads', prefix, () => inner.listIncompleteUploads(prefix)),
-    abortIncompleteUploads: (prefix: string, options?: { except?: readonly string[] }) =>
-      call('abort uploads', prefix, () => inner.abortIncompleteUploads(prefix, options)),
   };
 }
 

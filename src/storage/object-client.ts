@@ -72,6 +72,32 @@ export interface ObjectClient {
   abortIncompleteUploads(prefix: string, options?: { except?: readonly string[] }): Promise<number>;
 }
 
+/** Runs one call of an `ObjectClient`: `operation` (as S3 names it) on `key` (a key or a prefix). */
+export type ObjectCall = <T>(operation: string, key: string, fn: () => Promise<T>) => Promise<T>;
+
+/** `inner` with each of its calls run through `call`: what the client decorators share. */
+export function eachCallThrough(inner: ObjectClient, call: ObjectCall): ObjectClient {
+  const { bucket } = inner;
+  return {
+    bucket,
+    bucketExists: () => call('bucket check', bucket, () => inner.bucketExists()),
+    makeBucket: () => call('bucket create', bucket, () => inner.makeBucket()),
+    put: (key: string, body: PutBody, options?: PutOptions) =>
+      call('PUT', key, () => inner.put(key, body, options)),
+    get: (key: string) => call('GET', key, () => inner.get(key)),
+    getRange: (key: string, offset: number, length: number) =>
+      call('ranged GET', key, () => inner.getRange(key, offset, length)),
+    stat: (key: string) => call('HEAD', key, () => inner.stat(key)),
+    remove: (key: string) => call('DELETE', key, () => inner.remove(key)),
+    list: (prefix: string, options?: { recursive?: boolean }) =>
+      call('LIST', prefix, () => inner.list(prefix, options)),
+    listIncompleteUploads: (prefix: string) =>
+      call('list uploads', prefix, () => inner.listIncompleteUploads(prefix)),
+    abortIncompleteUploads: (prefix: string, options?: { except?: readonly string[] }) =>
+      call('abort uploads', prefix, () => inner.abortIncompleteUploads(prefix, options)),
+  };
+}
+
 /** The object already exists and the write was create-only. */
 export class ObjectExistsError extends Error {
   static readonly failureKind: FailureKind = 'permanent';

@@ -2,8 +2,8 @@
  * S3 error codes, read from minio-js errors, are this folder's business: the adapter maps them to
  * the port's typed errors (object-client.ts), and nothing above `src/storage` reads a code.
  */
-import { ObjectAccessDeniedError } from './object-client';
-import type { ObjectClient, PutBody, PutOptions } from './object-client';
+import { eachCallThrough, ObjectAccessDeniedError } from './object-client';
+import type { ObjectClient } from './object-client';
 
 /** The codes of a refused caller: unknown key, wrong secret, bad token, or a policy's denial. */
 export const ACCESS_DENIED_CODES: ReadonlySet<string> = new Set([
@@ -35,22 +35,5 @@ export function withAccessErrors(inner: ObjectClient): ObjectClient {
       throw err;
     }
   };
-  return {
-    bucket,
-    bucketExists: () => call('bucket check', bucket, () => inner.bucketExists()),
-    makeBucket: () => call('bucket create', bucket, () => inner.makeBucket()),
-    put: (key: string, body: PutBody, options?: PutOptions) =>
-      call('PUT', key, () => inner.put(key, body, options)),
-    get: (key: string) => call('GET', key, () => inner.get(key)),
-    getRange: (key: string, offset: number, length: number) =>
-      call('ranged GET', key, () => inner.getRange(key, offset, length)),
-    stat: (key: string) => call('HEAD', key, () => inner.stat(key)),
-    remove: (key: string) => call('DELETE', key, () => inner.remove(key)),
-    list: (prefix: string, options?: { recursive?: boolean }) =>
-      call('LIST', prefix, () => inner.list(prefix, options)),
-    listIncompleteUploads: (prefix: string) =>
-      call('list uploads', prefix, () => inner.listIncompleteUploads(prefix)),
-    abortIncompleteUploads: (prefix: string, options?: { except?: readonly string[] }) =>
-      call('abort uploads', prefix, () => inner.abortIncompleteUploads(prefix, options)),
-  };
+  return eachCallThrough(inner, call);
 }
