@@ -4,9 +4,9 @@
  * the features into one JSON array column, or the generated dataset of bench/data-scale.ts. It is
  * small on purpose: a run of it is bound by its input pipeline, not by its steps.
  *
- * Validation stays in memory (a dataset's validation split is not read yet): `valSamples` rows of
- * the linear teacher of `dataSeed` (`teacherRows`), the same teacher bench/data-scale.ts labels its
- * generated rows with; on other data the validation metrics say nothing.
+ * Its own validation split is in memory: `valSamples` rows of the linear teacher of `dataSeed`
+ * (`teacherRows`), the same teacher bench/data-scale.ts labels its generated rows with; on other
+ * data those metrics say nothing, so name a validation dataset (`--validation-dataset`) there.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { z } from 'zod';
