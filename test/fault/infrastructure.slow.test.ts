@@ -4,16 +4,17 @@ import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { resolveOptions } from '../../src/config/options';
 import { ObjectCheckpointIO } from '../../src/checkpoint/object-checkpoint-io';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainModel } from '../../src/contract';
-import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256, testClient } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import type { WorkerFleet } from '../helpers/worker-fleet';
+import { startOwnStack } from '../helpers/fleet-rig';
+import type { OwnStack } from '../helpers/fleet-rig';
 import { saveHistories } from '../helpers/histories';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import { buffer } from 'node:stream/consumers';
@@ -31,22 +32,20 @@ const spec: TrainingSpecInput = {
 };
 let running: RunningTestStack;
 let client: Client;
-let close: () => Promise<void>;
 let fleet: WorkerFleet;
+let own: OwnStack;
 let golden: Promise<string>;
 
 before(async () => {
-  running = await startTestStack(resolveOptions(process.env).toolsDir);
-  ({ client, close } = await testClient(running.stack));
-  fleet = new WorkerFleet(testEnv(running.stack), `infra-${process.pid}`, 'test-artifacts/infrastructure');
-  await Promise.all([fleet.start(), fleet.start()]);
+  own = await startOwnStack({
+    taskQueue: `infra-${process.pid}`,
+    logDir: 'test-artifacts/infrastructure',
+    workers: 2,
+  });
+  ({ running, client, fleet } = own);
   golden = goldenWeightsSha256(spec);
 });
-after(async () => {
-  await fleet.stopAll();
-  await close();
-  await running.stop();
-});
+after(() => own?.stop());
 
 function start(name: string) {
   return client.workflow.start<TrainModel>(TRAIN_MODEL, {

@@ -9,8 +9,11 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ResumeEpochInput, TrainModel } from '../../src/contract';
 import type { TrainingSpecInput } from '../../src/spec';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256 } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import type { WorkerFleet } from '../helpers/worker-fleet';
+import { startFleet } from '../helpers/fleet-rig';
+import type { Fleet } from '../helpers/fleet-rig';
 import { testStack } from '../helpers/stack-env';
 import { saveHistories } from '../helpers/histories';
 import { assertResumedFromNewest, resumePoints, stepsRedone } from '../helpers/resume-point';
@@ -35,17 +38,14 @@ const spec: TrainingSpecInput = {
   recovery: { heartbeatTimeoutSeconds, backoffSeconds: 0 },
 };
 let client: Client;
-let close: () => Promise<void>;
-const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/kill-worker');
+let fleet: WorkerFleet;
+let rig: Fleet;
 
 before(async () => {
-  ({ client, close } = await testClient());
-  await Promise.all([fleet.start(), fleet.start()]);
+  rig = await startFleet({ taskQueue, logDir: 'test-artifacts/kill-worker', workers: 2 });
+  ({ client, fleet } = rig);
 });
-after(async () => {
-  await fleet.stopAll();
-  await close();
-});
+after(() => rig?.stop());
 
 /**
  * Where to kill, spread over the run. Heartbeat details arrive at most every 0.8 × heartbeat timeout,

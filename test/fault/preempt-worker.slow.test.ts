@@ -7,8 +7,11 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainModel } from '../../src/contract';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256 } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import type { WorkerFleet } from '../helpers/worker-fleet';
+import { startFleet } from '../helpers/fleet-rig';
+import type { Fleet } from '../helpers/fleet-rig';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 
 const taskQueue = `preempt-${process.pid}`;
@@ -23,17 +26,14 @@ const spec: TrainingSpecInput = {
   recovery: { heartbeatTimeoutSeconds, backoffSeconds: 0 },
 };
 let client: Client;
-let close: () => Promise<void>;
-const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/preempt-worker');
+let fleet: WorkerFleet;
+let rig: Fleet;
 
 before(async () => {
-  ({ client, close } = await testClient());
-  await Promise.all([fleet.start(), fleet.start()]);
+  rig = await startFleet({ taskQueue, logDir: 'test-artifacts/preempt-worker', workers: 2 });
+  ({ client, fleet } = rig);
 });
-after(async () => {
-  await fleet.stopAll();
-  await close();
-});
+after(() => rig?.stop());
 
 test('SIGTERM mid-epoch: resumed from the preemption checkpoint at once, no batch lost, golden weights', async () => {
   const golden = goldenWeightsSha256(spec);

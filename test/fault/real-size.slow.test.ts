@@ -10,25 +10,24 @@ import type { Client } from '@temporalio/client';
 import type { TrainingSpecInput } from '../../src/spec';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { Progress, TrainModel } from '../../src/contract';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
+import { goldenWeightsSha256, testEnv } from '../helpers/training';
 import { WorkerFleet, pendingEpoch, waitForEpoch } from '../helpers/worker-fleet';
+import { startFleet } from '../helpers/fleet-rig';
+import type { Fleet } from '../helpers/fleet-rig';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 
 const taskQueue = `real-size-${process.pid}`;
 /** 784 × 8192 + 8192 × 10 ≈ 6.5 M weights: a 78 MB checkpoint with Adam's two slots. */
 const big = { hidden: 8192, trainSize: 640, valSize: 200 };
 let client: Client;
-let close: () => Promise<void>;
-const fleet = new WorkerFleet(testEnv(), taskQueue, 'test-artifacts/real-size', 'wasm');
+let fleet: WorkerFleet;
+let rig: Fleet;
 
 before(async () => {
-  ({ client, close } = await testClient());
-  await Promise.all([fleet.start(), fleet.start()]);
+  rig = await startFleet({ taskQueue, logDir: 'test-artifacts/real-size', workers: 2, backend: 'wasm' });
+  ({ client, fleet } = rig);
 });
-after(async () => {
-  await fleet.stopAll();
-  await close();
-});
+after(() => rig?.stop());
 
 async function run(spec: TrainingSpecInput, id: string) {
   const workflowId = `${id}-${Date.now()}`;

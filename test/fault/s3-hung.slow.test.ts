@@ -5,13 +5,13 @@ import { TRAIN_MODEL } from '../../src/contract';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { resolveOptions } from '../../src/config/options';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { Progress, RecoveryEvent, TrainModel } from '../../src/contract';
-import { startTestStack } from '../helpers/start-test-stack';
 import type { RunningTestStack } from '../helpers/start-test-stack';
-import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
-import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { goldenWeightsSha256 } from '../helpers/training';
+import { waitForEpoch } from '../helpers/worker-fleet';
+import { startOwnStack } from '../helpers/fleet-rig';
+import type { OwnStack } from '../helpers/fleet-rig';
 
 const HEARTBEAT_TIMEOUT_S = 5;
 const DEADLINE_S = 3; // the base deadline the worker gets; a checkpoint here is far below 1 MiB
@@ -27,27 +27,21 @@ const spec: TrainingSpecInput = {
 const taskQueue = `s3-hung-${process.pid}`;
 let running: RunningTestStack;
 let client: Client;
-let close: () => Promise<void>;
-let fleet: WorkerFleet;
+let own: OwnStack;
 let golden: Promise<string>;
 
 before(async () => {
-  running = await startTestStack(resolveOptions(process.env).toolsDir);
-  ({ client, close } = await testClient(running.stack));
-  const env = {
-    ...testEnv(running.stack),
-    DFIT_S3_DEADLINE: `${DEADLINE_S}s`,
-    DFIT_S3_DEADLINE_PER_MIB: '1s',
-  };
-  fleet = new WorkerFleet(env, taskQueue, 'test-artifacts/s3-hung');
-  await fleet.start();
+  own = await startOwnStack({
+    taskQueue,
+    logDir: 'test-artifacts/s3-hung',
+    env: { DFIT_S3_DEADLINE: `${DEADLINE_S}s`, DFIT_S3_DEADLINE_PER_MIB: '1s' },
+  });
+  ({ running, client } = own);
   golden = goldenWeightsSha256(spec);
 });
 after(async () => {
   running?.continueMinio();
-  await fleet?.stopAll();
-  await close?.();
-  await running?.stop();
+  await own?.stop();
 });
 
 /** Polls the progress query until an infrastructure recovery is recorded; returns it. */
