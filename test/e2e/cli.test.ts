@@ -19,10 +19,7 @@ const CKPT = /^s3:\/\/[^/]+\/[^/]+\/epoch=\d{4}-step=\d{7}\.ckpt$/;
 let client: Client;
 let rig: TestRig;
 
-before(async () => {
-  rig = await startTestRig(testOptions(taskQueue));
-  ({ client } = rig);
-});
+before(async () => ({ client } = rig = await startTestRig(testOptions(taskQueue))));
 after(() => rig?.stop());
 
 interface Summary {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
-import type { Progress, ShardHeartbeat, TrainParallel } from '../../src/contract';
+import type { ShardHeartbeat, TrainParallel } from '../../src/contract';
 import type { Sweep, SweepInput } from '../../src/contract/sweep';
 import { SWEEP, SWEEP_ID } from '../../src/contract/sweep';
 import type { TrainingSpecInput } from '../../src/spec';
@@ -24,6 +24,7 @@ import { testStack } from '../helpers/stack-env';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet } from '../helpers/worker-fleet';
 import { referenceWeightsSha256 } from '../integration/parallel-reference';
+import { waitForStatus } from '../helpers/poll';
 
 const taskQueue = `parallel-sweep-histories-${process.pid}`;
 const artifacts = 'test-artifacts/parallel-sweep-histories';
@@ -94,7 +95,7 @@ test('data-parallel run: trainer crash, worker SIGKILL, checkpoint-now and pause
   await waitForShard(handle, (d) => d.round === 2 && d.batch >= 2, failure);
   await handle.signal('checkpointNow');
   await handle.signal('pause');
-  await waitFor('paused', async () => (await handle.query<Progress>('progress')).status === 'paused');
+  await waitForStatus(handle, 'paused');
   fs.writeFileSync(gate, 'open');
   await handle.signal('resume');
 
@@ -150,11 +151,3 @@ test('ASHA sweep: continue-as-new, trials stopped at a rung and one failed trial
   assert.ok(files.length >= 2, `${files.length} executions (continue-as-new)`);
   assert.deepEqual(await replayFiles(files), []);
 });
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}

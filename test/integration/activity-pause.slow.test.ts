@@ -18,6 +18,7 @@ import { assertLedgerConsistent, resumePoints } from '../helpers/resume-point';
 import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
+import { pollFor } from '../helpers/poll';
 
 const run = promisify(execFile);
 const taskQueue = `activity-pause-${process.pid}`;
@@ -74,16 +75,6 @@ async function activity(verb: 'pause' | 'unpause' | 'reset', handle: WorkflowHan
   ]);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('temporal activity pause: checkpoint at the batch boundary, slot freed, shown paused; unpause continues it, golden', async () => {
   fs.rmSync(gate, { force: true }); // held: 100 ms a batch
   const input = spec(41);
@@ -96,7 +87,7 @@ test('temporal activity pause: checkpoint at the batch boundary, slot freed, sho
   const seen = await waitForEpoch(handle, (p) => p.details?.epoch === 0 && (p.details.ckpt?.batch ?? 0) >= 8);
   await activity('pause', handle);
 
-  const paused = await until('the run shown paused at its pause checkpoint', async () => {
+  const paused = await pollFor('the run shown paused at its pause checkpoint', async () => {
     const progress = await handle.query<Progress>('progress');
     return progress.status === 'paused' ? progress : undefined;
   });

@@ -19,6 +19,7 @@ import { GATE_ENV } from '../helpers/gated-task';
 import { testStack } from '../helpers/stack-env';
 import { testClient, testEnv } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
+import { pollUntil, waitForStatus } from '../helpers/poll';
 
 const taskQueue = `metrics-${process.pid}`;
 const logDir = 'test-artifacts/metrics';
@@ -43,9 +44,10 @@ before(async () => {
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log);
-  await waitFor(
-    () => fs.readFileSync(logFile, 'utf8').includes('polling task queue'),
+  await pollUntil(
     `worker ready (${logFile})`,
+    () => fs.readFileSync(logFile, 'utf8').includes('polling task queue'),
+    120_000,
   );
   assert.match(fs.readFileSync(logFile, 'utf8'), new RegExp(`metrics on ${metricsUrl}`));
 });
@@ -104,7 +106,7 @@ test('scraped during and after a run, the metrics move with it and add up to wha
 
   // A pause and a resume: the resume loads the paused-at checkpoint, and is not a recovery.
   await handle.signal('pause');
-  await waitFor(async () => (await handle.query<Progress>('progress')).status === 'paused', 'paused');
+  await waitForStatus(handle, 'paused', 120_000);
   const paused = (await handle.query<Progress>('progress')).lastCheckpoint;
   assert.ok(paused, 'paused at a checkpoint');
   await handle.signal('resume');
@@ -154,7 +156,7 @@ async function scrape(): Promise<Scrape> {
 
 async function scrapeUntil(check: (m: Scrape) => boolean): Promise<Scrape> {
   let last: Scrape = new Map();
-  await waitFor(async () => check((last = await scrape())), 'the metrics to appear');
+  await pollUntil('the metrics to appear', async () => check((last = await scrape())), 120_000);
   return last;
 }
 
@@ -170,16 +172,4 @@ function value(m: Scrape, name: string, labels: Record<string, string>): number 
     if (Object.entries(labels).every(([k, want]) => have[k] === want)) sum += v;
   }
   return sum;
-}
-
-async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 120_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

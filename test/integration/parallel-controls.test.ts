@@ -9,6 +9,7 @@ import { TRAIN_MODEL } from '../../src/contract';
 import type { Progress, ShardHeartbeat, TrainParallel } from '../../src/contract';
 import { GatedWorker } from '../helpers/gated-worker';
 import { pendingShards, shardInputs } from '../helpers/pending-shards';
+import { pollFor } from '../helpers/poll';
 import { referenceWeightsSha256 } from './parallel-reference';
 import { assertParallelLedgerConsistent } from '../helpers/parallel-ledger';
 
@@ -38,25 +39,15 @@ async function runningShards(handle: WorkflowHandle): Promise<ShardHeartbeat[]> 
   return (await pendingShards(handle, { started: true })).map((p) => p.details);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Both shards of round 0 running past batch 2, each with a checkpoint-now checkpoint heartbeated. */
 async function holdRoundWithCheckpoints(handle: WorkflowHandle): Promise<ShardHeartbeat[]> {
-  await waitFor('both shards training', async () => {
+  await pollFor('both shards training', async () => {
     const shards = await runningShards(handle);
     return shards.length === 2 && shards.every((s) => s.batch >= 2) ? shards : undefined;
   });
   await handle.signal('checkpointNow');
   let last: ShardHeartbeat[] = [];
-  return waitFor('a checkpoint-now checkpoint from each shard', async () => {
+  return pollFor('a checkpoint-now checkpoint from each shard', async () => {
     const shards = (last = await runningShards(handle));
     return shards.length === 2 && shards.every((s) => s.ckpt?.url.includes('/step=')) ? shards : undefined;
   }).catch((err: Error) => {
@@ -108,7 +99,7 @@ test('pause inside a round, resume: each shard continues from its pause checkpoi
   });
   await holdRoundWithCheckpoints(handle);
   await handle.signal('pause');
-  await waitFor('both shards paused', async () => {
+  await pollFor('both shards paused', async () => {
     const progress = await handle.query<Progress>('progress');
     const running = await runningShards(handle);
     return progress.status === 'paused' && running.length === 0 ? true : undefined;

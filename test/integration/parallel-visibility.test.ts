@@ -7,13 +7,13 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { TRAIN_MODEL } from '../../src/contract';
 import type { ParallelTrainingResult, TrainParallel } from '../../src/contract';
-import type { RunSnapshot } from '../../src/cli/render/run-state';
 import { readRun } from '../../src/cli/render/run-state';
 import { createMinioObjectClient } from '../../src/storage/minio-adapter';
 import type { TrainingSpecInput } from '../../src/spec';
 import { cli } from '../e2e/cli-helpers';
 import { GatedWorker } from '../helpers/gated-worker';
 import { testStack } from '../helpers/stack-env';
+import { pollFor } from '../helpers/poll';
 
 const taskQueue = `parallel-visibility-${process.pid}`;
 const gated = new GatedWorker('parallel-visibility', taskQueue, { maxConcurrentTrainings: 2 });
@@ -45,7 +45,7 @@ test('status draws the round × shard grid live and after the run; every round i
   });
 
   // Round 0 held: both shards report batches, and the workflow marks both running.
-  const live = await waitFor('both shards of round 0 past batch 2', async () => {
+  const live = await pollFor('both shards of round 0 past batch 2', async () => {
     const s = await readRun(client, workflowId);
     const beats = (s.shards ?? []).filter((x) => x.details && x.details.round === 0 && x.details.batch >= 2);
     const marks = s.progress?.parallel?.current?.shards ?? [];
@@ -127,19 +127,5 @@ async function assertRoundLog(result: ParallelTrainingResult): Promise<void> {
       })),
       round.shards,
     );
-  }
-}
-
-async function waitFor(
-  what: string,
-  probe: () => Promise<RunSnapshot | undefined>,
-  timeoutMs = 60_000,
-): Promise<RunSnapshot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -21,6 +21,7 @@ import { replayFiles, saveHistories } from '../helpers/histories';
 import { goldenWeightsSha256, startTestWorker, testClient, testOptions } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
 import { GATE_ENV } from '../helpers/gated-task';
+import { waitForStatus } from '../helpers/poll';
 
 const taskQueue = `replay-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-replay-'));
@@ -82,7 +83,7 @@ test('pause, checkpoint-now and resume: the run pauses mid-epoch at a checkpoint
   await handle.signal('checkpointNow');
   await waitForEpoch(handle, (p) => p.details?.ckpt !== undefined);
   await handle.signal('pause');
-  await waitFor(async () => (await handle.query<Progress>('progress')).status === 'paused');
+  await waitForStatus(handle, 'paused');
   const paused = await handle.query<Progress>('progress');
   const at = paused.lastCheckpoint;
   assert.ok(at, 'paused at a durable checkpoint');
@@ -110,11 +111,3 @@ test('every committed history replays without nondeterminism', async () => {
     );
   assert.deepEqual(await replayFiles(committed), []);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

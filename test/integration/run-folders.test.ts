@@ -25,10 +25,7 @@ const base = { task: 'synthetic', seed: 5, batchSize: 16, hparams: { samples: 64
 let client: Client;
 let rig: TestRig;
 
-before(async () => {
-  rig = await startTestRig(testOptions(taskQueue));
-  ({ client } = rig);
-});
+before(async () => ({ client } = rig = await startTestRig(testOptions(taskQueue))));
 after(() => rig?.stop());
 
 function train(spec: TrainingSpecInput, workflowId = `rf-${tag}-${Math.random().toString(36).slice(2, 8)}`) {

@@ -15,10 +15,7 @@ const taskQueue = `train-${process.pid}`;
 let client: Client;
 let rig: TestRig;
 
-before(async () => {
-  rig = await startTestRig(testOptions(taskQueue));
-  ({ client } = rig);
-});
+before(async () => ({ client } = rig = await startTestRig(testOptions(taskQueue))));
 after(() => rig?.stop());
 
 test('a run trains every epoch, records each .ckpt, and ends with the golden weights', async () => {

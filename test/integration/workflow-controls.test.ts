@@ -14,16 +14,14 @@ import { testStack } from '../helpers/stack-env';
 import { goldenWeightsSha256, startTestRig, testOptions } from '../helpers/training';
 import type { TestRig } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
+import { pollUntil, waitForStatus } from '../helpers/poll';
 
 const taskQueue = `controls-${process.pid}`;
 const historyDir = 'test-artifacts/workflow-controls/histories';
 let client: Client;
 let rig: TestRig;
 
-before(async () => {
-  rig = await startTestRig(testOptions(taskQueue));
-  ({ client } = rig);
-});
+before(async () => ({ client } = rig = await startTestRig(testOptions(taskQueue))));
 after(() => rig?.stop());
 
 test('stop while paused mid-epoch: the run ends stopped at the checkpoint it paused at', async () => {
@@ -43,18 +41,24 @@ test('stop while paused mid-epoch: the run ends stopped at the checkpoint it pau
   });
   await waitForEpoch(handle, (p) => (p.details?.batch ?? 0) >= 5);
   await handle.signal('pause');
-  await waitFor(async () => (await handle.query<Progress>('progress')).status === 'paused');
+  await waitForStatus(handle, 'paused', 120_000);
   const paused = await handle.query<Progress>('progress');
   assert.equal(paused.lastCheckpoint?.epoch, 0, 'paused inside epoch 0');
   assert.ok((paused.lastCheckpoint?.batch ?? 0) > 0, 'at a batch boundary inside the epoch');
   await handle.signal('stop');
-  await waitFor(async () => {
-    const { events } = await handle.fetchHistory();
-    const failed = (events ?? []).find((e) => e.workflowTaskFailedEventAttributes);
-    if (failed)
-      throw new Error(`workflow task failed: ${failed.workflowTaskFailedEventAttributes?.failure?.message}`);
-    return (await handle.describe()).status.name !== 'RUNNING';
-  });
+  await pollUntil(
+    'the run closed',
+    async () => {
+      const { events } = await handle.fetchHistory();
+      const failed = (events ?? []).find((e) => e.workflowTaskFailedEventAttributes);
+      if (failed)
+        throw new Error(
+          `workflow task failed: ${failed.workflowTaskFailedEventAttributes?.failure?.message}`,
+        );
+      return (await handle.describe()).status.name !== 'RUNNING';
+    },
+    120_000,
+  );
   const result = await handle.result();
   assert.equal(result.status, 'stopped');
   assert.deepEqual(result.finalCheckpoint, paused.lastCheckpoint);
@@ -110,12 +114,4 @@ test('24 tiny epochs with continue-as-new every 5: golden, a bounded result, the
 async function assertReplays(workflowId: string): Promise<void> {
   const files = await saveHistories(client, testStack(), workflowId, historyDir);
   assert.deepEqual(await replayFiles(files), []);
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
