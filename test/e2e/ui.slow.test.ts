@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { TrainingSpecInput } from '../../src/spec';
 import type { TrainModel } from '../../src/contract';
 import { testStack } from '../helpers/stack-env';
+import { waitForText as waitForUiText } from '../helpers/ui-page';
 import { testClient, testEnv } from '../helpers/training';
 import { WorkerFleet, waitForEpoch } from '../helpers/worker-fleet';
 import { resumeEpochEvents } from './history';
@@ -100,16 +101,5 @@ test('the Web UI shows a recovered run: search attributes, resumeEpoch with its 
   await page.screenshot({ path: `${ARTIFACTS}/resume-epoch-event.png` });
 });
 
-/** Polls the page's text until every string is in it (the UI loads its data after the page). */
-async function waitForText(page: Page, wanted: string[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let missing = wanted;
-  while (Date.now() < deadline) {
-    const text = await page.locator('body').innerText();
-    missing = wanted.filter((w) => !text.includes(w));
-    if (missing.length === 0) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await page.screenshot({ path: `${ARTIFACTS}/failed-${Date.now()}.png` });
-  assert.fail(`the UI at ${page.url()} never showed: ${missing.join(' | ')}`);
-}
+/** Polls the page's text until every string is in it; a screenshot in ARTIFACTS when not. */
+const waitForText = (page: Page, wanted: string[]) => waitForUiText(page, wanted, ARTIFACTS);

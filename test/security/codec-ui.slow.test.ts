@@ -22,6 +22,7 @@ import type { Payload } from '@temporalio/common';
 import { startCodecServer } from '../../src/security/codec-server';
 import type { RunningCodecServer } from '../../src/security/codec-server';
 import { testStack } from '../helpers/stack-env';
+import { waitForText as waitForUiText } from '../helpers/ui-page';
 import { startTestWorker, testEnv, testOptions } from '../helpers/training';
 
 const ARTIFACTS = 'test-artifacts/codec-ui';
@@ -121,16 +122,5 @@ test("the UI shows an encrypted run's input and result decoded through the codec
   assert.ok(decodeRequests > 0, 'the UI called the codec server');
 });
 
-/** Polls the page's text until every string is in it (the UI loads and decodes after the page). */
-async function waitForText(page: Page, wanted: string[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let missing = wanted;
-  while (Date.now() < deadline) {
-    const text = await page.locator('body').innerText();
-    missing = wanted.filter((w) => !text.includes(w));
-    if (missing.length === 0) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await page.screenshot({ path: `${ARTIFACTS}/failed-${Date.now()}.png` });
-  assert.fail(`the UI at ${page.url()} never showed: ${missing.join(' | ')}`);
-}
+/** Polls the page's text until every string is in it; a screenshot in ARTIFACTS when not. */
+const waitForText = (page: Page, wanted: string[]) => waitForUiText(page, wanted, ARTIFACTS);
