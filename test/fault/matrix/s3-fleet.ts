@@ -9,7 +9,7 @@ import { WorkerFleet, waitForEpoch } from '../../helpers/worker-fleet';
 import type { PendingEpoch, WorkerProcess } from '../../helpers/worker-fleet';
 import { measureCell } from './cell';
 import type { CellMeasure } from './cell';
-import { GATE_ENV, Gate, INTERVAL, hostPort } from './fixture';
+import { GATE_ENV, Gate, INTERVAL, hostPort, stepInKey } from './fixture';
 import type { MatrixFile } from './fixture';
 
 export interface S3Fleet {
@@ -64,5 +64,16 @@ export function midEpoch(handle: WorkflowHandle): Promise<PendingEpoch> {
   return waitForEpoch(
     handle,
     (p) => p.details?.epoch === 0 && p.details.ckpt?.epoch === 0 && p.details.ckpt.batch >= 2 * INTERVAL,
+  );
+}
+
+/**
+ * Holds the run's next checkpoint upload after the one `seen` heartbeated at the S3 hold proxy
+ * (behind toxiproxy): it stays in flight until released.
+ */
+export function holdNextUpload(file: MatrixFile, handle: WorkflowHandle, seen: PendingEpoch) {
+  const after = seen.details?.ckpt?.step ?? 0;
+  return file.hold.hold(
+    (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
   );
 }

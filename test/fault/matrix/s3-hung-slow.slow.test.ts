@@ -25,10 +25,9 @@ import {
   STEP_MS,
   matrixSpec,
   openMatrixFile,
-  stepInKey,
 } from './fixture';
 import type { Gate, MatrixFile } from './fixture';
-import { midEpoch, startS3Fleet } from './s3-fleet';
+import { holdNextUpload, midEpoch, startS3Fleet } from './s3-fleet';
 import type { S3Fleet } from './s3-fleet';
 
 const taskQueue = `matrix-s3-hung-${process.pid}`;
@@ -161,10 +160,7 @@ test('S3 hung during an upload whose object lands but whose answer is lost: resu
       const spec = matrixSpec();
       const handle = await file.start(taskQueue, 's3-hung-upload', spec);
       const seen = await midEpoch(handle);
-      const after = seen.details?.ckpt?.step ?? 0;
-      const held = await file.hold.hold(
-        (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
-      );
+      const held = await holdNextUpload(file, handle, seen);
       await s3.hang();
       const faultAt = Date.now();
       held.release(); // MinIO stores it; its answer goes into the black hole

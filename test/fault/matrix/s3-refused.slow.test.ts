@@ -24,13 +24,12 @@ import {
   STEP_MS,
   matrixSpec,
   openMatrixFile,
-  stepInKey,
   workerLog,
 } from './fixture';
 import type { Gate, MatrixFile } from './fixture';
 import { startS3ErrorProxy } from './s3-error-proxy';
 import type { S3ErrorProxy } from './s3-error-proxy';
-import { midEpoch, startS3Fleet } from './s3-fleet';
+import { holdNextUpload, midEpoch, startS3Fleet } from './s3-fleet';
 import type { S3Fleet } from './s3-fleet';
 
 const taskQueue = `matrix-s3-refused-${process.pid}`;
@@ -128,11 +127,7 @@ test('S3 refused during an upload, then back: the cut upload stops training, res
       const spec = matrixSpec();
       const handle = await file.start(taskQueue, 's3-refused-upload', spec);
       const seen = await midEpoch(handle);
-      const after = seen.details?.ckpt?.step ?? 0;
-      // The next checkpoint's PUT is held at the hold proxy (behind toxiproxy): it is in flight.
-      const held = await file.hold.hold(
-        (method, path) => method === 'PUT' && path.includes(handle.workflowId) && stepInKey(path) > after,
-      );
+      const held = await holdNextUpload(file, handle, seen); // in flight
       // Refusing S3 cuts the held upload's connection: it is never answered; released once S3 is
       // back, it is dropped (its client is gone).
       const points = await refuseUntilRecovered(row, handle, spec, () => held.release());
