@@ -10,6 +10,7 @@
  * (a resume, a rollback) reopens the window at the batch's position, fetching only the shards still
  * needed from there.
  */
+import { sampleDraw } from '../data/sample-draw';
 import type { DatasetBinding } from '../state';
 import type { DatasetStore, ResolvedDataset } from '../data/dataset-store';
 import { sliceOrder, streamOrder } from '../data/order';
@@ -37,6 +38,9 @@ const DEFAULT_SHUFFLE_BUFFER = 4096;
 
 interface OpenWindow {
   key: string;
+  dataEpoch: number;
+  /** The rows it reads, by dataset index, in order (this shard's slice of the epoch's order). */
+  slice: Uint32Array;
   next: number;
   window: ShardWindow;
   batches: AsyncGenerator<RowBatch>;
@@ -115,7 +119,7 @@ export class StreamedTrain {
     // This epoch's window has fetched all it will: the next epoch's first shards load meanwhile.
     if (!this.upcoming && active.window.fetchedAll) this.upcoming = this.openUpcoming(dataEpoch + 1);
     const transformStarted = performance.now();
-    const out = this.transform(next.value);
+    const out = this.transform(next.value, active);
     this.stats.transformMs += performance.now() - transformStarted;
     return out;
   }
@@ -144,6 +148,8 @@ export class StreamedTrain {
     const slice = shard ? sliceOrder(order, shard.index, shard.count) : order;
     return {
       key: `${dataEpoch}`,
+      dataEpoch,
+      slice,
       next: position,
       window,
       batches: window.batches(slice, batchSize, position),
@@ -172,7 +178,7 @@ export class StreamedTrain {
     return this.order.indices;
   }
 
-  private transform(batch: RowBatch): TrainBatch {
+  private transform(batch: RowBatch, from: OpenWindow): TrainBatch {
     const xWidth = this.shapes.inputShape.reduce((a, b) => a * b, 1);
     const yWidth = this.shapes.labelShape.reduce((a, b) => a * b, 1);
     const x = new Float32Array(batch.rows * xWidth);
@@ -187,10 +193,12 @@ export class StreamedTrain {
     for (let r = 0; r < batch.rows; r++) {
       const row: Record<string, ColumnValues> = {};
       for (const { name, width, values } of columns) row[name] = values.subarray(r * width, (r + 1) * width);
+      const index = from.slice[batch.position + r] as number;
       this.data.transform(
         row as DatasetRow,
         x.subarray(r * xWidth, (r + 1) * xWidth),
         y.subarray(r * yWidth, (r + 1) * yWidth),
+        sampleDraw(this.settings.seed, from.dataEpoch, index),
       );
     }
     return { x, y, rows: batch.rows };

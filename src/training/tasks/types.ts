@@ -6,6 +6,7 @@
  * train on), which validates a spec and loads no tfjs, and its builder (model, data, optimizer,
  * loss, metric functions), which the trainer needs. A `TaskDefinition` carries both.
  */
+import type { SampleDraw } from '../../data/sample-draw';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { z } from 'zod';
@@ -41,8 +42,11 @@ export interface TaskData<H = Record<string, unknown>> {
   /**
    * One row → its sample: write `product(inputShape)` input values into `x` and
    * `product(labelShape)` label values into `y` (both zeroed). Deterministic: no Math.random or time.
+   * Augment only with `draw` (src/data/sample-draw.ts): the row's own stream, seeded by the run's
+   * seed, the data epoch and the row's index, so resumes and shards draw the same. Validation rows
+   * get no `draw`.
    */
-  transform(row: DatasetRow, x: Float32Array, y: Float32Array): void;
+  transform(row: DatasetRow, x: Float32Array, y: Float32Array, draw?: SampleDraw): void;
   /** Rows in the seeded shuffle buffer (order.ts). @default 4096 */
   shuffleBuffer?: number;
   /**
