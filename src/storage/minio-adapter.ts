@@ -213,16 +213,25 @@ export function createMinioObjectClient(
   return withDeadlines(withAccessErrors(objects), deadline);
 }
 
-function connect(connection: MinioConnection): Minio.Client {
+/** Where and as whom a MinIO client connects, and nothing else (tests make plain clients of it). */
+export function minioAddress(connection: MinioConnection) {
   const url = new URL(connection.endpoint);
   const useSSL = url.protocol === 'https:';
-  return new Minio.Client({
+  return {
     endPoint: url.hostname,
     port: url.port ? Number(url.port) : useSSL ? 443 : 80,
     useSSL,
     accessKey: connection.accessKey,
     secretKey: connection.secretKey,
     region: connection.region,
+  };
+}
+
+function connect(connection: MinioConnection): Minio.Client {
+  const address = minioAddress(connection);
+  const { useSSL } = address;
+  return new Minio.Client({
+    ...address,
     // Calls' deadlines reach their requests; server-error answers are read and named (server-errors.ts).
     transport: readingServerErrors(scopedTransport(useSSL ? https : http)),
     retryOptions: { disableRetry: true }, // see the file comment: `resending` retries instead

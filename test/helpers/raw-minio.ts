@@ -4,17 +4,9 @@
  * behind the store's back, or look at what it left (incomplete multipart uploads).
  */
 import * as Minio from 'minio';
+import { minioAddress } from '../../src/storage/minio-adapter';
 import type { MinioConnection } from '../../src/storage/minio-adapter';
 
 export function rawMinioClient(connection: MinioConnection): Minio.Client {
-  const url = new URL(connection.endpoint);
-  const useSSL = url.protocol === 'https:';
-  return new Minio.Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: connection.accessKey,
-    secretKey: connection.secretKey,
-    region: connection.region,
-  });
+  return new Minio.Client(minioAddress(connection));
 }
