@@ -3,19 +3,27 @@
 // resumed attempt loads its checkpoint, and a drive wiped under a running training and healed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseCheckpointUrl } from '../../src/checkpoint/keys';
 import { clusterSpec, minioNode, startClusterRig } from '../helpers/cluster-stack';
 import type { ClusterRig, RunningCluster } from '../helpers/cluster-stack';
+import { GATE_ENV, GATE_SLEEP_ENV } from '../helpers/gated-task';
 import { assertResumedFromNewest, resumePoints } from '../helpers/resume-point';
 import type { S3HoldProxy } from '../helpers/s3-hold-proxy';
 import { goldenWeightsSha256, testEnv } from '../helpers/training';
 import { waitForEpoch } from '../helpers/worker-fleet';
 import type { WorkerFleet } from '../helpers/worker-fleet';
 
+/**
+ * Batches trained while a checkpoint upload is in flight (a save due meanwhile is skipped). From
+ * the second epoch's first progress to the kill the steps are slowed (gate closed: 100 ms each), so 15
+ * batches are 1.5 s of upload; at full speed a slow upload under load made it 58 > 40 + 15 once.
+ */
 const SAVE_LAG_BATCHES = 15;
-const spec = clusterSpec(25);
+const spec = clusterSpec(25, 'gated-synthetic');
+const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfit-minio-nodes-')), 'gate');
 let rig: ClusterRig;
 let cluster: RunningCluster;
 let proxy: S3HoldProxy;
@@ -28,9 +36,15 @@ before(async () => {
   rig = await startClusterRig(`cluster-minio-${process.pid}`, { holdProxy: true });
   cluster = rig.cluster;
   proxy = rig.proxy as S3HoldProxy;
-  fleet = rig.fleet(testEnv(rig.workerStack), 'test-artifacts/cluster/minio-nodes');
+  fs.writeFileSync(gate, 'open');
+  const gated = {
+    DFIT_TASK_MODULES: path.resolve('test/helpers/gated-task.ts'),
+    [GATE_ENV]: gate,
+    [GATE_SLEEP_ENV]: '100',
+  };
+  fleet = rig.fleet({ ...testEnv(rig.workerStack), ...gated }, 'test-artifacts/cluster/minio-nodes');
   await Promise.all([fleet.start(), fleet.start()]);
-  golden = goldenWeightsSha256(spec);
+  golden = goldenWeightsSha256({ ...spec, task: 'synthetic' });
 });
 after(() => rig?.stop());
 
@@ -53,6 +67,9 @@ test('a node killed mid-upload and another mid-load: the run ends golden, resume
   assert.ok(saved?.status === 200, `the upload in flight when node 2 died was answered ${saved?.status}`);
   assert.ok(after1.details?.ckpt);
   await cluster.heal(); // node 2 back: 8 drives again, so node 3 may go next
+  // Epoch 1's steps are slow until the kill: the steps redone then measure the checkpoint interval.
+  await waitForEpoch(handle, (p) => (p.details?.epoch ?? 0) === 1);
+  fs.rmSync(gate);
 
   const victim = await waitForEpoch(
     handle,
@@ -60,6 +77,7 @@ test('a node killed mid-upload and another mid-load: the run ends golden, resume
   );
   const load = proxy.hold((method, p) => method === 'GET' && isCheckpoint(p));
   await fleet.kill(victim.identity, 'SIGKILL');
+  fs.writeFileSync(gate, 'open');
   const replacement = fleet.start();
   const held = await load; // the resumed attempt is loading its checkpoint
   await cluster.kill(minioNode(2)); // node 3 of 4: 6 drives left, reads need 4
